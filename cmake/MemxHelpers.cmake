@@ -1,0 +1,25 @@
+# memx_add_library(<name> <STATIC|SHARED|INTERFACE|...> sources...)
+# Creates memx_<name> with the namespaced alias memx::<name>, the project's
+# include directories, C++17 and the export name <name>. Every memx target is
+# made here so that aliases, include paths and install exports cannot drift.
+function(memx_add_library name kind)
+  set(target memx_${name})
+  add_library(${target} ${kind} ${ARGN})
+  add_library(memx::${name} ALIAS ${target})
+  set_target_properties(${target} PROPERTIES EXPORT_NAME ${name})
+  if(kind STREQUAL "INTERFACE")
+    target_compile_features(${target} INTERFACE cxx_std_17)
+    target_include_directories(${target} INTERFACE
+      $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+      $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  else()
+    target_compile_features(${target} PUBLIC cxx_std_17)
+    target_include_directories(${target}
+      PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+             $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
+      PRIVATE ${PROJECT_SOURCE_DIR}/src)
+    set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+    target_compile_options(${target} PRIVATE ${MEMX_WARNING_FLAGS})
+  endif()
+  set_property(GLOBAL APPEND PROPERTY MEMX_EXPORTED_TARGETS ${target})
+endfunction()

@@ -1,0 +1,71 @@
+// memx: process-wide heap counters fed by the counting operator new/delete.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace memx {
+
+/// Heap figures of the whole process, merged on demand from every thread's counters.
+/// Byte figures are the usable sizes of the blocks (what the allocator really reserves).
+struct Counters {
+  std::int64_t live_bytes = 0;         ///< bytes allocated and not yet freed
+  std::int64_t live_blocks = 0;        ///< blocks allocated and not yet freed
+  std::uint64_t allocs = 0;            ///< cumulative number of allocations
+  std::uint64_t frees = 0;             ///< cumulative number of frees
+  std::uint64_t bytes_allocated = 0;   ///< cumulative bytes allocated
+  std::uint64_t bytes_freed = 0;       ///< cumulative bytes freed
+  std::int64_t peak_bytes = 0;         ///< high-water mark of live_bytes since the last reset_peak()
+};
+
+/// Merges every thread's counters (and those of exited threads) into one snapshot.
+/// Takes a short lock; never call it from a signal handler.
+Counters counters() noexcept;
+
+/// The calling thread's own share of the counters (frees of blocks allocated by other
+/// threads are charged to the thread that frees them). peak_bytes is the thread's own
+/// high-water mark since the last reset, relative to its level at that reset.
+Counters this_thread_counters() noexcept;
+
+/// Starts a new high-water mark at the current live level. Open PeakWindows keep theirs.
+void reset_peak() noexcept;
+
+/// Name of the allocator behind the counting operator new: "mimalloc" or "system".
+const char* backend_name() noexcept;
+
+/// Usable size of a block returned by the counting operator new (0 for nullptr).
+std::size_t usable_size(const void* block) noexcept;
+
+/// A high-water mark of the process's live heap over the window's lifetime. Windows
+/// nest and overlap freely (a test's window and a Scope inside it), and opening one
+/// never loses another's peak.
+///
+/// The peak is exact when one thread allocates during the window (others may free).
+/// When several threads allocate concurrently it is the sum of their individual
+/// high-water marks: an upper bound that is reached when their peaks coincide.
+class PeakWindow {
+ public:
+  /// Opens the window at the current live level.
+  PeakWindow() noexcept;
+  /// Closes the window if still open.
+  ~PeakWindow();
+  PeakWindow(const PeakWindow&) = delete;
+  PeakWindow& operator=(const PeakWindow&) = delete;
+
+  /// Highest live heap (absolute, in bytes) seen since the window opened.
+  std::int64_t peak_bytes() const noexcept;
+  /// Live heap when the window opened.
+  std::int64_t start_bytes() const noexcept { return start_; }
+  /// Freezes the peak; later calls of peak_bytes() return the frozen value.
+  void close() noexcept;
+
+ private:
+  friend struct PeakWindowAccess;
+  std::int64_t start_ = 0;
+  std::int64_t carried_ = 0;  // highest peak of the epochs that ended while open
+  bool open_ = false;
+  PeakWindow* prev_ = nullptr;
+  PeakWindow* next_ = nullptr;
+};
+
+}  // namespace memx

@@ -1,0 +1,10 @@
+// memx: every public header of the core.
+#pragma once
+
+#include "memx/config.hpp"
+#include "memx/counters.hpp"
+#include "memx/process.hpp"
+#include "memx/rss.hpp"
+#include "memx/scope.hpp"
+#include "memx/uncounted.hpp"
+#include "memx/version.hpp"

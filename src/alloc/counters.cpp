@@ -1,0 +1,268 @@
+// Registry of per-thread counters, the out-of-line slow paths of the hot path, merging,
+// peak epochs and windows, and the Uncounted guard.
+//
+// Everything here is constant-initialised (constexpr constructors, zero-initialised TLS) so that the counting operator new works before
+// any static constructor of the program has run and after every static destructor.
+#include <pthread.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "alloc/thread_counters.hpp"
+#include "memx/counters.hpp"
+#include "memx/uncounted.hpp"
+
+namespace memx {
+
+/// Lets the registry update the windows it links (befriended by PeakWindow).
+struct PeakWindowAccess {
+  static PeakWindow* carry(PeakWindow& w, std::int64_t epoch_peak) noexcept {
+    w.carried_ = std::max(w.carried_, epoch_peak);
+    return w.next_;
+  }
+};
+
+namespace detail {
+
+extern const char g_counting_allocator_linked;
+
+thread_local ThreadCounters tls_counters __attribute__((tls_model("initial-exec"))){};
+std::atomic<std::uint64_t> g_epoch{1};  // 0 in a thread means "never synced"
+
+namespace {
+
+constexpr auto kRelaxed = std::memory_order_relaxed;
+
+/// Totals of threads that have exited, and of what they did after their exit hook ran.
+struct DeadTotals {
+  std::atomic<std::uint64_t> allocs{0};
+  std::atomic<std::uint64_t> frees{0};
+  std::atomic<std::uint64_t> bytes_allocated{0};
+  std::atomic<std::uint64_t> bytes_freed{0};
+};
+
+struct Registry {
+  std::mutex mutex;                   // guards the list, the epoch bookkeeping and windows
+  ThreadCounters* head = nullptr;     // live registered threads
+  DeadTotals dead;
+  std::int64_t epoch_base = 0;        // live bytes when the current epoch began
+  std::int64_t dead_epoch_peak = 0;   // high-water marks of threads that exited this epoch
+  PeakWindow* windows = nullptr;      // open PeakWindows
+};
+
+Registry g_registry{};
+pthread_once_t g_once = PTHREAD_ONCE_INIT;
+pthread_key_t g_exit_key;
+
+void on_thread_exit(void* arg) noexcept {
+  auto& t = *static_cast<ThreadCounters*>(arg);
+  std::lock_guard<std::mutex> lock(g_registry.mutex);
+  DeadTotals& d = g_registry.dead;
+  d.allocs.fetch_add(t.allocs.load(kRelaxed), kRelaxed);
+  d.frees.fetch_add(t.frees.load(kRelaxed), kRelaxed);
+  d.bytes_allocated.fetch_add(t.bytes_allocated.load(kRelaxed), kRelaxed);
+  d.bytes_freed.fetch_add(t.bytes_freed.load(kRelaxed), kRelaxed);
+  if (t.epoch.load(kRelaxed) == g_epoch.load(kRelaxed)) {
+    g_registry.dead_epoch_peak += t.peak.load(kRelaxed);
+  }
+  if (t.prev != nullptr) t.prev->next = t.next; else g_registry.head = t.next;
+  if (t.next != nullptr) t.next->prev = t.prev;
+  t.prev = t.next = nullptr;
+  t.state = kExited;
+}
+
+// fork(): no other thread may hold the registry lock in the child. The child keeps the
+// counters of the threads that did not survive the fork: their totals stay in the sums.
+void before_fork() noexcept { g_registry.mutex.lock(); }
+void after_fork() noexcept { g_registry.mutex.unlock(); }
+
+void init_once() noexcept {
+  pthread_key_create(&g_exit_key, on_thread_exit);
+  pthread_atfork(before_fork, after_fork, after_fork);
+}
+
+void register_thread(ThreadCounters& t) noexcept {
+  pthread_once(&g_once, init_once);
+  std::lock_guard<std::mutex> lock(g_registry.mutex);
+  t.prev = nullptr;
+  t.next = g_registry.head;
+  if (g_registry.head != nullptr) g_registry.head->prev = &t;
+  g_registry.head = &t;
+  t.state = kCounting;
+  pthread_setspecific(g_exit_key, &t);  // may call the C malloc: never operator new
+}
+
+/// Joins the current peak epoch: the thread's high-water mark restarts at its current level.
+void sync_epoch(ThreadCounters& t) noexcept {
+  t.rel.store(0, kRelaxed);
+  t.peak.store(0, kRelaxed);
+  t.epoch.store(g_epoch.load(std::memory_order_acquire), std::memory_order_release);
+}
+
+struct Merged {
+  Counters c;
+  std::int64_t epoch_growth = 0;  // sum of the high-water marks of the current epoch
+};
+
+Merged merge_locked() noexcept {
+  Merged m;
+  const DeadTotals& d = g_registry.dead;
+  std::uint64_t allocs = d.allocs.load(kRelaxed), frees = d.frees.load(kRelaxed);
+  std::uint64_t ba = d.bytes_allocated.load(kRelaxed), bf = d.bytes_freed.load(kRelaxed);
+  std::int64_t growth = g_registry.dead_epoch_peak;
+  const std::uint64_t epoch = g_epoch.load(kRelaxed);
+  for (const ThreadCounters* t = g_registry.head; t != nullptr; t = t->next) {
+    allocs += t->allocs.load(kRelaxed);
+    frees += t->frees.load(kRelaxed);
+    ba += t->bytes_allocated.load(kRelaxed);
+    bf += t->bytes_freed.load(kRelaxed);
+    if (t->epoch.load(std::memory_order_acquire) == epoch) growth += t->peak.load(kRelaxed);
+  }
+  m.c.allocs = allocs;
+  m.c.frees = frees;
+  m.c.bytes_allocated = ba;
+  m.c.bytes_freed = bf;
+  m.c.live_bytes = static_cast<std::int64_t>(ba - bf);
+  m.c.live_blocks = static_cast<std::int64_t>(allocs - frees);
+  m.epoch_growth = growth;
+  // Allocations of exited threads are not in any high-water mark; never report a peak
+  // below the current level.
+  m.c.peak_bytes = std::max(g_registry.epoch_base + growth, m.c.live_bytes);
+  return m;
+}
+
+/// Ends the current epoch (carrying its peak into every open window) and starts a new one
+/// at the current live level.
+void new_epoch_locked() noexcept {
+  const Merged m = merge_locked();
+  for (PeakWindow* w = g_registry.windows; w != nullptr;) {
+    w = PeakWindowAccess::carry(*w, m.c.peak_bytes);
+  }
+  g_registry.epoch_base = m.c.live_bytes;
+  g_registry.dead_epoch_peak = 0;
+  g_epoch.fetch_add(1, std::memory_order_acq_rel);
+}
+
+}  // namespace
+
+void count_alloc_slow(ThreadCounters& t, std::size_t usable) noexcept {
+  switch (t.state) {
+    case kUnregistered:
+      register_thread(t);
+      [[fallthrough]];
+    case kCounting:
+      sync_epoch(t);
+      count_alloc_fast(t, usable);
+      return;
+    case kGuarded:
+      return;
+    default: {  // kExited
+      DeadTotals& d = g_registry.dead;
+      d.allocs.fetch_add(1, kRelaxed);
+      d.bytes_allocated.fetch_add(usable, kRelaxed);
+      return;
+    }
+  }
+}
+
+void count_free_slow(ThreadCounters& t, std::size_t usable) noexcept {
+  switch (t.state) {
+    case kUnregistered:
+      register_thread(t);
+      [[fallthrough]];
+    case kCounting:
+      sync_epoch(t);
+      count_free_fast(t, usable);
+      return;
+    case kGuarded:
+      return;
+    default: {  // kExited
+      DeadTotals& d = g_registry.dead;
+      d.frees.fetch_add(1, kRelaxed);
+      d.bytes_freed.fetch_add(usable, kRelaxed);
+      return;
+    }
+  }
+}
+
+}  // namespace detail
+
+using detail::g_registry;
+
+Counters counters() noexcept {
+  (void)detail::g_counting_allocator_linked;
+  std::lock_guard<std::mutex> lock(g_registry.mutex);
+  return detail::merge_locked().c;
+}
+
+Counters this_thread_counters() noexcept {
+  const detail::ThreadCounters& t = detail::tls_counters;
+  Counters c;
+  c.allocs = t.allocs.load(std::memory_order_relaxed);
+  c.frees = t.frees.load(std::memory_order_relaxed);
+  c.bytes_allocated = t.bytes_allocated.load(std::memory_order_relaxed);
+  c.bytes_freed = t.bytes_freed.load(std::memory_order_relaxed);
+  c.live_bytes = static_cast<std::int64_t>(c.bytes_allocated - c.bytes_freed);
+  c.live_blocks = static_cast<std::int64_t>(c.allocs - c.frees);
+  const bool current = t.epoch.load(std::memory_order_relaxed) ==
+                       detail::g_epoch.load(std::memory_order_relaxed);
+  c.peak_bytes = current ? t.peak.load(std::memory_order_relaxed) : 0;
+  return c;
+}
+
+void reset_peak() noexcept {
+  std::lock_guard<std::mutex> lock(g_registry.mutex);
+  detail::new_epoch_locked();
+}
+
+const char* backend_name() noexcept { return detail::kBackendName; }
+
+std::size_t usable_size(const void* block) noexcept {
+  return block == nullptr ? 0 : detail::backend_usable_size(block);
+}
+
+PeakWindow::PeakWindow() noexcept {
+  std::lock_guard<std::mutex> lock(g_registry.mutex);
+  detail::new_epoch_locked();
+  start_ = carried_ = g_registry.epoch_base;
+  open_ = true;
+  next_ = g_registry.windows;
+  if (next_ != nullptr) next_->prev_ = this;
+  g_registry.windows = this;
+}
+
+PeakWindow::~PeakWindow() { close(); }
+
+std::int64_t PeakWindow::peak_bytes() const noexcept {
+  std::lock_guard<std::mutex> lock(g_registry.mutex);
+  if (!open_) return carried_;
+  return std::max(carried_, detail::merge_locked().c.peak_bytes);
+}
+
+void PeakWindow::close() noexcept {
+  std::lock_guard<std::mutex> lock(g_registry.mutex);
+  if (!open_) return;
+  carried_ = std::max(carried_, detail::merge_locked().c.peak_bytes);
+  open_ = false;
+  if (prev_ != nullptr) prev_->next_ = next_; else g_registry.windows = next_;
+  if (next_ != nullptr) next_->prev_ = prev_;
+  prev_ = next_ = nullptr;
+}
+
+Uncounted::Uncounted() noexcept : saved_(detail::tls_counters.state) {
+  if (saved_ != detail::kExited) detail::tls_counters.state = detail::kGuarded;
+}
+
+Uncounted::~Uncounted() { detail::tls_counters.state = saved_; }
+
+bool counting_this_thread() noexcept {
+  const unsigned char s = detail::tls_counters.state;
+  return s == detail::kCounting || s == detail::kUnregistered;
+}
+
+void* uncounted_malloc(std::size_t size) noexcept { return detail::backend_malloc(size); }
+void uncounted_free(void* block) noexcept {
+  if (block != nullptr) detail::backend_free(block);
+}
+
+}  // namespace memx
