@@ -1,0 +1,78 @@
+// memx: memory budgets of a test ("peak=4MiB, net=0") and checking measurements against them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace memx {
+
+/// Limits on what one test may use. An unset key means "no limit".
+struct Budget {
+  std::optional<std::int64_t> peak;    ///< peak live heap above the test's start, bytes
+  std::optional<std::int64_t> net;     ///< live bytes left at the end, bytes
+  std::optional<std::int64_t> blocks;  ///< live blocks left at the end
+  std::optional<std::int64_t> allocs;  ///< number of allocations
+  std::optional<std::int64_t> rss;     ///< peak RSS growth above the test's start, bytes
+
+  /// True when no key is set.
+  bool empty() const;
+  /// This budget with every key that `more_specific` sets replaced by its value
+  /// (for example a global budget overridden by a test's own).
+  Budget overridden_by(const Budget& more_specific) const;
+
+  /// Key-by-key equality.
+  friend bool operator==(const Budget& a, const Budget& b) {
+    return a.peak == b.peak && a.net == b.net && a.blocks == b.blocks && a.allocs == b.allocs &&
+           a.rss == b.rss;
+  }
+  /// Key-by-key inequality.
+  friend bool operator!=(const Budget& a, const Budget& b) { return !(a == b); }
+};
+
+/// The result of parse_budget: a budget, or an error message naming the bad token.
+struct BudgetParse {
+  std::optional<Budget> budget;  ///< set on success
+  std::string error;             ///< set on failure, e.g. `memx budget "peak=4MiX": unknown unit ...`
+};
+
+/// Parses comma- or whitespace-separated `key=value` pairs such as "peak=4MiB, net=0,
+/// allocs=20000". Keys: peak, net, rss (sizes: a whole or decimal number with an optional
+/// unit B, KB/MB/GB (powers of 1000) or KiB/MiB/GiB (powers of 1024)); blocks, allocs (whole
+/// numbers, no unit). Each key at most once. An empty or blank string is an empty budget.
+BudgetParse parse_budget(std::string_view text);
+
+/// Canonical text of a budget ("peak=4194304 net=0"), which parse_budget reads back equal.
+std::string to_string(const Budget& budget);
+
+/// What one run of a test used, as compared against a Budget.
+struct Measurement {
+  std::int64_t net_bytes = 0;       ///< live bytes at the end minus at the start
+  std::int64_t net_blocks = 0;      ///< live blocks at the end minus at the start
+  std::int64_t peak_bytes = 0;      ///< highest live heap above the start
+  std::uint64_t allocs = 0;         ///< allocations made
+  std::int64_t rss_peak_bytes = 0;  ///< peak RSS growth above the start
+};
+
+/// One budget key that a measurement exceeded.
+struct Violation {
+  std::string key;            ///< "peak", "net", "blocks", "allocs" or "rss"
+  std::int64_t measured = 0;  ///< what the run used
+  std::int64_t allowed = 0;   ///< the budget's limit
+
+  /// Field-wise equality.
+  friend bool operator==(const Violation& a, const Violation& b) {
+    return a.key == b.key && a.measured == b.measured && a.allowed == b.allowed;
+  }
+};
+
+/// The keys of `budget` that `m` exceeds (measured > allowed), in the order peak, net,
+/// blocks, allocs, rss. Empty when the measurement fits.
+std::vector<Violation> check_budget(const Budget& budget, const Measurement& m);
+
+/// One line for people, e.g. "peak 5.2 MiB exceeds budget 4 MiB (+1.2 MiB)".
+std::string describe(const Violation& v);
+
+}  // namespace memx

@@ -1,0 +1,140 @@
+// memx: the per-process JSON report that the test plugins write and the memx CLI reads.
+// Format: docs/report-format.md, schema: docs/report.schema.json.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "memx/budget.hpp"
+#include "memx/leak.hpp"
+
+namespace memx {
+
+/// The value of the report's "format" field.
+inline constexpr const char* kReportFormat = "memx-report";
+/// The report version this library writes; readers reject newer versions.
+inline constexpr int kReportVersion = 1;
+
+/// What one repetition of a test used.
+struct RunRecord {
+  std::int64_t net_bytes = 0;       ///< live bytes at the end minus at the start
+  std::int64_t net_blocks = 0;      ///< live blocks at the end minus at the start
+  std::int64_t peak_bytes = 0;      ///< highest live heap above the start
+  std::uint64_t allocs = 0;         ///< allocations made
+  std::int64_t rss_peak_bytes = 0;  ///< peak RSS growth above the start
+  double duration_ms = 0;           ///< wall time, milliseconds
+
+  /// The figures a budget is checked against.
+  Measurement measurement() const;
+  /// Field-wise equality.
+  friend bool operator==(const RunRecord& a, const RunRecord& b) {
+    return a.net_bytes == b.net_bytes && a.net_blocks == b.net_blocks &&
+           a.peak_bytes == b.peak_bytes && a.allocs == b.allocs &&
+           a.rss_peak_bytes == b.rss_peak_bytes && a.duration_ms == b.duration_ms;
+  }
+};
+
+/// A budget violation as stored in a report, with its message for people.
+struct ViolationRecord {
+  std::string key;            ///< "peak", "net", "blocks", "allocs" or "rss"
+  std::int64_t measured = 0;  ///< what the worst run used
+  std::int64_t allowed = 0;   ///< the budget's limit
+  std::string message;        ///< describe() of the violation
+
+  /// Field-wise equality.
+  friend bool operator==(const ViolationRecord& a, const ViolationRecord& b) {
+    return a.key == b.key && a.measured == b.measured && a.allowed == b.allowed &&
+           a.message == b.message;
+  }
+};
+
+/// The outcome of a test as the framework reported it.
+enum class TestStatus { passed, failed, skipped };
+
+/// One test (GoogleTest "Suite.Test", Catch2 "case / section") and its repetitions.
+struct TestRecord {
+  std::string name;                        ///< full name
+  std::string file;                        ///< source file ("" when unknown)
+  int line = 0;                            ///< source line (0 when unknown)
+  TestStatus status = TestStatus::passed;  ///< framework outcome
+  std::vector<RunRecord> runs;             ///< one per repetition, in order
+  std::optional<Budget> budget;            ///< the effective budget, if any
+  std::vector<ViolationRecord> violations; ///< keys of the budget that were exceeded
+  LeakAssessment leak;                     ///< leak verdict over the runs
+
+  /// Field-wise equality.
+  friend bool operator==(const TestRecord& a, const TestRecord& b) {
+    return a.name == b.name && a.file == b.file && a.line == b.line && a.status == b.status &&
+           a.runs == b.runs && a.budget == b.budget && a.violations == b.violations &&
+           a.leak == b.leak;
+  }
+};
+
+/// Everything one test process measured.
+struct Report {
+  std::string framework;   ///< "googletest" or "catch2"
+  std::string binary;      ///< path of the test executable
+  std::int64_t pid = 0;    ///< process id
+  bool complete = false;   ///< false while tests still run (or if the process died)
+  int repetitions = 1;     ///< repetitions requested (--gtest_repeat / memx repeat)
+  std::string started_at;  ///< ISO 8601 UTC, e.g. "2024-05-01T12:00:00Z"
+  std::string finished_at; ///< ISO 8601 UTC, "" while not complete
+  std::string backend;     ///< allocator behind the counting operator new
+  std::vector<std::int64_t> iteration_end_live_bytes;  ///< live heap at the end of each iteration
+  std::vector<TestRecord> tests;                       ///< in the order they ran
+
+  /// Field-wise equality.
+  friend bool operator==(const Report& a, const Report& b) {
+    return a.framework == b.framework && a.binary == b.binary && a.pid == b.pid &&
+           a.complete == b.complete && a.repetitions == b.repetitions &&
+           a.started_at == b.started_at && a.finished_at == b.finished_at &&
+           a.backend == b.backend && a.iteration_end_live_bytes == b.iteration_end_live_bytes &&
+           a.tests == b.tests;
+  }
+  /// Field-wise inequality.
+  friend bool operator!=(const Report& a, const Report& b) { return !(a == b); }
+};
+
+/// "passed", "failed" or "skipped".
+const char* to_string(TestStatus s);
+/// Reads a status written by to_string; false (and `out` untouched) on anything else.
+bool from_string(std::string_view text, TestStatus& out);
+
+/// Fills every test's violations (each budget key checked against the worst run) and leak
+/// verdict (analyze_leaks with the report's iteration_end_live_bytes).
+void analyze_report(Report& report);
+
+/// The report as JSON: fixed key order, 2-space indent, trailing newline.
+std::string to_json(const Report& report);
+
+/// The result of read_report: a report, or an error message.
+struct ReportRead {
+  std::optional<Report> report;  ///< set on success
+  std::string error;             ///< set on failure: "<source>: <path>: <what is wrong>"
+};
+
+/// Parses and validates a report's text; `source_name` (usually the file name) starts
+/// every error message. Rejects malformed JSON, another "format", a newer "version" and
+/// fields of the wrong type. Never throws.
+ReportRead read_report(std::string_view text, std::string_view source_name);
+
+/// Reads the file at `path` and parses it with read_report. Never throws.
+ReportRead read_report_file(const std::string& path);
+
+/// Writes the report to a temporary file in the same directory, fsyncs it and renames it
+/// over `path`, so a reader never sees a half-written file. On failure returns false and
+/// sets *error (if given) to a message naming the path and the system error.
+bool write_report_atomically(const Report& report, const std::string& path, std::string* error);
+
+/// Expands a report path pattern: "%p" becomes the pid and "%%" a '%'; a pattern that ends
+/// with '/' or names an existing directory becomes "<dir>/memx-<pid>.json".
+std::string expand_report_path(std::string_view pattern, long pid);
+
+/// A time as ISO 8601 UTC with seconds, e.g. "2024-05-01T12:00:00Z".
+std::string iso8601_utc(std::chrono::system_clock::time_point t);
+
+}  // namespace memx
