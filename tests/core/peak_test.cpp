@@ -1,0 +1,96 @@
+// High-water marks: reset_peak() and nested, overlapping PeakWindows.
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "memx/counters.hpp"
+
+namespace {
+
+std::int64_t usable(const void* p) { return static_cast<std::int64_t>(memx::usable_size(p)); }
+
+TEST(Peak, ResetStartsAtTheCurrentLevelAndRecordsTheHighest) {
+  memx::reset_peak();
+  const memx::Counters start = memx::counters();
+  EXPECT_EQ(start.peak_bytes, start.live_bytes);
+  char* big = new char[1 << 20];
+  const std::int64_t big_size = usable(big);
+  delete[] big;
+  char* small = new char[10];
+  const memx::Counters now = memx::counters();
+  EXPECT_EQ(now.peak_bytes, start.live_bytes + big_size);
+  memx::reset_peak();
+  EXPECT_EQ(memx::counters().peak_bytes, memx::counters().live_bytes);
+  delete[] small;
+}
+
+TEST(Peak, WindowsNestWithoutLosingTheOuterPeak) {
+  memx::PeakWindow outer;
+  char* a = new char[1 << 20];
+  const std::int64_t a_size = usable(a);
+  delete[] a;
+  std::int64_t inner_peak = 0, inner_start = 0;
+  std::int64_t b_size = 0;
+  {
+    memx::PeakWindow inner;
+    inner_start = inner.start_bytes();
+    char* b = new char[1 << 18];
+    b_size = usable(b);
+    delete[] b;
+    inner_peak = inner.peak_bytes();
+  }
+  EXPECT_EQ(inner_peak, inner_start + b_size);
+  EXPECT_EQ(outer.peak_bytes(), outer.start_bytes() + a_size);
+  // Growth after the inner window closed still reaches the outer one.
+  char* c = new char[1 << 21];
+  const std::int64_t c_size = usable(c);
+  delete[] c;
+  EXPECT_EQ(outer.peak_bytes(), outer.start_bytes() + c_size);
+  outer.close();
+  char* d = new char[1 << 22];
+  delete[] d;
+  EXPECT_EQ(outer.peak_bytes(), outer.start_bytes() + c_size) << "closed windows are frozen";
+}
+
+TEST(Peak, OverlappingWindowsKeepTheirOwnPeaks) {
+  // Windows on the stack (std::optional): a heap-allocated window would itself change
+  // the live level it measures.
+  std::optional<memx::PeakWindow> first(std::in_place);
+  char* a = new char[1 << 20];
+  const std::int64_t a_size = usable(a);
+  std::optional<memx::PeakWindow> second(std::in_place);  // opened while `a` is live
+  delete[] a;
+  first.reset();  // closes `first`, `second` stays open
+  EXPECT_EQ(second->peak_bytes(), second->start_bytes()) << "nothing grew since it opened";
+  char* b = new char[1 << 21];
+  const std::int64_t b_size = usable(b);
+  delete[] b;
+  // `a` was part of second's starting level and has been freed since.
+  EXPECT_EQ(second->peak_bytes(), second->start_bytes() - a_size + b_size);
+}
+
+TEST(Peak, ThreadsPeaksAreAnUpperBoundThatIsReachedWhenTheyCoincide) {
+  memx::PeakWindow window;
+  const std::int64_t start = window.start_bytes();
+  std::vector<char*> blocks(2);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&blocks, t] { blocks[static_cast<std::size_t>(t)] = new char[1 << 20]; });
+  }
+  for (auto& t : threads) t.join();
+  // Both blocks are live at once now: the true peak is their sum, and memx reports it.
+  EXPECT_GE(window.peak_bytes(), start + usable(blocks[0]) + usable(blocks[1]));
+  for (char* b : blocks) delete[] b;
+}
+
+TEST(Peak, ThisThreadPeakIsRelativeToTheReset) {
+  memx::reset_peak();
+  char* p = new char[4096];
+  const std::int64_t size = usable(p);
+  delete[] p;
+  EXPECT_EQ(memx::this_thread_counters().peak_bytes, size);
+}
+
+}  // namespace
