@@ -1,0 +1,252 @@
+// Budget strings: parsing, printing, checking.
+#include "memx/budget.hpp"
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "memx/units.hpp"
+
+namespace memx {
+namespace {
+
+constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+
+enum class Kind { size, count };
+
+struct KeyInfo {
+  std::string_view name;
+  Kind kind;
+  std::optional<std::int64_t> Budget::*field;
+};
+
+constexpr KeyInfo kKeys[] = {
+    {"peak", Kind::size, &Budget::peak},     {"net", Kind::size, &Budget::net},
+    {"blocks", Kind::count, &Budget::blocks}, {"allocs", Kind::count, &Budget::allocs},
+    {"rss", Kind::size, &Budget::rss},
+};
+
+struct Unit {
+  std::string_view name;
+  std::int64_t factor;
+};
+
+constexpr Unit kUnits[] = {
+    {"B", 1},
+    {"KB", 1000},
+    {"MB", 1000 * 1000},
+    {"GB", 1000 * 1000 * 1000},
+    {"KiB", 1024},
+    {"MiB", 1024 * 1024},
+    {"GiB", std::int64_t{1024} * 1024 * 1024},
+};
+
+bool is_separator(char c) {
+  return c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// The outcome of parsing one value; `error` is a message without the "memx budget" prefix.
+struct ValueParse {
+  std::int64_t value = 0;
+  std::string error;
+};
+
+// Parses the value of `token` (`key=value`) for a key of the given kind.
+ValueParse parse_value(std::string_view key, Kind kind, std::string_view value,
+                       std::string_view token) {
+  ValueParse out;
+  if (value.empty()) {
+    out.error = fmt::format("empty value in \"{}\"", token);
+    return out;
+  }
+  if (value.front() == '-') {
+    out.error = fmt::format("negative value \"{}\" in \"{}\"", value, token);
+    return out;
+  }
+  std::size_t i = 0;
+  while (i < value.size() && is_digit(value[i])) ++i;
+  const std::string_view whole = value.substr(0, i);
+  std::string_view fraction;
+  if (i < value.size() && value[i] == '.') {
+    const std::size_t start = ++i;
+    while (i < value.size() && is_digit(value[i])) ++i;
+    fraction = value.substr(start, i - start);
+  }
+  const std::string_view number = value.substr(0, i);
+  const std::string_view unit = value.substr(i);
+  if (whole.empty() || (number.size() > whole.size() && fraction.empty())) {
+    out.error = fmt::format("invalid number \"{}\" in \"{}\"", value, token);
+    return out;
+  }
+  if (kind == Kind::count && (!fraction.empty() || !unit.empty())) {
+    out.error = fmt::format("\"{}\" takes a plain whole number, not \"{}\" in \"{}\"", key, value,
+                            token);
+    return out;
+  }
+  std::int64_t factor = 1;
+  if (!unit.empty()) {
+    bool known = false;
+    for (const Unit& u : kUnits) {
+      if (u.name == unit) {
+        factor = u.factor;
+        known = true;
+        break;
+      }
+    }
+    if (!known) {
+      out.error = fmt::format(
+          "unknown unit \"{}\" in \"{}\" (use B, KB, MB, GB, KiB, MiB, GiB)", unit, token);
+      return out;
+    }
+  }
+  const std::string too_large =
+      fmt::format("value \"{}\" in \"{}\" is too large (at most {} bytes)", value, token, kMax);
+  // whole * factor, checked.
+  std::int64_t result = 0;
+  for (char c : whole) {
+    const int digit = c - '0';
+    if (result > (kMax - digit) / 10) {
+      out.error = too_large;
+      return out;
+    }
+    result = result * 10 + digit;
+  }
+  if (result > kMax / factor) {
+    out.error = too_large;
+    return out;
+  }
+  result *= factor;
+  // + fraction * factor, rounded down to whole bytes. factor <= 2^30 and we keep at most
+  // nine fraction digits, so the products stay below 2^63.
+  if (!fraction.empty()) {
+    std::int64_t numerator = 0;
+    std::int64_t denominator = 1;
+    for (std::size_t d = 0; d < fraction.size() && d < 9; ++d) {
+      numerator = numerator * 10 + (fraction[d] - '0');
+      denominator *= 10;
+    }
+    const std::int64_t extra = numerator * factor / denominator;
+    if (result > kMax - extra) {
+      out.error = too_large;
+      return out;
+    }
+    result += extra;
+  }
+  out.value = result;
+  return out;
+}
+
+// Prints a size exactly, in the largest binary unit that divides it.
+std::string exact_size(std::int64_t bytes) {
+  if (bytes > 0) {
+    for (int u = 6; u >= 4; --u) {  // GiB, MiB, KiB
+      if (bytes % kUnits[u].factor == 0) {
+        return fmt::format("{}{}", bytes / kUnits[u].factor, kUnits[u].name);
+      }
+    }
+  }
+  return fmt::format("{}", bytes);
+}
+
+std::string format_for(std::string_view key, std::int64_t v) {
+  if (key == "blocks" || key == "allocs") {
+    return v < 0 ? fmt::format("{}", v) : format_count(static_cast<std::uint64_t>(v));
+  }
+  return format_bytes(v);
+}
+
+}  // namespace
+
+bool Budget::empty() const { return !peak && !net && !blocks && !allocs && !rss; }
+
+Budget Budget::overridden_by(const Budget& more_specific) const {
+  Budget out = *this;
+  for (const KeyInfo& k : kKeys) {
+    if (more_specific.*k.field) out.*k.field = more_specific.*k.field;
+  }
+  return out;
+}
+
+BudgetParse parse_budget(std::string_view text) {
+  BudgetParse out;
+  Budget budget;
+  auto fail = [&](const std::string& what) {
+    out.error = fmt::format("memx budget \"{}\": {}", text, what);
+    return out;
+  };
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    if (is_separator(text[pos])) {
+      ++pos;
+      continue;
+    }
+    std::size_t end = pos;
+    while (end < text.size() && !is_separator(text[end])) ++end;
+    const std::string_view token = text.substr(pos, end - pos);
+    pos = end;
+
+    const std::size_t eq = token.find('=');
+    if (eq == std::string_view::npos) {
+      return fail(fmt::format("missing '=' in \"{}\" (expected key=value, e.g. peak=4MiB)", token));
+    }
+    const std::string_view key = token.substr(0, eq);
+    const KeyInfo* info = nullptr;
+    for (const KeyInfo& k : kKeys) {
+      if (k.name == key) info = &k;
+    }
+    if (info == nullptr) {
+      return fail(fmt::format("unknown key \"{}\" in \"{}\" (use peak, net, blocks, allocs, rss)",
+                              key, token));
+    }
+    if (budget.*info->field) return fail(fmt::format("duplicate key \"{}\" in \"{}\"", key, token));
+    ValueParse v = parse_value(key, info->kind, token.substr(eq + 1), token);
+    if (!v.error.empty()) return fail(v.error);
+    budget.*info->field = v.value;
+  }
+  out.budget = budget;
+  return out;
+}
+
+std::string to_string(const Budget& budget) {
+  std::string out;
+  for (const KeyInfo& k : kKeys) {
+    const std::optional<std::int64_t>& v = budget.*k.field;
+    if (!v) continue;
+    if (!out.empty()) out += ", ";
+    out += k.name;
+    out += '=';
+    out += k.kind == Kind::size ? exact_size(*v) : fmt::format("{}", *v);
+  }
+  return out;
+}
+
+std::vector<Violation> check_budget(const Budget& budget, const Measurement& m) {
+  const std::int64_t allocs =
+      m.allocs > static_cast<std::uint64_t>(kMax) ? kMax : static_cast<std::int64_t>(m.allocs);
+  const std::int64_t measured[] = {m.peak_bytes, m.net_bytes, m.net_blocks, allocs,
+                                   m.rss_peak_bytes};
+  std::vector<Violation> out;
+  for (std::size_t i = 0; i < std::size(kKeys); ++i) {
+    const std::optional<std::int64_t>& allowed = budget.*kKeys[i].field;
+    if (allowed && measured[i] > *allowed) {
+      out.push_back(Violation{std::string(kKeys[i].name), measured[i], *allowed});
+    }
+  }
+  return out;
+}
+
+std::string describe(const Violation& v) {
+  // measured > allowed >= 0 for real violations; compute the excess without overflow.
+  const std::int64_t excess =
+      (v.allowed < 0 && v.measured > kMax + v.allowed) ? kMax : v.measured - v.allowed;
+  return fmt::format("{} {} exceeds budget {} (+{})", v.key, format_for(v.key, v.measured),
+                     format_for(v.key, v.allowed), format_for(v.key, excess));
+}
+
+}  // namespace memx

@@ -1,0 +1,265 @@
+// Leak verdicts: the per-test rule and the whole-run handoff rule of docs/leak-verdicts.md.
+#include "memx/leak.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "memx/units.hpp"
+
+namespace memx {
+namespace {
+
+// A run "grew" when it left live bytes or live blocks behind.
+bool grew(const RunNet& r) { return r.net_bytes > 0 || r.net_blocks > 0; }
+
+std::string bytes_text(double bytes) { return format_bytes(std::llround(bytes)); }
+
+// "16 B (1 block)", "1.5 KiB (3 blocks)", "96 B (0.5 blocks)".
+std::string growth_text(double bytes, double blocks) {
+  const bool whole = blocks == std::floor(blocks);
+  const std::string count = whole ? fmt::format("{}", static_cast<long long>(blocks))
+                                  : fmt::format("{:.1f}", blocks);
+  return fmt::format("{} ({} block{})", bytes_text(bytes), count,
+                     whole && std::llabs(static_cast<long long>(blocks)) == 1 ? "" : "s");
+}
+
+double median(std::vector<std::int64_t> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  if (n % 2 == 1) return static_cast<double>(v[n / 2]);
+  return (static_cast<double>(v[n / 2 - 1]) + static_cast<double>(v[n / 2])) / 2.0;
+}
+
+// Every measured run left the same positive number of blocks, or every run's bytes are
+// within ±25% of the median of the runs' bytes (and that median is positive).
+bool consistent(const std::vector<RunNet>& measured) {
+  const std::int64_t k = measured.front().net_blocks;
+  bool same_blocks = k > 0;
+  std::vector<std::int64_t> bytes;
+  for (const RunNet& r : measured) {
+    same_blocks = same_blocks && r.net_blocks == k;
+    bytes.push_back(r.net_bytes);
+  }
+  if (same_blocks) return true;
+  const double med = median(bytes);
+  if (med <= 0) return false;
+  for (std::int64_t b : bytes) {
+    if (std::fabs(static_cast<double>(b) - med) > 0.25 * med) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+LeakAssessment assess_leak(const std::vector<RunNet>& runs) {
+  LeakAssessment a;
+  if (runs.empty()) {
+    a.reason = "no runs recorded";
+    return a;
+  }
+  if (runs.size() == 1) {
+    const RunNet& r = runs.front();
+    a.bytes_per_run = static_cast<double>(r.net_bytes);
+    a.blocks_per_run = static_cast<double>(r.net_blocks);
+    if (grew(r)) {
+      a.verdict = Verdict::suspect;
+      a.reason = fmt::format(
+          "grew {} in its only run; repeat the test at least 3 times to tell a leak from a "
+          "cache filled once",
+          growth_text(a.bytes_per_run, a.blocks_per_run));
+    } else {
+      a.verdict = Verdict::clean;
+      a.reason = "no net growth in its only run";
+    }
+    return a;
+  }
+
+  const std::vector<RunNet> measured(runs.begin() + 1, runs.end());
+  const std::size_t m = measured.size();
+  std::int64_t sum_bytes = 0;
+  std::int64_t sum_blocks = 0;
+  std::size_t positive = 0;
+  std::int64_t min_bytes = measured.front().net_bytes;
+  std::int64_t max_bytes = min_bytes;
+  for (const RunNet& r : measured) {
+    sum_bytes += r.net_bytes;
+    sum_blocks += r.net_blocks;
+    positive += grew(r) ? 1 : 0;
+    min_bytes = std::min(min_bytes, r.net_bytes);
+    max_bytes = std::max(max_bytes, r.net_bytes);
+  }
+  a.bytes_per_run = static_cast<double>(sum_bytes) / static_cast<double>(m);
+  a.blocks_per_run = static_cast<double>(sum_blocks) / static_cast<double>(m);
+  const std::string growth = growth_text(a.bytes_per_run, a.blocks_per_run);
+
+  if (m == 1) {
+    if (positive == 1) {
+      a.verdict = Verdict::suspect;
+      a.reason = fmt::format(
+          "grew {} in the only run after warm-up; repeat the test at least 3 times to be sure",
+          growth);
+    } else {
+      a.verdict = Verdict::clean;
+      a.reason = "no net growth in the only run after warm-up";
+    }
+    return a;
+  }
+
+  if (positive == m && consistent(measured)) {
+    a.verdict = Verdict::leak;
+    a.confidence = m >= 4 ? Confidence::high : Confidence::medium;
+    a.reason = fmt::format("grows {} in each of {} runs after warm-up", growth, m);
+  } else if (sum_bytes > 0 || sum_blocks > 0) {
+    a.verdict = Verdict::suspect;
+    if (positive == m) {
+      a.confidence = Confidence::medium;
+      a.reason = fmt::format(
+          "grows in each of {} runs after warm-up, but by varying amounts ({} to {}; {} per run "
+          "on average)",
+          m, format_bytes(min_bytes), format_bytes(max_bytes), growth);
+    } else {
+      a.confidence = 2 * positive > m ? Confidence::medium : Confidence::low;
+      a.reason = fmt::format("grows {} per run on average, but only {} of {} runs after warm-up grew",
+                             growth, positive, m);
+    }
+  } else {
+    a.verdict = Verdict::clean;
+    if (positive == 0) {
+      a.confidence = m >= 4 ? Confidence::high : Confidence::medium;
+      a.reason = fmt::format("no net growth in {} runs after warm-up", m);
+    } else {
+      a.confidence = Confidence::low;
+      a.reason = fmt::format(
+          "{} of {} runs after warm-up grew, but the others shrank as much (net {} over all runs)",
+          positive, m, format_bytes(sum_bytes));
+    }
+  }
+  return a;
+}
+
+std::vector<LeakAssessment> analyze_leaks(
+    const std::vector<TestSeries>& tests,
+    const std::vector<std::int64_t>& iteration_end_live_bytes) {
+  std::vector<LeakAssessment> out;
+  out.reserve(tests.size());
+  for (const TestSeries& t : tests) out.push_back(assess_leak(t.runs));
+
+  const std::size_t iterations = iteration_end_live_bytes.size();
+  if (iterations < 3) return out;  // no test can be a leak with fewer than 3 runs
+  const double whole_growth =
+      static_cast<double>(iteration_end_live_bytes.back() - iteration_end_live_bytes.front()) /
+      static_cast<double>(iterations - 1);
+
+  // Only tests that ran once in every iteration take part in the handoff rule.
+  auto aligned = [&](std::size_t i) { return tests[i].runs.size() == iterations; };
+
+  // Receivers: tests that shrink in every run after warm-up; capacity = bytes freed per run.
+  std::vector<double> capacity(tests.size(), 0.0);
+  for (std::size_t i = 0; i < tests.size(); ++i) {
+    if (!aligned(i)) continue;
+    const bool shrinks = std::all_of(tests[i].runs.begin() + 1, tests[i].runs.end(),
+                                     [](const RunNet& r) { return r.net_bytes < 0; });
+    if (shrinks) capacity[i] = -out[i].bytes_per_run;
+  }
+
+  // Candidates: per-test leaks with positive byte growth. Pair each with the first receiver
+  // after it (then before it) that frees at least 75% of its growth.
+  constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  std::vector<std::size_t> candidates;
+  std::vector<std::size_t> partner(tests.size(), kNone);
+  for (std::size_t i = 0; i < tests.size(); ++i) {
+    if (!aligned(i) || out[i].verdict != Verdict::leak || out[i].bytes_per_run <= 0) continue;
+    candidates.push_back(i);
+    const double need = 0.75 * out[i].bytes_per_run;
+    for (std::size_t step = 1; step < tests.size() && partner[i] == kNone; ++step) {
+      const std::size_t j = (i + step) % tests.size();
+      if (capacity[j] >= need) {
+        partner[i] = j;
+        capacity[j] = std::max(0.0, capacity[j] - out[i].bytes_per_run);
+      }
+    }
+  }
+
+  // Unpaired candidates claim the whole iteration's growth first, in test order, then the
+  // paired ones. A candidate keeps its leak verdict while the growth still unclaimed covers
+  // at least 75% of its own.
+  std::stable_partition(candidates.begin(), candidates.end(),
+                        [&](std::size_t i) { return partner[i] == kNone; });
+  double unclaimed = std::max(0.0, whole_growth);
+  for (std::size_t i : candidates) {
+    LeakAssessment& a = out[i];
+    const double b = a.bytes_per_run;
+    if (unclaimed >= 0.75 * b) {
+      unclaimed = std::max(0.0, unclaimed - b);
+      a.reason += fmt::format("; the whole iteration grows {} per run too", bytes_text(whole_growth));
+      continue;
+    }
+    const std::string whole = whole_growth <= 0
+                                  ? std::string("does not grow")
+                                  : fmt::format("grows only {} per run", bytes_text(whole_growth));
+    a.verdict = Verdict::suspect;
+    if (partner[i] != kNone) {
+      const std::size_t j = partner[i];
+      a.confidence = Confidence::medium;
+      a.reason = fmt::format(
+          "grows {} per run but the whole iteration {}: likely handed to {} test ({} shrinks {} "
+          "per run)",
+          bytes_text(b), whole, j > i ? "a later" : "an earlier", tests[j].name,
+          bytes_text(-out[j].bytes_per_run));
+    } else {
+      a.confidence = Confidence::low;
+      a.reason = fmt::format(
+          "grows {} per run but the whole iteration {}: likely handed to a later test or freed "
+          "between tests",
+          bytes_text(b), whole);
+    }
+  }
+  return out;
+}
+
+const char* to_string(Verdict v) {
+  switch (v) {
+    case Verdict::unknown: return "unknown";
+    case Verdict::clean: return "clean";
+    case Verdict::suspect: return "suspect";
+    case Verdict::leak: return "leak";
+  }
+  return "unknown";
+}
+
+const char* to_string(Confidence c) {
+  switch (c) {
+    case Confidence::low: return "low";
+    case Confidence::medium: return "medium";
+    case Confidence::high: return "high";
+  }
+  return "low";
+}
+
+bool from_string(std::string_view text, Verdict& out) {
+  for (Verdict v : {Verdict::unknown, Verdict::clean, Verdict::suspect, Verdict::leak}) {
+    if (text == to_string(v)) {
+      out = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool from_string(std::string_view text, Confidence& out) {
+  for (Confidence c : {Confidence::low, Confidence::medium, Confidence::high}) {
+    if (text == to_string(c)) {
+      out = c;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace memx

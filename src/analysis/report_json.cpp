@@ -1,0 +1,380 @@
+// The report's JSON form: writing with a fixed key order, reading with validation.
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "memx/report.hpp"
+
+namespace memx {
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+ordered_json budget_json(const Budget& b) {
+  ordered_json j = ordered_json::object();
+  if (b.peak) j["peak"] = *b.peak;
+  if (b.net) j["net"] = *b.net;
+  if (b.blocks) j["blocks"] = *b.blocks;
+  if (b.allocs) j["allocs"] = *b.allocs;
+  if (b.rss) j["rss"] = *b.rss;
+  return j;
+}
+
+ordered_json test_json(const TestRecord& t) {
+  ordered_json j;
+  j["name"] = t.name;
+  j["file"] = t.file;
+  j["line"] = t.line;
+  j["status"] = to_string(t.status);
+  ordered_json runs = ordered_json::array();
+  for (const RunRecord& r : t.runs) {
+    ordered_json run;
+    run["net_bytes"] = r.net_bytes;
+    run["net_blocks"] = r.net_blocks;
+    run["peak_bytes"] = r.peak_bytes;
+    run["allocs"] = r.allocs;
+    run["rss_peak_bytes"] = r.rss_peak_bytes;
+    run["duration_ms"] = r.duration_ms;
+    runs.push_back(std::move(run));
+  }
+  j["runs"] = std::move(runs);
+  j["budget"] = t.budget ? budget_json(*t.budget) : ordered_json(nullptr);
+  ordered_json violations = ordered_json::array();
+  for (const ViolationRecord& v : t.violations) {
+    ordered_json vj;
+    vj["key"] = v.key;
+    vj["measured"] = v.measured;
+    vj["allowed"] = v.allowed;
+    vj["message"] = v.message;
+    violations.push_back(std::move(vj));
+  }
+  j["violations"] = std::move(violations);
+  ordered_json leak;
+  leak["verdict"] = to_string(t.leak.verdict);
+  leak["confidence"] = to_string(t.leak.confidence);
+  leak["bytes_per_run"] = t.leak.bytes_per_run;
+  leak["blocks_per_run"] = t.leak.blocks_per_run;
+  leak["reason"] = t.leak.reason;
+  j["leak"] = std::move(leak);
+  return j;
+}
+
+// ---- reading ----------------------------------------------------------------------------
+
+// Thrown inside read_report only; `path` is the JSON path ("" for the top level).
+struct Invalid {
+  std::string path;
+  std::string what;
+};
+
+std::string join(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : fmt::format("{}.{}", path, key);
+}
+std::string index(const std::string& path, std::size_t i) { return fmt::format("{}[{}]", path, i); }
+
+// What a value is, for "expected X, got Y".
+std::string kind_of(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::object: return "object";
+    case json::value_t::array: return "array";
+    case json::value_t::string: return "string";
+    case json::value_t::boolean: return "boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return fmt::format("integer {}", v.dump());
+    case json::value_t::number_float: return fmt::format("number {}", v.dump());
+    default: return "an unsupported value";
+  }
+}
+
+[[noreturn]] void expected(const std::string& path, std::string_view what, const json& got) {
+  throw Invalid{path, fmt::format("expected {}, got {}", what, kind_of(got))};
+}
+
+const json& member(const json& object, const std::string& path, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end()) throw Invalid{path, fmt::format("missing field \"{}\"", key)};
+  return *it;
+}
+
+const json& object_at(const json& v, const std::string& path) {
+  if (!v.is_object()) expected(path, "an object", v);
+  return v;
+}
+
+const json& array_at(const json& v, const std::string& path) {
+  if (!v.is_array()) expected(path, "an array", v);
+  return v;
+}
+
+std::int64_t int64_at(const json& v, const std::string& path, std::int64_t min,
+                      std::int64_t max = std::numeric_limits<std::int64_t>::max()) {
+  std::int64_t value = 0;
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      throw Invalid{path, fmt::format("integer {} is out of range", u)};
+    }
+    value = static_cast<std::int64_t>(u);
+  } else if (v.is_number_integer()) {
+    value = v.get<std::int64_t>();
+  } else {
+    expected(path, min >= 0 ? "a non-negative integer" : "an integer", v);
+  }
+  if (value < min || value > max) {
+    throw Invalid{path, fmt::format("integer {} is out of range [{}, {}]", value, min, max)};
+  }
+  return value;
+}
+
+std::uint64_t uint64_at(const json& v, const std::string& path) {
+  if (v.is_number_unsigned()) return v.get<std::uint64_t>();
+  expected(path, "a non-negative integer", v);
+}
+
+int int_at(const json& v, const std::string& path, int min) {
+  return static_cast<int>(int64_at(v, path, min, std::numeric_limits<int>::max()));
+}
+
+double number_at(const json& v, const std::string& path) {
+  if (!v.is_number()) expected(path, "a number", v);
+  return v.get<double>();
+}
+
+bool bool_at(const json& v, const std::string& path) {
+  if (!v.is_boolean()) expected(path, "a boolean", v);
+  return v.get<bool>();
+}
+
+std::string string_at(const json& v, const std::string& path) {
+  if (!v.is_string()) expected(path, "a string", v);
+  return v.get<std::string>();
+}
+
+// Reads `key` of `object` with `read(value, path)`.
+template <class Read>
+auto field(const json& object, const std::string& path, const char* key, Read read) {
+  const std::string p = join(path, key);
+  return read(member(object, path, key), p);
+}
+
+template <class Enum>
+Enum enum_at(const json& v, const std::string& path, std::string_view what,
+             std::string_view choices) {
+  const std::string text = string_at(v, path);
+  Enum out{};
+  if (!from_string(text, out)) {
+    throw Invalid{path, fmt::format("unknown {} \"{}\" (use {})", what, text, choices)};
+  }
+  return out;
+}
+
+Budget budget_at(const json& v, const std::string& path) {
+  object_at(v, path);
+  Budget b;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    const std::string p = join(path, it.key());
+    const std::int64_t limit = int64_at(it.value(), p, 0);
+    if (it.key() == "peak") b.peak = limit;
+    else if (it.key() == "net") b.net = limit;
+    else if (it.key() == "blocks") b.blocks = limit;
+    else if (it.key() == "allocs") b.allocs = limit;
+    else if (it.key() == "rss") b.rss = limit;
+    else throw Invalid{p, "unknown budget key (use peak, net, blocks, allocs, rss)"};
+  }
+  return b;
+}
+
+RunRecord run_at(const json& v, const std::string& path) {
+  object_at(v, path);
+  RunRecord r;
+  auto any_int = [](const json& x, const std::string& p) {
+    return int64_at(x, p, std::numeric_limits<std::int64_t>::min());
+  };
+  auto non_negative = [](const json& x, const std::string& p) { return int64_at(x, p, 0); };
+  r.net_bytes = field(v, path, "net_bytes", any_int);
+  r.net_blocks = field(v, path, "net_blocks", any_int);
+  r.peak_bytes = field(v, path, "peak_bytes", non_negative);
+  r.allocs = field(v, path, "allocs", uint64_at);
+  r.rss_peak_bytes = field(v, path, "rss_peak_bytes", any_int);
+  r.duration_ms = field(v, path, "duration_ms", number_at);
+  return r;
+}
+
+ViolationRecord violation_at(const json& v, const std::string& path) {
+  object_at(v, path);
+  auto any_int = [](const json& x, const std::string& p) {
+    return int64_at(x, p, std::numeric_limits<std::int64_t>::min());
+  };
+  ViolationRecord r;
+  r.key = field(v, path, "key", string_at);
+  r.measured = field(v, path, "measured", any_int);
+  r.allowed = field(v, path, "allowed", any_int);
+  r.message = field(v, path, "message", string_at);
+  return r;
+}
+
+LeakAssessment leak_at(const json& v, const std::string& path) {
+  object_at(v, path);
+  LeakAssessment a;
+  a.verdict = field(v, path, "verdict", [](const json& x, const std::string& p) {
+    return enum_at<Verdict>(x, p, "verdict", "unknown, clean, suspect, leak");
+  });
+  a.confidence = field(v, path, "confidence", [](const json& x, const std::string& p) {
+    return enum_at<Confidence>(x, p, "confidence", "low, medium, high");
+  });
+  a.bytes_per_run = field(v, path, "bytes_per_run", number_at);
+  a.blocks_per_run = field(v, path, "blocks_per_run", number_at);
+  a.reason = field(v, path, "reason", string_at);
+  return a;
+}
+
+TestRecord test_at(const json& v, const std::string& path) {
+  object_at(v, path);
+  TestRecord t;
+  t.name = field(v, path, "name", string_at);
+  t.file = field(v, path, "file", string_at);
+  t.line = field(v, path, "line", [](const json& x, const std::string& p) { return int_at(x, p, 0); });
+  t.status = field(v, path, "status", [](const json& x, const std::string& p) {
+    return enum_at<TestStatus>(x, p, "status", "passed, failed, skipped");
+  });
+  const std::string runs_path = join(path, "runs");
+  const json& runs = array_at(member(v, path, "runs"), runs_path);
+  for (std::size_t i = 0; i < runs.size(); ++i) t.runs.push_back(run_at(runs[i], index(runs_path, i)));
+  const json& budget = member(v, path, "budget");
+  if (!budget.is_null()) t.budget = budget_at(budget, join(path, "budget"));
+  const std::string violations_path = join(path, "violations");
+  const json& violations = array_at(member(v, path, "violations"), violations_path);
+  for (std::size_t i = 0; i < violations.size(); ++i) {
+    t.violations.push_back(violation_at(violations[i], index(violations_path, i)));
+  }
+  t.leak = field(v, path, "leak", leak_at);
+  return t;
+}
+
+Report report_at(const json& v) {
+  const std::string top;
+  if (!v.is_object()) {
+    throw Invalid{top, fmt::format("expected a JSON object at the top level, got {}: not a memx report",
+                                   kind_of(v))};
+  }
+  auto it = v.find("format");
+  if (it == v.end()) throw Invalid{top, "missing field \"format\": not a memx report"};
+  const std::string format = string_at(*it, "format");
+  if (format != kReportFormat) {
+    throw Invalid{"format", fmt::format("\"{}\" is not \"{}\": not a memx report", format,
+                                        kReportFormat)};
+  }
+  const std::int64_t version = field(v, top, "version", [](const json& x, const std::string& p) {
+    return int64_at(x, p, std::numeric_limits<std::int64_t>::min());
+  });
+  if (version > kReportVersion) {
+    throw Invalid{"version", fmt::format("report version {} is newer than this memx reads ({}); "
+                                         "upgrade memx",
+                                         version, kReportVersion)};
+  }
+  if (version < 1) throw Invalid{"version", fmt::format("invalid report version {}", version)};
+
+  Report r;
+  r.framework = field(v, top, "framework", string_at);
+  r.binary = field(v, top, "binary", string_at);
+  r.pid = field(v, top, "pid", [](const json& x, const std::string& p) { return int64_at(x, p, 0); });
+  r.complete = field(v, top, "complete", bool_at);
+  r.repetitions =
+      field(v, top, "repetitions", [](const json& x, const std::string& p) { return int_at(x, p, 0); });
+  r.started_at = field(v, top, "started_at", string_at);
+  r.finished_at = field(v, top, "finished_at", [](const json& x, const std::string& p) {
+    return x.is_null() ? std::string() : string_at(x, p);
+  });
+  r.backend = field(v, top, "backend", string_at);
+  const json& live = array_at(member(v, top, "iteration_end_live_bytes"), "iteration_end_live_bytes");
+  for (std::size_t i = 0; i < live.size(); ++i) {
+    r.iteration_end_live_bytes.push_back(
+        int64_at(live[i], index("iteration_end_live_bytes", i), std::numeric_limits<std::int64_t>::min()));
+  }
+  const json& tests = array_at(member(v, top, "tests"), "tests");
+  for (std::size_t i = 0; i < tests.size(); ++i) r.tests.push_back(test_at(tests[i], index("tests", i)));
+  return r;
+}
+
+// "[json.exception.parse_error.101] parse error at line 1, column 5: syntax error ..." ->
+// {"line 1, column 5", "syntax error ..."}.
+std::pair<std::string, std::string> split_parse_error(const std::string& what) {
+  std::string rest = what;
+  if (const std::size_t bracket = rest.find("] "); bracket != std::string::npos) {
+    rest = rest.substr(bracket + 2);
+  }
+  const std::string prefix = "parse error at ";
+  if (rest.compare(0, prefix.size(), prefix) == 0) {
+    const std::size_t colon = rest.find(": ", prefix.size());
+    if (colon != std::string::npos) {
+      return {rest.substr(prefix.size(), colon - prefix.size()), rest.substr(colon + 2)};
+    }
+  }
+  return {std::string(), rest};
+}
+
+}  // namespace
+
+std::string to_json(const Report& report) {
+  ordered_json j;
+  j["format"] = kReportFormat;
+  j["version"] = kReportVersion;
+  j["framework"] = report.framework;
+  j["binary"] = report.binary;
+  j["pid"] = report.pid;
+  j["complete"] = report.complete;
+  j["repetitions"] = report.repetitions;
+  j["started_at"] = report.started_at;
+  j["finished_at"] = report.finished_at.empty() ? ordered_json(nullptr)
+                                                : ordered_json(report.finished_at);
+  j["backend"] = report.backend;
+  j["iteration_end_live_bytes"] = report.iteration_end_live_bytes;
+  ordered_json tests = ordered_json::array();
+  for (const TestRecord& t : report.tests) tests.push_back(test_json(t));
+  j["tests"] = std::move(tests);
+  // Invalid UTF-8 in names (from user code) is replaced rather than thrown on.
+  return j.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
+}
+
+ReportRead read_report(std::string_view text, std::string_view source_name) {
+  ReportRead out;
+  try {
+    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+      out.error = fmt::format("{}: empty input: not a memx report", source_name);
+      return out;
+    }
+    json doc;
+    try {
+      doc = json::parse(text.begin(), text.end());
+    } catch (const json::parse_error& e) {
+      auto [where, detail] = split_parse_error(e.what());
+      const bool at_end = e.byte >= text.size();
+      out.error = fmt::format("{}: {} at byte {}{}: {}", source_name,
+                              at_end ? "truncated JSON" : "invalid JSON", e.byte,
+                              where.empty() ? std::string() : fmt::format(" ({})", where), detail);
+      return out;
+    }
+    out.report = report_at(doc);
+  } catch (const Invalid& e) {
+    out.report.reset();
+    out.error = e.path.empty() ? fmt::format("{}: {}", source_name, e.what)
+                               : fmt::format("{}: {}: {}", source_name, e.path, e.what);
+  } catch (const std::exception& e) {
+    out.report.reset();
+    out.error = fmt::format("{}: cannot read the report: {}", source_name, e.what());
+  } catch (...) {
+    out.report.reset();
+    out.error = std::string(source_name) + ": cannot read the report";
+  }
+  return out;
+}
+
+}  // namespace memx
