@@ -24,8 +24,6 @@ struct PeakWindowAccess {
 
 namespace detail {
 
-extern const char g_counting_allocator_linked;
-
 thread_local ThreadCounters tls_counters __attribute__((tls_model("initial-exec"))){};
 std::atomic<std::uint64_t> g_epoch{1};  // 0 in a thread means "never synced"
 
@@ -190,7 +188,6 @@ void count_free_slow(ThreadCounters& t, std::size_t usable) noexcept {
 using detail::g_registry;
 
 Counters counters() noexcept {
-  (void)detail::g_counting_allocator_linked;
   std::lock_guard<std::mutex> lock(g_registry.mutex);
   return detail::merge_locked().c;
 }

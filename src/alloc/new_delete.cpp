@@ -9,13 +9,16 @@
 
 #include "alloc/thread_counters.hpp"
 
+// memx::memx's link interface passes --undefined=memx_counting_allocator_anchor, so the
+// linker extracts this object from the static library even when another library on the
+// command line (a sanitizer runtime, libmimalloc.so itself) already defines operator new:
+// definitions in the executable's own objects take precedence over shared libraries'.
+extern "C" {
+extern const char memx_counting_allocator_anchor;
+__attribute__((used)) const char memx_counting_allocator_anchor = 1;
+}
+
 namespace memx::detail {
-
-// Referenced from counters.cpp so that linking any part of the counters from the static
-// library also links these definitions.
-extern const char g_counting_allocator_linked;
-const char g_counting_allocator_linked = 1;
-
 namespace {
 
 /// The new_handler loop of [new.delete.single]: call the handler until the backend

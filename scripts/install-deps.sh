@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs everything memx needs to build, test and benchmark, from Debian 12's packages.
+set -euo pipefail
+packages=(
+  cmake make g++ git python3       # build tools; python3 runs bench/ and a few test scripts
+  libmimalloc-dev                  # the allocator behind the counting operator new
+  libfmt-dev                       # formatting of messages, tables and summaries
+  libgtest-dev libgmock-dev googletest  # GoogleTest plugin, memx's own tests; sources for the from-source consumer
+  catch2                           # Catch2 plugin (v2.13)
+  nlohmann-json3-dev               # reading and writing reports
+  libcli11-dev                     # the memx command-line tool's argument parsing
+  libbenchmark-dev                 # micro-benchmarks under bench/
+)
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}"
