@@ -24,7 +24,7 @@ struct PeakWindowAccess {
 
 namespace detail {
 
-thread_local ThreadCounters tls_counters __attribute__((tls_model("initial-exec"))){};
+__thread ThreadCounters tls_counters __attribute__((tls_model("initial-exec")));
 std::atomic<std::uint64_t> g_epoch{1};  // 0 in a thread means "never synced"
 
 namespace {

@@ -40,7 +40,9 @@ struct ThreadCounters {
   ThreadCounters* next;
 };
 
-extern thread_local ThreadCounters tls_counters __attribute__((tls_model("initial-exec")));
+// __thread rather than thread_local: it promises no dynamic initialisation, so users of the
+// variable in other translation units need no TLS wrapper call and no guard check.
+extern __thread ThreadCounters tls_counters __attribute__((tls_model("initial-exec")));
 extern std::atomic<std::uint64_t> g_epoch;
 
 void count_alloc_slow(ThreadCounters& t, std::size_t usable) noexcept;
