@@ -1,0 +1,353 @@
+// The JSON report: golden file, round trip, and every rejection of bad input.
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "memx/report.hpp"
+
+namespace {
+
+using nlohmann::json;
+
+memx::RunRecord run(std::int64_t net_bytes, std::int64_t net_blocks, std::int64_t peak,
+                    std::uint64_t allocs, std::int64_t rss, double ms) {
+  memx::RunRecord r;
+  r.net_bytes = net_bytes;
+  r.net_blocks = net_blocks;
+  r.peak_bytes = peak;
+  r.allocs = allocs;
+  r.rss_peak_bytes = rss;
+  r.duration_ms = ms;
+  return r;
+}
+
+memx::TestRecord test(std::string name, int line, memx::TestStatus status,
+                      std::vector<memx::RunRecord> runs, const char* budget) {
+  memx::TestRecord t;
+  t.name = std::move(name);
+  t.file = line > 0 ? "tests/parser_test.cpp" : "";
+  t.line = line;
+  t.status = status;
+  t.runs = std::move(runs);
+  if (budget != nullptr) t.budget = memx::parse_budget(budget).budget;
+  return t;
+}
+
+// A GoogleTest run with --gtest_repeat=5: a static cache, a real 16-byte leak, a handoff
+// pair and a skipped test whose name needs escaping.
+memx::Report basic_report() {
+  memx::Report r;
+  r.framework = "googletest";
+  r.binary = "/work/build/tests/parser_tests";
+  r.pid = 4242;
+  r.complete = true;
+  r.repetitions = 5;
+  r.started_at = "2024-05-01T12:00:00Z";
+  r.finished_at = "2024-05-01T12:00:03Z";
+  r.backend = "mimalloc";
+  r.iteration_end_live_bytes = {1048576, 1048592, 1048608, 1048624, 1048640};
+  const memx::RunRecord quiet = run(0, 0, 2048, 12, 0, 0.5);
+  r.tests.push_back(test("Parser.ParsesEmptyInput", 12, memx::TestStatus::passed,
+                         {run(4096, 3, 8192, 40, 4096, 1.25), quiet, quiet, quiet, quiet},
+                         "peak=64KiB, allocs=100"));
+  r.tests.push_back(test("Parser.LeaksOneNode", 30, memx::TestStatus::failed,
+                         std::vector<memx::RunRecord>(5, run(16, 1, 64, 2, 0, 0.125)),
+                         "peak=32, net=0"));
+  r.tests.push_back(test("Queue.Producer", 44, memx::TestStatus::passed,
+                         std::vector<memx::RunRecord>(5, run(96, 1, 96, 1, 0, 0.25)), nullptr));
+  r.tests.push_back(test("Queue.Consumer", 51, memx::TestStatus::passed,
+                         std::vector<memx::RunRecord>(5, run(-96, -1, 0, 0, 0, 0.25)), nullptr));
+  r.tests.push_back(test("Parser.Slow/\"quoted\" \\ \xc3\xbc", 0, memx::TestStatus::skipped, {},
+                         "rss=1GiB"));
+  memx::analyze_report(r);
+  return r;
+}
+
+std::string golden_path() { return std::string(MEMX_ANALYSIS_GOLDEN_DIR) + "/report_basic.json"; }
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(Report, AnalysisFillsViolationsAndVerdicts) {
+  const memx::Report r = basic_report();
+  EXPECT_TRUE(r.tests[0].violations.empty());
+  EXPECT_EQ(r.tests[0].leak.verdict, memx::Verdict::clean);
+  ASSERT_EQ(r.tests[1].violations.size(), 2u);
+  EXPECT_EQ(r.tests[1].violations[0],
+            (memx::ViolationRecord{"peak", 64, 32, "peak 64 B exceeds budget 32 B (+32 B)"}));
+  EXPECT_EQ(r.tests[1].violations[1],
+            (memx::ViolationRecord{"net", 16, 0, "net 16 B exceeds budget 0 B (+16 B)"}));
+  EXPECT_EQ(r.tests[1].leak.verdict, memx::Verdict::leak);
+  EXPECT_EQ(r.tests[1].leak.confidence, memx::Confidence::high);
+  EXPECT_EQ(r.tests[2].leak.verdict, memx::Verdict::suspect);
+  EXPECT_EQ(r.tests[3].leak.verdict, memx::Verdict::clean);
+  EXPECT_EQ(r.tests[4].leak.verdict, memx::Verdict::unknown);
+  EXPECT_TRUE(r.tests[4].violations.empty());
+}
+
+TEST(Report, BudgetIsCheckedAgainstTheWorstRunOfEachKey) {
+  memx::Report r;
+  r.tests.push_back(test("T.t", 1, memx::TestStatus::passed,
+                         {run(0, 0, 100, 5, 0, 1), run(10, 1, 50, 50, 0, 1)},
+                         "peak=80 allocs=40 net=10"));
+  memx::analyze_report(r);
+  ASSERT_EQ(r.tests[0].violations.size(), 2u);
+  EXPECT_EQ(r.tests[0].violations[0].key, "peak");
+  EXPECT_EQ(r.tests[0].violations[0].measured, 100);
+  EXPECT_EQ(r.tests[0].violations[1].key, "allocs");
+  EXPECT_EQ(r.tests[0].violations[1].measured, 50);
+}
+
+TEST(Report, MatchesGoldenFile) {
+  const std::string text = memx::to_json(basic_report());
+  if (std::getenv("MEMX_UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(golden_path(), std::ios::binary) << text;
+  }
+  EXPECT_EQ(text, read_file(golden_path()))
+      << "regenerate with MEMX_UPDATE_GOLDEN=1 after an intended format change (and bump "
+         "kReportVersion if readers of version 1 cannot read it)";
+}
+
+TEST(Report, GoldenFileReadsBackEqual) {
+  const memx::ReportRead read = memx::read_report(read_file(golden_path()), "report_basic.json");
+  ASSERT_TRUE(read.report.has_value()) << read.error;
+  EXPECT_EQ(*read.report, basic_report());
+}
+
+TEST(Report, RoundTrip) {
+  memx::Report r = basic_report();
+  r.complete = false;
+  r.finished_at.clear();
+  r.tests[0].runs[0].duration_ms = 0.1;  // not exact in binary: must still round-trip
+  r.tests[1].leak.bytes_per_run = 1.0 / 3.0;
+  const memx::ReportRead read = memx::read_report(memx::to_json(r), "r.json");
+  ASSERT_TRUE(read.report.has_value()) << read.error;
+  EXPECT_EQ(read.error, "");
+  EXPECT_EQ(*read.report, r);
+}
+
+TEST(Report, EmptyReportRoundTrips) {
+  const memx::Report r;
+  const memx::ReportRead read = memx::read_report(memx::to_json(r), "r.json");
+  ASSERT_TRUE(read.report.has_value()) << read.error;
+  EXPECT_EQ(*read.report, r);
+}
+
+TEST(Report, InvalidUtf8InNamesIsReplacedNotThrown) {
+  memx::Report r;
+  r.tests.push_back(test("Bad.\xff\xfe", 1, memx::TestStatus::passed, {}, nullptr));
+  std::string text;
+  ASSERT_NO_THROW(text = memx::to_json(r));
+  const memx::ReportRead read = memx::read_report(text, "r.json");
+  ASSERT_TRUE(read.report.has_value()) << read.error;
+  EXPECT_EQ(read.report->tests[0].name, "Bad.\xef\xbf\xbd\xef\xbf\xbd");
+}
+
+TEST(Report, StatusStrings) {
+  for (memx::TestStatus s :
+       {memx::TestStatus::passed, memx::TestStatus::failed, memx::TestStatus::skipped}) {
+    memx::TestStatus back = memx::TestStatus::passed;
+    EXPECT_TRUE(memx::from_string(memx::to_string(s), back));
+    EXPECT_EQ(back, s);
+  }
+  memx::TestStatus untouched = memx::TestStatus::failed;
+  EXPECT_FALSE(memx::from_string("ok", untouched));
+  EXPECT_EQ(untouched, memx::TestStatus::failed);
+}
+
+// ---- rejections --------------------------------------------------------------------------
+
+json golden_json() { return json::parse(memx::to_json(basic_report())); }
+
+std::string error_for(const json& doc) {
+  const memx::ReportRead read = memx::read_report(doc.dump(), "report.json");
+  EXPECT_FALSE(read.report.has_value());
+  return read.error;
+}
+
+std::string error_for_text(const std::string& text) {
+  const memx::ReportRead read = memx::read_report(text, "report.json");
+  EXPECT_FALSE(read.report.has_value());
+  return read.error;
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+TEST(ReadReport, RejectsNonJsonWithPosition) {
+  EXPECT_EQ(error_for_text("{\"format\": memx}"),
+            "report.json: invalid JSON at byte 12 (line 1, column 12): syntax error while parsing "
+            "value - invalid literal; last read: '\"format\": m'");
+}
+
+TEST(ReadReport, RejectsTruncatedFile) {
+  const std::string text = memx::to_json(basic_report());
+  const std::string error = error_for_text(text.substr(0, text.size() / 2));
+  EXPECT_TRUE(starts_with(error, "report.json: truncated JSON at byte ")) << error;
+}
+
+TEST(ReadReport, EveryPrefixIsRejectedWithoutThrowing) {
+  const std::string text = memx::to_json(basic_report());
+  for (std::size_t n = 0; n + 1 < text.size(); ++n) {  // the last byte is the newline
+    memx::ReportRead read;
+    ASSERT_NO_THROW(read = memx::read_report(std::string_view(text).substr(0, n), "r.json"));
+    ASSERT_FALSE(read.report.has_value()) << n;
+    ASSERT_TRUE(starts_with(read.error, "r.json: truncated JSON at byte ") ||
+                read.error == "r.json: empty input: not a memx report")
+        << n << ": " << read.error;
+  }
+}
+
+TEST(ReadReport, RandomCorruptionNeverThrows) {
+  const std::string text = memx::to_json(basic_report());
+  std::mt19937 rng(7);
+  int rejected = 0;
+  for (int i = 0; i < 2000; ++i) {
+    std::string bad = text;
+    for (int flips = 0; flips < 3; ++flips) {
+      bad[rng() % bad.size()] = static_cast<char>(" \"{}[],:0-1ax\\"[rng() % 14]);
+    }
+    memx::ReportRead read;
+    ASSERT_NO_THROW(read = memx::read_report(bad, "r.json"));
+    ASSERT_NE(read.report.has_value(), !read.error.empty());
+    rejected += read.report ? 0 : 1;
+  }
+  EXPECT_GT(rejected, 1000);
+}
+
+TEST(ReadReport, RejectsEmptyInput) {
+  EXPECT_EQ(error_for_text(""), "report.json: empty input: not a memx report");
+  EXPECT_EQ(error_for_text(" \n"), "report.json: empty input: not a memx report");
+}
+
+TEST(ReadReport, RejectsANonObject) {
+  EXPECT_EQ(error_for(json::array({1, 2})),
+            "report.json: expected a JSON object at the top level, got array: not a memx report");
+}
+
+TEST(ReadReport, RejectsAnotherFormat) {
+  json doc = golden_json();
+  doc["format"] = "heaptrack";
+  EXPECT_EQ(error_for(doc),
+            "report.json: format: \"heaptrack\" is not \"memx-report\": not a memx report");
+  doc.erase("format");
+  EXPECT_EQ(error_for(doc), "report.json: missing field \"format\": not a memx report");
+}
+
+TEST(ReadReport, RejectsANewerVersion) {
+  json doc = golden_json();
+  doc["version"] = 2;
+  EXPECT_EQ(error_for(doc),
+            "report.json: version: report version 2 is newer than this memx reads (1); upgrade memx");
+  doc["version"] = 0;
+  EXPECT_EQ(error_for(doc), "report.json: version: invalid report version 0");
+  doc["version"] = "1";
+  EXPECT_EQ(error_for(doc), "report.json: version: expected an integer, got string");
+}
+
+TEST(ReadReport, NamesTheJsonPathOfAWrongType) {
+  json doc = golden_json();
+  doc["tests"][3]["runs"][0]["net_bytes"] = "96";
+  EXPECT_EQ(error_for(doc),
+            "report.json: tests[3].runs[0].net_bytes: expected an integer, got string");
+}
+
+TEST(ReadReport, RejectsWrongTypesEverywhere) {
+  struct Case {
+    json::json_pointer where;
+    json value;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {json::json_pointer("/framework"), 1, "framework: expected a string, got integer 1"},
+      {json::json_pointer("/pid"), 18446744073709551615u,
+       "pid: integer 18446744073709551615 is out of range"},
+      {json::json_pointer("/pid"), -1, "pid: integer -1 is out of range [0, 9223372036854775807]"},
+      {json::json_pointer("/complete"), "yes", "complete: expected a boolean, got string"},
+      {json::json_pointer("/repetitions"), 2.5,
+       "repetitions: expected a non-negative integer, got number 2.5"},
+      {json::json_pointer("/started_at"), nullptr, "started_at: expected a string, got null"},
+      {json::json_pointer("/finished_at"), 3, "finished_at: expected a string, got integer 3"},
+      {json::json_pointer("/iteration_end_live_bytes"), json::object(),
+       "iteration_end_live_bytes: expected an array, got object"},
+      {json::json_pointer("/iteration_end_live_bytes/2"), "x",
+       "iteration_end_live_bytes[2]: expected an integer, got string"},
+      {json::json_pointer("/tests"), nullptr, "tests: expected an array, got null"},
+      {json::json_pointer("/tests/1"), json::array(), "tests[1]: expected an object, got array"},
+      {json::json_pointer("/tests/0/line"), 1.5,
+       "tests[0].line: expected a non-negative integer, got number 1.5"},
+      {json::json_pointer("/tests/0/line"), 4294967296,
+       "tests[0].line: integer 4294967296 is out of range [0, 2147483647]"},
+      {json::json_pointer("/tests/0/status"), "ok",
+       "tests[0].status: unknown status \"ok\" (use passed, failed, skipped)"},
+      {json::json_pointer("/tests/0/runs/1/allocs"), -1,
+       "tests[0].runs[1].allocs: expected a non-negative integer, got integer -1"},
+      {json::json_pointer("/tests/0/runs/1/peak_bytes"), -1,
+       "tests[0].runs[1].peak_bytes: integer -1 is out of range [0, 9223372036854775807]"},
+      {json::json_pointer("/tests/0/runs/4/duration_ms"), "0.5",
+       "tests[0].runs[4].duration_ms: expected a number, got string"},
+      {json::json_pointer("/tests/0/budget"), "peak=4MiB",
+       "tests[0].budget: expected an object, got string"},
+      {json::json_pointer("/tests/0/budget/peek"), 1,
+       "tests[0].budget.peek: unknown budget key (use peak, net, blocks, allocs, rss)"},
+      {json::json_pointer("/tests/0/budget/peak"), -5,
+       "tests[0].budget.peak: integer -5 is out of range [0, 9223372036854775807]"},
+      {json::json_pointer("/tests/1/violations/0/measured"), "64",
+       "tests[1].violations[0].measured: expected an integer, got string"},
+      {json::json_pointer("/tests/1/leak/verdict"), "maybe",
+       "tests[1].leak.verdict: unknown verdict \"maybe\" (use unknown, clean, suspect, leak)"},
+      {json::json_pointer("/tests/1/leak/confidence"), "sure",
+       "tests[1].leak.confidence: unknown confidence \"sure\" (use low, medium, high)"},
+      {json::json_pointer("/tests/1/leak/bytes_per_run"), true,
+       "tests[1].leak.bytes_per_run: expected a number, got boolean"},
+  };
+  for (const Case& c : cases) {
+    json doc = golden_json();
+    doc[c.where] = c.value;
+    EXPECT_EQ(error_for(doc), "report.json: " + c.message) << c.where.to_string();
+  }
+}
+
+TEST(ReadReport, RejectsMissingFields) {
+  json doc = golden_json();
+  doc["tests"][0].erase("runs");
+  EXPECT_EQ(error_for(doc), "report.json: tests[0]: missing field \"runs\"");
+  doc = golden_json();
+  doc["tests"][1]["leak"].erase("reason");
+  EXPECT_EQ(error_for(doc), "report.json: tests[1].leak: missing field \"reason\"");
+  doc = golden_json();
+  doc.erase("pid");
+  EXPECT_EQ(error_for(doc), "report.json: missing field \"pid\"");
+}
+
+TEST(ReadReport, IgnoresUnknownFieldsOfTheSameVersion) {
+  json doc = golden_json();
+  doc["hostname"] = "ci-runner-3";
+  doc["tests"][0]["runs"][0]["page_faults"] = 12;
+  const memx::ReportRead read = memx::read_report(doc.dump(), "report.json");
+  ASSERT_TRUE(read.report.has_value()) << read.error;
+  EXPECT_EQ(*read.report, basic_report());
+}
+
+TEST(ReadReport, NullFinishedAtMeansNotFinished) {
+  json doc = golden_json();
+  doc["finished_at"] = nullptr;
+  doc["complete"] = false;
+  const memx::ReportRead read = memx::read_report(doc.dump(), "report.json");
+  ASSERT_TRUE(read.report.has_value()) << read.error;
+  EXPECT_EQ(read.report->finished_at, "");
+  EXPECT_FALSE(read.report->complete);
+}
+
+}  // namespace
