@@ -1,0 +1,344 @@
+// The GoogleTest plugin: a listener registered before main that turns GoogleTest's events
+// into memx::Session calls, and the Session's answers into GoogleTest failures and test
+// properties.
+//
+// What GoogleTest allocates for itself during a test is taken off the test's figures:
+//  - failure and skip messages it keeps: a wrapper around the global test-part-result
+//    reporter measures the calling thread's counters across the store;
+//  - properties a test records: the storage of the test's property list before and after;
+//  - the fixture's base object and flag saver: measured once per repetition on a probe.
+#include <gtest/gtest-spi.h>
+#include <gtest/gtest.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "memx/counters.hpp"
+#include "memx/gtest.hpp"
+#include "memx/session.hpp"
+#include "memx/uncounted.hpp"
+
+namespace memx::gtest {
+namespace {
+
+// --- Access to ScopedFakeTestPartResultReporter::old_reporter_ --------------------------
+// GoogleTest offers no public way to wrap the global reporter, but its public
+// ScopedFakeTestPartResultReporter installs itself as the global reporter and remembers the
+// previous one. An explicit instantiation may name a private member ([temp.spec]), which
+// lets the wrapper forward to that previous reporter.
+using OldReporterMember =
+    ::testing::TestPartResultReporterInterface* ::testing::ScopedFakeTestPartResultReporter::*;
+
+OldReporterMember old_reporter_member();
+
+template <OldReporterMember M>
+struct OldReporterAccess {
+  friend OldReporterMember old_reporter_member() { return M; }
+};
+template struct OldReporterAccess<&::testing::ScopedFakeTestPartResultReporter::old_reporter_>;
+
+/// Measures what GoogleTest keeps of every failure and skip it stores.
+class RetainedMeter final : public ::testing::ScopedFakeTestPartResultReporter {
+ public:
+  RetainedMeter() : ScopedFakeTestPartResultReporter(INTERCEPT_ALL_THREADS, &unused_) {}
+
+  void ReportTestPartResult(const ::testing::TestPartResult& result) override {
+    ::testing::TestPartResultReporterInterface* next = this->*old_reporter_member();
+    const Counters before = this_thread_counters();
+    next->ReportTestPartResult(result);
+    const Counters after = this_thread_counters();
+    bytes_.fetch_add(after.live_bytes - before.live_bytes, std::memory_order_relaxed);
+    blocks_.fetch_add(after.live_blocks - before.live_blocks, std::memory_order_relaxed);
+    allocs_.fetch_add(after.allocs - before.allocs, std::memory_order_relaxed);
+  }
+
+  /// The share kept since the last take(), and a new count from zero.
+  FrameworkShare take() noexcept {
+    FrameworkShare s;
+    s.bytes = bytes_.exchange(0, std::memory_order_relaxed);
+    s.blocks = blocks_.exchange(0, std::memory_order_relaxed);
+    s.allocs = allocs_.exchange(0, std::memory_order_relaxed);
+    return s;
+  }
+
+ private:
+  ::testing::TestPartResultArray unused_;
+  std::atomic<std::int64_t> bytes_{0};
+  std::atomic<std::int64_t> blocks_{0};
+  std::atomic<std::uint64_t> allocs_{0};
+};
+
+// --- Property storage ---------------------------------------------------------------
+// TestResult keeps properties in a std::vector<TestProperty> that is cleared (capacity
+// kept) at every repetition. Its footprint is the vector's buffer plus the strings that do
+// not fit in their small-string buffer.
+struct Footprint {
+  std::int64_t bytes = 0;
+  std::int64_t blocks = 0;
+};
+
+Footprint heap_of(const char* text, const void* owner, std::size_t owner_size) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text);
+  const auto* o = static_cast<const unsigned char*>(owner);
+  if (p >= o && p < o + owner_size) return {};  // small-string buffer inside the object
+  return {static_cast<std::int64_t>(usable_size(text)), 1};
+}
+
+/// Footprint of the list; `buffer` is the vector's buffer from an earlier measurement, used
+/// when the list is empty (an empty vector's buffer cannot be reached).
+Footprint property_footprint(const ::testing::TestResult& r, Footprint buffer) {
+  const int n = r.test_property_count();
+  if (n == 0) return buffer;
+  const ::testing::TestProperty& first = r.GetTestProperty(0);
+  Footprint f{static_cast<std::int64_t>(usable_size(&first)), 1};
+  for (int i = 0; i < n; ++i) {
+    const ::testing::TestProperty& p = r.GetTestProperty(i);
+    for (const char* s : {p.key(), p.value()}) {
+      const Footprint h = heap_of(s, &p, sizeof p);
+      f.bytes += h.bytes;
+      f.blocks += h.blocks;
+    }
+  }
+  return f;
+}
+
+Footprint property_buffer(const ::testing::TestResult& r) {
+  if (r.test_property_count() == 0) return {};
+  return {static_cast<std::int64_t>(usable_size(&r.GetTestProperty(0))), 1};
+}
+
+// --- Fixture overhead -----------------------------------------------------------------
+// Every test object is a ::testing::Test, whose constructor allocates a flag saver (a copy
+// of every GoogleTest flag). A probe fixture with no members measures it.
+class Probe final : public ::testing::Test {
+  void TestBody() override {}
+};
+
+FrameworkShare measure_fixture_overhead() {
+  // Counted on purpose: the probe is allocated and freed exactly as a test object is.
+  const Counters a = this_thread_counters();
+  auto* probe = new Probe();
+  const Counters b = this_thread_counters();
+  delete probe;
+  const Counters c = this_thread_counters();
+  FrameworkShare s;
+  s.allocs = c.allocs - a.allocs;
+  s.peak_bytes = b.live_bytes - a.live_bytes;
+  return s;
+}
+
+// --- Options ------------------------------------------------------------------------
+bool is_death_test_child(const std::vector<std::string>& args) {
+  return has_flag(args, "--gtest_internal_run_death_test");
+}
+
+bool decide_color(const PluginOptions& o) {
+  if (o.color) return *o.color;
+  const std::string& flag = GTEST_FLAG_GET(color);
+  auto is = [&](const char* v) { return strcasecmp(flag.c_str(), v) == 0; };
+  if (is("yes") || is("true") || is("t") || is("1")) return true;
+  if (!is("auto")) return false;
+  if (::isatty(STDOUT_FILENO) == 0) return false;
+  const char* term = std::getenv("TERM");
+  return term != nullptr && std::strcmp(term, "dumb") != 0;
+}
+
+std::string test_name(const ::testing::TestInfo& info) {
+  return std::string(info.test_suite_name()) + "." + info.name();
+}
+
+/// The suite name group budgets are registered under: "Suite" for "Suite",
+/// "Instance/Suite" (parameterised), "Suite/0" (typed) and "Instance/Suite/0".
+std::string group_name(const ::testing::TestInfo& info) {
+  const std::string s = info.test_suite_name();
+  std::vector<std::string> parts;
+  for (std::size_t begin = 0;;) {
+    const std::size_t slash = s.find('/', begin);
+    parts.push_back(s.substr(begin, slash - begin));
+    if (slash == std::string::npos) break;
+    begin = slash + 1;
+  }
+  if (parts.size() >= 3) return parts[1];
+  if (parts.size() == 2) return info.type_param() != nullptr ? parts[0] : parts[1];
+  return parts[0];
+}
+
+TestStatus status_of(const ::testing::TestInfo& info) {
+  const ::testing::TestResult* r = info.result();
+  if (r->Failed()) return TestStatus::failed;
+  if (r->Skipped()) return TestStatus::skipped;
+  return TestStatus::passed;
+}
+
+// --- The listener -----------------------------------------------------------------------
+/// Everything the listener owns; allocated and freed only under memx::Uncounted.
+struct ListenerState {
+  OptionsParse parsed;
+  std::unique_ptr<Session> session;
+  std::unique_ptr<RetainedMeter> retained;
+  std::unordered_map<const ::testing::TestInfo*, Footprint> buffers;  // property buffers
+  Footprint buffer_at_start;
+  FrameworkShare fixture_overhead;
+  TestOutcome outcome;  // of the test that just ended
+  bool color = false;
+};
+
+class Listener final : public ::testing::EmptyTestEventListener {
+ public:
+  /// Call under a guard, once, right after construction.
+  void init(OptionsParse parsed) {
+    s_ = std::make_unique<ListenerState>();
+    s_->parsed = std::move(parsed);
+  }
+
+  ~Listener() override {
+    Uncounted guard;
+    s_.reset();
+  }
+
+  Session* session() noexcept { return s_ ? s_->session.get() : nullptr; }
+
+  void OnTestProgramStart(const ::testing::UnitTest&) override {
+    Uncounted guard;
+    if (GTEST_FLAG_GET(list_tests)) return;
+    for (const std::string& w : s_->parsed.warnings) std::fprintf(stderr, "%s\n", w.c_str());
+    for (const std::string& e : s_->parsed.errors) std::fprintf(stderr, "%s\n", e.c_str());
+    if (!s_->parsed.errors.empty()) {
+      // A bad flag or variable: one clear error instead of tests measured with settings
+      // the user did not ask for.
+      std::fflush(stderr);
+      std::exit(1);
+    }
+    SessionConfig config;
+    config.options = s_->parsed.options;
+    config.framework = "googletest";
+    const std::vector<std::string> args = read_process_arguments();
+    config.binary = args.empty() ? std::string() : args.front();
+    s_->session = std::make_unique<Session>(std::move(config));
+    s_->color = decide_color(s_->session->options());
+    s_->retained = std::make_unique<RetainedMeter>();
+    const int repeat = GTEST_FLAG_GET(repeat);
+    s_->session->begin_run(repeat < 0 ? 0 : repeat);
+  }
+
+  void OnTestIterationStart(const ::testing::UnitTest&, int iteration) override {
+    if (session() == nullptr) return;
+    const FrameworkShare overhead = measure_fixture_overhead();
+    Uncounted guard;
+    s_->fixture_overhead = overhead;
+    s_->session->begin_iteration(iteration);
+  }
+
+  void OnTestStart(const ::testing::TestInfo& info) override {
+    if (session() == nullptr) return;
+    Uncounted guard;
+    TestId id;
+    id.name = test_name(info);
+    id.group = group_name(info);
+    id.file = info.file() != nullptr ? info.file() : "";
+    id.line = info.line();
+    auto it = s_->buffers.find(&info);
+    s_->buffer_at_start = it == s_->buffers.end() ? Footprint{} : it->second;
+    s_->retained->take();
+    s_->session->begin_test(id);  // last: the test starts when it returns
+  }
+
+  void OnTestEnd(const ::testing::TestInfo& info) override {
+    if (session() == nullptr || !s_->session->in_test()) return;
+    {
+      Uncounted guard;
+      FrameworkShare share = s_->retained->take();
+      const Footprint props = property_footprint(*info.result(), s_->buffer_at_start);
+      share.bytes += props.bytes - s_->buffer_at_start.bytes;
+      share.blocks += props.blocks - s_->buffer_at_start.blocks;
+      share += s_->fixture_overhead;
+      s_->outcome = s_->session->end_test(status_of(info), share);
+    }
+    // Outside the guard: GoogleTest owns what these allocate, and frees it counted when
+    // the next repetition clears the results. No test is being measured now.
+    for (const std::string& failure : s_->outcome.failures) {
+      ADD_FAILURE_AT(info.file(), info.line()) << failure;
+    }
+    const RunRecord& r = s_->outcome.run;
+    ::testing::Test::RecordProperty("memx_net_bytes", std::to_string(r.net_bytes));
+    ::testing::Test::RecordProperty("memx_peak_bytes", std::to_string(r.peak_bytes));
+    ::testing::Test::RecordProperty("memx_allocs", std::to_string(r.allocs));
+    ::testing::Test::RecordProperty("memx_rss_peak_bytes", std::to_string(r.rss_peak_bytes));
+    Uncounted guard;
+    s_->buffers[&info] = property_buffer(*info.result());
+  }
+
+  void OnTestIterationEnd(const ::testing::UnitTest&, int iteration) override {
+    if (session() == nullptr) return;
+    s_->session->end_iteration(iteration);
+  }
+
+  void OnTestProgramEnd(const ::testing::UnitTest&) override {
+    if (session() == nullptr) return;
+    Uncounted guard;
+    s_->session->end_run();
+    s_->retained.reset();  // gives the global reporter back
+    if (!s_->session->options().quiet) {
+      const std::string text = s_->session->summary(s_->color);
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      std::fflush(stdout);
+    }
+  }
+
+ private:
+  std::unique_ptr<ListenerState> s_;
+};
+
+std::atomic<Listener*> g_listener{nullptr};
+
+/// Registers the listener when the program starts, before main.
+struct Registrar {
+  Registrar() {
+    OptionsParse* parsed = nullptr;
+    {
+      Uncounted guard;
+      const std::vector<std::string> args = read_process_arguments();
+      // A death test's re-executed child runs one test to make it die; it must not measure,
+      // report or fail anything.
+      if (is_death_test_child(args)) return;
+      parsed = new OptionsParse(
+          parse_plugin_options(args, [](const char* name) { return std::getenv(name); }));
+    }
+    // GoogleTest owns appended listeners (and would delete them, counted): the object is
+    // allocated counted, its state under the guard.
+    auto* listener = new Listener();
+    {
+      Uncounted guard;
+      listener->init(std::move(*parsed));
+      delete parsed;
+    }
+    g_listener.store(listener);
+    ::testing::UnitTest::GetInstance()->listeners().Append(listener);
+  }
+};
+
+}  // namespace
+
+Session* session() noexcept {
+  Listener* l = g_listener.load();
+  return l != nullptr ? l->session() : nullptr;
+}
+
+bool listener_registered() noexcept { return g_listener.load() != nullptr; }
+
+}  // namespace memx::gtest
+
+// The registration object. The archive holding it is linked whole (see
+// gtest_plugin/CMakeLists.txt), so it is part of every program that links memx::gtest.
+namespace memx::gtest {
+namespace {
+const Registrar g_registrar;
+}  // namespace
+}  // namespace memx::gtest

@@ -1,0 +1,187 @@
+// memx: the framework-neutral half of a test plugin. A Session measures each test, keeps
+// its runs across repetitions, applies budgets, judges leaks, writes the report as tests
+// finish and prints the end-of-run summary. The GoogleTest and Catch2 plugins only
+// translate their framework's events into Session calls and its answers into failures.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "memx/budget.hpp"
+#include "memx/counters.hpp"
+#include "memx/report.hpp"
+#include "memx/rss.hpp"
+
+namespace memx {
+
+/// Settings of a test plugin, from --memx-* flags with MEMX_* environment variables as defaults.
+struct PluginOptions {
+  std::string report_pattern;         ///< --memx-report / MEMX_REPORT; empty: no report
+  std::string budget_text;            ///< --memx-budget / MEMX_BUDGET, as given
+  Budget budget;                      ///< budget_text parsed: the global default budget
+  bool fail_on_leak = false;          ///< --memx-fail-on-leak / MEMX_FAIL_ON_LEAK
+  bool quiet = false;                 ///< MEMX_QUIET: no end-of-run summary
+  std::optional<bool> color;          ///< MEMX_COLOR; unset: the framework's choice
+};
+
+/// The result of parse_plugin_options.
+struct OptionsParse {
+  PluginOptions options;              ///< valid settings (bad values are left at their defaults)
+  std::vector<std::string> errors;    ///< one line per bad value, naming the flag or variable
+  std::vector<std::string> warnings;  ///< one line per unknown --memx-* flag
+};
+
+/// Reads an environment variable: nullptr when unset.
+using EnvLookup = std::function<const char*(const char*)>;
+
+/// Parses the --memx-* arguments among `args` (others are ignored, args[0] included) on top
+/// of the MEMX_* variables read through `env`. Flags: --memx-report=PATH,
+/// --memx-budget=TEXT, --memx-fail-on-leak[=BOOL].
+OptionsParse parse_plugin_options(const std::vector<std::string>& args, const EnvLookup& env);
+
+/// The process's arguments from /proc/self/cmdline (works before main and with any main);
+/// empty when unreadable.
+std::vector<std::string> read_process_arguments();
+
+/// True when one of `args` is `flag` or starts with `flag=`.
+bool has_flag(const std::vector<std::string>& args, std::string_view flag);
+
+/// Allocations a test framework made for itself during a test (the failure messages and
+/// properties it keeps, its fixture bookkeeping), taken off the test's figures.
+struct FrameworkShare {
+  std::int64_t bytes = 0;      ///< live bytes the framework still holds, from net_bytes
+  std::int64_t blocks = 0;     ///< live blocks the framework still holds, from net_blocks
+  std::uint64_t allocs = 0;    ///< allocations it made, from allocs
+  std::int64_t peak_bytes = 0; ///< bytes it held throughout the test, from peak_bytes
+
+  /// Adds another share.
+  FrameworkShare& operator+=(const FrameworkShare& o) noexcept {
+    bytes += o.bytes;
+    blocks += o.blocks;
+    allocs += o.allocs;
+    peak_bytes += o.peak_bytes;
+    return *this;
+  }
+};
+
+/// Measures one run of a test: heap counters of every thread, a high-water mark and RSS.
+/// Every method is meant to be called under memx::Uncounted.
+class TestMeter {
+ public:
+  TestMeter();
+  ~TestMeter();
+  TestMeter(const TestMeter&) = delete;
+  TestMeter& operator=(const TestMeter&) = delete;
+
+  /// Opens the windows; the measured interval starts on return.
+  void start();
+  /// Closes the windows and returns the run's figures less the framework's share.
+  RunRecord stop(const FrameworkShare& share);
+  /// True between start() and stop().
+  bool running() const noexcept { return running_; }
+
+ private:
+  Counters start_{};
+  std::chrono::steady_clock::time_point started_{};
+  std::optional<PeakWindow> peak_;
+  std::optional<RssWindow> rss_;
+  bool running_ = false;
+};
+
+/// Identifies a test for a Session.
+struct TestId {
+  std::string name;   ///< full name, "Suite.Test" in GoogleTest
+  std::string group;  ///< the name group budgets are registered under ("Suite"), may be empty
+  std::string file;   ///< source file, "" when unknown
+  int line = 0;       ///< source line, 0 when unknown
+};
+
+/// What a plugin must do at the end of a test.
+struct TestOutcome {
+  RunRecord run;                      ///< the figures of this run
+  std::vector<std::string> failures;  ///< failures to add to the test, one message each
+};
+
+/// How a Session is set up.
+struct SessionConfig {
+  PluginOptions options;         ///< flags and environment
+  std::string framework;         ///< "googletest" or "catch2"
+  std::string binary;            ///< path of the test executable
+  bool write_report = true;      ///< false in a child process (death test): never touch the report
+};
+
+/// One test process's measurements. Not copyable; the plugin creates one and drives it from
+/// the framework's events. Every method guards itself with memx::Uncounted.
+class Session {
+ public:
+  /// Creates the session and makes it the process's current one (for MEMX_BUDGET).
+  explicit Session(SessionConfig config);
+  /// Detaches the session; writes nothing.
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  /// The process's current session, or nullptr.
+  static Session* current() noexcept;
+
+  /// The settings.
+  const PluginOptions& options() const noexcept;
+
+  /// The run starts; `repetitions` <= 0 means "until stopped" (no last repetition).
+  void begin_run(int repetitions);
+  /// Repetition `index` (from 0) starts.
+  void begin_iteration(int index);
+  /// Starts measuring a test: call last before the test's own code runs.
+  void begin_test(const TestId& id);
+  /// Stops measuring (call first after the test's own code ends), records the run, checks
+  /// the budget, judges leaks in the last repetition, updates the report.
+  TestOutcome end_test(TestStatus status, const FrameworkShare& share);
+  /// True between begin_test and end_test.
+  bool in_test() const noexcept;
+  /// Repetition `index` ended: records the live heap of the whole process.
+  void end_iteration(int index);
+  /// The run ended: final analysis, complete report.
+  void end_run();
+
+  /// MEMX_BUDGET(text) in the running test: records its budget (or its parse error).
+  void declare_test_budget(std::string_view text, const char* file, int line);
+
+  /// The end-of-run summary, one line when all is well; `color` adds ANSI colours.
+  std::string summary(bool color) const;
+
+  /// Writes the report if tests finished since the last write and the run has not ended
+  /// (the plugin calls it when the process exits early).
+  void flush();
+  /// Writes the report now if one is configured (false and *error on failure).
+  bool write_report(std::string* error = nullptr);
+  /// The report as it stands (analysed at the last write or at end_run).
+  const Report& report() const noexcept;
+  /// The path the report is written to ("" when none).
+  const std::string& report_path() const noexcept;
+
+  struct Impl;  ///< internal
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Declares the budget of the running test (what MEMX_BUDGET expands to). Outside a test or
+/// without a plugin it does nothing.
+void declare_budget(std::string_view text, const char* file, int line) noexcept;
+
+/// Registers a default budget for every test of `group` (a GoogleTest suite); what
+/// MEMX_SUITE_BUDGET expands to. Returns true so that it can initialise a static.
+bool register_group_budget(const char* group, const char* text, const char* file, int line) noexcept;
+
+}  // namespace memx
+
+/// Declares the memory budget of the test it is written in, e.g.
+/// `MEMX_BUDGET("peak=4MiB, net=0, allocs=20000")`. Keys: peak, net, blocks, allocs, rss.
+/// A test over budget fails; a malformed budget fails the test naming the bad token.
+#define MEMX_BUDGET(text) ::memx::declare_budget((text), __FILE__, __LINE__)

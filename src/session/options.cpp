@@ -1,0 +1,157 @@
+// Plugin settings: --memx-* flags over MEMX_* environment variables, and the process's own
+// arguments read from /proc/self/cmdline so that a plugin registered before main (or with
+// a main it does not own) sees them.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include "memx/config.hpp"
+#include "memx/session.hpp"
+
+namespace memx {
+namespace {
+
+constexpr std::string_view kReportFlag = "--memx-report";
+constexpr std::string_view kBudgetFlag = "--memx-budget";
+constexpr std::string_view kFailOnLeakFlag = "--memx-fail-on-leak";
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+void set_report(PluginOptions& o, std::string_view value, std::string_view origin,
+                std::vector<std::string>& errors) {
+  if (value.empty()) {
+    errors.push_back("memx: " + std::string(origin) + ": expected a path, e.g. " +
+                     std::string(kReportFlag) + "=memx-%p.json");
+    return;
+  }
+  o.report_pattern = std::string(value);
+}
+
+void set_budget(PluginOptions& o, std::string_view value, std::string_view origin,
+                std::vector<std::string>& errors) {
+  BudgetParse parsed = parse_budget(value);
+  if (!parsed.budget) {
+    errors.push_back("memx: " + std::string(origin) + ": " + parsed.error);
+    return;
+  }
+  o.budget_text = std::string(value);
+  o.budget = *parsed.budget;
+}
+
+void set_fail_on_leak(PluginOptions& o, std::string_view value, std::string_view origin,
+                      std::vector<std::string>& errors) {
+  std::optional<bool> b = parse_bool(value);
+  if (!b) {
+    errors.push_back("memx: " + std::string(origin) + ": expected 1/0, true/false, yes/no or on/off, not \"" +
+                     std::string(value) + "\"");
+    return;
+  }
+  o.fail_on_leak = *b;
+}
+
+std::string describe_env(const char* name, const char* value) {
+  return std::string(name) + "=\"" + value + "\"";
+}
+
+}  // namespace
+
+OptionsParse parse_plugin_options(const std::vector<std::string>& args, const EnvLookup& env) {
+  OptionsParse out;
+  PluginOptions& o = out.options;
+
+  // Environment first: flags override it.
+  if (const char* v = env("MEMX_REPORT"); v != nullptr && *v != '\0') {
+    set_report(o, v, describe_env("MEMX_REPORT", v), out.errors);
+  }
+  if (const char* v = env("MEMX_BUDGET"); v != nullptr && *v != '\0') {
+    set_budget(o, v, describe_env("MEMX_BUDGET", v), out.errors);
+  }
+  if (const char* v = env("MEMX_FAIL_ON_LEAK"); v != nullptr && *v != '\0') {
+    set_fail_on_leak(o, v, describe_env("MEMX_FAIL_ON_LEAK", v), out.errors);
+  }
+  if (const char* v = env("MEMX_QUIET"); v != nullptr && *v != '\0') {
+    if (std::optional<bool> b = parse_bool(v)) {
+      o.quiet = *b;
+    } else {
+      out.errors.push_back("memx: " + describe_env("MEMX_QUIET", v) +
+                           ": expected 1/0, true/false, yes/no or on/off");
+    }
+  }
+  if (const char* v = env("MEMX_COLOR"); v != nullptr && *v != '\0') {
+    const std::string_view s = v;
+    if (s == "auto") {
+      o.color.reset();
+    } else if (std::optional<bool> b = parse_bool(s)) {
+      o.color = *b;
+    } else {
+      out.errors.push_back("memx: " + describe_env("MEMX_COLOR", v) +
+                           ": expected auto, yes or no");
+    }
+  }
+
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    if (!starts_with(arg, "--memx-")) continue;
+    const std::size_t eq = arg.find('=');
+    const std::string_view name = arg.substr(0, eq);
+    const bool has_value = eq != std::string_view::npos;
+    const std::string_view value = has_value ? arg.substr(eq + 1) : std::string_view();
+    if (name == kReportFlag) {
+      set_report(o, value, arg, out.errors);
+    } else if (name == kBudgetFlag) {
+      if (!has_value) {
+        out.errors.push_back("memx: " + std::string(arg) + ": expected " + std::string(kBudgetFlag) +
+                             "=\"peak=4MiB, net=0\"");
+      } else {
+        set_budget(o, value, arg, out.errors);
+      }
+    } else if (name == kFailOnLeakFlag) {
+      set_fail_on_leak(o, has_value ? value : std::string_view("1"), arg, out.errors);
+    } else {
+      out.warnings.push_back("memx: unknown flag " + std::string(name) + " (known: " +
+                             std::string(kReportFlag) + "=PATH, " + std::string(kBudgetFlag) +
+                             "=TEXT, " + std::string(kFailOnLeakFlag) + ")");
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> read_process_arguments() {
+  std::vector<std::string> args;
+  const int fd = ::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return args;
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  std::size_t begin = 0;
+  while (begin < text.size()) {
+    std::size_t end = text.find('\0', begin);
+    if (end == std::string::npos) end = text.size();
+    args.emplace_back(text, begin, end - begin);
+    begin = end + 1;
+  }
+  return args;
+}
+
+bool has_flag(const std::vector<std::string>& args, std::string_view flag) {
+  for (const std::string& a : args) {
+    const std::string_view s = a;
+    if (s == flag || (starts_with(s, flag) && s.size() > flag.size() && s[flag.size()] == '=')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace memx

@@ -1,0 +1,291 @@
+// Session: runs across repetitions, budgets, leak verdicts and the report as tests finish.
+//
+// Everything here runs under memx::Uncounted, and every container of the session is
+// allocated and freed only under a guard, so that the session's own memory is never part
+// of a test's figures or of the whole process's iteration-level live heap.
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "memx/session.hpp"
+#include "memx/uncounted.hpp"
+#include "session/registry.hpp"
+#include "session/session_impl.hpp"
+
+namespace memx {
+namespace {
+
+std::atomic<Session*> g_current{nullptr};
+std::atomic<bool> g_atexit_registered{false};
+
+void flush_at_exit() {
+  // A test called exit() (or the program returned without finishing the run): keep what
+  // was measured, marked incomplete. Never in a forked child (write_report checks the pid).
+  if (Session* s = g_current.load()) s->flush();
+}
+
+std::string budget_sources(const detail::BudgetSources& src) {
+  std::string out;
+  auto add = [&](const char* what, const std::string& text) {
+    if (text.empty()) return;
+    if (!out.empty()) out += "; ";
+    out += fmt::format("{} \"{}\"", what, text);
+  };
+  add("global", src.global);
+  add("suite", src.group);
+  add("test", src.test);
+  return out;
+}
+
+}  // namespace
+
+Session::Session(SessionConfig config) {
+  Uncounted guard;
+  impl_ = std::make_unique<Impl>();
+  impl_->config = std::move(config);
+  impl_->owner_pid = static_cast<long>(::getpid());
+  Report& r = impl_->report;
+  r.framework = impl_->config.framework;
+  r.binary = impl_->config.binary;
+  r.pid = impl_->owner_pid;
+  r.backend = backend_name();
+  if (impl_->config.write_report && !impl_->config.options.report_pattern.empty()) {
+    impl_->path = expand_report_path(impl_->config.options.report_pattern, impl_->owner_pid);
+  }
+  g_current.store(this);
+}
+
+Session::~Session() {
+  Session* self = this;
+  g_current.compare_exchange_strong(self, nullptr);
+  Uncounted guard;
+  impl_.reset();
+}
+
+Session* Session::current() noexcept { return g_current.load(); }
+
+const PluginOptions& Session::options() const noexcept { return impl_->config.options; }
+
+void Session::flush() {
+  Uncounted guard;
+  if (impl_->started && !impl_->ended && impl_->dirty) write_report(nullptr);
+}
+
+void Session::begin_run(int repetitions) {
+  Uncounted guard;
+  Impl& m = *impl_;
+  m.repetitions = repetitions;
+  m.report.repetitions = repetitions > 0 ? repetitions : 0;
+  m.report.started_at = iso8601_utc(std::chrono::system_clock::now());
+  m.report.complete = false;
+  m.started = true;
+  // One run-wide RSS window keeps the sampler thread alive between tests, so that the
+  // per-test windows never start and join it.
+  if (!m.run_rss) m.run_rss.emplace();
+  if (!g_atexit_registered.exchange(true)) std::atexit(flush_at_exit);
+  m.dirty = true;
+  if (!m.path.empty()) write_report(nullptr);
+}
+
+void Session::begin_iteration(int index) {
+  Uncounted guard;
+  impl_->iteration = index;
+}
+
+void Session::begin_test(const TestId& id) {
+  Uncounted guard;
+  Impl& m = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(m.mutex);
+    m.current = id;
+    m.test_budget.reset();
+    m.test_budget_text.clear();
+    m.test_budget_error.clear();
+    m.in_test = true;
+  }
+  m.meter.start();  // last: the test's interval starts here
+}
+
+bool Session::in_test() const noexcept {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->in_test;
+}
+
+void Session::declare_test_budget(std::string_view text, const char* file, int line) {
+  Uncounted guard;
+  Impl& m = *impl_;
+  BudgetParse parsed = parse_budget(text);
+  std::lock_guard<std::mutex> lock(m.mutex);
+  if (!m.in_test) return;
+  if (!parsed.budget) {
+    m.test_budget_error =
+        fmt::format("memx: malformed MEMX_BUDGET at {}:{}: {}", file, line, parsed.error);
+    return;
+  }
+  m.test_budget = m.test_budget ? m.test_budget->overridden_by(*parsed.budget) : *parsed.budget;
+  if (!m.test_budget_text.empty()) m.test_budget_text += ", ";
+  m.test_budget_text.append(text.data(), text.size());
+}
+
+TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
+  Uncounted guard;
+  Impl& m = *impl_;
+  TestOutcome out;
+  out.run = m.meter.stop(share);  // first: the test's interval ends here
+
+  std::unique_lock<std::mutex> lock(m.mutex);
+  m.in_test = false;
+  const TestId id = m.current;
+  std::optional<Budget> test_budget = m.test_budget;
+  std::string test_budget_text = m.test_budget_text;
+  std::string test_budget_error = m.test_budget_error;
+  lock.unlock();
+
+  auto [it, inserted] = m.index.try_emplace(id.name, m.report.tests.size());
+  if (inserted) {
+    TestRecord t;
+    t.name = id.name;
+    t.file = id.file;
+    t.line = id.line;
+    m.report.tests.push_back(std::move(t));
+  }
+  TestRecord& rec = m.report.tests[it->second];
+  rec.runs.push_back(out.run);
+
+  // The effective budget: global, overridden by the group's, overridden by the test's.
+  detail::BudgetSources sources;
+  Budget effective = m.config.options.budget;
+  sources.global = m.config.options.budget_text;
+  if (!id.group.empty()) {
+    if (std::optional<detail::GroupBudget> g = detail::group_budgets().find(id.group)) {
+      if (!g->error.empty()) {
+        out.failures.push_back(
+            fmt::format("memx: malformed MEMX_SUITE_BUDGET at {}: {}", g->where, g->error));
+      } else {
+        effective = effective.overridden_by(g->budget);
+        sources.group = g->text;
+      }
+    }
+  }
+  if (!test_budget_error.empty()) out.failures.push_back(test_budget_error);
+  if (test_budget) {
+    effective = effective.overridden_by(*test_budget);
+    sources.test = test_budget_text;
+  }
+  if (!out.failures.empty()) m.bad_budget.insert(id.name);
+  if (!effective.empty()) {
+    rec.budget = effective;
+    const std::vector<Violation> broken = check_budget(effective, out.run.measurement());
+    if (!broken.empty()) {
+      std::string msg = fmt::format("memx: {} is over its memory budget ({}):", id.name,
+                                    budget_sources(sources));
+      for (const Violation& v : broken) msg += "\n  " + describe(v);
+      out.failures.push_back(std::move(msg));
+      m.over_budget.insert(id.name);
+    }
+  }
+
+  // Leaks: judged in the last repetition, against the whole process's growth so far.
+  const bool last = m.repetitions >= 2 && m.iteration == m.repetitions - 1;
+  if (last && rec.runs.size() >= 2) {
+    TestSeries series;
+    series.name = rec.name;
+    for (const RunRecord& r : rec.runs) series.runs.push_back(RunNet{r.net_bytes, r.net_blocks});
+    std::vector<std::int64_t> lives = m.report.iteration_end_live_bytes;
+    if (lives.size() + 1 == rec.runs.size()) {
+      lives.push_back(counters().live_bytes);
+    } else {
+      lives.clear();  // the test did not run in every repetition: judge it alone
+    }
+    rec.leak = analyze_leaks({series}, lives).front();
+    if (m.config.options.fail_on_leak && rec.leak.verdict == Verdict::leak &&
+        rec.leak.confidence >= Confidence::medium) {
+      out.failures.push_back(fmt::format(
+          "memx: {} leaks {} in {} per repetition ({} confidence: {})", id.name,
+          fmt::format("{:.0f} B", rec.leak.bytes_per_run),
+          fmt::format("{:g} block{}", rec.leak.blocks_per_run,
+                      rec.leak.blocks_per_run == 1.0 ? "" : "s"),
+          to_string(rec.leak.confidence), rec.leak.reason));
+    }
+  }
+
+  if (status == TestStatus::failed || !out.failures.empty()) {
+    rec.status = TestStatus::failed;
+  } else if (rec.status != TestStatus::failed) {
+    rec.status = status;
+  }
+
+  m.dirty = true;
+  m.maybe_write(*this);
+  return out;
+}
+
+void Session::end_iteration(int index) {
+  Uncounted guard;
+  Impl& m = *impl_;
+  m.iteration = index;
+  m.report.iteration_end_live_bytes.push_back(counters().live_bytes);
+  m.dirty = true;
+  m.maybe_write(*this);
+}
+
+void Session::end_run() {
+  Uncounted guard;
+  Impl& m = *impl_;
+  if (m.ended) return;
+  m.ended = true;
+  m.report.complete = true;
+  m.report.finished_at = iso8601_utc(std::chrono::system_clock::now());
+  analyze_report(m.report);
+  m.analyzed = true;
+  m.dirty = true;
+  if (!m.path.empty()) write_report(nullptr);
+  if (m.run_rss) m.run_rss.reset();
+}
+
+bool Session::write_report(std::string* error) {
+  Uncounted guard;
+  Impl& m = *impl_;
+  if (m.path.empty() || !m.config.write_report) return true;
+  // A forked child (a death test) shares the session's memory but must never write.
+  if (static_cast<long>(::getpid()) != m.owner_pid) return true;
+  const auto t0 = std::chrono::steady_clock::now();
+  if (!m.ended) analyze_report(m.report);
+  std::string err;
+  const bool ok = write_report_atomically(m.report, m.path, &err);
+  const auto t1 = std::chrono::steady_clock::now();
+  m.last_write = t1;
+  m.last_write_cost = t1 - t0;
+  m.dirty = !ok;
+  if (!ok) {
+    if (!m.write_error_shown) {
+      std::fprintf(stderr, "memx: cannot write the report: %s\n", err.c_str());
+      m.write_error_shown = true;
+    }
+    if (error != nullptr) *error = err;
+  }
+  return ok;
+}
+
+void Session::Impl::maybe_write(Session& self) {
+  if (path.empty() || !dirty) return;
+  // Written after every test, unless writing takes more than 5% of the time: a suite of
+  // many tiny tests then writes every (20 x the cost of one write). The run's end and an
+  // exit() always write.
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_write < 20 * last_write_cost) return;
+  self.write_report(nullptr);
+}
+
+const Report& Session::report() const noexcept { return impl_->report; }
+
+const std::string& Session::report_path() const noexcept { return impl_->path; }
+
+}  // namespace memx

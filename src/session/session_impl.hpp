@@ -1,0 +1,57 @@
+// Internal: the state of a Session, shared by session.cpp and summary.cpp.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "memx/rss.hpp"
+#include "memx/session.hpp"
+
+namespace memx {
+
+namespace detail {
+/// The texts a test's effective budget was built from, for messages.
+struct BudgetSources {
+  std::string global;
+  std::string group;
+  std::string test;
+};
+}  // namespace detail
+
+struct Session::Impl {
+  SessionConfig config;
+  Report report;
+  std::unordered_map<std::string, std::size_t> index;  // test name -> report.tests
+  std::set<std::string> over_budget;                   // tests that broke a limit
+  std::set<std::string> bad_budget;                    // tests with a malformed budget
+  std::string path;                                    // expanded report path, "" = none
+  long owner_pid = 0;
+  int repetitions = 1;
+  int iteration = 0;
+  bool started = false;
+  bool ended = false;
+  bool analyzed = false;
+  bool dirty = false;
+  bool write_error_shown = false;
+  std::chrono::steady_clock::time_point last_write{};
+  std::chrono::steady_clock::duration last_write_cost{};
+  std::optional<RssWindow> run_rss;
+  TestMeter meter;
+
+  // The running test; guarded by `mutex` (MEMX_BUDGET may run on another thread).
+  mutable std::mutex mutex;
+  bool in_test = false;
+  TestId current;
+  std::optional<Budget> test_budget;
+  std::string test_budget_text;
+  std::string test_budget_error;
+
+  /// Writes the report unless writing would take more than its share of the run.
+  void maybe_write(Session& self);
+};
+
+}  // namespace memx
