@@ -202,41 +202,43 @@ def verdict(ok):
     return "PASS" if ok else "FAIL"
 
 
-def workload_table(workloads, wall, allocs, rounds, scale):
+def workload_table(workloads, wall, cpu, allocs, rounds, scale):
     lines = [
-        "| workload (WL_SCALE=%d, %d rounds) | plain s | mimalloc alone s | memx s | memx/plain (<= %.2f) | memx/mimalloc (<= %.2f) | allocs/run | memx extra ns/alloc |"
+        "| workload (WL_SCALE=%d, %d rounds) | plain s | mimalloc alone s | memx s | memx/plain (<= %.2f) | memx/mimalloc (<= %.2f) | memx/mimalloc CPU time | allocs/run | memx extra ns/alloc |"
         % (scale, rounds, TARGET_MEMX_OVER_PLAIN, TARGET_MEMX_OVER_MIMALLOC),
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for w in workloads:
         n = w["name"]
         med = {v: statistics.median(wall[(n, v)]) for v in VARIANTS}
         r_plain = med["memx"] / med["plain"]
         r_mi = med["memx"] / med["mimalloc"]
+        r_cpu = statistics.median(cpu[(n, "memx")]) / statistics.median(cpu[(n, "mimalloc")])
         a = allocs.get(n, 0)
         extra = (med["memx"] - med["mimalloc"]) * 1e9 / a if a else float("nan")
         label = "ours (bench/workload)" if n == "bench_workload" else \
             "shared (../shared/bench)" if n == "bench_shared_workload" else n
-        lines.append("| %s | %.3f | %.3f | %.3f | %.2f %s | %.2f %s | %.2fM | %+.1f |" % (
+        lines.append("| %s | %.3f | %.3f | %.3f | %.2f %s | %.2f %s | %.2f | %.2fM | %+.1f |" % (
             label, med["plain"], med["mimalloc"], med["memx"],
             r_plain, verdict(r_plain <= TARGET_MEMX_OVER_PLAIN),
-            r_mi, verdict(r_mi <= TARGET_MEMX_OVER_MIMALLOC), a / 1e6, extra))
+            r_mi, verdict(r_mi <= TARGET_MEMX_OVER_MIMALLOC), r_cpu, a / 1e6, extra))
     return "\n".join(lines)
 
 
 def micro_table(medians):
     sizes = sorted({int(k.split("/")[1]) for k in medians})
     lines = [
-        "| size B | memx new+delete ns | mimalloc mi_new+mi_free ns | glibc malloc+free ns | memx - mimalloc ns (<= %.0f) | mimalloc + 2x mi_usable_size ns |"
+        "| size B | memx new+delete ns | mimalloc mi_new+mi_free ns | glibc malloc+free ns | memx - mimalloc ns (<= %.0f) | memx new+sized delete ns | mimalloc + 2x mi_usable_size ns |"
         % TARGET_PAIR_DELTA_NS,
-        "|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in sizes:
         g = lambda name: medians.get("%s/%d" % (name, s), float("nan"))  # noqa: E731
         delta = g("memx_pair") - g("mimalloc_pair")
-        lines.append("| %d | %.2f | %.2f | %.2f | %+.2f %s | %.2f |" % (
+        lines.append("| %d | %.2f | %.2f | %.2f | %+.2f %s | %.2f | %.2f |" % (
             s, g("memx_pair"), g("mimalloc_pair"), g("glibc_pair"),
-            delta, verdict(delta <= TARGET_PAIR_DELTA_NS), g("mimalloc_usable_size_pair")))
+            delta, verdict(delta <= TARGET_PAIR_DELTA_NS), g("memx_sized_pair"),
+            g("mimalloc_usable_size_pair")))
     return "\n".join(lines)
 
 
@@ -251,13 +253,15 @@ def main():
             % config["build_type"])
     preload = args.preload or (DEFAULT_PRELOAD if os.path.exists(DEFAULT_PRELOAD) else config["mimalloc_library"])
     load_before = os.getloadavg()
+    if load_before[0] > 0.5 * (os.cpu_count() or 1):
+        log("note: load average %.2f: other processes are running; ratios will be noisier" % load_before[0])
 
     raw = {"config": config, "scale": args.scale, "rounds": args.rounds, "preload": preload}
     out = ["memx benchmark, %s" % time.strftime("%Y-%m-%d"), "",
            "Machine: " + machine_line(config, preload), ""]
     if not args.no_workloads:
         wall, cpu, allocs = run_workloads(config["workloads"], args, preload)
-        out += [workload_table(config["workloads"], wall, allocs, args.rounds, args.scale), ""]
+        out += [workload_table(config["workloads"], wall, cpu, allocs, args.rounds, args.scale), ""]
         raw["workloads"] = {"%s/%s" % k: {"wall_s": wall[k], "cpu_s": cpu[k]} for k in wall}
         raw["allocs_per_run"] = allocs
     if not args.no_micro:

@@ -1,7 +1,7 @@
 // One allocate/free pair, three allocators, a few sizes (Google Benchmark).
 //
 //   memx     ::operator new / ::operator delete: memx's counting pair (this binary links
-//            memx::memx, so the global operators are memx's)
+//            memx::memx, so the global operators are memx's); also with the sized delete
 //   mimalloc mi_new / mi_free: exactly what libstdc++ programs get with LD_PRELOAD=libmimalloc
 //            (libmimalloc's _Znwm and _ZdlPv are aliases of these two)
 //   glibc    __libc_malloc / __libc_free: libmimalloc also overrides malloc in this process,
@@ -34,6 +34,18 @@ void memx_pair(benchmark::State& state) {
     void* p = ::operator new(n);
     benchmark::DoNotOptimize(p);
     ::operator delete(p);
+    benchmark::ClobberMemory();
+  }
+}
+
+// What `delete ptr` on a complete type and std::allocator emit (GCC sizes deallocations
+// by default from C++14 on): the same pair with the size passed back.
+void memx_sized_pair(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  for (auto _ : state) {
+    void* p = ::operator new(n);
+    benchmark::DoNotOptimize(p);
+    ::operator delete(p, n);
     benchmark::ClobberMemory();
   }
 }
@@ -77,6 +89,7 @@ void mimalloc_usable_size_pair(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(memx_pair)->Apply(sizes);
+BENCHMARK(memx_sized_pair)->Apply(sizes);
 BENCHMARK(mimalloc_pair)->Apply(sizes);
 BENCHMARK(glibc_pair)->Apply(sizes);
 BENCHMARK(mimalloc_usable_size_pair)->Apply(sizes);

@@ -1,7 +1,8 @@
 // Linked into the *_memx workload binaries only: proves that memx counted the run.
 //
 // At exit, prints one line that run.py parses, e.g.
-//   memx-bench: allocs=123 frees=120 bytes_allocated=4567 peak_bytes=890 backend=mimalloc
+//   memx-bench: allocs=123 frees=120 bytes_allocated=4567 bytes_freed=4000 live_bytes=567
+//               peak_bytes=890 backend=mimalloc
 // A missing line or allocs=0 means the counting operator new was not linked in, and the
 // "memx" column would silently be measuring the plain allocator.
 #include <cinttypes>
@@ -16,8 +17,10 @@ struct ReportAtExit {
     const memx::Counters c = memx::counters();
     std::fprintf(stderr,
                  "memx-bench: allocs=%" PRIu64 " frees=%" PRIu64 " bytes_allocated=%" PRIu64
-                 " peak_bytes=%" PRId64 " backend=%s\n",
-                 c.allocs, c.frees, c.bytes_allocated, c.peak_bytes, memx::backend_name());
+                 " bytes_freed=%" PRIu64 " live_bytes=%" PRId64 " peak_bytes=%" PRId64
+                 " backend=%s\n",
+                 c.allocs, c.frees, c.bytes_allocated, c.bytes_freed, c.live_bytes, c.peak_bytes,
+                 memx::backend_name());
   }
 };
 
