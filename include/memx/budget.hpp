@@ -35,7 +35,7 @@ struct Budget {
 /// The result of parse_budget: a budget, or an error message naming the bad token.
 struct BudgetParse {
   std::optional<Budget> budget;  ///< set on success
-  std::string error;             ///< set on failure, e.g. `memx budget "peak=4MiX": unknown unit ...`
+  std::string error;  ///< set on failure, e.g. `memx budget "peak=4MiX": unknown unit ...`
 };
 
 /// Parses comma- or whitespace-separated `key=value` pairs such as "peak=4MiB, net=0,

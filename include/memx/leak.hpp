@@ -59,8 +59,9 @@ struct TestSeries {
 /// too. iteration_end_live_bytes[k] is the live heap at the end of iteration k (one entry
 /// per repetition); when it is empty each test is judged alone with assess_leak.
 /// Returns one assessment per test, in the same order.
-std::vector<LeakAssessment> analyze_leaks(const std::vector<TestSeries>& tests,
-                                          const std::vector<std::int64_t>& iteration_end_live_bytes);
+std::vector<LeakAssessment> analyze_leaks(
+    const std::vector<TestSeries>& tests,
+    const std::vector<std::int64_t>& iteration_end_live_bytes);
 
 /// "unknown", "clean", "suspect" or "leak".
 const char* to_string(Verdict v);

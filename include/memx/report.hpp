@@ -57,14 +57,14 @@ enum class TestStatus { passed, failed, skipped };
 
 /// One test (GoogleTest "Suite.Test", Catch2 "case / section") and its repetitions.
 struct TestRecord {
-  std::string name;                        ///< full name
-  std::string file;                        ///< source file ("" when unknown)
-  int line = 0;                            ///< source line (0 when unknown)
-  TestStatus status = TestStatus::passed;  ///< framework outcome
-  std::vector<RunRecord> runs;             ///< one per repetition, in order
-  std::optional<Budget> budget;            ///< the effective budget, if any
-  std::vector<ViolationRecord> violations; ///< keys of the budget that were exceeded
-  LeakAssessment leak;                     ///< leak verdict over the runs
+  std::string name;                         ///< full name
+  std::string file;                         ///< source file ("" when unknown)
+  int line = 0;                             ///< source line (0 when unknown)
+  TestStatus status = TestStatus::passed;   ///< framework outcome
+  std::vector<RunRecord> runs;              ///< one per repetition, in order
+  std::optional<Budget> budget;             ///< the effective budget, if any
+  std::vector<ViolationRecord> violations;  ///< keys of the budget that were exceeded
+  LeakAssessment leak;                      ///< leak verdict over the runs
 
   /// Field-wise equality.
   friend bool operator==(const TestRecord& a, const TestRecord& b) {
@@ -76,14 +76,14 @@ struct TestRecord {
 
 /// Everything one test process measured.
 struct Report {
-  std::string framework;   ///< "googletest" or "catch2"
-  std::string binary;      ///< path of the test executable
-  std::int64_t pid = 0;    ///< process id
-  bool complete = false;   ///< false while tests still run (or if the process died)
-  int repetitions = 1;     ///< repetitions requested (--gtest_repeat / memx repeat)
-  std::string started_at;  ///< ISO 8601 UTC, e.g. "2024-05-01T12:00:00Z"
-  std::string finished_at; ///< ISO 8601 UTC, "" while not complete
-  std::string backend;     ///< allocator behind the counting operator new
+  std::string framework;    ///< "googletest" or "catch2"
+  std::string binary;       ///< path of the test executable
+  std::int64_t pid = 0;     ///< process id
+  bool complete = false;    ///< false while tests still run (or if the process died)
+  int repetitions = 1;      ///< repetitions requested (--gtest_repeat / memx repeat)
+  std::string started_at;   ///< ISO 8601 UTC, e.g. "2024-05-01T12:00:00Z"
+  std::string finished_at;  ///< ISO 8601 UTC, "" while not complete
+  std::string backend;      ///< allocator behind the counting operator new
   std::vector<std::int64_t> iteration_end_live_bytes;  ///< live heap at the end of each iteration
   std::vector<TestRecord> tests;                       ///< in the order they ran
 

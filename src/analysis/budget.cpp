@@ -26,7 +26,7 @@ struct KeyInfo {
 };
 
 constexpr KeyInfo kKeys[] = {
-    {"peak", Kind::size, &Budget::peak},     {"net", Kind::size, &Budget::net},
+    {"peak", Kind::size, &Budget::peak},      {"net", Kind::size, &Budget::net},
     {"blocks", Kind::count, &Budget::blocks}, {"allocs", Kind::count, &Budget::allocs},
     {"rss", Kind::size, &Budget::rss},
 };
@@ -49,7 +49,9 @@ constexpr Unit kUnits[] = {
 bool is_separator(char c) {
   return c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // The outcome of parsing one value; `error` is a message without the "memx budget" prefix.
 struct ValueParse {
@@ -85,8 +87,8 @@ ValueParse parse_value(std::string_view key, Kind kind, std::string_view value,
     return out;
   }
   if (kind == Kind::count && (!fraction.empty() || !unit.empty())) {
-    out.error = fmt::format("\"{}\" takes a plain whole number, not \"{}\" in \"{}\"", key, value,
-                            token);
+    out.error =
+        fmt::format("\"{}\" takes a plain whole number, not \"{}\" in \"{}\"", key, value, token);
     return out;
   }
   std::int64_t factor = 1;
@@ -100,8 +102,8 @@ ValueParse parse_value(std::string_view key, Kind kind, std::string_view value,
       }
     }
     if (!known) {
-      out.error = fmt::format(
-          "unknown unit \"{}\" in \"{}\" (use B, KB, MB, GB, KiB, MiB, GiB)", unit, token);
+      out.error = fmt::format("unknown unit \"{}\" in \"{}\" (use B, KB, MB, GB, KiB, MiB, GiB)",
+                              unit, token);
       return out;
     }
   }
@@ -163,7 +165,9 @@ std::string format_for(std::string_view key, std::int64_t v) {
 
 }  // namespace
 
-bool Budget::empty() const { return !peak && !net && !blocks && !allocs && !rss; }
+bool Budget::empty() const {
+  return !peak && !net && !blocks && !allocs && !rss;
+}
 
 Budget Budget::overridden_by(const Budget& more_specific) const {
   Budget out = *this;

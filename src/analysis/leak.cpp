@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,17 +17,39 @@ namespace memx {
 namespace {
 
 // A run "grew" when it left live bytes or live blocks behind.
-bool grew(const RunNet& r) { return r.net_bytes > 0 || r.net_blocks > 0; }
+bool grew(const RunNet& r) {
+  return r.net_bytes > 0 || r.net_blocks > 0;
+}
 
-std::string bytes_text(double bytes) { return format_bytes(std::llround(bytes)); }
+// Rounds to whole bytes, saturating at the int64 range (reports are outside input).
+std::int64_t to_int64(double v) {
+  constexpr double kLimit = 9.2e18;
+  if (!(v > -kLimit)) return -static_cast<std::int64_t>(kLimit);
+  if (!(v < kLimit)) return static_cast<std::int64_t>(kLimit);
+  return std::llround(v);
+}
+
+std::string bytes_text(double bytes) {
+  return format_bytes(to_int64(bytes));
+}
+
+// a + b, saturating instead of overflowing.
+std::int64_t add_saturating(std::int64_t a, std::int64_t b) {
+  std::int64_t out = 0;
+  if (__builtin_add_overflow(a, b, &out)) {
+    return b > 0 ? std::numeric_limits<std::int64_t>::max()
+                 : std::numeric_limits<std::int64_t>::min();
+  }
+  return out;
+}
 
 // "16 B (1 block)", "1.5 KiB (3 blocks)", "96 B (0.5 blocks)".
 std::string growth_text(double bytes, double blocks) {
   const bool whole = blocks == std::floor(blocks);
-  const std::string count = whole ? fmt::format("{}", static_cast<long long>(blocks))
-                                  : fmt::format("{:.1f}", blocks);
+  const std::string count =
+      whole ? fmt::format("{}", to_int64(blocks)) : fmt::format("{:.1f}", blocks);
   return fmt::format("{} ({} block{})", bytes_text(bytes), count,
-                     whole && std::llabs(static_cast<long long>(blocks)) == 1 ? "" : "s");
+                     blocks == 1 || blocks == -1 ? "" : "s");
 }
 
 double median(std::vector<std::int64_t> v) {
@@ -88,8 +111,8 @@ LeakAssessment assess_leak(const std::vector<RunNet>& runs) {
   std::int64_t min_bytes = measured.front().net_bytes;
   std::int64_t max_bytes = min_bytes;
   for (const RunNet& r : measured) {
-    sum_bytes += r.net_bytes;
-    sum_blocks += r.net_blocks;
+    sum_bytes = add_saturating(sum_bytes, r.net_bytes);
+    sum_blocks = add_saturating(sum_blocks, r.net_blocks);
     positive += grew(r) ? 1 : 0;
     min_bytes = std::min(min_bytes, r.net_bytes);
     max_bytes = std::max(max_bytes, r.net_bytes);
@@ -125,8 +148,9 @@ LeakAssessment assess_leak(const std::vector<RunNet>& runs) {
           m, format_bytes(min_bytes), format_bytes(max_bytes), growth);
     } else {
       a.confidence = 2 * positive > m ? Confidence::medium : Confidence::low;
-      a.reason = fmt::format("grows {} per run on average, but only {} of {} runs after warm-up grew",
-                             growth, positive, m);
+      a.reason =
+          fmt::format("grows {} per run on average, but only {} of {} runs after warm-up grew",
+                      growth, positive, m);
     }
   } else {
     a.verdict = Verdict::clean;
@@ -152,9 +176,9 @@ std::vector<LeakAssessment> analyze_leaks(
 
   const std::size_t iterations = iteration_end_live_bytes.size();
   if (iterations < 3) return out;  // no test can be a leak with fewer than 3 runs
-  const double whole_growth =
-      static_cast<double>(iteration_end_live_bytes.back() - iteration_end_live_bytes.front()) /
-      static_cast<double>(iterations - 1);
+  const double whole_growth = (static_cast<double>(iteration_end_live_bytes.back()) -
+                               static_cast<double>(iteration_end_live_bytes.front())) /
+                              static_cast<double>(iterations - 1);
 
   // Only tests that ran once in every iteration take part in the handoff rule.
   auto aligned = [&](std::size_t i) { return tests[i].runs.size() == iterations; };
@@ -197,7 +221,8 @@ std::vector<LeakAssessment> analyze_leaks(
     const double b = a.bytes_per_run;
     if (unclaimed >= 0.75 * b) {
       unclaimed = std::max(0.0, unclaimed - b);
-      a.reason += fmt::format("; the whole iteration grows {} per run too", bytes_text(whole_growth));
+      a.reason +=
+          fmt::format("; the whole iteration grows {} per run too", bytes_text(whole_growth));
       continue;
     }
     const std::string whole = whole_growth <= 0
@@ -225,19 +250,26 @@ std::vector<LeakAssessment> analyze_leaks(
 
 const char* to_string(Verdict v) {
   switch (v) {
-    case Verdict::unknown: return "unknown";
-    case Verdict::clean: return "clean";
-    case Verdict::suspect: return "suspect";
-    case Verdict::leak: return "leak";
+    case Verdict::unknown:
+      return "unknown";
+    case Verdict::clean:
+      return "clean";
+    case Verdict::suspect:
+      return "suspect";
+    case Verdict::leak:
+      return "leak";
   }
   return "unknown";
 }
 
 const char* to_string(Confidence c) {
   switch (c) {
-    case Confidence::low: return "low";
-    case Confidence::medium: return "medium";
-    case Confidence::high: return "high";
+    case Confidence::low:
+      return "low";
+    case Confidence::medium:
+      return "medium";
+    case Confidence::high:
+      return "high";
   }
   return "low";
 }

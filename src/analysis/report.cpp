@@ -20,9 +20,12 @@ Measurement RunRecord::measurement() const {
 
 const char* to_string(TestStatus s) {
   switch (s) {
-    case TestStatus::passed: return "passed";
-    case TestStatus::failed: return "failed";
-    case TestStatus::skipped: return "skipped";
+    case TestStatus::passed:
+      return "passed";
+    case TestStatus::failed:
+      return "failed";
+    case TestStatus::skipped:
+      return "skipped";
   }
   return "passed";
 }

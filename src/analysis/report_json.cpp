@@ -77,20 +77,30 @@ struct Invalid {
 std::string join(const std::string& path, std::string_view key) {
   return path.empty() ? std::string(key) : fmt::format("{}.{}", path, key);
 }
-std::string index(const std::string& path, std::size_t i) { return fmt::format("{}[{}]", path, i); }
+std::string index(const std::string& path, std::size_t i) {
+  return fmt::format("{}[{}]", path, i);
+}
 
 // What a value is, for "expected X, got Y".
 std::string kind_of(const json& v) {
   switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "object";
-    case json::value_t::array: return "array";
-    case json::value_t::string: return "string";
-    case json::value_t::boolean: return "boolean";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::object:
+      return "object";
+    case json::value_t::array:
+      return "array";
+    case json::value_t::string:
+      return "string";
+    case json::value_t::boolean:
+      return "boolean";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return fmt::format("integer {}", v.dump());
-    case json::value_t::number_float: return fmt::format("number {}", v.dump());
-    default: return "an unsupported value";
+    case json::value_t::number_unsigned:
+      return fmt::format("integer {}", v.dump());
+    case json::value_t::number_float:
+      return fmt::format("number {}", v.dump());
+    default:
+      return "an unsupported value";
   }
 }
 
@@ -182,12 +192,18 @@ Budget budget_at(const json& v, const std::string& path) {
   for (auto it = v.begin(); it != v.end(); ++it) {
     const std::string p = join(path, it.key());
     const std::int64_t limit = int64_at(it.value(), p, 0);
-    if (it.key() == "peak") b.peak = limit;
-    else if (it.key() == "net") b.net = limit;
-    else if (it.key() == "blocks") b.blocks = limit;
-    else if (it.key() == "allocs") b.allocs = limit;
-    else if (it.key() == "rss") b.rss = limit;
-    else throw Invalid{p, "unknown budget key (use peak, net, blocks, allocs, rss)"};
+    if (it.key() == "peak")
+      b.peak = limit;
+    else if (it.key() == "net")
+      b.net = limit;
+    else if (it.key() == "blocks")
+      b.blocks = limit;
+    else if (it.key() == "allocs")
+      b.allocs = limit;
+    else if (it.key() == "rss")
+      b.rss = limit;
+    else
+      throw Invalid{p, "unknown budget key (use peak, net, blocks, allocs, rss)"};
   }
   return b;
 }
@@ -241,13 +257,15 @@ TestRecord test_at(const json& v, const std::string& path) {
   TestRecord t;
   t.name = field(v, path, "name", string_at);
   t.file = field(v, path, "file", string_at);
-  t.line = field(v, path, "line", [](const json& x, const std::string& p) { return int_at(x, p, 0); });
+  t.line =
+      field(v, path, "line", [](const json& x, const std::string& p) { return int_at(x, p, 0); });
   t.status = field(v, path, "status", [](const json& x, const std::string& p) {
     return enum_at<TestStatus>(x, p, "status", "passed, failed, skipped");
   });
   const std::string runs_path = join(path, "runs");
   const json& runs = array_at(member(v, path, "runs"), runs_path);
-  for (std::size_t i = 0; i < runs.size(); ++i) t.runs.push_back(run_at(runs[i], index(runs_path, i)));
+  for (std::size_t i = 0; i < runs.size(); ++i)
+    t.runs.push_back(run_at(runs[i], index(runs_path, i)));
   const json& budget = member(v, path, "budget");
   if (!budget.is_null()) t.budget = budget_at(budget, join(path, "budget"));
   const std::string violations_path = join(path, "violations");
@@ -262,15 +280,16 @@ TestRecord test_at(const json& v, const std::string& path) {
 Report report_at(const json& v) {
   const std::string top;
   if (!v.is_object()) {
-    throw Invalid{top, fmt::format("expected a JSON object at the top level, got {}: not a memx report",
-                                   kind_of(v))};
+    throw Invalid{top,
+                  fmt::format("expected a JSON object at the top level, got {}: not a memx report",
+                              kind_of(v))};
   }
   auto it = v.find("format");
   if (it == v.end()) throw Invalid{top, "missing field \"format\": not a memx report"};
   const std::string format = string_at(*it, "format");
   if (format != kReportFormat) {
-    throw Invalid{"format", fmt::format("\"{}\" is not \"{}\": not a memx report", format,
-                                        kReportFormat)};
+    throw Invalid{"format",
+                  fmt::format("\"{}\" is not \"{}\": not a memx report", format, kReportFormat)};
   }
   const std::int64_t version = field(v, top, "version", [](const json& x, const std::string& p) {
     return int64_at(x, p, std::numeric_limits<std::int64_t>::min());
@@ -285,22 +304,25 @@ Report report_at(const json& v) {
   Report r;
   r.framework = field(v, top, "framework", string_at);
   r.binary = field(v, top, "binary", string_at);
-  r.pid = field(v, top, "pid", [](const json& x, const std::string& p) { return int64_at(x, p, 0); });
+  r.pid =
+      field(v, top, "pid", [](const json& x, const std::string& p) { return int64_at(x, p, 0); });
   r.complete = field(v, top, "complete", bool_at);
-  r.repetitions =
-      field(v, top, "repetitions", [](const json& x, const std::string& p) { return int_at(x, p, 0); });
+  r.repetitions = field(v, top, "repetitions",
+                        [](const json& x, const std::string& p) { return int_at(x, p, 0); });
   r.started_at = field(v, top, "started_at", string_at);
   r.finished_at = field(v, top, "finished_at", [](const json& x, const std::string& p) {
     return x.is_null() ? std::string() : string_at(x, p);
   });
   r.backend = field(v, top, "backend", string_at);
-  const json& live = array_at(member(v, top, "iteration_end_live_bytes"), "iteration_end_live_bytes");
+  const json& live =
+      array_at(member(v, top, "iteration_end_live_bytes"), "iteration_end_live_bytes");
   for (std::size_t i = 0; i < live.size(); ++i) {
-    r.iteration_end_live_bytes.push_back(
-        int64_at(live[i], index("iteration_end_live_bytes", i), std::numeric_limits<std::int64_t>::min()));
+    r.iteration_end_live_bytes.push_back(int64_at(live[i], index("iteration_end_live_bytes", i),
+                                                  std::numeric_limits<std::int64_t>::min()));
   }
   const json& tests = array_at(member(v, top, "tests"), "tests");
-  for (std::size_t i = 0; i < tests.size(); ++i) r.tests.push_back(test_at(tests[i], index("tests", i)));
+  for (std::size_t i = 0; i < tests.size(); ++i)
+    r.tests.push_back(test_at(tests[i], index("tests", i)));
   return r;
 }
 
@@ -333,8 +355,8 @@ std::string to_json(const Report& report) {
   j["complete"] = report.complete;
   j["repetitions"] = report.repetitions;
   j["started_at"] = report.started_at;
-  j["finished_at"] = report.finished_at.empty() ? ordered_json(nullptr)
-                                                : ordered_json(report.finished_at);
+  j["finished_at"] =
+      report.finished_at.empty() ? ordered_json(nullptr) : ordered_json(report.finished_at);
   j["backend"] = report.backend;
   j["iteration_end_live_bytes"] = report.iteration_end_live_bytes;
   ordered_json tests = ordered_json::array();

@@ -68,7 +68,8 @@ TEST(ParseBudget, EmptyTextIsAnEmptyBudget) {
 }
 
 TEST(ParseBudget, LargestValues) {
-  EXPECT_EQ(parse_ok("allocs=9223372036854775807").allocs, std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(parse_ok("allocs=9223372036854775807").allocs,
+            std::numeric_limits<std::int64_t>::max());
   EXPECT_EQ(parse_ok("peak=8589934591GiB").peak, 8589934591 * GiB);
 }
 
@@ -118,7 +119,8 @@ TEST(ParseBudgetErrors, Overflow) {
 }
 
 TEST(ParseBudgetErrors, NotANumber) {
-  EXPECT_EQ(parse_error("peak=abc"), "memx budget \"peak=abc\": invalid number \"abc\" in \"peak=abc\"");
+  EXPECT_EQ(parse_error("peak=abc"),
+            "memx budget \"peak=abc\": invalid number \"abc\" in \"peak=abc\"");
   EXPECT_NE(parse_error("peak=.5MiB").find("invalid number \".5MiB\""), std::string::npos);
   EXPECT_NE(parse_error("peak=4.MiB").find("invalid number \"4.MiB\""), std::string::npos);
   EXPECT_NE(parse_error("peak=+4").find("invalid number \"+4\""), std::string::npos);
@@ -215,7 +217,8 @@ TEST(CheckBudget, HugeAllocationCountsSaturate) {
 }
 
 TEST(DescribeViolation, HumanUnits) {
-  EXPECT_EQ(memx::describe({"peak", 5452595, 4 * MiB}), "peak 5.2 MiB exceeds budget 4 MiB (+1.2 MiB)");
+  EXPECT_EQ(memx::describe({"peak", 5452595, 4 * MiB}),
+            "peak 5.2 MiB exceeds budget 4 MiB (+1.2 MiB)");
   EXPECT_EQ(memx::describe({"net", 16, 0}), "net 16 B exceeds budget 0 B (+16 B)");
   EXPECT_EQ(memx::describe({"allocs", 25000, 20000}), "allocs 25k exceeds budget 20k (+5k)");
   EXPECT_EQ(memx::describe({"blocks", 3, 0}), "blocks 3 exceeds budget 0 (+3)");

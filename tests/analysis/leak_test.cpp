@@ -1,6 +1,7 @@
 // Leak verdicts on recorded series (net_bytes, net_blocks per repetition; the first one is
 // the warm-up). The series are shaped after what the gtest plugin records on real tests.
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,9 @@ using memx::Confidence;
 using memx::RunNet;
 using memx::Verdict;
 
-std::vector<RunNet> repeat(RunNet r, int times) { return std::vector<RunNet>(times, r); }
+std::vector<RunNet> repeat(RunNet r, int times) {
+  return std::vector<RunNet>(times, r);
+}
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -280,6 +283,20 @@ TEST(AnalyzeLeaks, NonLeaksAreNeverChanged) {
   for (std::size_t i = 0; i < tests.size(); ++i) {
     EXPECT_EQ(out[i], memx::assess_leak(tests[i].runs)) << tests[i].name;
   }
+}
+
+TEST(AnalyzeLeaks, ExtremeValuesFromAFileDoNotOverflow) {
+  // Reports are outside input: sums saturate and the verdicts stay sensible.
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  const std::vector<memx::TestSeries> tests = {
+      {"Huge.Growth", repeat({kMax, kMax}, 4)},
+      {"Huge.Shrink", repeat({kMin, kMin}, 4)},
+  };
+  const auto out = memx::analyze_leaks(tests, {kMin, 0, kMax, kMax});
+  EXPECT_EQ(out[0].verdict, Verdict::leak);
+  EXPECT_EQ(out[1].verdict, Verdict::clean);
+  EXPECT_FALSE(out[0].reason.empty());
 }
 
 TEST(VerdictStrings, RoundTrip) {

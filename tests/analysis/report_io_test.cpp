@@ -21,8 +21,8 @@ class TempDir {
  public:
   TempDir() {
     const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
-                       "/memx-analysis-XXXXXX";
+    std::string tmpl =
+        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/memx-analysis-XXXXXX";
     std::vector<char> name(tmpl.begin(), tmpl.end());
     name.push_back('\0');
     if (::mkdtemp(name.data()) != nullptr) path_ = name.data();
@@ -159,8 +159,9 @@ TEST(ReadReportFile, MissingFileNamesThePath) {
 TEST(Iso8601Utc, FormatsSecondsInUtc) {
   using std::chrono::system_clock;
   EXPECT_EQ(memx::iso8601_utc(system_clock::time_point{}), "1970-01-01T00:00:00Z");
-  EXPECT_EQ(memx::iso8601_utc(system_clock::from_time_t(1714564800) + std::chrono::milliseconds(999)),
-            "2024-05-01T12:00:00Z");
+  EXPECT_EQ(
+      memx::iso8601_utc(system_clock::from_time_t(1714564800) + std::chrono::milliseconds(999)),
+      "2024-05-01T12:00:00Z");
 }
 
 }  // namespace

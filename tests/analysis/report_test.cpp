@@ -63,13 +63,15 @@ memx::Report basic_report() {
                          std::vector<memx::RunRecord>(5, run(96, 1, 96, 1, 0, 0.25)), nullptr));
   r.tests.push_back(test("Queue.Consumer", 51, memx::TestStatus::passed,
                          std::vector<memx::RunRecord>(5, run(-96, -1, 0, 0, 0, 0.25)), nullptr));
-  r.tests.push_back(test("Parser.Slow/\"quoted\" \\ \xc3\xbc", 0, memx::TestStatus::skipped, {},
-                         "rss=1GiB"));
+  r.tests.push_back(
+      test("Parser.Slow/\"quoted\" \\ \xc3\xbc", 0, memx::TestStatus::skipped, {}, "rss=1GiB"));
   memx::analyze_report(r);
   return r;
 }
 
-std::string golden_path() { return std::string(MEMX_ANALYSIS_GOLDEN_DIR) + "/report_basic.json"; }
+std::string golden_path() {
+  return std::string(MEMX_ANALYSIS_GOLDEN_DIR) + "/report_basic.json";
+}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -167,7 +169,9 @@ TEST(Report, StatusStrings) {
 
 // ---- rejections --------------------------------------------------------------------------
 
-json golden_json() { return json::parse(memx::to_json(basic_report())); }
+json golden_json() {
+  return json::parse(memx::to_json(basic_report()));
+}
 
 std::string error_for(const json& doc) {
   const memx::ReportRead read = memx::read_report(doc.dump(), "report.json");
@@ -248,8 +252,9 @@ TEST(ReadReport, RejectsAnotherFormat) {
 TEST(ReadReport, RejectsANewerVersion) {
   json doc = golden_json();
   doc["version"] = 2;
-  EXPECT_EQ(error_for(doc),
-            "report.json: version: report version 2 is newer than this memx reads (1); upgrade memx");
+  EXPECT_EQ(
+      error_for(doc),
+      "report.json: version: report version 2 is newer than this memx reads (1); upgrade memx");
   doc["version"] = 0;
   EXPECT_EQ(error_for(doc), "report.json: version: invalid report version 0");
   doc["version"] = "1";
