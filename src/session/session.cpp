@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -16,8 +17,10 @@
 
 #include "memx/session.hpp"
 #include "memx/uncounted.hpp"
+#include "memx/units.hpp"
 #include "session/registry.hpp"
 #include "session/session_impl.hpp"
+#include "session/write.hpp"
 
 namespace memx {
 namespace {
@@ -86,6 +89,7 @@ void Session::begin_run(int repetitions) {
   m.report.started_at = iso8601_utc(std::chrono::system_clock::now());
   m.report.complete = false;
   m.started = true;
+  m.run_started = std::chrono::steady_clock::now();
   // One run-wide RSS window keeps the sampler thread alive between tests, so that the
   // per-test windows never start and join it.
   if (!m.run_rss) m.run_rss.emplace();
@@ -150,6 +154,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
 
   auto [it, inserted] = m.index.try_emplace(id.name, m.report.tests.size());
   if (inserted) {
+    m.live_after.emplace_back();
     TestRecord t;
     t.name = id.name;
     t.file = id.file;
@@ -192,24 +197,25 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     }
   }
 
-  // Leaks: judged in the last repetition, against the whole process's growth so far.
+  // Leaks: judged in the last repetition. The whole process's growth that the handoff
+  // rule compares with is read at the same point of every repetition: right after this
+  // test (the end of the last repetition is not known yet).
+  std::vector<std::int64_t>& lives = m.live_after[it->second];
+  lives.push_back(counters().live_bytes);
   const bool last = m.repetitions >= 2 && m.iteration == m.repetitions - 1;
   if (last && rec.runs.size() >= 2) {
     TestSeries series;
     series.name = rec.name;
     for (const RunRecord& r : rec.runs) series.runs.push_back(RunNet{r.net_bytes, r.net_blocks});
-    std::vector<std::int64_t> lives = m.report.iteration_end_live_bytes;
-    if (lives.size() + 1 == rec.runs.size()) {
-      lives.push_back(counters().live_bytes);
-    } else {
-      lives.clear();  // the test did not run in every repetition: judge it alone
-    }
-    rec.leak = analyze_leaks({series}, lives).front();
+    // A test that did not run in every repetition (a filter, a shard) is judged alone.
+    const bool aligned = lives.size() == rec.runs.size() &&
+                         static_cast<int>(rec.runs.size()) == m.repetitions;
+    rec.leak = analyze_leaks({series}, aligned ? lives : std::vector<std::int64_t>{}).front();
     if (m.config.options.fail_on_leak && rec.leak.verdict == Verdict::leak &&
         rec.leak.confidence >= Confidence::medium) {
       out.failures.push_back(fmt::format(
           "memx: {} leaks {} in {} per repetition ({} confidence: {})", id.name,
-          fmt::format("{:.0f} B", rec.leak.bytes_per_run),
+          format_bytes(std::llround(rec.leak.bytes_per_run)),
           fmt::format("{:g} block{}", rec.leak.blocks_per_run,
                       rec.leak.blocks_per_run == 1.0 ? "" : "s"),
           to_string(rec.leak.confidence), rec.leak.reason));
@@ -257,16 +263,19 @@ bool Session::write_report(std::string* error) {
   // A forked child (a death test) shares the session's memory but must never write.
   if (static_cast<long>(::getpid()) != m.owner_pid) return true;
   const auto t0 = std::chrono::steady_clock::now();
-  if (!m.ended) analyze_report(m.report);
   std::string err;
-  const bool ok = write_report_atomically(m.report, m.path, &err);
-  const auto t1 = std::chrono::steady_clock::now();
-  m.last_write = t1;
-  m.last_write_cost = t1 - t0;
+  bool ok = false;
+  if (m.ended) {
+    ok = write_report_atomically(m.report, m.path, &err);  // durable: the final report
+  } else {
+    analyze_report(m.report);
+    ok = detail::write_text_replacing(m.path, to_json(m.report), &err);
+  }
+  m.write_time += std::chrono::steady_clock::now() - t0;
   m.dirty = !ok;
   if (!ok) {
     if (!m.write_error_shown) {
-      std::fprintf(stderr, "memx: cannot write the report: %s\n", err.c_str());
+      std::fprintf(stderr, "%s\n", err.c_str());
       m.write_error_shown = true;
     }
     if (error != nullptr) *error = err;
@@ -276,11 +285,12 @@ bool Session::write_report(std::string* error) {
 
 void Session::Impl::maybe_write(Session& self) {
   if (path.empty() || !dirty) return;
-  // Written after every test, unless writing takes more than 5% of the time: a suite of
-  // many tiny tests then writes every (20 x the cost of one write). The run's end and an
-  // exit() always write.
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_write < 20 * last_write_cost) return;
+  // Written after every test while writing has cost less than 50 ms in all, or 5% of the
+  // run's time so far: small and slow suites are written after each test, a suite of
+  // thousands of tiny tests every few tests (a crash then loses at most the tests of the
+  // last few milliseconds). The run's end and exit() always write.
+  const auto elapsed = std::chrono::steady_clock::now() - run_started;
+  if (write_time > std::chrono::milliseconds(50) && write_time * 20 > elapsed) return;
   self.write_report(nullptr);
 }
 

@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "memx/rss.hpp"
 #include "memx/session.hpp"
@@ -26,6 +27,7 @@ struct Session::Impl {
   SessionConfig config;
   Report report;
   std::unordered_map<std::string, std::size_t> index;  // test name -> report.tests
+  std::vector<std::vector<std::int64_t>> live_after;   // per test: process live heap after each run
   std::set<std::string> over_budget;                   // tests that broke a limit
   std::set<std::string> bad_budget;                    // tests with a malformed budget
   std::string path;                                    // expanded report path, "" = none
@@ -37,8 +39,8 @@ struct Session::Impl {
   bool analyzed = false;
   bool dirty = false;
   bool write_error_shown = false;
-  std::chrono::steady_clock::time_point last_write{};
-  std::chrono::steady_clock::duration last_write_cost{};
+  std::chrono::steady_clock::time_point run_started{};
+  std::chrono::steady_clock::duration write_time{};  // spent writing reports so far
   std::optional<RssWindow> run_rss;
   TestMeter meter;
 

@@ -1,0 +1,306 @@
+// Unit tests of memx::session, the framework-neutral half of the plugins: option parsing,
+// budgets combined from three levels, leak failures in the last repetition, the report as
+// tests finish (never from a forked child) and the summary.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "memx/session.hpp"
+#include "memx/uncounted.hpp"
+#include "memx/units.hpp"
+
+namespace {
+
+using Env = std::map<std::string, std::string>;
+
+memx::OptionsParse parse(std::vector<std::string> args, Env env = {}) {
+  args.insert(args.begin(), "/path/to/test");
+  return memx::parse_plugin_options(args, [&env](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  });
+}
+
+TEST(Options, DefaultsWhenNothingIsGiven) {
+  const memx::OptionsParse p = parse({"--gtest_repeat=3", "positional"});
+  EXPECT_TRUE(p.errors.empty());
+  EXPECT_TRUE(p.warnings.empty());
+  EXPECT_EQ(p.options.report_pattern, "");
+  EXPECT_TRUE(p.options.budget.empty());
+  EXPECT_FALSE(p.options.fail_on_leak);
+  EXPECT_FALSE(p.options.quiet);
+  EXPECT_FALSE(p.options.color.has_value());
+}
+
+TEST(Options, EnvironmentGivesDefaults) {
+  const memx::OptionsParse p = parse({}, {{"MEMX_REPORT", "out/%p.json"},
+                                          {"MEMX_BUDGET", "peak=4MiB, net=0"},
+                                          {"MEMX_FAIL_ON_LEAK", "yes"},
+                                          {"MEMX_QUIET", "1"},
+                                          {"MEMX_COLOR", "no"}});
+  ASSERT_TRUE(p.errors.empty()) << p.errors.front();
+  EXPECT_EQ(p.options.report_pattern, "out/%p.json");
+  EXPECT_EQ(p.options.budget.peak, 4 << 20);
+  EXPECT_EQ(p.options.budget.net, 0);
+  EXPECT_EQ(p.options.budget_text, "peak=4MiB, net=0");
+  EXPECT_TRUE(p.options.fail_on_leak);
+  EXPECT_TRUE(p.options.quiet);
+  EXPECT_EQ(p.options.color, std::optional<bool>(false));
+}
+
+TEST(Options, FlagsOverrideTheEnvironment) {
+  const memx::OptionsParse p =
+      parse({"--memx-report=flag.json", "--memx-budget=allocs=5", "--memx-fail-on-leak=0"},
+            {{"MEMX_REPORT", "env.json"}, {"MEMX_BUDGET", "peak=1MiB"}, {"MEMX_FAIL_ON_LEAK", "1"}});
+  ASSERT_TRUE(p.errors.empty()) << p.errors.front();
+  EXPECT_EQ(p.options.report_pattern, "flag.json");
+  EXPECT_EQ(p.options.budget.allocs, 5);
+  EXPECT_FALSE(p.options.budget.peak.has_value());
+  EXPECT_FALSE(p.options.fail_on_leak);
+}
+
+TEST(Options, FailOnLeakWithoutValueMeansOn) {
+  EXPECT_TRUE(parse({"--memx-fail-on-leak"}).options.fail_on_leak);
+}
+
+TEST(Options, BadValuesNameTheFlagAndTheToken) {
+  const memx::OptionsParse p =
+      parse({"--memx-budget=peak=4XB", "--memx-fail-on-leak=perhaps", "--memx-report="});
+  ASSERT_EQ(p.errors.size(), 3u);
+  EXPECT_NE(p.errors[0].find("--memx-budget=peak=4XB"), std::string::npos) << p.errors[0];
+  EXPECT_NE(p.errors[0].find("XB"), std::string::npos) << p.errors[0];
+  EXPECT_NE(p.errors[1].find("--memx-fail-on-leak=perhaps"), std::string::npos) << p.errors[1];
+  EXPECT_NE(p.errors[2].find("--memx-report="), std::string::npos) << p.errors[2];
+}
+
+TEST(Options, BadEnvironmentValuesNameTheVariable) {
+  const memx::OptionsParse p = parse({}, {{"MEMX_BUDGET", "bogus=1"}, {"MEMX_COLOR", "purple"}});
+  ASSERT_EQ(p.errors.size(), 2u);
+  EXPECT_NE(p.errors[0].find("MEMX_BUDGET=\"bogus=1\""), std::string::npos) << p.errors[0];
+  EXPECT_NE(p.errors[0].find("bogus"), std::string::npos) << p.errors[0];
+  EXPECT_NE(p.errors[1].find("MEMX_COLOR=\"purple\""), std::string::npos) << p.errors[1];
+}
+
+TEST(Options, UnknownMemxFlagsWarn) {
+  const memx::OptionsParse p = parse({"--memx-reprot=x.json"});
+  EXPECT_TRUE(p.errors.empty());
+  ASSERT_EQ(p.warnings.size(), 1u);
+  EXPECT_NE(p.warnings[0].find("--memx-reprot"), std::string::npos);
+}
+
+TEST(Options, HasFlag) {
+  const std::vector<std::string> args = {"bin", "--gtest_internal_run_death_test=a|1|0|4", "--x"};
+  EXPECT_TRUE(memx::has_flag(args, "--gtest_internal_run_death_test"));
+  EXPECT_TRUE(memx::has_flag(args, "--x"));
+  EXPECT_FALSE(memx::has_flag(args, "--gtest_internal"));
+  EXPECT_FALSE(memx::has_flag(args, "--y"));
+}
+
+TEST(Options, ProcessArgumentsAreReadable) {
+  const std::vector<std::string> args = memx::read_process_arguments();
+  ASSERT_FALSE(args.empty());
+  EXPECT_NE(args.front().find("memx_session_tests"), std::string::npos) << args.front();
+}
+
+/// A temporary directory for reports, removed at the end.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/memx-session-test-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+memx::SessionConfig config(memx::PluginOptions o) {
+  memx::SessionConfig c;
+  c.options = std::move(o);
+  c.framework = "test";
+  c.binary = "memx_session_tests";
+  return c;
+}
+
+memx::TestId id(const char* name, const char* group = "") { return memx::TestId{name, group, "f.cpp", 7}; }
+
+std::vector<void*>* g_kept = new std::vector<void*>();
+
+TEST(SessionBudgets, ThreeLevelsCombineKeyByKey) {
+  static const bool registered = memx::register_group_budget("Grp", "net=1KiB, allocs=1", __FILE__, __LINE__);
+  ASSERT_TRUE(registered);
+  memx::PluginOptions o;
+  o.budget_text = "peak=1MiB, allocs=1000";
+  o.budget = *memx::parse_budget(o.budget_text).budget;
+  memx::Session s(config(o));
+  s.begin_run(1);
+  s.begin_iteration(0);
+  s.begin_test(id("Grp.Test", "Grp"));
+  MEMX_BUDGET("allocs=3");  // overrides the group's allocs=1
+  for (int i = 0; i < 5; ++i) {
+    int* volatile p = new int(i);  // volatile: the pair must not be optimised away
+    delete p;
+  }
+  const memx::TestOutcome out = s.end_test(memx::TestStatus::passed, {});
+  EXPECT_EQ(out.run.allocs, 5u);
+  ASSERT_EQ(out.failures.size(), 1u);
+  EXPECT_NE(out.failures[0].find("memx: Grp.Test is over its memory budget (global \"peak=1MiB, "
+                                 "allocs=1000\"; suite \"net=1KiB, allocs=1\"; test \"allocs=3\"):"),
+            std::string::npos)
+      << out.failures[0];
+  EXPECT_NE(out.failures[0].find("allocs 5 exceeds budget 3"), std::string::npos) << out.failures[0];
+  const memx::TestRecord& t = s.report().tests.at(0);
+  ASSERT_TRUE(t.budget.has_value());
+  EXPECT_EQ(t.budget->peak, 1 << 20);
+  EXPECT_EQ(t.budget->net, 1024);
+  EXPECT_EQ(t.budget->allocs, 3);
+  EXPECT_EQ(t.status, memx::TestStatus::failed);
+}
+
+TEST(SessionBudgets, MalformedBudgetFailsNamingTheToken) {
+  memx::Session s(config({}));
+  s.begin_run(1);
+  s.begin_test(id("T.Bad"));
+  MEMX_BUDGET("peak=12 parsecs");
+  const memx::TestOutcome out = s.end_test(memx::TestStatus::passed, {});
+  ASSERT_EQ(out.failures.size(), 1u);
+  EXPECT_NE(out.failures[0].find("malformed MEMX_BUDGET at"), std::string::npos) << out.failures[0];
+  EXPECT_NE(out.failures[0].find("parsecs"), std::string::npos) << out.failures[0];
+}
+
+TEST(SessionBudgets, FrameworkShareIsTakenOff) {
+  memx::Session s(config({}));
+  s.begin_run(1);
+  s.begin_test(id("T.Share"));
+  void* p = ::operator new(100);
+  const auto u = static_cast<std::int64_t>(memx::usable_size(p));
+  memx::FrameworkShare share;
+  share.bytes = u;
+  share.blocks = 1;
+  share.allocs = 1;
+  const memx::TestOutcome out = s.end_test(memx::TestStatus::passed, share);
+  ::operator delete(p);
+  EXPECT_EQ(out.run.net_bytes, 0);
+  EXPECT_EQ(out.run.net_blocks, 0);
+  EXPECT_EQ(out.run.allocs, 0u);
+}
+
+TEST(SessionLeaks, LeakFailsInTheLastRepetitionOnly) {
+  memx::PluginOptions o;
+  o.fail_on_leak = true;
+  memx::Session s(config(o));
+  g_kept->reserve(g_kept->size() + 16);
+  s.begin_run(4);
+  for (int it = 0; it < 4; ++it) {
+    s.begin_iteration(it);
+    s.begin_test(id("T.Leaky"));
+    g_kept->push_back(new char[16]);
+    const memx::TestOutcome leaky = s.end_test(memx::TestStatus::passed, {});
+    s.begin_test(id("T.Clean"));
+    delete[] new char[16];
+    const memx::TestOutcome clean = s.end_test(memx::TestStatus::passed, {});
+    s.end_iteration(it);
+    EXPECT_TRUE(clean.failures.empty());
+    if (it < 3) {
+      EXPECT_TRUE(leaky.failures.empty()) << "iteration " << it;
+    } else {
+      ASSERT_EQ(leaky.failures.size(), 1u);
+      EXPECT_NE(leaky.failures[0].find("memx: T.Leaky leaks 16 B in 1 block per repetition"),
+                std::string::npos)
+          << leaky.failures[0];
+    }
+  }
+  s.end_run();
+  EXPECT_EQ(s.report().tests.at(0).leak.verdict, memx::Verdict::leak);
+  EXPECT_EQ(s.report().tests.at(1).leak.verdict, memx::Verdict::clean);
+  const std::string summary = s.summary(false);
+  EXPECT_NE(summary.find("2 tests measured: 0 over budget, 1 leaking"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("leak: T.Leaky: 16 B in 1 block per repetition (medium confidence)"),
+            std::string::npos)
+      << summary;
+}
+
+TEST(SessionReport, WrittenAsTestsFinishAndCompletedAtTheEnd) {
+  TempDir dir;
+  memx::PluginOptions o;
+  o.report_pattern = dir.path.string() + "/";
+  memx::Session s(config(o));
+  const std::string expected = (dir.path / ("memx-" + std::to_string(::getpid()) + ".json")).string();
+  EXPECT_EQ(s.report_path(), expected);
+  s.begin_run(1);
+  s.begin_iteration(0);
+  {
+    const memx::ReportRead r = memx::read_report_file(expected);
+    ASSERT_TRUE(r.report.has_value()) << r.error;
+    EXPECT_FALSE(r.report->complete);
+    EXPECT_TRUE(r.report->tests.empty());
+  }
+  s.begin_test(id("T.One"));
+  s.end_test(memx::TestStatus::passed, {});
+  {
+    const memx::ReportRead r = memx::read_report_file(expected);
+    ASSERT_TRUE(r.report.has_value()) << r.error;
+    EXPECT_FALSE(r.report->complete);
+    ASSERT_EQ(r.report->tests.size(), 1u);  // the first test is written at once
+    EXPECT_EQ(r.report->tests[0].name, "T.One");
+  }
+  s.end_iteration(0);
+  s.end_run();
+  const memx::ReportRead r = memx::read_report_file(expected);
+  ASSERT_TRUE(r.report.has_value()) << r.error;
+  EXPECT_TRUE(r.report->complete);
+  EXPECT_EQ(r.report->framework, "test");
+  EXPECT_EQ(r.report->pid, ::getpid());
+  EXPECT_EQ(r.report->iteration_end_live_bytes.size(), 1u);
+}
+
+TEST(SessionReport, ForkedChildNeverWrites) {
+  TempDir dir;
+  memx::PluginOptions o;
+  o.report_pattern = (dir.path / "r.json").string();
+  memx::Session s(config(o));
+  s.begin_run(1);
+  s.begin_test(id("T.Parent"));
+  s.end_test(memx::TestStatus::passed, {});
+  s.end_run();
+  const auto before = std::filesystem::last_write_time(dir.path / "r.json");
+  const pid_t child = ::fork();
+  if (child == 0) {
+    // What a death test's child could do: finish a test and exit through atexit.
+    s.begin_test(id("T.Child"));
+    s.end_test(memx::TestStatus::passed, {});
+    s.write_report(nullptr);
+    std::exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_EQ(std::filesystem::last_write_time(dir.path / "r.json"), before);
+  const memx::ReportRead r = memx::read_report_file((dir.path / "r.json").string());
+  ASSERT_TRUE(r.report.has_value()) << r.error;
+  ASSERT_EQ(r.report->tests.size(), 1u);
+  EXPECT_EQ(r.report->tests[0].name, "T.Parent");
+}
+
+TEST(SessionSummary, OneLineWhenAllIsWell) {
+  memx::Session s(config({}));
+  s.begin_run(1);
+  s.begin_test(id("T.Big"));
+  char* volatile big = new char[100000];
+  const auto usable = static_cast<std::int64_t>(memx::usable_size(big));
+  delete[] big;
+  s.end_test(memx::TestStatus::passed, {});
+  s.end_iteration(0);
+  s.end_run();
+  const std::string text = s.summary(false);
+  EXPECT_EQ(text, "[   memx   ] 1 test measured, none over budget, no leaks; highest peak " +
+                      memx::format_bytes(usable) + " (T.Big)\n");
+  const std::string colored = s.summary(true);
+  EXPECT_EQ(colored.rfind("\033[0;32m[   memx   ] \033[m1 test measured", 0), 0u) << colored;
+}
+
+}  // namespace
