@@ -18,6 +18,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "memx/counters.hpp"
@@ -157,17 +158,12 @@ std::string test_name(const ::testing::TestInfo& info) {
 /// The suite name group budgets are registered under: "Suite" for "Suite",
 /// "Instance/Suite" (parameterised), "Suite/0" (typed) and "Instance/Suite/0".
 std::string group_name(const ::testing::TestInfo& info) {
-  const std::string s = info.test_suite_name();
-  std::vector<std::string> parts;
-  for (std::size_t begin = 0;;) {
-    const std::size_t slash = s.find('/', begin);
-    parts.push_back(s.substr(begin, slash - begin));
-    if (slash == std::string::npos) break;
-    begin = slash + 1;
-  }
-  if (parts.size() >= 3) return parts[1];
-  if (parts.size() == 2) return info.type_param() != nullptr ? parts[0] : parts[1];
-  return parts[0];
+  const std::string_view s = info.test_suite_name();
+  const std::size_t first = s.find('/');
+  if (first == std::string_view::npos) return std::string(s);
+  const std::size_t second = s.find('/', first + 1);
+  if (second != std::string_view::npos) return std::string(s.substr(first + 1, second - first - 1));
+  return std::string(info.type_param() != nullptr ? s.substr(0, first) : s.substr(first + 1));
 }
 
 TestStatus status_of(const ::testing::TestInfo& info) {
@@ -188,6 +184,7 @@ struct ListenerState {
   FrameworkShare fixture_overhead;
   TestOutcome outcome;  // of the test that just ended
   bool color = false;
+  bool record_properties = false;
 };
 
 class Listener final : public ::testing::EmptyTestEventListener {
@@ -199,13 +196,17 @@ class Listener final : public ::testing::EmptyTestEventListener {
   }
 
   ~Listener() override {
-    Uncounted guard;
-    s_.reset();
+    // GoogleTest deletes its listeners during static destruction, just before the process
+    // ends: freeing thousands of records then is wasted time. The state stays reachable
+    // (leak checkers see it) and is given back with the process.
+    static ListenerState* abandoned = nullptr;
+    abandoned = s_.release();
+    (void)abandoned;
   }
 
   Session* session() noexcept { return s_ ? s_->session.get() : nullptr; }
 
-  void OnTestProgramStart(const ::testing::UnitTest&) override {
+  void OnTestProgramStart(const ::testing::UnitTest& unit) override {
     Uncounted guard;
     if (GTEST_FLAG_GET(list_tests)) return;
     for (const std::string& w : s_->parsed.warnings) std::fprintf(stderr, "%s\n", w.c_str());
@@ -224,8 +225,13 @@ class Listener final : public ::testing::EmptyTestEventListener {
     s_->session = std::make_unique<Session>(std::move(config));
     s_->color = decide_color(s_->session->options());
     s_->retained = std::make_unique<RetainedMeter>();
+    // Properties only matter to an output file or stream; recording them costs GoogleTest
+    // more than measuring a trivial test costs memx.
+    s_->record_properties = !GTEST_FLAG_GET(output).empty() ||
+                            !GTEST_FLAG_GET(stream_result_to).empty() || s_->parsed.options.properties;
     const int repeat = GTEST_FLAG_GET(repeat);
-    s_->session->begin_run(repeat < 0 ? 0 : repeat);
+    s_->session->begin_run(repeat < 0 ? 0 : repeat,
+                           static_cast<std::size_t>(unit.test_to_run_count()));
   }
 
   void OnTestIterationStart(const ::testing::UnitTest&, int iteration) override {
@@ -247,7 +253,7 @@ class Listener final : public ::testing::EmptyTestEventListener {
     auto it = s_->buffers.find(&info);
     s_->buffer_at_start = it == s_->buffers.end() ? Footprint{} : it->second;
     s_->retained->take();
-    s_->session->begin_test(id);  // last: the test starts when it returns
+    s_->session->begin_test(std::move(id));  // last: the test starts when it returns
   }
 
   void OnTestEnd(const ::testing::TestInfo& info) override {
@@ -268,11 +274,15 @@ class Listener final : public ::testing::EmptyTestEventListener {
       ::testing::internal::AssertHelper(::testing::TestPartResult::kNonFatalFailure, info.file(),
                                         info.line(), failure.c_str()) = ::testing::Message();
     }
-    const RunRecord& r = s_->outcome.run;
-    ::testing::Test::RecordProperty("memx_net_bytes", std::to_string(r.net_bytes));
-    ::testing::Test::RecordProperty("memx_peak_bytes", std::to_string(r.peak_bytes));
-    ::testing::Test::RecordProperty("memx_allocs", std::to_string(r.allocs));
-    ::testing::Test::RecordProperty("memx_rss_peak_bytes", std::to_string(r.rss_peak_bytes));
+    if (s_->record_properties) {
+      const RunRecord& r = s_->outcome.run;
+      ::testing::Test::RecordProperty("memx_net_bytes", std::to_string(r.net_bytes));
+      ::testing::Test::RecordProperty("memx_peak_bytes", std::to_string(r.peak_bytes));
+      ::testing::Test::RecordProperty("memx_allocs", std::to_string(r.allocs));
+      ::testing::Test::RecordProperty("memx_rss_peak_bytes", std::to_string(r.rss_peak_bytes));
+    }
+    // The property list's buffer survives into the next repetition (cleared, not freed).
+    if (info.result()->test_property_count() == 0) return;
     Uncounted guard;
     s_->buffers[&info] = property_buffer(*info.result());
   }

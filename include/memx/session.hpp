@@ -27,6 +27,7 @@ struct PluginOptions {
   Budget budget;                      ///< budget_text parsed: the global default budget
   bool fail_on_leak = false;          ///< --memx-fail-on-leak / MEMX_FAIL_ON_LEAK
   bool quiet = false;                 ///< MEMX_QUIET: no end-of-run summary
+  bool properties = false;            ///< MEMX_PROPERTIES: framework properties even without an output file
   std::optional<bool> color;          ///< MEMX_COLOR; unset: the framework's choice
 };
 
@@ -71,7 +72,10 @@ struct FrameworkShare {
 };
 
 /// Measures one run of a test: heap counters of every thread, a high-water mark and RSS.
-/// Every method is meant to be called under memx::Uncounted.
+/// RSS comes from a sampler thread (every MEMX_SAMPLE_INTERVAL, 10 ms by default, while a
+/// Session runs) plus an exact reading at the end of tests of 1 ms or more, so that a
+/// trivial test costs no system call. Every method is meant to be called under
+/// memx::Uncounted.
 class TestMeter {
  public:
   TestMeter();
@@ -90,7 +94,7 @@ class TestMeter {
   Counters start_{};
   std::chrono::steady_clock::time_point started_{};
   std::optional<PeakWindow> peak_;
-  std::optional<RssWindow> rss_;
+  std::int64_t rss_start_ = 0;
   bool running_ = false;
 };
 
@@ -133,12 +137,13 @@ class Session {
   /// The settings.
   const PluginOptions& options() const noexcept;
 
-  /// The run starts; `repetitions` <= 0 means "until stopped" (no last repetition).
-  void begin_run(int repetitions);
+  /// The run starts; `repetitions` <= 0 means "until stopped" (no last repetition);
+  /// `tests_hint` is how many tests one repetition runs, if known (to reserve room).
+  void begin_run(int repetitions, std::size_t tests_hint = 0);
   /// Repetition `index` (from 0) starts.
   void begin_iteration(int index);
   /// Starts measuring a test: call last before the test's own code runs.
-  void begin_test(const TestId& id);
+  void begin_test(TestId id);
   /// Stops measuring (call first after the test's own code ends), records the run, checks
   /// the budget, judges leaks in the last repetition, updates the report.
   TestOutcome end_test(TestStatus status, const FrameworkShare& share);

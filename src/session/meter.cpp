@@ -2,17 +2,21 @@
 #include <algorithm>
 
 #include "memx/session.hpp"
+#include "session/rss_tracker.hpp"
 
 namespace memx {
+
+namespace {
+// Tests at least this long also get an exact RSS reading at their end (one statm read is a
+// few microseconds: noise for them, a large cost for a trivial test).
+constexpr auto kExactRssAfter = std::chrono::milliseconds(1);
+}  // namespace
 
 TestMeter::TestMeter() = default;
 TestMeter::~TestMeter() = default;
 
 void TestMeter::start() {
-  // RSS first and the heap last, so that opening the RSS window is not inside the heap's
-  // interval. The per-test RSS window keeps two samples: only its peak is used.
-  rss_.reset();
-  rss_.emplace(std::chrono::microseconds(0), 2);
+  rss_start_ = detail::rss_tracker_restart_peak();
   peak_.reset();
   peak_.emplace();
   start_ = counters();
@@ -24,8 +28,9 @@ RunRecord TestMeter::stop(const FrameworkShare& share) {
   const Counters end = counters();
   const auto stopped = std::chrono::steady_clock::now();
   peak_->close();
-  rss_->close();
   running_ = false;
+  const std::int64_t rss_end = stopped - started_ >= kExactRssAfter ? current_rss_bytes() : 0;
+  const std::int64_t rss_peak = detail::rss_tracker_peak(rss_end);
 
   RunRecord r;
   r.net_bytes = end.live_bytes - start_.live_bytes - share.bytes;
@@ -33,7 +38,7 @@ RunRecord TestMeter::stop(const FrameworkShare& share) {
   r.peak_bytes = std::max<std::int64_t>(0, peak_->peak_bytes() - peak_->start_bytes() - share.peak_bytes);
   const std::uint64_t allocs = end.allocs - start_.allocs;
   r.allocs = allocs > share.allocs ? allocs - share.allocs : 0;
-  r.rss_peak_bytes = std::max<std::int64_t>(0, rss_->peak_bytes() - rss_->start_bytes());
+  r.rss_peak_bytes = std::max<std::int64_t>(0, rss_peak - rss_start_);
   r.duration_ms = std::chrono::duration<double, std::milli>(stopped - started_).count();
   return r;
 }

@@ -19,6 +19,7 @@
 #include "memx/uncounted.hpp"
 #include "memx/units.hpp"
 #include "session/registry.hpp"
+#include "session/rss_tracker.hpp"
 #include "session/session_impl.hpp"
 #include "session/write.hpp"
 
@@ -81,7 +82,7 @@ void Session::flush() {
   if (impl_->started && !impl_->ended && impl_->dirty) write_report(nullptr);
 }
 
-void Session::begin_run(int repetitions) {
+void Session::begin_run(int repetitions, std::size_t tests_hint) {
   Uncounted guard;
   Impl& m = *impl_;
   m.repetitions = repetitions;
@@ -90,9 +91,10 @@ void Session::begin_run(int repetitions) {
   m.report.complete = false;
   m.started = true;
   m.run_started = std::chrono::steady_clock::now();
-  // One run-wide RSS window keeps the sampler thread alive between tests, so that the
-  // per-test windows never start and join it.
-  if (!m.run_rss) m.run_rss.emplace();
+  m.report.tests.reserve(tests_hint);
+  m.index.reserve(tests_hint);
+  m.live_after.reserve(tests_hint);
+  detail::rss_tracker_start(std::chrono::microseconds(0));
   if (!g_atexit_registered.exchange(true)) std::atexit(flush_at_exit);
   m.dirty = true;
   if (!m.path.empty()) write_report(nullptr);
@@ -103,12 +105,12 @@ void Session::begin_iteration(int index) {
   impl_->iteration = index;
 }
 
-void Session::begin_test(const TestId& id) {
+void Session::begin_test(TestId id) {
   Uncounted guard;
   Impl& m = *impl_;
   {
     std::lock_guard<std::mutex> lock(m.mutex);
-    m.current = id;
+    m.current = std::move(id);
     m.test_budget.reset();
     m.test_budget_text.clear();
     m.test_budget_error.clear();
@@ -146,20 +148,21 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
 
   std::unique_lock<std::mutex> lock(m.mutex);
   m.in_test = false;
-  const TestId id = m.current;
-  std::optional<Budget> test_budget = m.test_budget;
-  std::string test_budget_text = m.test_budget_text;
-  std::string test_budget_error = m.test_budget_error;
   lock.unlock();
+  // No test runs now: nothing else touches the current test's fields.
+  const TestId& id = m.current;
+  const std::optional<Budget>& test_budget = m.test_budget;
+  const std::string& test_budget_text = m.test_budget_text;
+  const std::string& test_budget_error = m.test_budget_error;
 
   auto [it, inserted] = m.index.try_emplace(id.name, m.report.tests.size());
   if (inserted) {
     m.live_after.emplace_back();
-    TestRecord t;
+    m.report.tests.emplace_back();
+    TestRecord& t = m.report.tests.back();
     t.name = id.name;
     t.file = id.file;
     t.line = id.line;
-    m.report.tests.push_back(std::move(t));
   }
   TestRecord& rec = m.report.tests[it->second];
   rec.runs.push_back(out.run);
@@ -253,7 +256,7 @@ void Session::end_run() {
   m.analyzed = true;
   m.dirty = true;
   if (!m.path.empty()) write_report(nullptr);
-  if (m.run_rss) m.run_rss.reset();
+  detail::rss_tracker_stop();
 }
 
 bool Session::write_report(std::string* error) {

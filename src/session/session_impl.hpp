@@ -41,7 +41,6 @@ struct Session::Impl {
   bool write_error_shown = false;
   std::chrono::steady_clock::time_point run_started{};
   std::chrono::steady_clock::duration write_time{};  // spent writing reports so far
-  std::optional<RssWindow> run_rss;
   TestMeter meter;
 
   // The running test; guarded by `mutex` (MEMX_BUDGET may run on another thread).
