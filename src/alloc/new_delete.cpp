@@ -48,7 +48,7 @@ namespace {
 MEMX_ALWAYS_INLINE void* allocate(std::size_t n) {
   void* p = backend_malloc(n);
   if (MEMX_UNLIKELY(p == nullptr)) p = retry_with_new_handler(n, 0, false);
-  count_alloc(p);
+  count_alloc_usable(backend_usable_size_of(p, n));
   return p;
 }
 
@@ -58,7 +58,7 @@ MEMX_ALWAYS_INLINE void* allocate_nothrow(std::size_t n) noexcept {
     p = retry_with_new_handler(n, 0, true);
     if (p == nullptr) return nullptr;
   }
-  count_alloc(p);
+  count_alloc_usable(backend_usable_size_of(p, n));
   return p;
 }
 
@@ -81,6 +81,13 @@ MEMX_ALWAYS_INLINE void* allocate_aligned_nothrow(std::size_t n, std::align_val_
   return p;
 }
 
+MEMX_ALWAYS_INLINE void deallocate_sized(void* p, std::size_t n) noexcept {
+  if (MEMX_LIKELY(p != nullptr)) {
+    count_free_usable(backend_usable_size_of(p, n));
+    backend_free(p);
+  }
+}
+
 MEMX_ALWAYS_INLINE void deallocate(void* p) noexcept {
   if (MEMX_LIKELY(p != nullptr)) {
     count_free(p);
@@ -96,9 +103,11 @@ using memx::detail::allocate_aligned;
 using memx::detail::allocate_aligned_nothrow;
 using memx::detail::allocate_nothrow;
 using memx::detail::deallocate;
+using memx::detail::deallocate_sized;
 
-// Both backends free aligned blocks with their plain free, and the size a sized delete
-// passes is not needed: the usable size of the block is what was counted.
+// Both backends free aligned blocks with their plain free. A sized delete's size gives the
+// block's usable size without asking the allocator (backend.hpp: size classes); the
+// aligned forms always ask, since over-aligned blocks do not follow the size classes.
 void* operator new(std::size_t n) { return allocate(n); }
 void* operator new[](std::size_t n) { return allocate(n); }
 void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return allocate_nothrow(n); }
@@ -114,8 +123,8 @@ void* operator new[](std::size_t n, std::align_val_t al, const std::nothrow_t&) 
 
 void operator delete(void* p) noexcept { deallocate(p); }
 void operator delete[](void* p) noexcept { deallocate(p); }
-void operator delete(void* p, std::size_t) noexcept { deallocate(p); }
-void operator delete[](void* p, std::size_t) noexcept { deallocate(p); }
+void operator delete(void* p, std::size_t n) noexcept { deallocate_sized(p, n); }
+void operator delete[](void* p, std::size_t n) noexcept { deallocate_sized(p, n); }
 void operator delete(void* p, std::align_val_t) noexcept { deallocate(p); }
 void operator delete[](void* p, std::align_val_t) noexcept { deallocate(p); }
 void operator delete(void* p, std::size_t, std::align_val_t) noexcept { deallocate(p); }

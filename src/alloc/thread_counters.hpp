@@ -74,9 +74,8 @@ MEMX_ALWAYS_INLINE void count_free_fast(ThreadCounters& t, std::size_t usable) n
 }
 
 /// Counts a block that the backend just returned (p is never nullptr).
-MEMX_ALWAYS_INLINE void count_alloc(void* p) noexcept {
+MEMX_ALWAYS_INLINE void count_alloc_usable(std::size_t usable) noexcept {
   ThreadCounters& t = tls_counters;
-  const std::size_t usable = backend_usable_size(p);
   if (fast_path(t)) {
     count_alloc_fast(t, usable);
   } else {
@@ -85,14 +84,18 @@ MEMX_ALWAYS_INLINE void count_alloc(void* p) noexcept {
 }
 
 /// Counts a block about to be returned to the backend (p is never nullptr).
-MEMX_ALWAYS_INLINE void count_free(void* p) noexcept {
+MEMX_ALWAYS_INLINE void count_free_usable(std::size_t usable) noexcept {
   ThreadCounters& t = tls_counters;
-  const std::size_t usable = backend_usable_size(p);
   if (fast_path(t)) {
     count_free_fast(t, usable);
   } else {
     count_free_slow(t, usable);
   }
 }
+
+/// Counts a block that the backend just returned (p is never nullptr).
+MEMX_ALWAYS_INLINE void count_alloc(void* p) noexcept { count_alloc_usable(backend_usable_size(p)); }
+/// Counts a block about to be returned to the backend (p is never nullptr).
+MEMX_ALWAYS_INLINE void count_free(void* p) noexcept { count_free_usable(backend_usable_size(p)); }
 
 }  // namespace memx::detail

@@ -217,3 +217,26 @@ TEST(Allocator, BackendIsReported) {
 }
 
 }  // namespace
+
+namespace {
+
+// With mimalloc, operator new(n) and sized deletes count the block's size class computed
+// from n (src/alloc/backend.hpp). It must equal what the allocator reports for every n up
+// to the largest size class, or balanced programs would drift.
+TEST(Allocator, CountedSizeIsTheAllocatorsUsableSizeForEverySizeClass) {
+  std::size_t mismatches = 0, first_bad = 0;
+  for (std::size_t n = 0; n <= 128 * 1024 + 64; ++n) {
+    const memx::Counters a = memx::counters();
+    void* p = ::operator new(n);
+    const memx::Counters b = memx::counters();
+    const auto usable = static_cast<std::int64_t>(memx::usable_size(p));
+    ::operator delete(p, n);
+    const memx::Counters c = memx::counters();
+    if (b.live_bytes - a.live_bytes != usable || c.live_bytes != a.live_bytes) {
+      if (mismatches++ == 0) first_bad = n;
+    }
+  }
+  EXPECT_EQ(mismatches, 0u) << "first mismatch at n=" << first_bad;
+}
+
+}  // namespace
