@@ -80,4 +80,19 @@ class RssWindow {
 /// True while the sampler thread runs (that is, while an RssWindow is open).
 bool rss_sampler_running() noexcept;
 
+/// The sampler thread's most recent reading while it runs (no system call), otherwise a
+/// fresh reading of /proc/self/statm.
+std::int64_t rss_latest_bytes() noexcept;
+
+/// A process-wide RSS high-water mark that the sampler thread raises on every reading:
+/// the cheap per-test alternative to an RssWindow (which reads statm when it opens and
+/// closes). Restart it when a test starts and read it when it ends; it has one owner at a
+/// time (a test plugin). Keep an RssWindow open meanwhile so that the sampler runs.
+/// Returns the level it restarted at (rss_latest_bytes()).
+std::int64_t rss_quick_peak_restart() noexcept;
+
+/// The high-water mark since the last restart, first raised to `also` (for example a fresh
+/// reading at the end of a long test; 0 adds nothing).
+std::int64_t rss_quick_peak(std::int64_t also = 0) noexcept;
+
 }  // namespace memx

@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -57,6 +58,16 @@ struct Sampler {
 };
 
 Sampler* g_sampler = nullptr;
+// The quick per-test readings: written by the sampler thread, read without the lock.
+std::atomic<std::int64_t> g_latest{0};
+std::atomic<std::int64_t> g_quick_peak{0};
+std::atomic<bool> g_thread_alive{false};
+
+void raise_quick_peak(std::int64_t v) noexcept {
+  std::int64_t p = g_quick_peak.load(std::memory_order_relaxed);
+  while (v > p && !g_quick_peak.compare_exchange_weak(p, v, std::memory_order_relaxed)) {
+  }
+}
 pthread_once_t g_sampler_once = PTHREAD_ONCE_INIT;
 alignas(Sampler) unsigned char g_sampler_storage[sizeof(Sampler)];
 
@@ -68,6 +79,7 @@ void sampler_child_fork() noexcept {
   // Only the forking thread survives: there is no sampler thread in the child. The
   // condition variable may hold the state of a waiter that no longer exists.
   g_sampler->running = false;
+  g_thread_alive.store(false);
   g_sampler->stopping = false;
   new (&g_sampler->cv) std::condition_variable();
   g_sampler->mutex.unlock();
@@ -107,6 +119,8 @@ void* sampler_main(void*) noexcept {
     lock.unlock();
     const std::int64_t rss = current_rss_bytes();
     const Clock::time_point now = Clock::now();
+    g_latest.store(rss, std::memory_order_relaxed);
+    raise_quick_peak(rss);
     lock.lock();
     for (auto* w = s.windows; w != nullptr; w = w->next) {
       if (now >= w->next_due) {
@@ -124,8 +138,10 @@ void* sampler_main(void*) noexcept {
 void start_thread_locked(Sampler& s) noexcept {
   if (s.exiting) return;  // windows still open at exit keep their boundary readings
   s.stopping = false;
+  g_latest.store(current_rss_bytes(), std::memory_order_relaxed);
   // Allocations glibc makes for the new thread (stack, TLS) come from mmap/malloc.
   s.running = pthread_create(&s.thread, nullptr, sampler_main, nullptr) == 0;
+  g_thread_alive.store(s.running, std::memory_order_release);
 }
 
 void stop_thread_locked(std::unique_lock<std::mutex>& lock) {
@@ -138,6 +154,7 @@ void stop_thread_locked(std::unique_lock<std::mutex>& lock) {
   pthread_join(thread, nullptr);
   lock.lock();
   s.running = false;
+  g_thread_alive.store(false, std::memory_order_release);
   s.stopping = false;
   // A window may have opened while we were joining: it needs a thread again.
   if (s.windows != nullptr) start_thread_locked(s);
@@ -233,6 +250,25 @@ bool rss_sampler_running() noexcept {
   Sampler& s = sampler();
   std::lock_guard<std::mutex> lock(s.mutex);
   return s.running;
+}
+
+std::int64_t rss_latest_bytes() noexcept {
+  if (g_thread_alive.load(std::memory_order_acquire)) {
+    const std::int64_t v = g_latest.load(std::memory_order_relaxed);
+    if (v > 0) return v;
+  }
+  return current_rss_bytes();
+}
+
+std::int64_t rss_quick_peak_restart() noexcept {
+  const std::int64_t v = rss_latest_bytes();
+  g_quick_peak.store(v, std::memory_order_relaxed);
+  return v;
+}
+
+std::int64_t rss_quick_peak(std::int64_t also) noexcept {
+  raise_quick_peak(also);
+  return g_quick_peak.load(std::memory_order_relaxed);
 }
 
 }  // namespace memx

@@ -2,7 +2,6 @@
 #include <algorithm>
 
 #include "memx/session.hpp"
-#include "session/rss_tracker.hpp"
 
 namespace memx {
 
@@ -16,7 +15,7 @@ TestMeter::TestMeter() = default;
 TestMeter::~TestMeter() = default;
 
 void TestMeter::start() {
-  rss_start_ = detail::rss_tracker_restart_peak();
+  rss_start_ = rss_quick_peak_restart();
   peak_.reset();
   peak_.emplace();
   start_ = counters();
@@ -30,7 +29,7 @@ RunRecord TestMeter::stop(const FrameworkShare& share) {
   peak_->close();
   running_ = false;
   const std::int64_t rss_end = stopped - started_ >= kExactRssAfter ? current_rss_bytes() : 0;
-  const std::int64_t rss_peak = detail::rss_tracker_peak(rss_end);
+  const std::int64_t rss_peak = rss_quick_peak(rss_end);
 
   RunRecord r;
   r.net_bytes = end.live_bytes - start_.live_bytes - share.bytes;

@@ -19,7 +19,6 @@
 #include "memx/uncounted.hpp"
 #include "memx/units.hpp"
 #include "session/registry.hpp"
-#include "session/rss_tracker.hpp"
 #include "session/session_impl.hpp"
 #include "session/write.hpp"
 
@@ -94,7 +93,7 @@ void Session::begin_run(int repetitions, std::size_t tests_hint) {
   m.report.tests.reserve(tests_hint);
   m.index.reserve(tests_hint);
   m.live_after.reserve(tests_hint);
-  detail::rss_tracker_start(std::chrono::microseconds(0));
+  m.run_rss.emplace();  // keeps the sampler thread running for the per-test RSS peaks
   if (!g_atexit_registered.exchange(true)) std::atexit(flush_at_exit);
   m.dirty = true;
   if (!m.path.empty()) write_report(nullptr);
@@ -256,7 +255,7 @@ void Session::end_run() {
   m.analyzed = true;
   m.dirty = true;
   if (!m.path.empty()) write_report(nullptr);
-  detail::rss_tracker_stop();
+  m.run_rss.reset();
 }
 
 bool Session::write_report(std::string* error) {

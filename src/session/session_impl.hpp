@@ -42,6 +42,7 @@ struct Session::Impl {
   std::chrono::steady_clock::time_point run_started{};
   std::chrono::steady_clock::duration write_time{};  // spent writing reports so far
   TestMeter meter;
+  std::optional<RssWindow> run_rss;  // open from begin_run to end_run
 
   // The running test; guarded by `mutex` (MEMX_BUDGET may run on another thread).
   mutable std::mutex mutex;
