@@ -96,4 +96,24 @@ TEST(Rss, TheSamplerThreadDoesNotCountAsTheUsersAllocations) {
   EXPECT_EQ(after.live_bytes, before.live_bytes);
 }
 
+TEST(Rss, TheQuickPeakFollowsTheSamplerAndRestarts) {
+  EXPECT_GT(memx::rss_latest_bytes(), 0) << "a fresh reading when no sampler runs";
+  memx::RssWindow keep_sampling(1ms);
+  const std::int64_t start = memx::rss_quick_peak_restart();
+  EXPECT_GT(start, 0);
+  constexpr std::int64_t kSize = 64 << 20;
+  {
+    std::unique_ptr<char[]> block(new char[kSize]);
+    std::memset(block.get(), 1, kSize);
+    // The sampler thread, not this one, raises the mark.
+    EXPECT_TRUE(eventually([&] { return memx::rss_quick_peak() >= start + kSize * 3 / 4; }));
+  }
+  EXPECT_GE(memx::rss_quick_peak(), start + kSize * 3 / 4) << "a high-water mark stays high";
+  EXPECT_EQ(memx::rss_quick_peak(start + 4 * kSize), start + 4 * kSize) << "raised by `also`";
+  const std::int64_t restarted = memx::rss_quick_peak_restart();
+  EXPECT_LT(memx::rss_quick_peak(), start + 4 * kSize);
+  EXPECT_GE(memx::rss_quick_peak(), restarted);
+}
+
 }  // namespace
+
