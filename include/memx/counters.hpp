@@ -55,13 +55,19 @@ class PeakWindow {
   /// Highest live heap (absolute, in bytes) seen since the window opened.
   std::int64_t peak_bytes() const noexcept;
   /// Live heap when the window opened.
-  std::int64_t start_bytes() const noexcept { return start_; }
-  /// Freezes the peak; later calls of peak_bytes() return the frozen value.
+  std::int64_t start_bytes() const noexcept { return start_counters_.live_bytes; }
+  /// The process's counters when the window opened (saves a counters() call).
+  const Counters& start_counters() const noexcept { return start_counters_; }
+  /// The process's counters when the window closed (zero while open).
+  const Counters& end_counters() const noexcept { return end_counters_; }
+  /// Freezes the peak and records end_counters(); later calls of peak_bytes() return the
+  /// frozen value.
   void close() noexcept;
 
  private:
   friend struct PeakWindowAccess;
-  std::int64_t start_ = 0;
+  Counters start_counters_;
+  Counters end_counters_;
   std::int64_t carried_ = 0;  // highest peak of the epochs that ended while open
   bool open_ = false;
   PeakWindow* prev_ = nullptr;

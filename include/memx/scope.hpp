@@ -48,11 +48,9 @@ class Scope {
   Usage stop();
 
  private:
-  Counters start_;
-  Counters end_;
+  PeakWindow peak_;  // first: its counters are the scope's start (and end) snapshots
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point stopped_;
-  PeakWindow peak_;
   RssWindow rss_;
   bool open_ = true;
 };

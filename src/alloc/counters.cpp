@@ -130,8 +130,8 @@ Merged merge_locked() noexcept {
 }
 
 /// Ends the current epoch (carrying its peak into every open window) and starts a new one
-/// at the current live level.
-void new_epoch_locked() noexcept {
+/// at the current live level. Returns the counters it merged.
+Counters new_epoch_locked() noexcept {
   const Merged m = merge_locked();
   for (PeakWindow* w = g_registry.windows; w != nullptr;) {
     w = PeakWindowAccess::carry(*w, m.c.peak_bytes);
@@ -139,6 +139,9 @@ void new_epoch_locked() noexcept {
   g_registry.epoch_base = m.c.live_bytes;
   g_registry.dead_epoch_peak = 0;
   g_epoch.fetch_add(1, std::memory_order_acq_rel);
+  Counters c = m.c;
+  c.peak_bytes = c.live_bytes;  // the new epoch's high-water mark starts here
+  return c;
 }
 
 }  // namespace
@@ -220,8 +223,8 @@ std::size_t usable_size(const void* block) noexcept {
 
 PeakWindow::PeakWindow() noexcept {
   std::lock_guard<std::mutex> lock(g_registry.mutex);
-  detail::new_epoch_locked();
-  start_ = carried_ = g_registry.epoch_base;
+  start_counters_ = detail::new_epoch_locked();
+  carried_ = start_counters_.live_bytes;
   open_ = true;
   next_ = g_registry.windows;
   if (next_ != nullptr) next_->prev_ = this;
@@ -231,15 +234,18 @@ PeakWindow::PeakWindow() noexcept {
 PeakWindow::~PeakWindow() { close(); }
 
 std::int64_t PeakWindow::peak_bytes() const noexcept {
-  std::lock_guard<std::mutex> lock(g_registry.mutex);
+  // Only the owner opens and closes a window, and a closed window is unlinked: once closed,
+  // nothing else writes carried_, so no lock is needed to read it.
   if (!open_) return carried_;
+  std::lock_guard<std::mutex> lock(g_registry.mutex);
   return std::max(carried_, detail::merge_locked().c.peak_bytes);
 }
 
 void PeakWindow::close() noexcept {
   std::lock_guard<std::mutex> lock(g_registry.mutex);
   if (!open_) return;
-  carried_ = std::max(carried_, detail::merge_locked().c.peak_bytes);
+  end_counters_ = detail::merge_locked().c;
+  carried_ = std::max(carried_, end_counters_.peak_bytes);
   open_ = false;
   if (prev_ != nullptr) prev_->next_ = next_; else g_registry.windows = next_;
   if (next_ != nullptr) next_->prev_ = prev_;

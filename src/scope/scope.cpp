@@ -6,18 +6,19 @@
 namespace memx {
 
 Scope::Scope(std::chrono::microseconds rss_interval)
-    : start_(counters()), started_(std::chrono::steady_clock::now()), rss_(rss_interval) {}
+    : started_(std::chrono::steady_clock::now()), rss_(rss_interval) {}
 
 Usage Scope::usage() const {
   Uncounted guard;
-  const Counters end = open_ ? counters() : end_;
+  const Counters& start = peak_.start_counters();
+  const Counters end = open_ ? counters() : peak_.end_counters();
   Usage u;
-  u.net_bytes = end.live_bytes - start_.live_bytes;
-  u.net_blocks = end.live_blocks - start_.live_blocks;
-  u.peak_bytes = std::max<std::int64_t>(0, peak_.peak_bytes() - start_.live_bytes);
-  u.allocs = end.allocs - start_.allocs;
-  u.frees = end.frees - start_.frees;
-  u.bytes_allocated = end.bytes_allocated - start_.bytes_allocated;
+  u.net_bytes = end.live_bytes - start.live_bytes;
+  u.net_blocks = end.live_blocks - start.live_blocks;
+  u.peak_bytes = std::max<std::int64_t>(0, peak_.peak_bytes() - start.live_bytes);
+  u.allocs = end.allocs - start.allocs;
+  u.frees = end.frees - start.frees;
+  u.bytes_allocated = end.bytes_allocated - start.bytes_allocated;
   u.rss_start_bytes = rss_.start_bytes();
   u.rss_end_bytes = rss_.end_bytes();
   u.rss_peak_bytes = rss_.peak_bytes();
@@ -29,7 +30,6 @@ Usage Scope::usage() const {
 
 Usage Scope::stop() {
   if (open_) {
-    end_ = counters();
     stopped_ = std::chrono::steady_clock::now();
     peak_.close();
     rss_.close();

@@ -18,15 +18,15 @@ void TestMeter::start() {
   rss_start_ = rss_quick_peak_restart();
   peak_.reset();
   peak_.emplace();
-  start_ = counters();
+  start_ = peak_->start_counters();
   started_ = std::chrono::steady_clock::now();
   running_ = true;
 }
 
 RunRecord TestMeter::stop(const FrameworkShare& share) {
-  const Counters end = counters();
-  const auto stopped = std::chrono::steady_clock::now();
   peak_->close();
+  const Counters& end = peak_->end_counters();
+  const auto stopped = std::chrono::steady_clock::now();
   running_ = false;
   const std::int64_t rss_end = stopped - started_ >= kExactRssAfter ? current_rss_bytes() : 0;
   const std::int64_t rss_peak = rss_quick_peak(rss_end);
