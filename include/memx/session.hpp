@@ -89,6 +89,8 @@ class TestMeter {
   RunRecord stop(const FrameworkShare& share);
   /// True between start() and stop().
   bool running() const noexcept { return running_; }
+  /// The process's live heap when the last stop() ended the run.
+  std::int64_t end_live_bytes() const noexcept { return peak_ ? peak_->end_counters().live_bytes : 0; }
 
  private:
   Counters start_{};

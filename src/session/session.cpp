@@ -91,7 +91,6 @@ void Session::begin_run(int repetitions, std::size_t tests_hint) {
   m.started = true;
   m.run_started = std::chrono::steady_clock::now();
   m.report.tests.reserve(tests_hint);
-  m.index.reserve(tests_hint);
   m.live_after.reserve(tests_hint);
   m.run_rss.emplace();  // keeps the sampler thread running for the per-test RSS peaks
   if (!g_atexit_registered.exchange(true)) std::atexit(flush_at_exit);
@@ -119,8 +118,29 @@ void Session::begin_test(TestId id) {
 }
 
 bool Session::in_test() const noexcept {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  return impl_->in_test;
+  return impl_->in_test.load(std::memory_order_acquire);
+}
+
+std::size_t Session::Impl::locate(const std::string& name) {
+  // Tests run in the same order in every repetition, so the record after the last one used
+  // is almost always the one; the first repetition only appends (test names are unique in
+  // a run). The name index is built only when the order changes (--gtest_shuffle).
+  const std::size_t n = report.tests.size();
+  std::size_t pos = n;
+  if (cursor < n && report.tests[cursor].name == name) {
+    pos = cursor;
+  } else if (iteration > 0) {
+    if (index.size() != n) {
+      index.clear();
+      index.reserve(n + 1);
+      for (std::size_t i = 0; i < n; ++i) index.emplace(report.tests[i].name, i);
+    }
+    const auto it = index.find(name);
+    if (it != index.end()) pos = it->second;
+  }
+  if (pos == n && !index.empty()) index.emplace(name, n);
+  cursor = pos + 1;
+  return pos;
 }
 
 void Session::declare_test_budget(std::string_view text, const char* file, int line) {
@@ -154,8 +174,8 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   const std::string& test_budget_text = m.test_budget_text;
   const std::string& test_budget_error = m.test_budget_error;
 
-  auto [it, inserted] = m.index.try_emplace(id.name, m.report.tests.size());
-  if (inserted) {
+  const std::size_t pos = m.locate(id.name);
+  if (pos == m.report.tests.size()) {
     m.live_after.emplace_back();
     m.report.tests.emplace_back();
     TestRecord& t = m.report.tests.back();
@@ -163,7 +183,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     t.file = id.file;
     t.line = id.line;
   }
-  TestRecord& rec = m.report.tests[it->second];
+  TestRecord& rec = m.report.tests[pos];
   rec.runs.push_back(out.run);
 
   // The effective budget: global, overridden by the group's, overridden by the test's.
@@ -202,8 +222,8 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   // Leaks: judged in the last repetition. The whole process's growth that the handoff
   // rule compares with is read at the same point of every repetition: right after this
   // test (the end of the last repetition is not known yet).
-  std::vector<std::int64_t>& lives = m.live_after[it->second];
-  lives.push_back(counters().live_bytes);
+  std::vector<std::int64_t>& lives = m.live_after[pos];
+  lives.push_back(m.meter.end_live_bytes());
   const bool last = m.repetitions >= 2 && m.iteration == m.repetitions - 1;
   if (last && rec.runs.size() >= 2) {
     TestSeries series;

@@ -1,6 +1,7 @@
 // Internal: the state of a Session, shared by session.cpp and summary.cpp.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -26,7 +27,8 @@ struct BudgetSources {
 struct Session::Impl {
   SessionConfig config;
   Report report;
-  std::unordered_map<std::string, std::size_t> index;  // test name -> report.tests
+  std::unordered_map<std::string, std::size_t> index;  // test name -> report.tests, built lazily
+  std::size_t cursor = 0;                              // where the next test is expected
   std::vector<std::vector<std::int64_t>> live_after;   // per test: process live heap after each run
   std::set<std::string> over_budget;                   // tests that broke a limit
   std::set<std::string> bad_budget;                    // tests with a malformed budget
@@ -46,12 +48,14 @@ struct Session::Impl {
 
   // The running test; guarded by `mutex` (MEMX_BUDGET may run on another thread).
   mutable std::mutex mutex;
-  bool in_test = false;
+  std::atomic<bool> in_test{false};
   TestId current;
   std::optional<Budget> test_budget;
   std::string test_budget_text;
   std::string test_budget_error;
 
+  /// Index in report.tests of the test called `name`; report.tests.size() for a new test.
+  std::size_t locate(const std::string& name);
   /// Writes the report unless writing would take more than its share of the run.
   void maybe_write(Session& self);
 };
