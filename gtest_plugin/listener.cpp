@@ -22,6 +22,7 @@
 #include <unordered_map>
 
 #include "memx/counters.hpp"
+#include "memx/config.hpp"
 #include "memx/gtest.hpp"
 #include "memx/session.hpp"
 #include "memx/uncounted.hpp"
@@ -210,9 +211,11 @@ class Listener final : public ::testing::EmptyTestEventListener {
     Uncounted guard;
     if (GTEST_FLAG_GET(list_tests)) return;
     for (const std::string& w : s_->parsed.warnings) std::fprintf(stderr, "%s\n", w.c_str());
+    std::fflush(stderr);
+    warn_unknown_environment();  // a typo such as MEMX_REPROT would otherwise do nothing
     for (const std::string& e : s_->parsed.errors) std::fprintf(stderr, "%s\n", e.c_str());
     if (!s_->parsed.errors.empty()) {
-      // A bad flag or variable: one clear error instead of tests measured with settings
+      // A bad flag: one clear error instead of tests measured with settings
       // the user did not ask for.
       std::fflush(stderr);
       std::exit(1);

@@ -64,21 +64,23 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
   OptionsParse out;
   PluginOptions& o = out.options;
 
-  // Environment first: flags override it.
+  // Environment first: flags override it. A bad environment value is not fatal (the
+  // variable may be set for a whole CI job): one line naming it, and its default is kept.
+  std::vector<std::string> env_errors;
   if (const char* v = env("MEMX_REPORT"); v != nullptr && *v != '\0') {
-    set_report(o, v, describe_env("MEMX_REPORT", v), out.errors);
+    set_report(o, v, describe_env("MEMX_REPORT", v), env_errors);
   }
   if (const char* v = env("MEMX_BUDGET"); v != nullptr && *v != '\0') {
-    set_budget(o, v, describe_env("MEMX_BUDGET", v), out.errors);
+    set_budget(o, v, describe_env("MEMX_BUDGET", v), env_errors);
   }
   if (const char* v = env("MEMX_FAIL_ON_LEAK"); v != nullptr && *v != '\0') {
-    set_fail_on_leak(o, v, describe_env("MEMX_FAIL_ON_LEAK", v), out.errors);
+    set_fail_on_leak(o, v, describe_env("MEMX_FAIL_ON_LEAK", v), env_errors);
   }
   if (const char* v = env("MEMX_QUIET"); v != nullptr && *v != '\0') {
     if (std::optional<bool> b = parse_bool(v)) {
       o.quiet = *b;
     } else {
-      out.errors.push_back("memx: " + describe_env("MEMX_QUIET", v) +
+      env_errors.push_back("memx: " + describe_env("MEMX_QUIET", v) +
                            ": expected 1/0, true/false, yes/no or on/off");
     }
   }
@@ -86,7 +88,7 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
     if (std::optional<bool> b = parse_bool(v)) {
       o.properties = *b;
     } else {
-      out.errors.push_back("memx: " + describe_env("MEMX_PROPERTIES", v) +
+      env_errors.push_back("memx: " + describe_env("MEMX_PROPERTIES", v) +
                            ": expected 1/0, true/false, yes/no or on/off");
     }
   }
@@ -97,10 +99,12 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
     } else if (std::optional<bool> b = parse_bool(s)) {
       o.color = *b;
     } else {
-      out.errors.push_back("memx: " + describe_env("MEMX_COLOR", v) +
+      env_errors.push_back("memx: " + describe_env("MEMX_COLOR", v) +
                            ": expected auto, yes or no");
     }
   }
+
+  for (std::string& e : env_errors) out.warnings.push_back(std::move(e) + " (ignored: the default is used)");
 
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string_view arg = args[i];
