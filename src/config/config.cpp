@@ -159,7 +159,7 @@ std::chrono::microseconds sample_interval() {
 void warn_unknown_environment() {
   static constexpr const char* kKnown[] = {
       "MEMX_SAMPLE_INTERVAL", "MEMX_BUDGET", "MEMX_REPORT", "MEMX_FAIL_ON_LEAK",
-      "MEMX_REPEAT",          "MEMX_COLOR",  "MEMX_QUIET",        "MEMX_PROPERTIES",
+      "MEMX_REPEAT",          "MEMX_COLOR",  "MEMX_QUIET",        "MEMX_PROPERTIES", "MEMX_REPORT_OWNER",
   };
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     const std::string_view entry(*e);

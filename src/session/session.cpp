@@ -47,6 +47,30 @@ std::string budget_sources(const detail::BudgetSources& src) {
   return out;
 }
 
+constexpr const char* kOwnerVariable = "MEMX_REPORT_OWNER";
+
+/// A test binary that runs itself again (system(), posix_spawn, a re-exec) hands its
+/// environment, MEMX_REPORT included, to the child. A report path without %p then names the
+/// parent's file: the child must not replace it. The first process to claim a path records
+/// "<pid> <path>" in MEMX_REPORT_OWNER, which its children inherit; a child that expands
+/// the same path leaves it alone (and says so).
+void claim_report_path(std::string& path, long pid) {
+  if (const char* owner = std::getenv(kOwnerVariable); owner != nullptr) {
+    const std::string_view v(owner);
+    const std::size_t space = v.find(' ');
+    if (space != std::string_view::npos && v.substr(space + 1) == path &&
+        v.substr(0, space) != std::to_string(pid)) {
+      std::fprintf(stderr,
+                   "memx: not writing %s: it is the report of process %.*s, which started this "
+                   "one (put %%p in the report path to give each process its own)\n",
+                   path.c_str(), static_cast<int>(space), owner);
+      path.clear();
+      return;
+    }
+  }
+  ::setenv(kOwnerVariable, (std::to_string(pid) + " " + path).c_str(), 1);
+}
+
 }  // namespace
 
 Session::Session(SessionConfig config) {
@@ -61,6 +85,7 @@ Session::Session(SessionConfig config) {
   r.backend = backend_name();
   if (impl_->config.write_report && !impl_->config.options.report_pattern.empty()) {
     impl_->path = expand_report_path(impl_->config.options.report_pattern, impl_->owner_pid);
+    claim_report_path(impl_->path, impl_->owner_pid);
   }
   g_current.store(this);
 }

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Runs a patterns binary with repetitions and a report directory, then checks each
+test's leak verdict against the expectations given on the command line.
+
+  check_patterns.py --binary B --out DIR --args "--gtest_repeat=5" \
+      --expect 'Handoff.RegistersAPlugin=!leak' --expect 'RealLeak.NewSetNeverDeleted=leak'
+
+An expectation is NAME=VERDICT (the verdict must be that) or NAME=!VERDICT (anything else).
+Exactly one report file must be in DIR afterwards: child processes must not write any.
+"""
+import argparse
+import glob
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--binary", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--args", default="")
+    p.add_argument("--report-flag", default="--memx-report=")
+    p.add_argument("--report-in-env", action="store_true",
+                   help="give the report as MEMX_REPORT=DIR/report.json in the environment "
+                        "(inherited by child processes) instead of a flag")
+    p.add_argument("--expect", action="append", default=[])
+    p.add_argument("--min-confidence", action="append", default=[],
+                   help="NAME=medium: a leak verdict at least this confident")
+    a = p.parse_args()
+
+    shutil.rmtree(a.out, ignore_errors=True)
+    os.makedirs(a.out)
+    cmd = [a.binary] + shlex.split(a.args)
+    env = dict(os.environ)
+    if a.report_in_env:
+        env["MEMX_REPORT"] = os.path.join(a.out, "report.json")
+    else:
+        cmd.append(a.report_flag + a.out + "/")
+    run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         timeout=600, env=env)
+    print(run.stdout[-6000:])
+    reports = sorted(glob.glob(os.path.join(a.out, "*.json")))
+    problems = []
+    if len(reports) != 1:
+        problems.append(f"expected exactly one report in {a.out} (children must not write), found {reports}")
+    if not reports:
+        print("\n".join(problems))
+        return 1
+    with open(reports[0]) as f:
+        report = json.load(f)
+    if not report.get("complete"):
+        problems.append("the report is not complete")
+    if a.expect and len(report["tests"]) < len(a.expect):
+        problems.append(f"the report has {len(report['tests'])} tests, fewer than expected: "
+                        "a child process may have replaced the parent's report")
+    tests = {t["name"]: t for t in report["tests"]}
+    for e in a.expect:
+        name, want = e.split("=", 1)
+        t = tests.get(name)
+        if t is None:
+            problems.append(f"{name}: not in the report (has {sorted(tests)})")
+            continue
+        leak = t["leak"]
+        got = leak["verdict"]
+        nets = [r["net_bytes"] for r in t["runs"]]
+        ok = got != want[1:] if want.startswith("!") else got == want
+        line = f"{name}: {got} ({leak['confidence']}) nets={nets} reason: {leak['reason']}"
+        print(("ok    " if ok else "WRONG ") + line + ("" if ok else f"  [expected {want}]"))
+        if not ok:
+            problems.append(line + f" [expected {want}]")
+    order = {"low": 0, "medium": 1, "high": 2}
+    for e in a.min_confidence:
+        name, want = e.split("=", 1)
+        t = tests.get(name)
+        if t is None or order[t["leak"]["confidence"]] < order[want]:
+            problems.append(f"{name}: confidence below {want}")
+    if problems:
+        print("\n".join(["", "FAILED:"] + problems))
+        return 1
+    print("all verdicts as expected")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
