@@ -1,0 +1,290 @@
+// The Catch2 plugin's process-wide state: settings, the session across Catch2 runs, and the
+// bookkeeping of test case passes (names, Catch2's share, outcome). No Catch2 type here.
+#include "runtime.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "memx/config.hpp"
+#include "memx/uncounted.hpp"
+
+namespace memx::catch2::detail {
+namespace {
+
+constexpr std::string_view kTagPrefix = "memx:";
+constexpr int kMaxRepeat = 100000;
+
+const char* env(const char* name) { return std::getenv(name); }
+
+}  // namespace
+
+bool budget_of_tag(std::string_view tag, std::string& text) {
+  if (tag.substr(0, kTagPrefix.size()) != kTagPrefix) return false;
+  text.assign(tag.substr(kTagPrefix.size()));
+  return true;
+}
+
+bool parse_repeat(std::string_view text, int& out) {
+  if (text.empty() || text.size() > 6) return false;
+  int n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + (c - '0');
+  }
+  if (n < 1 || n > kMaxRepeat) return false;
+  out = n;
+  return true;
+}
+
+std::string pass_name(const std::string& test_case, const std::vector<std::string>& sections) {
+  std::string name = test_case;
+  for (const std::string& s : sections) {
+    name += " / ";
+    name += s;
+  }
+  return name;
+}
+
+Runtime& Runtime::get() {
+  // Never destroyed: Catch2 may still report during static destruction, and freeing the
+  // session's records then would be wasted time (the state stays reachable).
+  static Runtime* runtime = [] {
+    Uncounted guard;
+    return new Runtime();
+  }();
+  return *runtime;
+}
+
+void Runtime::drive(std::vector<std::string> flags, int repetitions) {
+  Uncounted guard;
+  driven_ = true;
+  flags_ = std::move(flags);
+  flag_repeat_ = repetitions;
+  configured_ = false;
+  configure();
+}
+
+void Runtime::configure() {
+  if (configured_) return;
+  configured_ = true;
+  std::vector<std::string> args = flags_;
+  if (args.empty()) args.emplace_back("");  // args[0], the program, is never read
+  parsed_ = parse_plugin_options(args, env);
+  errors_ = parsed_.errors;
+  repeat_ = 1;
+  if (flag_repeat_ > 0) {
+    repeat_ = flag_repeat_;  // --memx-repeat overrides MEMX_REPEAT
+  } else if (const char* v = env("MEMX_REPEAT"); v != nullptr && *v != '\0') {
+    if (!parse_repeat(v, repeat_)) {
+      errors_.push_back(std::string("memx: MEMX_REPEAT=\"") + v +
+                        "\": expected a number of repetitions from 1 to 100000");
+    }
+  }
+}
+
+const std::vector<std::string>& Runtime::errors() {
+  Uncounted guard;
+  configure();
+  return errors_;
+}
+
+int Runtime::generator_repetitions() const noexcept { return driven_ ? 1 : repeat_; }
+
+bool Runtime::run_starting(bool color_from_framework) {
+  Uncounted guard;
+  configure();
+  if (!session_) {
+    for (const std::string& w : parsed_.warnings) std::fprintf(stderr, "%s\n", w.c_str());
+    if (!errors_.empty()) {
+      // A bad flag or variable: one clear error instead of tests measured with settings
+      // the user did not ask for (as the GoogleTest plugin does).
+      for (const std::string& e : errors_) std::fprintf(stderr, "%s\n", e.c_str());
+      std::fflush(stderr);
+      std::exit(1);
+    }
+    SessionConfig config;
+    config.options = parsed_.options;
+    config.framework = "catch2";
+    const std::vector<std::string> args = read_process_arguments();
+    config.binary = args.empty() ? std::string() : args.front();
+    session_ = std::make_unique<Session>(std::move(config));
+    color_ = session_->options().color.value_or(color_from_framework);
+  }
+  if (!run_begun_) {
+    run_begun_ = true;
+    session_->begin_run(repeat_);
+  }
+  if (driven_) {
+    iteration_ = driver_iteration_;
+    session_->begin_iteration(iteration_);
+  } else {
+    iteration_ = -1;  // set by the first pass
+  }
+  return true;
+}
+
+bool Runtime::run_ended() {
+  if (!session_) return false;
+  Uncounted guard;
+  if (driven_) {
+    session_->end_iteration(driver_iteration_);
+    if (driver_iteration_ < repeat_ - 1) return false;
+  }
+  // Each test case repeated in place: no whole-iteration live heap to compare with, each
+  // test is judged on its own repetitions.
+  session_->end_run();
+  return true;
+}
+
+std::string Runtime::summary() const {
+  if (!session_ || session_->options().quiet) return {};
+  return session_->summary(color_);
+}
+
+void Runtime::case_starting(CaseInfo info) {
+  Uncounted guard;
+  case_ = std::move(info);
+  in_case_ = true;
+  if (driven_) seen_.clear();
+}
+
+void Runtime::case_ended() {
+  Uncounted guard;
+  in_case_ = false;
+  in_pass_ = false;
+}
+
+void Runtime::pass_starting(int repetition) {
+  if (!session_) return;
+  Uncounted guard;
+  if (!driven_ && repetition != iteration_) {
+    // Generator mode: the test case's repetitions follow each other.
+    iteration_ = repetition;
+    session_->begin_iteration(iteration_);
+    seen_.clear();
+  }
+  open_sections_.clear();
+  leaf_.clear();
+  share_ = FrameworkShare{};
+  pass_failed_ = false;
+  outcome_ = TestOutcome{};
+  TestId id;
+  id.name = case_.name;
+  id.file = case_.file;
+  id.line = case_.line;
+  in_pass_ = true;
+  session_->begin_test(std::move(id));
+  // The meter opened a new peak epoch: the thread's high-water mark starts here.
+  peak_ = PeakTrack{};
+  peak_.base = this_thread_counters().live_bytes;
+  // The tags' budget is the test case's own; MEMX_BUDGET in the body overrides it key by
+  // key. Declared after the meter started: Session works under a guard.
+  if (!case_.budget_tags.empty()) {
+    session_->declare_test_budget(case_.budget_tags, case_.file.c_str(), case_.line);
+  }
+}
+
+const std::vector<std::string>& Runtime::pass_ended(bool threw) {
+  if (!session_ || !in_pass_) {
+    outcome_.failures.clear();
+    return outcome_.failures;
+  }
+  segment_end(this_thread_counters());
+  Uncounted guard;
+  in_pass_ = false;
+  FrameworkShare share = share_;
+  // What the test thread's high-water mark owes to Catch2 (other threads' are the test's).
+  share.peak_bytes = std::max<std::int64_t>(0, peak_.total - peak_.own);
+  std::string name = pass_name(case_.name, leaf_);
+  // A path entered more than once in a repetition (a GENERATE inside the test case) gets
+  // " #2", " #3"... so that each run of a name is one repetition.
+  const int n = ++seen_[name];
+  if (n > 1) name += " #" + std::to_string(n);
+  TestId id;
+  id.name = std::move(name);
+  id.file = case_.file;
+  id.line = case_.line;
+  rename_running_test(*session_, std::move(id));
+  const TestStatus status = pass_failed_ || threw ? TestStatus::failed : TestStatus::passed;
+  outcome_ = session_->end_test(status, share);
+  return outcome_.failures;
+}
+
+void Runtime::section_entered(const std::string& name) {
+  if (!in_pass_) return;
+  Uncounted guard;
+  open_sections_.push_back(name);
+  leaf_ = open_sections_;
+}
+
+void Runtime::section_left() noexcept {
+  if (!in_pass_ || open_sections_.empty()) return;
+  Uncounted guard;
+  open_sections_.pop_back();
+}
+
+Counters Runtime::framework_call_begin() noexcept {
+  const Counters now = this_thread_counters();
+  if (in_pass_) segment_end(now);
+  return now;
+}
+
+void Runtime::segment_end(const Counters& now) noexcept {
+  // The test's own code ran since the last call into Catch2, with Catch2 holding share_.bytes.
+  PeakTrack& p = peak_;
+  const std::int64_t level = now.live_bytes - p.base;
+  p.total = std::max({p.total, p.epoch_rel + now.peak_bytes, level});
+  if (now.peak_bytes > p.last_peak) p.own = std::max(p.own, p.epoch_rel + now.peak_bytes - share_.bytes);
+  p.own = std::max(p.own, level - share_.bytes);
+  p.last_peak = now.peak_bytes;
+}
+
+void Runtime::framework_call_end(const Counters& before) noexcept {
+  if (!in_pass_) return;
+  const Counters after = this_thread_counters();
+  share_.bytes += after.live_bytes - before.live_bytes;
+  share_.blocks += after.live_blocks - before.live_blocks;
+  share_.allocs += after.allocs - before.allocs;
+  PeakTrack& p = peak_;
+  p.total = std::max(p.total, p.epoch_rel + after.peak_bytes);
+  if (after.peak_bytes > before.peak_bytes) {
+    // Catch2 raised the thread's high-water mark: restart it at the current level.
+    reset_peak();
+    p.epoch_rel = after.live_bytes - p.base;
+    p.last_peak = 0;
+  } else {
+    p.last_peak = after.peak_bytes;
+  }
+  p.own = std::max(p.own, after.live_bytes - p.base - share_.bytes);
+}
+
+}  // namespace memx::catch2::detail
+
+namespace memx::catch2 {
+
+Session* session() noexcept { return detail::Runtime::get().session(); }
+
+int run(const std::vector<std::string>& flags, int repetitions,
+        const std::function<int(int index, bool last)>& run_once) {
+  detail::Runtime& rt = detail::Runtime::get();
+  rt.drive(flags, repetitions);
+  if (!rt.errors().empty()) {
+    for (const std::string& e : rt.errors()) std::fprintf(stderr, "%s\n", e.c_str());
+    return 1;
+  }
+  const int n = rt.driver_repetitions();
+  int worst = 0;
+  for (int k = 0; k < n; ++k) {
+    rt.driver_iteration(k);
+    const int rc = run_once(k, k == n - 1);
+    if (rc > worst) worst = rc;
+  }
+  return worst;
+}
+
+}  // namespace memx::catch2

@@ -1,0 +1,136 @@
+// Internal: the Catch2 plugin's process-wide state, without any Catch2 type. Catch2 makes a
+// new listener for every run (memx::catch2_main runs the tests once per repetition), so
+// what must outlive a run lives here; listener.cpp only translates Catch2's events into
+// these calls.
+//
+// A test case *pass* is one entry into the TEST_CASE body (Catch2 re-enters it once per
+// leaf SECTION path). Each pass is one memx test, named "case / section / subsection".
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "memx/catch2.hpp"
+#include "memx/counters.hpp"
+#include "memx/session.hpp"
+
+namespace memx::catch2::detail {
+
+/// How the repetitions are made.
+enum class RepeatMode {
+  driver,     ///< memx::catch2_main (or memx::catch2::run) runs the whole selection N times
+  generator,  ///< Catch2's own main: each test case is re-entered N times (a generator)
+};
+
+/// The test case being run (between testCaseStarting and testCaseEnded).
+struct CaseInfo {
+  std::string name;
+  std::string file;
+  int line = 0;
+  std::string budget_tags;  ///< the [memx:...] tags' texts joined with ", " ("" when none)
+};
+
+/// The budget text of a tag: "memx:peak=4MiB" gives "peak=4MiB"; false for other tags.
+bool budget_of_tag(std::string_view tag, std::string& text);
+
+/// Parses a repetition count (MEMX_REPEAT, --memx-repeat): a whole number from 1 to 100000.
+bool parse_repeat(std::string_view text, int& out);
+
+/// The test case name of a pass joined with the sections it entered.
+std::string pass_name(const std::string& test_case, const std::vector<std::string>& sections);
+
+class Runtime {
+ public:
+  /// The process's runtime (created under a guard, never destroyed).
+  static Runtime& get();
+
+  // --- Set-up -------------------------------------------------------------------------
+  /// Flags from a main that parsed them (--memx-report=..., --memx-budget=...,
+  /// --memx-fail-on-leak) and the repetition count it will drive (0: MEMX_REPEAT or 1).
+  void drive(std::vector<std::string> flags, int repetitions);
+  /// The number of repetitions the driver makes (valid after drive()).
+  int driver_repetitions() const noexcept { return repeat_; }
+  /// Errors of the settings (bad flag values, bad environment variables), one per line.
+  const std::vector<std::string>& errors();
+
+  // --- A run (one Catch2 run: one repetition with the driver, all of them without) ------
+  /// A Catch2 run starts: creates the session on the first one. False when memx stays out
+  /// (settings errors are printed and the process exits with 1 instead).
+  bool run_starting(bool color_from_framework);
+  /// The repetition the driver starts next.
+  void driver_iteration(int index) noexcept { driver_iteration_ = index; }
+  /// The repetitions each test case is re-entered for (generator mode), 1 otherwise.
+  int generator_repetitions() const noexcept;
+  /// The Catch2 run ended; true when it was the last one (end_run done: print summary()).
+  bool run_ended();
+  /// The end-of-run summary, "" when quiet.
+  std::string summary() const;
+  /// The session, or nullptr.
+  Session* session() noexcept { return session_.get(); }
+
+  // --- Test cases and passes ------------------------------------------------------------
+  void case_starting(CaseInfo info);
+  void case_ended();
+  /// A pass starts (the body is entered next). `repetition` is the generator's value.
+  void pass_starting(int repetition);
+  /// The pass ended; returns the failures to add to the test case (empty when none).
+  /// `threw`: the body ended with an exception.
+  const std::vector<std::string>& pass_ended(bool threw);
+  bool in_pass() const noexcept { return in_pass_; }
+
+  /// A SECTION was entered (sectionStarted returned true) or left during the pass.
+  void section_entered(const std::string& name);
+  void section_left() noexcept;
+  /// An assertion of the pass failed.
+  void assertion_failed() noexcept { pass_failed_ = true; }
+  /// Catch2's own work for the test (its assertion and section bookkeeping, messages it
+  /// keeps) is measured on the test's thread around each call into Catch2: call
+  /// framework_call_begin before the call and framework_call_end with its result after.
+  Counters framework_call_begin() noexcept;
+  void framework_call_end(const Counters& before) noexcept;
+
+ private:
+  Runtime() = default;
+  void configure();
+
+  bool configured_ = false;
+  bool driven_ = false;
+  std::vector<std::string> flags_;
+  OptionsParse parsed_;
+  std::vector<std::string> errors_;
+  int flag_repeat_ = 0;  // --memx-repeat from the driver, 0 when not given
+  int repeat_ = 1;
+  int driver_iteration_ = 0;
+  int iteration_ = -1;  // the session's current iteration
+  bool run_begun_ = false;
+  bool color_ = false;
+  std::unique_ptr<Session> session_;
+
+  CaseInfo case_;
+  bool in_case_ = false;
+  bool in_pass_ = false;
+  bool pass_failed_ = false;
+  FrameworkShare share_;
+  /// The test thread's heap levels during a pass, above its level at the pass start, to
+  /// take Catch2's part off the peak. A call into Catch2 that raises the thread's
+  /// high-water mark restarts it (a new peak epoch; open windows keep theirs), so that
+  /// every later high-water mark of the pass is the test's own.
+  struct PeakTrack {
+    std::int64_t base = 0;       ///< the thread's live bytes at the pass start
+    std::int64_t epoch_rel = 0;  ///< its level when the current epoch began, above base
+    std::int64_t last_peak = 0;  ///< its epoch high-water mark after the last call into Catch2
+    std::int64_t total = 0;      ///< highest level above base, Catch2's memory included
+    std::int64_t own = 0;        ///< highest level above base of the test's own memory
+  } peak_;
+  void segment_end(const Counters& now) noexcept;
+  std::vector<std::string> open_sections_;  // sections entered and not left yet
+  std::vector<std::string> leaf_;           // the path at the last section entered
+  std::unordered_map<std::string, int> seen_;  // pass names used in this iteration
+  TestOutcome outcome_;
+};
+
+}  // namespace memx::catch2::detail
