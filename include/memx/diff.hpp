@@ -1,0 +1,54 @@
+// memx: comparing two reports test by test (the memx CLI's diff and gate).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "memx/report.hpp"
+
+namespace memx {
+
+/// The figures of one test that diff and gate compare: for each key the worst run, as for
+/// budgets (analyze_report).
+struct TestFigures {
+  std::int64_t peak_bytes = 0;      ///< highest peak over the runs
+  std::int64_t net_bytes = 0;       ///< highest net bytes over the runs
+  std::int64_t net_blocks = 0;      ///< highest net blocks over the runs
+  std::uint64_t allocs = 0;         ///< most allocations in one run
+  std::int64_t rss_peak_bytes = 0;  ///< highest RSS growth over the runs
+  std::size_t runs = 0;             ///< number of runs (0: the test never ran; figures are 0)
+};
+
+/// The worst-run figures of a test.
+TestFigures figures_of(const TestRecord& test);
+
+/// One test as seen in the base report, the new report, or both.
+struct TestDiff {
+  std::string name;                    ///< the test's full name
+  std::optional<TestRecord> base;      ///< the record in the base report, if any
+  std::optional<TestRecord> now;       ///< the record in the new report, if any
+  std::optional<TestFigures> base_figures;  ///< figures_of(*base)
+  std::optional<TestFigures> now_figures;   ///< figures_of(*now)
+
+  /// In the new report only.
+  bool added() const { return now && !base; }
+  /// In the base report only.
+  bool removed() const { return base && !now; }
+  /// Judged `leak` in the new report and not in the base (including a new test that leaks).
+  bool newly_leaks() const;
+  /// Judged `leak` in the base report and not in the new one (removed tests excluded).
+  bool leak_fixed() const;
+  /// Over budget in the new report and not in the base (including a new test).
+  bool newly_over_budget() const;
+  /// In both and any of peak, net bytes, net blocks, allocations, status or verdict differ.
+  bool changed() const;
+};
+
+/// Both reports test by test: the new report's tests in its order, then the tests only the
+/// base report has, in its order. A name that occurs twice in one report is matched by
+/// position (its first occurrence with the other's first, and so on).
+std::vector<TestDiff> diff_reports(const Report& base, const Report& now);
+
+}  // namespace memx

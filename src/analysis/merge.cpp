@@ -1,0 +1,211 @@
+// Merging the reports of several processes into one.
+#include "memx/merge.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace memx {
+namespace {
+
+// Appends `value` to the distinct values seen so far.
+void note_value(std::vector<std::string>& seen, const std::string& value) {
+  if (std::find(seen.begin(), seen.end(), value) == seen.end()) seen.push_back(value);
+}
+
+std::string joined(const std::vector<std::string>& values) {
+  return fmt::format("{}", fmt::join(values, ", "));
+}
+
+std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
+  std::int64_t out = 0;
+  if (__builtin_add_overflow(a, b, &out)) {
+    return b > 0 ? std::numeric_limits<std::int64_t>::max()
+                 : std::numeric_limits<std::int64_t>::min();
+  }
+  return out;
+}
+
+// The order key of a test: known locations by (file, line); unknown ones first, so that
+// they keep their place relative to the tests of their own report.
+std::tuple<bool, const std::string&, int> location_key(const TestRecord& t) {
+  return {!t.file.empty(), t.file, t.line};
+}
+
+}  // namespace
+
+std::size_t MergeResult::count(MergeIssue::Kind kind) const {
+  return static_cast<std::size_t>(std::count_if(
+      issues.begin(), issues.end(), [kind](const MergeIssue& i) { return i.kind == kind; }));
+}
+
+const char* to_string(MergeIssue::Kind kind) {
+  switch (kind) {
+    case MergeIssue::Kind::duplicate:
+      return "duplicate";
+    case MergeIssue::Kind::conflict:
+      return "conflict";
+    case MergeIssue::Kind::incomplete:
+      return "incomplete";
+    case MergeIssue::Kind::mismatch:
+      return "mismatch";
+  }
+  return "duplicate";
+}
+
+bool same_heap_figures(const TestRecord& a, const TestRecord& b) {
+  if (a.name != b.name || a.file != b.file || a.line != b.line || a.status != b.status ||
+      a.runs.size() != b.runs.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.runs.size(); ++i) {
+    const RunRecord& x = a.runs[i];
+    const RunRecord& y = b.runs[i];
+    if (x.net_bytes != y.net_bytes || x.net_blocks != y.net_blocks ||
+        x.peak_bytes != y.peak_bytes || x.allocs != y.allocs) {
+      return false;
+    }
+  }
+  return true;
+}
+
+MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPolicy policy) {
+  MergeResult out;
+  for (const SourcedReport& in : inputs) {
+    if (!in.report.complete) {
+      out.issues.push_back({MergeIssue::Kind::incomplete, "", {in.source},
+                            fmt::format("{} is incomplete: its process did not finish (crashed, "
+                                        "killed or still running); its finished tests are merged",
+                                        in.source)});
+    }
+  }
+  if (inputs.empty()) return out;
+  if (inputs.size() == 1) {
+    out.report = inputs.front().report;
+    return out;
+  }
+
+  Report& merged = out.report;
+  std::vector<std::string> frameworks, binaries, backends;
+  std::vector<std::string> repetition_values;
+  merged.complete = true;
+  merged.pid = 0;
+  merged.repetitions = 0;
+  bool same_iterations = true;
+  for (const SourcedReport& in : inputs) {
+    const Report& r = in.report;
+    note_value(frameworks, r.framework);
+    note_value(binaries, r.binary);
+    note_value(backends, r.backend);
+    note_value(repetition_values, std::to_string(r.repetitions));
+    merged.complete = merged.complete && r.complete;
+    merged.repetitions = std::max(merged.repetitions, r.repetitions);
+    if (merged.started_at.empty() || (!r.started_at.empty() && r.started_at < merged.started_at)) {
+      merged.started_at = r.started_at;
+    }
+    if (r.finished_at > merged.finished_at) merged.finished_at = r.finished_at;
+    if (r.iteration_end_live_bytes.size() != inputs.front().report.iteration_end_live_bytes.size()) {
+      same_iterations = false;
+    }
+  }
+  if (!merged.complete) merged.finished_at.clear();
+  merged.framework = joined(frameworks);
+  merged.binary = joined(binaries);
+  merged.backend = joined(backends);
+  auto mismatch = [&](const char* what, const std::vector<std::string>& values) {
+    if (values.size() > 1) {
+      std::vector<std::string> sources;
+      for (const SourcedReport& in : inputs) sources.push_back(in.source);
+      out.issues.push_back({MergeIssue::Kind::mismatch, "", sources,
+                            fmt::format("the reports disagree on {}: {}", what, joined(values))});
+    }
+  };
+  mismatch("the framework", frameworks);
+  mismatch("the allocator backend", backends);
+  mismatch("the number of repetitions", repetition_values);
+  if (same_iterations) {
+    merged.iteration_end_live_bytes.assign(inputs.front().report.iteration_end_live_bytes.size(), 0);
+    for (const SourcedReport& in : inputs) {
+      for (std::size_t k = 0; k < in.report.iteration_end_live_bytes.size(); ++k) {
+        merged.iteration_end_live_bytes[k] =
+            saturating_add(merged.iteration_end_live_bytes[k], in.report.iteration_end_live_bytes[k]);
+      }
+    }
+  } else {
+    std::vector<std::string> sources;
+    for (const SourcedReport& in : inputs) sources.push_back(in.source);
+    out.issues.push_back({MergeIssue::Kind::mismatch, "", sources,
+                          "the reports have different numbers of iteration totals: the merged "
+                          "report has none (each test keeps its own process's leak verdict)"});
+  }
+
+  // k-way merge of the inputs' test sequences by source location.
+  std::vector<std::size_t> next(inputs.size(), 0);
+  std::map<std::string, std::pair<std::size_t, std::size_t>> first_seen;  // name -> (input, index in merged)
+  for (;;) {
+    std::size_t pick = inputs.size();
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      if (next[i] >= inputs[i].report.tests.size()) continue;
+      if (pick == inputs.size() || location_key(inputs[i].report.tests[next[i]]) <
+                                       location_key(inputs[pick].report.tests[next[pick]])) {
+        pick = i;
+      }
+    }
+    if (pick == inputs.size()) break;
+    const TestRecord& t = inputs[pick].report.tests[next[pick]++];
+    auto seen = first_seen.find(t.name);
+    if (seen == first_seen.end()) {
+      first_seen.emplace(t.name, std::make_pair(pick, merged.tests.size()));
+      merged.tests.push_back(t);
+      continue;
+    }
+    const std::string& first_source = inputs[seen->second.first].source;
+    const TestRecord& kept = merged.tests[seen->second.second];
+    if (same_heap_figures(kept, t)) {
+      out.issues.push_back(
+          {MergeIssue::Kind::duplicate, t.name, {first_source, inputs[pick].source},
+           fmt::format("{} is in {} and {} with the same figures: kept once", t.name,
+                       first_source, inputs[pick].source)});
+      continue;
+    }
+    std::string what;
+    if (kept.status != t.status) {
+      what = fmt::format("status {} vs {}", to_string(kept.status), to_string(t.status));
+    } else if (kept.runs.size() != t.runs.size()) {
+      what = fmt::format("{} vs {} runs", kept.runs.size(), t.runs.size());
+    } else if (kept.file != t.file || kept.line != t.line) {
+      what = fmt::format("location {}:{} vs {}:{}", kept.file, kept.line, t.file, t.line);
+    } else {
+      what = "different heap figures";
+    }
+    if (policy == ConflictPolicy::keep_all) {
+      TestRecord renamed = t;
+      renamed.name = fmt::format("{} [from {}]", t.name, inputs[pick].source);
+      out.issues.push_back({MergeIssue::Kind::conflict, t.name,
+                            {first_source, inputs[pick].source},
+                            fmt::format("{} differs between {} and {} ({}): both kept, the second "
+                                        "as \"{}\"",
+                                        t.name, first_source, inputs[pick].source, what,
+                                        renamed.name)});
+      merged.tests.push_back(std::move(renamed));
+    } else {
+      out.issues.push_back({MergeIssue::Kind::conflict, t.name,
+                            {first_source, inputs[pick].source},
+                            fmt::format("{} differs between {} and {} ({}): the record of {} is "
+                                        "kept",
+                                        t.name, first_source, inputs[pick].source, what,
+                                        first_source)});
+    }
+  }
+  return out;
+}
+
+}  // namespace memx

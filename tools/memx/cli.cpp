@@ -1,0 +1,124 @@
+// memx CLI: reading inputs, issues, colour choice.
+#include "cli.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <ostream>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+namespace memx::cli {
+namespace {
+std::string& command_storage() {
+  static std::string name;
+  return name;
+}
+}  // namespace
+
+const std::string& command_name() { return command_storage(); }
+void set_command_name(std::string name) { command_storage() = std::move(name); }
+
+std::vector<std::string> expand_inputs(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
+  for (const std::string& path : paths) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      throw InputError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      files.push_back(path);
+      continue;
+    }
+    std::vector<std::string> in_dir;
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(path, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      if (it->path().extension() == ".json" && !it->is_directory()) {
+        in_dir.push_back(it->path().string());
+      }
+    }
+    if (ec) throw InputError(fmt::format("{}: cannot list the directory: {}", path, ec.message()));
+    if (in_dir.empty()) throw InputError(fmt::format("{}: no report (*.json) in this directory", path));
+    std::sort(in_dir.begin(), in_dir.end());
+    files.insert(files.end(), in_dir.begin(), in_dir.end());
+  }
+  return files;
+}
+
+std::vector<SourcedReport> read_inputs(const std::vector<std::string>& paths) {
+  std::vector<SourcedReport> out;
+  for (const std::string& file : expand_inputs(paths)) {
+    ReportRead r = read_report_file(file);
+    if (!r.report) throw InputError(r.error);
+    out.push_back(SourcedReport{file, std::move(*r.report)});
+  }
+  return out;
+}
+
+void print_issues(const std::vector<MergeIssue>& issues, const std::string& command,
+                  std::ostream& err) {
+  for (const MergeIssue& i : issues) {
+    fmt::print(err, "memx {}: {}: {}\n", command, to_string(i.kind), i.message);
+  }
+}
+
+Report read_one_report(const std::vector<std::string>& paths, std::ostream& err,
+                       const std::string& what) {
+  std::vector<SourcedReport> inputs = read_inputs(paths);
+  if (inputs.size() == 1) {
+    if (!inputs.front().report.complete) {
+      print_issues(merge_reports(inputs, ConflictPolicy::keep_first).issues, command_name(), err);
+    }
+    return std::move(inputs.front().report);
+  }
+  MergeResult merged = merge_reports(inputs, ConflictPolicy::keep_first);
+  if (merged.count(MergeIssue::Kind::conflict) > 0) {
+    for (const MergeIssue& i : merged.issues) {
+      if (i.kind == MergeIssue::Kind::conflict) {
+        throw InputError(fmt::format(
+            "{}{}{} (merge the reports with `memx merge --conflicts=first|all` first)", what,
+            what.empty() ? "" : ": ", i.message));
+      }
+    }
+  }
+  print_issues(merged.issues, command_name(), err);
+  return std::move(merged.report);
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) {
+    throw InputError(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
+  }
+  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  const int err = errno;
+  if (std::fclose(f) != 0 || !written) {
+    throw InputError(fmt::format("{}: cannot write: {}", path, std::strerror(written ? errno : err)));
+  }
+}
+
+bool use_color(const std::string& choice, int fd) {
+  if (choice == "always") return true;
+  if (choice == "never") return false;
+  if (const char* memx_color = std::getenv("MEMX_COLOR")) {
+    if (std::strcmp(memx_color, "1") == 0) return true;
+    if (std::strcmp(memx_color, "0") == 0) return false;
+  }
+  if (std::getenv("NO_COLOR") != nullptr) return false;
+  const char* term = std::getenv("TERM");
+  if (term != nullptr && std::strcmp(term, "dumb") == 0) return false;
+  return ::isatty(fd) == 1;
+}
+
+}  // namespace memx::cli

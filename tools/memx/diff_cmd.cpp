@@ -1,0 +1,137 @@
+// memx diff: per-test changes between a base report and a new one.
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include "cli.hpp"
+#include "gate_rules.hpp"
+#include "memx/diff.hpp"
+#include "memx/units.hpp"
+#include "table.hpp"
+
+namespace memx::cli {
+namespace {
+
+std::string leak_text(const LeakAssessment& l) {
+  if (l.verdict == Verdict::leak || l.verdict == Verdict::suspect) {
+    return fmt::format("{} ({}, {} per run)", to_string(l.verdict), to_string(l.confidence),
+                       format_bytes(static_cast<std::int64_t>(std::llround(l.bytes_per_run))));
+  }
+  return fmt::format("{} ({})", to_string(l.verdict), to_string(l.confidence));
+}
+
+std::string figures_text(const TestRecord& t, const TestFigures& f) {
+  if (f.runs == 0) return fmt::format("{}, never ran", to_string(t.status));
+  return fmt::format("peak {}, net {}, allocs {}, leak {}", format_bytes(f.peak_bytes),
+                     format_bytes(f.net_bytes), format_count(f.allocs), leak_text(t.leak));
+}
+
+std::string changes_text(const TestDiff& d) {
+  const TestFigures& a = *d.base_figures;
+  const TestFigures& b = *d.now_figures;
+  std::vector<std::string> parts;
+  auto bytes = [&](const char* name, std::int64_t x, std::int64_t y) {
+    if (x != y) {
+      parts.push_back(fmt::format("{} {} -> {} ({})", name, format_bytes(x), format_bytes(y),
+                                  describe_change(x, y, true)));
+    }
+  };
+  bytes("peak", a.peak_bytes, b.peak_bytes);
+  bytes("net", a.net_bytes, b.net_bytes);
+  if (a.net_blocks != b.net_blocks) {
+    parts.push_back(fmt::format("blocks {} -> {}", a.net_blocks, b.net_blocks));
+  }
+  if (a.allocs != b.allocs) {
+    parts.push_back(fmt::format(
+        "allocs {} -> {} ({})", format_count(a.allocs), format_count(b.allocs),
+        describe_change(static_cast<std::int64_t>(std::min<std::uint64_t>(a.allocs, INT64_MAX)),
+                        static_cast<std::int64_t>(std::min<std::uint64_t>(b.allocs, INT64_MAX)),
+                        false)));
+  }
+  if (a.runs != b.runs) parts.push_back(fmt::format("runs {} -> {}", a.runs, b.runs));
+  if (d.base->status != d.now->status) {
+    parts.push_back(
+        fmt::format("status {} -> {}", to_string(d.base->status), to_string(d.now->status)));
+  }
+  if (d.base->leak.verdict != d.now->leak.verdict) {
+    parts.push_back(fmt::format("leak {} -> {}", to_string(d.base->leak.verdict),
+                                to_string(d.now->leak.verdict)));
+  }
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+}  // namespace
+
+void register_diff(CLI::App& app, Runner& runner) {
+  auto* cmd = app.add_subcommand(
+      "diff", "Per-test changes of peak, net and allocations, new and fixed leaks, new and "
+              "removed tests");
+  struct Args {
+    std::string base;
+    std::string now;
+    bool exit_code = false;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("base", args->base, "The base report (file or directory of reports)")
+      ->required();
+  cmd->add_option("new", args->now, "The new report (file or directory of reports)")
+      ->required();
+  cmd->add_flag("--exit-code", args->exit_code, "Exit 1 when anything differs (as git diff)");
+  cmd->footer(
+      "Each figure is the test's worst run (highest peak, net and allocations over its "
+      "repetitions), as for budgets. RSS and durations are not compared.");
+  cmd->callback([args, &runner] {
+    runner = [args](Output& io) {
+      const Report base = read_one_report({args->base}, io.err, "base");
+      const Report now = read_one_report({args->now}, io.err, "new");
+      const std::vector<TestDiff> diffs = diff_reports(base, now);
+      std::vector<std::string> new_leaks, fixed, changed, added, removed;
+      std::size_t unchanged = 0;
+      for (const TestDiff& d : diffs) {
+        if (d.newly_leaks()) {
+          new_leaks.push_back(fmt::format(
+              "{}: {}; {}", d.name, leak_text(d.now->leak),
+              d.base ? "baseline: " + leak_text(d.base->leak) : std::string("a new test")));
+        }
+        if (d.leak_fixed()) {
+          fixed.push_back(fmt::format("{}: {}; baseline: {}", d.name, leak_text(d.now->leak),
+                                      leak_text(d.base->leak)));
+        }
+        if (d.added()) {
+          added.push_back(fmt::format("{}: {}", d.name, figures_text(*d.now, *d.now_figures)));
+        } else if (d.removed()) {
+          removed.push_back(
+              fmt::format("{}: was {}", d.name, figures_text(*d.base, *d.base_figures)));
+        } else if (d.changed()) {
+          changed.push_back(fmt::format("{}: {}", d.name, changes_text(d)));
+        } else {
+          ++unchanged;
+        }
+      }
+      std::string out = fmt::format("memx diff: {} ({} tests) -> {} ({} tests)\n", args->base,
+                                    base.tests.size(), args->now, now.tests.size());
+      auto section = [&](const char* title, const std::vector<std::string>& lines, Color c) {
+        if (lines.empty()) return;
+        out += paint(fmt::format("{} ({}):", title, lines.size()), c, io.color) + "\n";
+        for (const std::string& l : lines) out += "  " + l + "\n";
+      };
+      section("new leaks", new_leaks, Color::red);
+      section("fixed leaks", fixed, Color::green);
+      section("changed", changed, Color::yellow);
+      section("new tests", added, Color::none);
+      section("removed tests", removed, Color::none);
+      out += fmt::format("unchanged: {} test{}\n", unchanged, unchanged == 1 ? "" : "s");
+      io.out << out;
+      const bool differs = !new_leaks.empty() || !fixed.empty() || !changed.empty() ||
+                           !added.empty() || !removed.empty();
+      return args->exit_code && differs ? kProblem : kOk;
+    };
+  });
+}
+
+}  // namespace memx::cli

@@ -1,0 +1,73 @@
+// memx merge: the reports of several processes (shards, one process per test) into one.
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include "cli.hpp"
+#include "memx/merge.hpp"
+
+namespace memx::cli {
+
+void register_merge(CLI::App& app, Runner& runner) {
+  auto* cmd = app.add_subcommand(
+      "merge", "Merge per-process and per-shard reports into one report");
+  struct Args {
+    std::vector<std::string> reports;
+    std::string output;
+    std::string conflicts = "fail";
+    bool require_complete = false;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("reports", args->reports, "Report files or directories of reports")
+      ->required();
+  cmd->add_option("-o,--output", args->output, "The merged report to write")->required();
+  cmd->add_option("--conflicts", args->conflicts,
+                  "A test with different figures in two reports: fail (exit 1, nothing "
+                  "written), first (keep the first record), all (keep every record, later "
+                  "ones renamed \"NAME [from FILE]\")")
+      ->check(CLI::IsMember({"fail", "first", "all"}))
+      ->capture_default_str();
+  cmd->add_flag("--require-complete", args->require_complete,
+                "Exit 1 (nothing written) when a report is incomplete (its process did not "
+                "finish)");
+  cmd->footer(
+      "Duplicates (the same test with the same heap figures in two reports) are kept once "
+      "and listed on stderr; so are incomplete reports and disagreements on framework, "
+      "backend or repetitions.");
+  cmd->callback([args, &runner] {
+    runner = [args](Output& io) {
+      const std::vector<SourcedReport> inputs = read_inputs(args->reports);
+      const ConflictPolicy policy =
+          args->conflicts == "all" ? ConflictPolicy::keep_all : ConflictPolicy::keep_first;
+      const MergeResult merged = merge_reports(inputs, policy);
+      print_issues(merged.issues, "merge", io.err);
+      const std::size_t conflicts = merged.count(MergeIssue::Kind::conflict);
+      if (conflicts > 0 && args->conflicts == "fail") {
+        fmt::print(io.err,
+                   "memx merge: {} conflict{}: nothing written (--conflicts=first or all to "
+                   "merge anyway)\n",
+                   conflicts, conflicts == 1 ? "" : "s");
+        return kProblem;
+      }
+      if (args->require_complete && merged.count(MergeIssue::Kind::incomplete) > 0) {
+        fmt::print(io.err, "memx merge: incomplete report(s) and --require-complete: nothing "
+                           "written\n");
+        return kProblem;
+      }
+      std::string error;
+      if (!write_report_atomically(merged.report, args->output, &error)) {
+        throw InputError(error);
+      }
+      fmt::print(io.out, "memx merge: wrote {}: {} tests from {} report{}\n", args->output,
+                 merged.report.tests.size(), inputs.size(), inputs.size() == 1 ? "" : "s");
+      return kOk;
+    };
+  });
+}
+
+}  // namespace memx::cli

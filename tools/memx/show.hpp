@@ -1,0 +1,29 @@
+// memx CLI: the `show` table, also printed by `check`.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "memx/report.hpp"
+
+namespace memx::cli {
+
+/// How `show` selects and orders tests.
+struct ShowOptions {
+  std::string sort = "order";       ///< order, name, peak, net, allocs, rss, leak, time
+  std::vector<std::string> only;    ///< any of: leaks, suspects, budget, failed (a union)
+  std::size_t top = 0;              ///< at most this many rows (0: all)
+  bool ascii = false;               ///< +-| instead of box-drawing characters
+};
+
+/// Checks the values of `options`; returns "" or a message naming the bad value.
+std::string validate(const ShowOptions& options);
+
+/// The table and its summary line for `report`.
+std::string render_show(const Report& report, const ShowOptions& options, bool color);
+
+/// One line: tests, over budget, leaking, highest peak.
+std::string summary_line(const Report& report);
+
+}  // namespace memx::cli
