@@ -60,19 +60,16 @@ bool terminal_color() {
 }
 
 void print_summary(Runtime& rt) {
-  std::string text;
-  {
-    Uncounted guard;
-    text = rt.summary();
-  }
+  Uncounted guard;
+  const std::string text = rt.summary();
   if (text.empty()) return;
   std::fflush(stdout);
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
 }
 
+/// Call under memx::Uncounted.
 CaseInfo case_info(const Catch::TestCaseInfo& info) {
-  Uncounted guard;
   CaseInfo c;
   c.name = info.name;
   c.file = info.lineInfo.file;
@@ -244,6 +241,19 @@ void remove_proxy() {
   if (context.getResultCapture() == &proxy()) context.setResultCapture(proxy().next());
 }
 
+/// Catch2 builds every message (INFO, CAPTURE, WARN, a failed expression) in a pool of
+/// reusable string streams that grows and keeps its buffers: the first test to need a
+/// stream or a longer buffer would be charged for it. The pool is filled before any test
+/// (once per process; later runs find it ready).
+void prewarm_string_streams() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  const std::string filler(2048, ' ');
+  Catch::ReusableStringStream a, b, c, d;
+  for (Catch::ReusableStringStream* s : {&a, &b, &c, &d}) *s << filler;
+}
+
 // --- The body of the running test case ---------------------------------------------------
 // TestCase keeps its invoker private; an explicit instantiation may name a private member
 // ([temp.spec]), which lets the listener put its own invoker in front of the test's.
@@ -277,13 +287,26 @@ class BodyInvoker final : public Catch::ITestInvoker {
       });
     }
     rt.pass_starting(repetition);
+    bool threw = false;
     try {
       body_->invoke();
-    } catch (...) {
+    } catch (const Catch::TestFailureException&) {
+      // A REQUIRE failed (Catch2 has recorded it): nothing of the test is in flight.
       add_failures(rt.pass_ended(true), where_, true);
       throw;
+    } catch (...) {
+      // An exception escapes the body. It is reported here as Catch2 would report it after
+      // the body (Catch2's work, booked as its share), and ends here, so that what it
+      // holds (its message) is freed inside the test that made it.
+      const Counters before = rt.framework_call_begin();
+      Catch::AssertionHandler handler(Catch::StringRef("TEST_CASE"), where_, Catch::StringRef(),
+                                      Catch::ResultDisposition::ContinueOnFailure);
+      handler.handleUnexpectedInflightException();
+      handler.setCompleted();
+      rt.framework_call_end(before);
+      threw = true;
     }
-    add_failures(rt.pass_ended(false), where_, false);
+    add_failures(rt.pass_ended(threw), where_, false);
   }
 
  private:
@@ -305,6 +328,7 @@ class Listener final : public Catch::TestEventListenerBase {
       case Catch::UseColour::No: color = false; break;
       default: color = terminal_color(); break;
     }
+    prewarm_string_streams();
     if (!rt.run_starting(color)) return;
     install_proxy();
   }
@@ -312,11 +336,11 @@ class Listener final : public Catch::TestEventListenerBase {
   void testCaseStarting(Catch::TestCaseInfo const& info) override {
     Runtime& rt = Runtime::get();
     if (rt.session() == nullptr) return;
+    Uncounted guard;  // also around the temporaries
     rt.case_starting(case_info(info));
     // Every TestCaseInfo Catch2 runs is a TestCase (runTest passes the test case itself).
     auto& test_case = const_cast<Catch::TestCase&>(static_cast<const Catch::TestCase&>(info));
     std::shared_ptr<Catch::ITestInvoker>& slot = test_case.*invoker_member();
-    Uncounted guard;
     body_ = slot;
     slot = std::make_shared<BodyInvoker>(body_, info.lineInfo);
     swapped_ = &slot;
@@ -367,7 +391,10 @@ class Listener final : public Catch::EventListenerBase {
   void testCaseStarting(Catch::TestCaseInfo const& info) override {
     Runtime& rt = Runtime::get();
     if (rt.session() == nullptr) return;
-    rt.case_starting(case_info(info));
+    {
+      Uncounted guard;  // also around the temporaries
+      rt.case_starting(case_info(info));
+    }
     where_ = info.lineInfo;
   }
   void testCasePartialStarting(Catch::TestCaseInfo const&, std::uint64_t) override {

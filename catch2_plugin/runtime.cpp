@@ -60,10 +60,10 @@ Runtime& Runtime::get() {
   return *runtime;
 }
 
-void Runtime::drive(std::vector<std::string> flags, int repetitions) {
+void Runtime::drive(const std::vector<std::string>& flags, int repetitions) {
   Uncounted guard;
   driven_ = true;
-  flags_ = std::move(flags);
+  flags_ = flags;
   flag_repeat_ = repetitions;
   configured_ = false;
   configure();
@@ -171,6 +171,7 @@ void Runtime::pass_starting(int repetition) {
   open_sections_.clear();
   leaf_.clear();
   share_ = FrameworkShare{};
+  framework_depth_ = 0;
   pass_failed_ = false;
   outcome_ = TestOutcome{};
   TestId id;
@@ -230,7 +231,7 @@ void Runtime::section_left() noexcept {
 
 Counters Runtime::framework_call_begin() noexcept {
   const Counters now = this_thread_counters();
-  if (in_pass_) segment_end(now);
+  if (in_pass_ && framework_depth_++ == 0) segment_end(now);
   return now;
 }
 
@@ -245,7 +246,7 @@ void Runtime::segment_end(const Counters& now) noexcept {
 }
 
 void Runtime::framework_call_end(const Counters& before) noexcept {
-  if (!in_pass_) return;
+  if (!in_pass_ || framework_depth_ == 0 || --framework_depth_ > 0) return;
   const Counters after = this_thread_counters();
   share_.bytes += after.live_bytes - before.live_bytes;
   share_.blocks += after.live_blocks - before.live_blocks;

@@ -51,7 +51,7 @@ class Runtime {
   // --- Set-up -------------------------------------------------------------------------
   /// Flags from a main that parsed them (--memx-report=..., --memx-budget=...,
   /// --memx-fail-on-leak) and the repetition count it will drive (0: MEMX_REPEAT or 1).
-  void drive(std::vector<std::string> flags, int repetitions);
+  void drive(const std::vector<std::string>& flags, int repetitions);
   /// The number of repetitions the driver makes (valid after drive()).
   int driver_repetitions() const noexcept { return repeat_; }
   /// Errors of the settings (bad flag values, bad environment variables), one per line.
@@ -73,6 +73,7 @@ class Runtime {
   Session* session() noexcept { return session_.get(); }
 
   // --- Test cases and passes ------------------------------------------------------------
+  /// Call under memx::Uncounted (the argument's strings are freed by the caller).
   void case_starting(CaseInfo info);
   void case_ended();
   /// A pass starts (the body is entered next). `repetition` is the generator's value.
@@ -90,6 +91,7 @@ class Runtime {
   /// Catch2's own work for the test (its assertion and section bookkeeping, messages it
   /// keeps) is measured on the test's thread around each call into Catch2: call
   /// framework_call_begin before the call and framework_call_end with its result after.
+  /// Calls nest (Catch2 calling into itself): only the outermost one is booked.
   Counters framework_call_begin() noexcept;
   void framework_call_end(const Counters& before) noexcept;
 
@@ -115,6 +117,7 @@ class Runtime {
   bool in_pass_ = false;
   bool pass_failed_ = false;
   FrameworkShare share_;
+  int framework_depth_ = 0;  // calls into Catch2 in progress on the test's thread
   /// The test thread's heap levels during a pass, above its level at the pass start, to
   /// take Catch2's part off the peak. A call into Catch2 that raises the thread's
   /// high-water mark restarts it (a new peak epoch; open windows keep theirs), so that
