@@ -28,6 +28,7 @@ struct MergeIssue {
   Kind kind = Kind::duplicate;       ///< the kind
   std::string test;                  ///< the test concerned ("" for a whole report)
   std::vector<std::string> sources;  ///< the reports concerned
+  std::string detail;                ///< for a conflict: what differs ("status passed vs failed")
   std::string message;               ///< one line for people
 };
 

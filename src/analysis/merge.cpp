@@ -81,9 +81,10 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
   MergeResult out;
   for (const SourcedReport& in : inputs) {
     if (!in.report.complete) {
-      out.issues.push_back({MergeIssue::Kind::incomplete, "", {in.source},
+      out.issues.push_back({MergeIssue::Kind::incomplete, "", {in.source}, "",
                             fmt::format("{} is incomplete: its process did not finish (crashed, "
-                                        "killed or still running); its finished tests are merged",
+                                        "killed or still running): only its finished tests are "
+                                        "in it",
                                         in.source)});
     }
   }
@@ -124,7 +125,7 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
     if (values.size() > 1) {
       std::vector<std::string> sources;
       for (const SourcedReport& in : inputs) sources.push_back(in.source);
-      out.issues.push_back({MergeIssue::Kind::mismatch, "", sources,
+      out.issues.push_back({MergeIssue::Kind::mismatch, "", sources, "",
                             fmt::format("the reports disagree on {}: {}", what, joined(values))});
     }
   };
@@ -142,7 +143,7 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
   } else {
     std::vector<std::string> sources;
     for (const SourcedReport& in : inputs) sources.push_back(in.source);
-    out.issues.push_back({MergeIssue::Kind::mismatch, "", sources,
+    out.issues.push_back({MergeIssue::Kind::mismatch, "", sources, "",
                           "the reports have different numbers of iteration totals: the merged "
                           "report has none (each test keeps its own process's leak verdict)"});
   }
@@ -171,7 +172,7 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
     const TestRecord& kept = merged.tests[seen->second.second];
     if (same_heap_figures(kept, t)) {
       out.issues.push_back(
-          {MergeIssue::Kind::duplicate, t.name, {first_source, inputs[pick].source},
+          {MergeIssue::Kind::duplicate, t.name, {first_source, inputs[pick].source}, "",
            fmt::format("{} is in {} and {} with the same figures: kept once", t.name,
                        first_source, inputs[pick].source)});
       continue;
@@ -190,7 +191,7 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
       TestRecord renamed = t;
       renamed.name = fmt::format("{} [from {}]", t.name, inputs[pick].source);
       out.issues.push_back({MergeIssue::Kind::conflict, t.name,
-                            {first_source, inputs[pick].source},
+                            {first_source, inputs[pick].source}, what,
                             fmt::format("{} differs between {} and {} ({}): both kept, the second "
                                         "as \"{}\"",
                                         t.name, first_source, inputs[pick].source, what,
@@ -198,7 +199,7 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
       merged.tests.push_back(std::move(renamed));
     } else {
       out.issues.push_back({MergeIssue::Kind::conflict, t.name,
-                            {first_source, inputs[pick].source},
+                            {first_source, inputs[pick].source}, what,
                             fmt::format("{} differs between {} and {} ({}): the record of {} is "
                                         "kept",
                                         t.name, first_source, inputs[pick].source, what,

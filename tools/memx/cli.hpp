@@ -48,6 +48,7 @@ void register_csv(CLI::App& app, Runner& runner);       ///< memx csv
 void register_diff(CLI::App& app, Runner& runner);      ///< memx diff
 void register_gate(CLI::App& app, Runner& runner);      ///< memx gate
 void register_baseline(CLI::App& app, Runner& runner);  ///< memx baseline update
+void register_analyze(CLI::App& app, Runner& runner);   ///< memx analyze
 void register_html(CLI::App& app, Runner& runner);      ///< memx html
 void register_check(CLI::App& app, Runner& runner);     ///< memx check
 

@@ -179,8 +179,8 @@ void register_gate(CLI::App& app, Runner& runner) {
                    paint("fixed", Color::green, io.color), f);
       }
       if (removed > 0) {
-        fmt::print(io.out, "memx gate: note: {} test{} of the baseline not in the new report\n",
-                   removed, removed == 1 ? " is" : "s are");
+        fmt::print(io.out, "memx gate: note: {} test{} of the baseline {} not in the new report\n",
+                   removed, removed == 1 ? "" : "s", removed == 1 ? "is" : "are");
       }
       const std::string tolerances = fmt::format(
           "peak {}, net {}, allocs {}, rss {}", rules.peak.describe(true),

@@ -68,7 +68,8 @@ std::string signed_amount(std::int64_t v, bool bytes) {
 }
 
 std::string amount(std::int64_t v, bool bytes) {
-  return bytes ? format_bytes(v) : signed_amount(v, false);
+  if (bytes) return format_bytes(v);
+  return v < 0 ? signed_amount(v, false) : format_count(static_cast<std::uint64_t>(v));
 }
 
 // '*' matches any run of characters, including none.
@@ -197,7 +198,7 @@ std::string describe_change(std::int64_t base, std::int64_t now, bool bytes) {
   std::string out = signed_amount(delta, bytes);
   if (base > 0) {
     const double pct = 100.0 * static_cast<double>(delta) / static_cast<double>(base);
-    out += fmt::format(" ({:+.1f}%)", pct);
+    out += fmt::format(", {:+.1f}%", pct);
   }
   return out;
 }

@@ -68,7 +68,7 @@ struct Regression {
   std::string what;     ///< "leak", "budget", "peak", "net", "allocs" or "rss"
   std::string base;     ///< the baseline's value for people ("" when new)
   std::string now;      ///< the new value for people
-  std::string change;   ///< "+4 KiB (+50%)", "" for leak and budget
+  std::string change;   ///< "+4 KiB, +50.0%", "" for leak and budget
   std::string message;  ///< the whole line for people
   bool allowed = false; ///< the test is on the allow-list
 };
@@ -77,7 +77,7 @@ struct Regression {
 std::vector<Regression> find_regressions(const std::vector<TestDiff>& diffs,
                                          const GateRules& rules);
 
-/// "+4 KiB (+50%)" for a change from `base` to `now` (`bytes`: sizes, else counts).
+/// "+4 KiB, +50.0%" for a change from `base` to `now` (`bytes`: sizes, else counts).
 std::string describe_change(std::int64_t base, std::int64_t now, bool bytes);
 
 }  // namespace memx::cli

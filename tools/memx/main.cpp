@@ -7,6 +7,8 @@
 #include <iostream>
 #include <new>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -33,8 +35,19 @@ int main(int argc, char** argv) {
                "conflicts), 2 unusable input. `memx <command> --help` for each command.");
     Runner runner;
     for (Registrar r : {register_show, register_merge, register_csv, register_diff,
-                        register_gate, register_baseline}) {
+                        register_gate, register_baseline, register_analyze}) {
       r(app, runner);
+    }
+    if (argc > 1 && argv[1][0] != '-') {
+      bool known = false;
+      for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->check_name(argv[1]);
+      if (!known) {
+        std::vector<std::string> names;
+        for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+        std::cerr << fmt::format("memx: unknown command \"{}\" (commands: {})\n", argv[1],
+                                 fmt::join(names, ", "));
+        return kBadInput;
+      }
     }
     try {
       app.parse(argc, argv);
@@ -72,7 +85,9 @@ int main(int argc, char** argv) {
       return status;
     } catch (const InputError& e) {
       std::cout.flush();
-      std::cerr << "memx " << name << ": " << e.what() << "\n";
+      std::string_view message = e.what();
+      if (message.rfind("memx: ", 0) == 0) message.remove_prefix(6);
+      std::cerr << "memx " << name << ": " << message << "\n";
       return kBadInput;
     }
   } catch (const std::bad_alloc&) {

@@ -45,15 +45,23 @@ void register_merge(CLI::App& app, Runner& runner) {
       const ConflictPolicy policy =
           args->conflicts == "all" ? ConflictPolicy::keep_all : ConflictPolicy::keep_first;
       const MergeResult merged = merge_reports(inputs, policy);
-      print_issues(merged.issues, "merge", io.err);
       const std::size_t conflicts = merged.count(MergeIssue::Kind::conflict);
       if (conflicts > 0 && args->conflicts == "fail") {
+        for (const MergeIssue& i : merged.issues) {
+          if (i.kind != MergeIssue::Kind::conflict) {
+            fmt::print(io.err, "memx merge: {}: {}\n", to_string(i.kind), i.message);
+          } else {
+            fmt::print(io.err, "memx merge: conflict: {} differs between {} ({})\n", i.test,
+                       fmt::join(i.sources, " and "), i.detail);
+          }
+        }
         fmt::print(io.err,
                    "memx merge: {} conflict{}: nothing written (--conflicts=first or all to "
                    "merge anyway)\n",
                    conflicts, conflicts == 1 ? "" : "s");
         return kProblem;
       }
+      print_issues(merged.issues, "merge", io.err);
       if (args->require_complete && merged.count(MergeIssue::Kind::incomplete) > 0) {
         fmt::print(io.err, "memx merge: incomplete report(s) and --require-complete: nothing "
                            "written\n");

@@ -209,12 +209,23 @@ void register_show(CLI::App& app, Runner& runner) {
   cmd->add_option("--only", args->options.only,
                   "Only tests that are: leaks, suspects (leak or suspect), budget (over "
                   "budget), failed; repeatable or comma-separated, a test matching any is shown")
-      ->expected(1)
-      ->delimiter(',');
+      ->allow_extra_args(false);
   cmd->add_option("--top", args->options.top, "At most N rows (after sorting)");
   cmd->add_flag("--ascii", args->options.ascii, "Draw the table with +, - and |");
   cmd->callback([args, &runner] {
     runner = [args](Output& io) {
+      // --only budget,failed: split the comma-separated values.
+      std::vector<std::string> only;
+      for (const std::string& o : args->options.only) {
+        std::size_t start = 0;
+        for (;;) {
+          const std::size_t comma = o.find(',', start);
+          only.push_back(o.substr(start, comma - start));
+          if (comma == std::string::npos) break;
+          start = comma + 1;
+        }
+      }
+      args->options.only = only;
       if (std::string bad = validate(args->options); !bad.empty()) throw InputError(bad);
       const Report report = read_one_report(args->reports, io.err);
       io.out << render_show(report, args->options, io.color);

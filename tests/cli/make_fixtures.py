@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Writes the raw report fixtures of tests/cli/fixtures/ (then `memx analyze` fills in the
+budget violations and leak verdicts with memx's own analysis). Run from tests/cli/:
+
+    python3 make_fixtures.py MEMX_BINARY
+"""
+import copy
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIX = os.path.join(HERE, "fixtures")
+
+
+def run(net=0, blocks=None, peak=0, allocs=0, rss=0, ms=1.0):
+    if blocks is None:
+        blocks = 1 if net > 0 else (-1 if net < 0 else 0)
+    return {"net_bytes": net, "net_blocks": blocks, "peak_bytes": peak, "allocs": allocs,
+            "rss_peak_bytes": rss, "duration_ms": ms}
+
+
+def test(name, line, runs, status="passed", budget=None, file="tests/app_test.cpp"):
+    return {"name": name, "file": file, "line": line, "status": status, "runs": runs,
+            "budget": budget, "violations": [],
+            "leak": {"verdict": "unknown", "confidence": "low", "bytes_per_run": 0.0,
+                     "blocks_per_run": 0.0, "reason": "not analysed"}}
+
+
+def report(tests, pid=1000, live=None, complete=True, reps=5, binary="/ci/build/app_tests"):
+    return {"format": "memx-report", "version": 1, "framework": "googletest",
+            "binary": binary, "pid": pid, "complete": complete, "repetitions": reps,
+            "started_at": "2024-05-01T12:00:00Z",
+            "finished_at": "2024-05-01T12:00:09Z" if complete else None,
+            "backend": "mimalloc", "iteration_end_live_bytes": live or [], "tests": tests}
+
+
+def same(n, **kw):
+    return [run(**kw) for _ in range(n)]
+
+
+def base_tests():
+    return [
+        test("Cache.Lookup", 10, same(5, peak=10000, allocs=100, rss=8192)),
+        test("Parser.Tokens", 20, same(5, peak=4096, allocs=50)),
+        test("Session.Leaky", 30, [run(net=32, peak=64, allocs=2)] * 5),
+        test("Pool.Grow", 40, [run(net=1024, blocks=2, peak=2048, allocs=4)] +
+             same(4, peak=2048, allocs=4)),
+        test("Old.Removed", 50, same(5, peak=100, allocs=1)),
+        test("Budgeted.Fits", 60, same(5, peak=4000, allocs=10), budget={"peak": 8192}),
+        test("Flaky.Allowed", 70, same(5, peak=1000, allocs=5)),
+        test("Stable.Same", 80, same(5, peak=512, allocs=3)),
+    ]
+
+
+def new_tests():
+    t = {x["name"]: x for x in copy.deepcopy(base_tests())}
+    t["Cache.Lookup"]["runs"] = same(5, peak=12000, allocs=105, rss=16384)  # peak +20%
+    t["Parser.Tokens"]["runs"] = same(5, peak=4096, allocs=80)              # allocs +60%
+    t["Session.Leaky"]["runs"] = same(5, peak=64, allocs=2)                 # fixed
+    t["Pool.Grow"]["runs"] = [run(net=1024, blocks=2, peak=2048, allocs=4)] + \
+        [run(net=48, peak=2048, allocs=4)] * 4                              # new leak
+    t["Budgeted.Fits"]["runs"] = same(5, peak=9000, allocs=10)              # over budget
+    t["Flaky.Allowed"]["runs"] = same(5, peak=2000, allocs=5)               # allowed
+    del t["Old.Removed"]
+    out = list(t.values())
+    out.append(test("New.Added", 90, same(5, peak=256, allocs=2)))
+    out.append(test("New.Skipped", 95, [], status="skipped"))
+    return out
+
+
+def write(name, r):
+    with open(os.path.join(FIX, name), "w") as f:
+        json.dump(r, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+
+def main():
+    memx = sys.argv[1]
+    os.makedirs(FIX, exist_ok=True)
+    raw = {
+        "base.json": report(base_tests(), live=[5000, 5032, 5064, 5096, 5128]),
+        "new.json": report(new_tests(), pid=1001, live=[5000, 5048, 5096, 5144, 5192]),
+        # A sharded run of four tests: shard 0 ran A and C, shard 1 B and D.
+        "shards/shard0.json": report([test("Shard.A", 10, same(3, peak=100, allocs=1)),
+                                      test("Shard.C", 30, same(3, net=16, peak=16, allocs=1))],
+                                     pid=2000, live=[900, 916, 932], reps=3),
+        "shards/shard1.json": report([test("Shard.B", 20, same(3, peak=200, allocs=2)),
+                                      test("Shard.D", 40, same(3, peak=400, allocs=4),
+                                           status="failed")],
+                                     pid=2001, live=[800, 800, 800], reps=3),
+        # Shard 1 again under another name (the same test in two reports, same figures).
+        "dup/shard1_copy.json": report([test("Shard.B", 20, same(3, peak=200, allocs=2))],
+                                       pid=2002, live=[800, 800, 800], reps=3),
+        # Shard.A with other figures.
+        "conflict/other_a.json": report([test("Shard.A", 10, same(3, peak=150, allocs=1))],
+                                        pid=2003, live=[700, 700, 700], reps=3),
+        # A process that crashed after its first test.
+        "incomplete.json": report([test("Crash.First", 5, same(3, peak=64, allocs=1))],
+                                  pid=2004, complete=False, reps=3, live=[100, 100]),
+        # Names that need quoting in CSV and escaping in Markdown and HTML.
+        "odd_names.json": report([test('Odd.Comma,"Quote" | pipe', 1, same(1, peak=10, allocs=1)),
+                                  test("Odd.<script>alert(1)</script>", 2,
+                                       same(1, peak=20, allocs=2)),
+                                  test("Odd.ünïcødé", 3, same(1, peak=30, allocs=3))],
+                                 reps=1, pid=3000),
+    }
+    for name, r in raw.items():
+        os.makedirs(os.path.dirname(os.path.join(FIX, name)), exist_ok=True)
+        write(name, r)
+        path = os.path.join(FIX, name)
+        subprocess.run([memx, "analyze", path, "-o", path], check=True, stdout=subprocess.DEVNULL)
+
+    # Bad inputs: every one must be rejected with exit 2 and one message.
+    text = open(os.path.join(FIX, "base.json")).read()
+    bad = os.path.join(FIX, "bad")
+    os.makedirs(bad, exist_ok=True)
+    open(os.path.join(bad, "empty.json"), "w").close()
+    open(os.path.join(bad, "not_json.json"), "w").write("memx says hello\n")
+    open(os.path.join(bad, "truncated.json"), "w").write(text[:len(text) // 2])
+    open(os.path.join(bad, "other_format.json"), "w").write(
+        '{"format": "heaptrack", "version": 1}\n')
+    newer = json.loads(text)
+    newer["version"] = 2
+    write("bad/newer_version.json", newer)
+    wrong = json.loads(text)
+    wrong["tests"][2]["runs"][1]["net_bytes"] = "32"
+    write("bad/wrong_type.json", wrong)
+    not_array = json.loads(text)
+    not_array["tests"] = {"Cache.Lookup": {}}
+    write("bad/tests_not_array.json", not_array)
+    open(os.path.join(bad, "allow_binary.txt"), "wb").write(b"Cache.*\n\x00\x01\x02ELF\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,264 @@
+// Unit tests of the memx CLI's rules and of merge/diff in memx::analysis.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "gate_rules.hpp"
+#include "memx/diff.hpp"
+#include "memx/merge.hpp"
+#include "table.hpp"
+
+namespace memx::cli {
+namespace {
+
+RunRecord run(std::int64_t net, std::int64_t peak, std::uint64_t allocs) {
+  RunRecord r;
+  r.net_bytes = net;
+  r.net_blocks = net > 0 ? 1 : 0;
+  r.peak_bytes = peak;
+  r.allocs = allocs;
+  return r;
+}
+
+TestRecord test(const std::string& name, int line, std::vector<RunRecord> runs) {
+  TestRecord t;
+  t.name = name;
+  t.file = "t.cpp";
+  t.line = line;
+  t.runs = std::move(runs);
+  return t;
+}
+
+Report report(std::vector<TestRecord> tests, std::vector<std::int64_t> live = {}) {
+  Report r;
+  r.framework = "googletest";
+  r.binary = "bin";
+  r.pid = 7;
+  r.complete = true;
+  r.repetitions = 3;
+  r.started_at = "2024-05-01T12:00:00Z";
+  r.finished_at = "2024-05-01T12:00:01Z";
+  r.backend = "mimalloc";
+  r.iteration_end_live_bytes = std::move(live);
+  r.tests = std::move(tests);
+  analyze_report(r);
+  return r;
+}
+
+// ---- tolerances ---------------------------------------------------------------------------
+
+TEST(Tolerance, ParsesPercentSizeBothAndOff) {
+  auto pct = parse_tolerance("10%", true);
+  ASSERT_TRUE(pct.tolerance) << pct.error;
+  EXPECT_EQ(pct.tolerance->percent, 10.0);
+  EXPECT_FALSE(pct.tolerance->amount);
+  EXPECT_EQ(pct.tolerance->allowed_growth(1000), 100);
+  EXPECT_EQ(pct.tolerance->allowed_growth(0), 0);
+  EXPECT_EQ(pct.tolerance->allowed_growth(-500), 0);
+
+  auto size = parse_tolerance("4KiB", true);
+  ASSERT_TRUE(size.tolerance) << size.error;
+  EXPECT_EQ(size.tolerance->amount, 4096);
+  EXPECT_EQ(size.tolerance->allowed_growth(1 << 30), 4096);
+
+  auto both = parse_tolerance(" 10% , 1KiB ", true);
+  ASSERT_TRUE(both.tolerance) << both.error;
+  EXPECT_EQ(both.tolerance->allowed_growth(100), 1024);       // the amount allows more
+  EXPECT_EQ(both.tolerance->allowed_growth(100000), 10000);   // the percentage allows more
+  EXPECT_EQ(both.tolerance->describe(true), "10% or 1 KiB");
+
+  auto off = parse_tolerance("off", true);
+  ASSERT_TRUE(off.tolerance);
+  EXPECT_FALSE(off.tolerance->gated);
+  EXPECT_EQ(off.tolerance->describe(true), "off");
+
+  auto zero = parse_tolerance("0", true);
+  ASSERT_TRUE(zero.tolerance);
+  EXPECT_EQ(zero.tolerance->allowed_growth(12345), 0);
+  EXPECT_EQ(zero.tolerance->describe(true), "0 B");
+
+  auto count = parse_tolerance("100", false);
+  ASSERT_TRUE(count.tolerance);
+  EXPECT_EQ(count.tolerance->amount, 100);
+}
+
+TEST(Tolerance, RejectsMalformedText) {
+  for (const char* bad : {"", "   ", "%", "ten%", "1e3%", "-5%", "10%,20%", "1KiB,2KiB", "10XB",
+                          "peak=4KiB", "4 KiB", ",", "10%,", "nan%", "inf", "2000000%"}) {
+    auto p = parse_tolerance(bad, true);
+    EXPECT_FALSE(p.tolerance) << '"' << bad << '"';
+    EXPECT_NE(p.error.find("expected a percentage"), std::string::npos) << p.error;
+  }
+  EXPECT_FALSE(parse_tolerance("4KiB", false).tolerance);  // counts have no units
+}
+
+TEST(Tolerance, SaturatesOnHugeBases) {
+  auto p = parse_tolerance("1000000%", true);
+  ASSERT_TRUE(p.tolerance);
+  EXPECT_EQ(p.tolerance->allowed_growth(INT64_MAX), INT64_MAX);
+}
+
+// ---- allow-list -------------------------------------------------------------------------
+
+TEST(AllowList, PatternsCommentsAndReasons) {
+  auto p = parse_allow_list("# header\n\nFlaky.*  # noisy\n  Exact.Name  \r\n*/Param.*/3\n", "a");
+  ASSERT_TRUE(p.list) << p.error;
+  EXPECT_EQ(p.list->patterns, (std::vector<std::string>{"Flaky.*", "Exact.Name", "*/Param.*/3"}));
+  EXPECT_TRUE(p.list->allows("Flaky.Anything"));
+  EXPECT_TRUE(p.list->allows("Flaky."));
+  EXPECT_TRUE(p.list->allows("Exact.Name"));
+  EXPECT_FALSE(p.list->allows("Exact.Name2"));
+  EXPECT_TRUE(p.list->allows("Inst/Param.Case/3"));
+  EXPECT_FALSE(p.list->allows("Inst/Param.Case/4"));
+  EXPECT_FALSE(p.list->allows("Other.Test"));
+}
+
+TEST(AllowList, RejectsBinaryWithTheLine) {
+  auto p = parse_allow_list(std::string("ok\nbad\x01here\n", 12), "allow.txt");
+  ASSERT_FALSE(p.list);
+  EXPECT_EQ(p.error.rfind("allow.txt:2: control character 0x01", 0), 0u) << p.error;
+}
+
+// ---- table ------------------------------------------------------------------------------
+
+TEST(Table, WidthsCountCodePointsAndAlign) {
+  EXPECT_EQ(display_width("ü─x"), 3u);
+  Table t({{"name", false}, {"n", true}});
+  t.add_row({{"ü", Color::red}, {"10", Color::none}});
+  t.add_row({{"abc", Color::none}, {"2", Color::none}});
+  EXPECT_EQ(t.render(false, true),
+            "+------+----+\n"
+            "| name |  n |\n"
+            "+------+----+\n"
+            "| ü    | 10 |\n"
+            "| abc  |  2 |\n"
+            "+------+----+\n");
+  const std::string colored = t.render(true, false);
+  EXPECT_NE(colored.find("\x1b[31mü\x1b[0m   "), std::string::npos);
+  EXPECT_NE(colored.find("┌──────┬────┐"), std::string::npos);
+}
+
+// ---- merge ------------------------------------------------------------------------------
+
+TEST(Merge, OneReportComesBackUnchanged) {
+  Report r = report({test("A.a", 1, {run(0, 10, 1)})}, {100, 100, 100});
+  MergeResult m = merge_reports({{"r.json", r}}, ConflictPolicy::keep_first);
+  EXPECT_EQ(m.report, r);
+  EXPECT_TRUE(m.issues.empty());
+}
+
+TEST(Merge, ShardsInterleaveBySourceLocationAndSumIterationTotals) {
+  Report s0 = report({test("S.a", 10, {run(0, 1, 1)}), test("S.c", 30, {run(0, 3, 1)})},
+                     {100, 100, 100});
+  Report s1 = report({test("S.b", 20, {run(0, 2, 1)}), test("S.d", 40, {run(0, 4, 1)})},
+                     {50, 60, 70});
+  s1.pid = 8;
+  s1.started_at = "2024-05-01T11:59:59Z";
+  MergeResult m = merge_reports({{"0", s0}, {"1", s1}}, ConflictPolicy::keep_first);
+  EXPECT_TRUE(m.issues.empty());
+  std::vector<std::string> names;
+  for (const TestRecord& t : m.report.tests) names.push_back(t.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"S.a", "S.b", "S.c", "S.d"}));
+  EXPECT_EQ(m.report.iteration_end_live_bytes, (std::vector<std::int64_t>{150, 160, 170}));
+  EXPECT_EQ(m.report.pid, 0);
+  EXPECT_EQ(m.report.binary, "bin");
+  EXPECT_EQ(m.report.started_at, "2024-05-01T11:59:59Z");
+  EXPECT_TRUE(m.report.complete);
+}
+
+TEST(Merge, DuplicatesKeptOnceConflictsReported) {
+  Report a = report({test("T.x", 1, {run(0, 10, 1)})});
+  Report same = a;
+  same.tests[0].runs[0].duration_ms = 99;  // durations and RSS may differ
+  same.tests[0].runs[0].rss_peak_bytes = 4096;
+  Report other = report({test("T.x", 1, {run(0, 20, 1)})});
+  MergeResult dup = merge_reports({{"a", a}, {"b", same}}, ConflictPolicy::keep_first);
+  ASSERT_EQ(dup.report.tests.size(), 1u);
+  EXPECT_EQ(dup.count(MergeIssue::Kind::duplicate), 1u);
+  EXPECT_EQ(dup.count(MergeIssue::Kind::conflict), 0u);
+
+  MergeResult first = merge_reports({{"a", a}, {"c", other}}, ConflictPolicy::keep_first);
+  ASSERT_EQ(first.report.tests.size(), 1u);
+  EXPECT_EQ(first.report.tests[0].runs[0].peak_bytes, 10);
+  ASSERT_EQ(first.count(MergeIssue::Kind::conflict), 1u);
+  EXPECT_EQ(first.issues[0].detail, "different heap figures");
+  EXPECT_EQ(first.issues[0].sources, (std::vector<std::string>{"a", "c"}));
+
+  MergeResult all = merge_reports({{"a", a}, {"c", other}}, ConflictPolicy::keep_all);
+  ASSERT_EQ(all.report.tests.size(), 2u);
+  EXPECT_EQ(all.report.tests[1].name, "T.x [from c]");
+}
+
+TEST(Merge, IncompleteAndMismatchesAreNoted) {
+  Report a = report({test("T.a", 1, {run(0, 1, 1)})}, {1, 2, 3});
+  Report b = report({test("T.b", 2, {run(0, 1, 1)})}, {1, 2});
+  b.complete = false;
+  b.finished_at.clear();
+  b.framework = "catch2";
+  MergeResult m = merge_reports({{"a", a}, {"b", b}}, ConflictPolicy::keep_first);
+  EXPECT_EQ(m.count(MergeIssue::Kind::incomplete), 1u);
+  EXPECT_EQ(m.count(MergeIssue::Kind::mismatch), 2u);  // framework, iteration counts
+  EXPECT_FALSE(m.report.complete);
+  EXPECT_EQ(m.report.finished_at, "");
+  EXPECT_EQ(m.report.framework, "googletest, catch2");
+  EXPECT_TRUE(m.report.iteration_end_live_bytes.empty());
+  EXPECT_EQ(m.report.tests.size(), 2u);
+}
+
+// ---- diff and gate ----------------------------------------------------------------------
+
+TEST(Diff, MatchesByNameAndListsAddedAndRemoved) {
+  Report base = report({test("T.same", 1, {run(0, 10, 1)}), test("T.gone", 2, {run(0, 1, 1)})});
+  Report now = report({test("T.new", 3, {run(0, 1, 1)}), test("T.same", 1, {run(0, 12, 1)})});
+  std::vector<TestDiff> d = diff_reports(base, now);
+  ASSERT_EQ(d.size(), 3u);
+  EXPECT_EQ(d[0].name, "T.new");
+  EXPECT_TRUE(d[0].added());
+  EXPECT_EQ(d[1].name, "T.same");
+  EXPECT_TRUE(d[1].changed());
+  EXPECT_EQ(d[2].name, "T.gone");
+  EXPECT_TRUE(d[2].removed());
+}
+
+TEST(Diff, FiguresAreTheWorstRun) {
+  TestFigures f = figures_of(test("T", 1, {run(100, 10, 5), run(0, 50, 2), run(-8, 20, 9)}));
+  EXPECT_EQ(f.net_bytes, 100);
+  EXPECT_EQ(f.peak_bytes, 50);
+  EXPECT_EQ(f.allocs, 9u);
+  EXPECT_EQ(f.runs, 3u);
+}
+
+TEST(Gate, ToleranceBoundaryAndNewLeaks) {
+  Report base = report({test("T.peak", 1, {run(0, 1000, 10), run(0, 1000, 10), run(0, 1000, 10)}),
+                        test("T.leak", 2, {run(0, 10, 1), run(0, 10, 1), run(0, 10, 1)})});
+  Report now = report({test("T.peak", 1, {run(0, 1100, 11), run(0, 1100, 11), run(0, 1101, 11)}),
+                       test("T.leak", 2, {run(16, 10, 1), run(16, 10, 1), run(16, 10, 1)}),
+                       test("T.newleak", 3, {run(8, 8, 1), run(8, 8, 1), run(8, 8, 1)})});
+  GateRules rules;  // peak 10%, net 0, allocs 10%
+  std::vector<Regression> r = find_regressions(diff_reports(base, now), rules);
+  std::vector<std::string> got;
+  for (const Regression& x : r) got.push_back(x.test + ":" + x.what);
+  // peak 1000 -> 1101 is 1 B over 10%; allocs 10 -> 11 is exactly 10%: allowed.
+  EXPECT_EQ(got, (std::vector<std::string>{"T.peak:peak", "T.leak:leak", "T.leak:net",
+                                           "T.newleak:leak"}));
+  EXPECT_EQ(r[3].message,
+            "T.newleak: newly leaks 8 B in 1 block per run (medium confidence; a new test)");
+
+  rules.allow.patterns = {"T.*leak"};
+  r = find_regressions(diff_reports(base, now), rules);
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_FALSE(r[0].allowed);
+  EXPECT_TRUE(r[1].allowed);
+  EXPECT_TRUE(r[3].allowed);
+}
+
+TEST(Gate, DescribeChange) {
+  EXPECT_EQ(describe_change(1024, 2048, true), "+1 KiB, +100.0%");
+  EXPECT_EQ(describe_change(0, 10, false), "+10");
+  EXPECT_EQ(describe_change(100, 90, false), "-10, -10.0%");
+  EXPECT_EQ(describe_change(INT64_MIN, INT64_MAX, true).substr(0, 1), "+");
+}
+
+}  // namespace
+}  // namespace memx::cli
