@@ -41,8 +41,12 @@ bool from_string(std::string_view text, TestStatus& out) {
 }
 
 void analyze_report(Report& report) {
+  // The handoff rule needs at least 3 iteration totals; without them every test is judged
+  // alone, and the whole-run series (a copy of every name and run) is not built at all.
+  const bool whole_run = report.iteration_end_live_bytes.size() >= 3;
   std::vector<TestSeries> series;
-  series.reserve(report.tests.size());
+  if (whole_run) series.reserve(report.tests.size());
+  std::vector<RunNet> nets;  // reused for tests judged alone
   for (TestRecord& t : report.tests) {
     t.violations.clear();
     if (t.budget && !t.runs.empty()) {
@@ -59,11 +63,18 @@ void analyze_report(Report& report) {
         t.violations.push_back(ViolationRecord{v.key, v.measured, v.allowed, describe(v)});
       }
     }
+    if (!whole_run) {
+      nets.clear();
+      for (const RunRecord& r : t.runs) nets.push_back(RunNet{r.net_bytes, r.net_blocks});
+      t.leak = assess_leak(nets);
+      continue;
+    }
     TestSeries s;
     s.name = t.name;
     for (const RunRecord& r : t.runs) s.runs.push_back(RunNet{r.net_bytes, r.net_blocks});
     series.push_back(std::move(s));
   }
+  if (!whole_run) return;
   std::vector<LeakAssessment> leaks = analyze_leaks(series, report.iteration_end_live_bytes);
   for (std::size_t i = 0; i < leaks.size(); ++i) report.tests[i].leak = std::move(leaks[i]);
 }

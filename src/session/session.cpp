@@ -209,6 +209,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     t.line = id.line;
   }
   TestRecord& rec = m.report.tests[pos];
+  if (rec.runs.empty() && m.repetitions > 1) rec.runs.reserve(static_cast<std::size_t>(m.repetitions));
   rec.runs.push_back(out.run);
 
   // The effective budget: global, overridden by the group's, overridden by the test's.
@@ -247,8 +248,13 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   // Leaks: judged in the last repetition. The whole process's growth that the handoff
   // rule compares with is read at the same point of every repetition: right after this
   // test (the end of the last repetition is not known yet).
+  // Only repeated runs are judged: a single run keeps nothing (its memory would be touched
+  // for every test of a large suite for nothing).
   std::vector<std::int64_t>& lives = m.live_after[pos];
-  lives.push_back(m.meter.end_live_bytes());
+  if (m.repetitions >= 2) {
+    if (lives.empty()) lives.reserve(static_cast<std::size_t>(m.repetitions));
+    lives.push_back(m.meter.end_live_bytes());
+  }
   const bool last = m.repetitions >= 2 && m.iteration == m.repetitions - 1;
   if (last && rec.runs.size() >= 2) {
     TestSeries series;
