@@ -9,6 +9,7 @@ packages=(
   catch2                           # Catch2 plugin (v2.13)
   nlohmann-json3-dev               # reading and writing reports
   libcli11-dev                     # the memx command-line tool's argument parsing
+  chromium                         # renders memx html's page in the CLI's browser test (headless)
   libbenchmark-dev                 # micro-benchmarks under bench/
 )
 SUDO=""

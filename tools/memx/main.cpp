@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
                "conflicts), 2 unusable input. `memx <command> --help` for each command.");
     Runner runner;
     for (Registrar r : {register_show, register_merge, register_csv, register_diff,
-                        register_gate, register_baseline, register_analyze}) {
+                        register_gate, register_baseline, register_analyze,
+                        register_html}) {
       r(app, runner);
     }
     if (argc > 1 && argv[1][0] != '-') {

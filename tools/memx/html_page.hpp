@@ -1,0 +1,272 @@
+// memx CLI: the template of the `html` page: inline CSS and JavaScript, no network access.
+// "@@TITLE@@" becomes the escaped title and "@@REPORT@@" the report's JSON (escaped so that
+// it cannot end the <script> element that holds it).
+#pragma once
+
+namespace memx::cli {
+
+inline constexpr const char* kHtmlPage = R"HTML(<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<title>@@TITLE@@</title>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
+h1 { font-size: 1.4em; margin: 0 0 .2em; } h2 { font-size: 1.1em; margin: 1.6em 0 .4em; }
+.meta, .note { color: #666; } .note { font-size: .9em; max-width: 60em; }
+.summary span { display: inline-block; margin-right: 1.2em; }
+.bad { color: #b00020; } .warn { color: #a06000; } .good { color: #1b7a1b; } .dim { color: #888; }
+table { border-collapse: collapse; margin-top: .5em; }
+th, td { padding: .25em .6em; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }
+th { cursor: pointer; user-select: none; background: #f4f4f4; position: sticky; top: 0; }
+th[data-dir="desc"]::after { content: " \25BC"; } th[data-dir="asc"]::after { content: " \25B2"; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+svg text { font: 11px system-ui, sans-serif; fill: #333; }
+.legend i { display: inline-block; width: .9em; height: .9em; margin: 0 .3em 0 1em; vertical-align: -.1em; }
+</style>
+</head>
+<body>
+<h1>memx report</h1>
+<div class="meta" id="meta"></div>
+<div class="summary" id="summary"></div>
+<noscript><p class="bad">This page draws its charts and table with JavaScript; enable it to see them.</p></noscript>
+
+<h2>Peak and net per test</h2>
+<div class="legend"><i style="background:#3b6fb6"></i>peak (highest run)<i style="background:#e08a2c"></i>net per run (mean after the warm-up run)<i style="background:#7fb07f"></i>net per run, negative</div>
+<div id="chart-heap"></div>
+
+<h2>Leak growth per repetition</h2>
+<div class="note">Live bytes a test left behind, summed over its repetitions, for the tests judged <b>leak</b> or <b>suspect</b>. Repetition 1 is the warm-up (static caches, first-use buffers), which the verdict leaves out.</div>
+<div id="chart-leaks"></div>
+
+<h2>RSS per test</h2>
+<div class="note">Each test's highest RSS growth above its start (<code>rss_peak_bytes</code>, the highest run). The report format (version 1) records no RSS timeline of the whole run, so none is drawn; allocation sites are not recorded either.</div>
+<div id="chart-rss"></div>
+
+<h2>Tests</h2>
+<div class="note">Click a column heading to sort.</div>
+<table id="tests"><thead><tr>
+<th data-key="index" data-type="num">#</th><th data-key="name">test</th><th data-key="status">status</th>
+<th data-key="runs" data-type="num">runs</th><th data-key="net" data-type="num">net/run</th>
+<th data-key="peak" data-type="num">peak</th><th data-key="allocs" data-type="num">allocs</th>
+<th data-key="rss" data-type="num">rss</th><th data-key="ms" data-type="num">time</th>
+<th data-key="leakRank" data-type="num">leak</th><th data-key="budget">budget</th>
+</tr></thead><tbody></tbody></table>
+
+<script type="application/json" id="memx-report">@@REPORT@@</script>
+<script>
+(function () {
+  "use strict";
+  var SVG = "http://www.w3.org/2000/svg";
+  var report = JSON.parse(document.getElementById("memx-report").textContent);
+  var MAX_BARS = 60;
+
+  function fmtBytes(v) {
+    var neg = v < 0, m = Math.abs(v), units = ["B", "KiB", "MiB", "GiB"], u = 0;
+    if (m < 1024) return (neg ? "-" : "") + Math.round(m) + " B";
+    while (u < 3 && m >= 1024) { m /= 1024; u++; }
+    var t = Math.round(m * 10) / 10;
+    if (t >= 1024 && u < 3) { t = Math.round(t / 1024 * 10) / 10; u++; }
+    return (neg ? "-" : "") + (t % 1 === 0 ? t.toFixed(0) : t.toFixed(1)) + " " + units[u];
+  }
+  function fmtCount(v) {
+    var units = ["", "k", "M", "G"], u = 0, m = v;
+    if (m < 1000) return String(m);
+    while (u < 3 && m >= 1000) { m /= 1000; u++; }
+    var t = Math.round(m * 10) / 10;
+    return (t % 1 === 0 ? t.toFixed(0) : t.toFixed(1)) + units[u];
+  }
+  function el(tag, attrs, text) {
+    var e = tag.indexOf("svg:") === 0 ? document.createElementNS(SVG, tag.slice(4))
+                                      : document.createElement(tag);
+    for (var k in attrs) e.setAttribute(k, attrs[k]);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  var leakRank = { clean: 0, unknown: 1, suspect: 2, leak: 3 };
+  var confRank = { low: 0, medium: 1, high: 2 };
+
+  var tests = report.tests.map(function (t, i) {
+    var f = { index: i + 1, name: t.name, status: t.status, runs: t.runs.length, peak: 0, net: 0,
+              worstNet: 0, allocs: 0, rss: 0, ms: 0, leak: t.leak, raw: t };
+    t.runs.forEach(function (r, k) {
+      if (k === 0 || r.peak_bytes > f.peak) f.peak = r.peak_bytes;
+      if (k === 0 || r.allocs > f.allocs) f.allocs = r.allocs;
+      if (k === 0 || r.rss_peak_bytes > f.rss) f.rss = r.rss_peak_bytes;
+      f.ms += r.duration_ms;
+    });
+    f.net = t.leak.bytes_per_run;
+    f.leakRank = leakRank[t.leak.verdict] * 3 + confRank[t.leak.confidence];
+    f.budget = t.violations.length ? "over: " + t.violations.map(function (v) { return v.key; }).join(", ")
+             : (t.budget ? "ok" : "-");
+    return f;
+  });
+  var ran = tests.filter(function (f) { return f.runs > 0; });
+
+  document.getElementById("meta").textContent =
+    report.binary + " \u2014 " + report.framework + ", " + report.repetitions + " repetition(s), " +
+    report.backend + " backend, started " + report.started_at +
+    (report.complete ? "" : " \u2014 INCOMPLETE: the process did not finish");
+  var leaking = tests.filter(function (f) { return f.leak.verdict === "leak"; }).length;
+  var suspect = tests.filter(function (f) { return f.leak.verdict === "suspect"; }).length;
+  var over = tests.filter(function (f) { return f.raw.violations.length > 0; }).length;
+  var summary = document.getElementById("summary");
+  [[tests.length + " tests", ""], [over + " over budget", over ? "bad" : "good"],
+   [leaking + " leaking", leaking ? "bad" : "good"], [suspect + " suspect", suspect ? "warn" : "good"]]
+    .forEach(function (p) { summary.appendChild(el("span", { "class": p[1] }, p[0])); });
+
+  // Horizontal bar chart: one row per item, one bar per series; returns the bars drawn.
+  function barChart(container, items, series, label) {
+    var shown = items.slice(0, MAX_BARS);
+    if (items.length > shown.length) {
+      container.appendChild(el("div", { "class": "note" },
+        "The " + shown.length + " largest of " + items.length + " tests; the table below has them all."));
+    }
+    if (!shown.length) {
+      container.appendChild(el("div", { "class": "note" }, "No test ran."));
+      return 0;
+    }
+    var max = 1;
+    shown.forEach(function (it) { series.forEach(function (s) { max = Math.max(max, Math.abs(s.value(it))); }); });
+    var labelW = 320, barW = 460, rowH = 8 + 12 * series.length, width = labelW + barW + 90;
+    var svg = el("svg:svg", { width: width, height: shown.length * rowH + 6, role: "img", "aria-label": label });
+    var bars = 0;
+    shown.forEach(function (it, row) {
+      var y = row * rowH + 4;
+      var name = it.name.length > 48 ? it.name.slice(0, 47) + "\u2026" : it.name;
+      var t = el("svg:text", { x: labelW - 6, y: y + rowH / 2 + 2, "text-anchor": "end" }, name);
+      t.appendChild(el("svg:title", {}, it.name));
+      svg.appendChild(t);
+      series.forEach(function (s, k) {
+        var v = s.value(it), w = Math.max(v === 0 ? 0 : 1, Math.round(Math.abs(v) / max * barW));
+        var r = el("svg:rect", { x: labelW, y: y + k * 12, width: w, height: 10,
+                                 fill: v < 0 && s.negative ? s.negative : s.color, "class": "bar " + s.key });
+        r.appendChild(el("svg:title", {}, it.name + ": " + s.key + " " + s.format(v)));
+        svg.appendChild(r);
+        svg.appendChild(el("svg:text", { x: labelW + w + 4, y: y + k * 12 + 9 }, s.format(v)));
+        bars++;
+      });
+    });
+    svg.setAttribute("data-bars", bars);
+    container.appendChild(svg);
+    return bars;
+  }
+
+  var byPeak = ran.slice().sort(function (a, b) { return b.peak - a.peak; });
+  var heapBars = barChart(document.getElementById("chart-heap"), byPeak, [
+    { key: "peak", color: "#3b6fb6", value: function (f) { return f.peak; }, format: fmtBytes },
+    { key: "net", color: "#e08a2c", negative: "#7fb07f", value: function (f) { return f.net; }, format: fmtBytes }
+  ], "peak and net per test");
+
+  var byRss = ran.slice().sort(function (a, b) { return b.rss - a.rss; });
+  var rssBars = barChart(document.getElementById("chart-rss"), byRss, [
+    { key: "rss", color: "#8a5fb0", value: function (f) { return f.rss; }, format: fmtBytes }
+  ], "RSS growth per test");
+
+  // Leak growth: cumulative net bytes after each repetition, one line per leaking test.
+  var leakLines = 0;
+  (function () {
+    var container = document.getElementById("chart-leaks");
+    var growing = tests.filter(function (f) {
+      return f.runs > 0 && (f.leak.verdict === "leak" || f.leak.verdict === "suspect");
+    }).sort(function (a, b) { return b.leakRank - a.leakRank || b.net - a.net; }).slice(0, 12);
+    if (!growing.length) {
+      container.appendChild(el("div", { "class": "note good" }, "No test is judged leak or suspect."));
+      return;
+    }
+    var colors = ["#b00020", "#e08a2c", "#3b6fb6", "#1b7a1b", "#8a5fb0", "#6b4f2a"];
+    var series = growing.map(function (f) {
+      var sum = 0;
+      return [0].concat(f.raw.runs.map(function (r) { sum += r.net_bytes; return sum; }));
+    });
+    var maxN = 1, lo = 0, hi = 1;
+    series.forEach(function (s) { maxN = Math.max(maxN, s.length - 1); s.forEach(function (v) { lo = Math.min(lo, v); hi = Math.max(hi, v); }); });
+    var W = 640, H = 240, L = 70, B = 30, T = 10, R = 10;
+    var svg = el("svg:svg", { width: W + 260, height: H, role: "img", "aria-label": "leak growth" });
+    function px(i) { return L + (W - L - R) * i / maxN; }
+    function py(v) { return T + (H - T - B) * (1 - (v - lo) / (hi - lo)); }
+    svg.appendChild(el("svg:line", { x1: L, y1: py(0), x2: W - R, y2: py(0), stroke: "#999" }));
+    svg.appendChild(el("svg:line", { x1: L, y1: T, x2: L, y2: H - B, stroke: "#999" }));
+    svg.appendChild(el("svg:text", { x: L - 4, y: py(hi) + 4, "text-anchor": "end" }, fmtBytes(hi)));
+    svg.appendChild(el("svg:text", { x: L - 4, y: py(0) + 4, "text-anchor": "end" }, "0 B"));
+    for (var i = 0; i <= maxN; i++) {
+      svg.appendChild(el("svg:text", { x: px(i), y: H - B + 16, "text-anchor": "middle" }, String(i)));
+    }
+    svg.appendChild(el("svg:text", { x: (L + W) / 2, y: H - 2, "text-anchor": "middle" }, "repetition"));
+    series.forEach(function (s, k) {
+      var f = growing[k], color = colors[k % colors.length];
+      var points = s.map(function (v, i) { return px(i) + "," + py(v); }).join(" ");
+      var line = el("svg:polyline", { points: points, fill: "none", stroke: color, "stroke-width": 2, "class": "leak-line" });
+      line.appendChild(el("svg:title", {}, f.name + ": " + f.leak.verdict + " (" + f.leak.confidence + "), " + f.leak.reason));
+      svg.appendChild(line);
+      svg.appendChild(el("svg:text", { x: W + 4, y: 20 + k * 16, fill: color },
+        f.name.slice(0, 40) + " \u2014 " + f.leak.verdict + ", " + fmtBytes(f.net) + "/run"));
+      leakLines++;
+    });
+    svg.setAttribute("data-lines", leakLines);
+    container.appendChild(svg);
+  })();
+
+  // The table, sortable by any column.
+  var tbody = document.querySelector("#tests tbody");
+  function leakCell(f) {
+    var cls = { leak: f.leak.confidence === "low" ? "warn" : "bad", suspect: "warn", clean: "good", unknown: "dim" }[f.leak.verdict];
+    var td = el("td", { "class": cls, title: f.leak.reason }, "\u25CF " + f.leak.verdict + " (" + f.leak.confidence + ")");
+    return td;
+  }
+  function render(rows) {
+    while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
+    rows.forEach(function (f) {
+      var tr = el("tr", { "data-name": f.name });
+      var none = f.runs === 0;
+      tr.appendChild(el("td", { "class": "num" }, String(f.index)));
+      tr.appendChild(el("td", {}, f.name));
+      tr.appendChild(el("td", { "class": f.status === "failed" ? "bad" : f.status === "skipped" ? "warn" : "" }, f.status));
+      tr.appendChild(el("td", { "class": "num" }, String(f.runs)));
+      tr.appendChild(el("td", { "class": "num" }, none ? "-" : fmtBytes(f.net)));
+      tr.appendChild(el("td", { "class": "num" }, none ? "-" : fmtBytes(f.peak)));
+      tr.appendChild(el("td", { "class": "num" }, none ? "-" : fmtCount(f.allocs)));
+      tr.appendChild(el("td", { "class": "num" }, none ? "-" : fmtBytes(f.rss)));
+      tr.appendChild(el("td", { "class": "num" }, none ? "-" : f.ms.toFixed(2) + " ms"));
+      tr.appendChild(leakCell(f));
+      tr.appendChild(el("td", { "class": f.raw.violations.length ? "bad" : "", title: f.raw.violations.map(function (v) { return v.message; }).join("\n") }, f.budget));
+      tbody.appendChild(tr);
+    });
+  }
+  var headers = document.querySelectorAll("#tests th");
+  function sortBy(key, dir) {
+    var th = document.querySelector('#tests th[data-key="' + key + '"]');
+    if (!th) return;
+    var num = th.getAttribute("data-type") === "num";
+    if (!dir) dir = th.getAttribute("data-dir") === "desc" ? "asc" : (num && key !== "index" ? "desc" : "asc");
+    var rows = tests.slice().sort(function (a, b) {
+      var x = a[key], y = b[key], c = num ? x - y : String(x).localeCompare(String(y));
+      return (dir === "asc" ? c : -c) || a.index - b.index;
+    });
+    headers.forEach(function (h) { h.removeAttribute("data-dir"); });
+    th.setAttribute("data-dir", dir);
+    document.body.setAttribute("data-memx-sorted", key + ":" + dir);
+    render(rows);
+  }
+  headers.forEach(function (h) { h.addEventListener("click", function () { sortBy(h.getAttribute("data-key")); }); });
+  var m = /^#sort=(\w+)(?::(asc|desc))?$/.exec(location.hash);
+  if (m) sortBy(m[1], m[2]); else render(tests);
+
+  // For tests and tools: what was drawn.
+  var b = document.body;
+  b.setAttribute("data-memx-tests", tests.length);
+  b.setAttribute("data-memx-heap-bars", heapBars);
+  b.setAttribute("data-memx-rss-bars", rssBars);
+  b.setAttribute("data-memx-leak-lines", leakLines);
+  b.setAttribute("data-memx-rows", tbody.rows.length);
+  b.setAttribute("data-memx-charts", document.querySelectorAll("svg").length);
+  b.setAttribute("data-memx-ready", "1");
+})();
+</script>
+</body>
+</html>
+)HTML";
+
+}  // namespace memx::cli
