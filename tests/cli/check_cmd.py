@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""`memx check` on real test binaries built with memx.
+
+check_cmd.py --memx BIN --gtest-dir DIR [--catch2-dir DIR] --workdir DIR
+
+GoogleTest scenarios (tests/gtest/scenarios): within budget passes (exit 0), over budget
+and leaking fail (exit 1) with the reason on the last line, --report keeps the report with
+the requested repetitions, a terminal (a pseudo-terminal here) gets a progress line with
+the total of test runs, and a binary that is not a test binary is unusable input (exit 2).
+Catch2 (tests/catch2/scenarios, when built): recognised from --help and run with
+--memx-repeat and --memx-report.
+"""
+import argparse
+import json
+import os
+import pty
+import subprocess
+import sys
+
+
+def fail(msg):
+    print("check_cmd.py: FAILED: " + msg)
+    sys.exit(1)
+
+
+def memx_check(memx, args, expect_exit, expect_text):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEMX_", "GTEST_"))}
+    r = subprocess.run([memx, "check"] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=300, env=env)
+    out = r.stdout.decode(errors="replace")
+    if r.returncode != expect_exit:
+        fail(f"memx check {' '.join(args)}: exit {r.returncode}, expected {expect_exit}:\n{out}")
+    for text in expect_text:
+        if text not in out:
+            fail(f"memx check {' '.join(args)}: no {text!r} in:\n{out}")
+    print(f"check_cmd.py: memx check {' '.join(os.path.basename(a) for a in args)}: exit "
+          f"{r.returncode} as expected")
+    return out
+
+
+def on_terminal(memx, args):
+    """Runs memx check with stdout and stderr on a pseudo-terminal; returns what it wrote."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(memx, [memx, "check"] + args)
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), b"".join(chunks).decode(errors="replace")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--memx", required=True)
+    p.add_argument("--gtest-dir", required=True)
+    p.add_argument("--catch2-dir")
+    p.add_argument("--workdir", required=True)
+    a = p.parse_args()
+    os.makedirs(a.workdir, exist_ok=True)
+    g = lambda s: os.path.join(a.gtest_dir, "memx_gtest_scenario_" + s)
+
+    memx_check(a.memx, ["--", g("within_budget")], 0,
+               ["GoogleTest binary", "Within.SmallVector", "memx check: passed"])
+    memx_check(a.memx, ["--repeat", "1", "--", g("over_peak")], 1,
+               ["OverBudget.Peak", "over: peak", "memx check: FAILED: 1 over budget, the test "
+                "binary exited with status 1"])
+    report = os.path.join(a.workdir, "mixed.json")
+    memx_check(a.memx, ["--repeat", "4", "--report", report, "--", g("mixed"),
+                        "--gtest_filter=Mixed.*"], 1,
+               ["Mixed.KeepsABlock", "leak (medium)", "memx check: FAILED: 1 leaking"])
+    with open(report) as f:
+        r = json.load(f)
+    if r["repetitions"] != 4 or any(len(t["runs"]) != 4 for t in r["tests"]) or \
+            [t["name"] for t in r["tests"]] != ["Mixed.Vector", "Mixed.Map", "Mixed.Budgeted",
+                                               "Mixed.KeepsABlock", "Mixed.Skipped"]:
+        fail(f"{report}: not the run asked for (4 repetitions of Mixed.*)")
+    memx_check(a.memx, ["--", "/bin/true"], 2, ["neither GoogleTest's nor Catch2's options"])
+    memx_check(a.memx, ["--", os.path.join(a.workdir, "no-such-binary")], 2, ["cannot run"])
+
+    status, out = on_terminal(a.memx, ["--repeat", "5", "--", g("mixed")])
+    if status != 1 or "/30 test runs done" not in out or "\x1b[1mtest" not in out:
+        fail(f"on a terminal: exit {status}, expected progress out of 30 runs and colours:\n{out}")
+    if "[ RUN      ]" in out:
+        fail("on a terminal the binary's own output should go to the log, not the screen")
+    print("check_cmd.py: on a terminal: progress of 30 test runs, colours, exit 1")
+
+    if a.catch2_dir:
+        c = os.path.join(a.catch2_dir, "memx_catch2_scenario_mixed")
+        report = os.path.join(a.workdir, "catch2.json")
+        memx_check(a.memx, ["--repeat", "3", "--report", report, "--", c], 1,
+                   ["Catch2 binary", "leaking"])
+        with open(report) as f:
+            r = json.load(f)
+        if r["framework"] != "catch2" or r["repetitions"] != 3:
+            fail(f"{report}: framework {r['framework']}, repetitions {r['repetitions']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
