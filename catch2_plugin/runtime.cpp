@@ -210,7 +210,7 @@ const std::vector<std::string>& Runtime::pass_ended(bool threw) {
   id.name = std::move(name);
   id.file = case_.file;
   id.line = case_.line;
-  rename_running_test(*session_, std::move(id));
+  session_->rename_test(std::move(id));
   const TestStatus status = pass_failed_ || threw ? TestStatus::failed : TestStatus::passed;
   outcome_ = session_->end_test(status, share);
   return outcome_.failures;

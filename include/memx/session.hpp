@@ -151,6 +151,10 @@ class Session {
   TestOutcome end_test(TestStatus status, const FrameworkShare& share);
   /// True between begin_test and end_test.
   bool in_test() const noexcept;
+  /// Gives the running test the identity it is recorded under, for frameworks that know a
+  /// run's name only at its end (a Catch2 test case run is named after the SECTIONs it
+  /// entered). Does nothing outside a test.
+  void rename_test(TestId id);
   /// Repetition `index` ended: records the live heap of the whole process.
   void end_iteration(int index);
   /// The run ended: final analysis, complete report.
@@ -192,12 +196,3 @@ bool register_group_budget(const char* group, const char* text, const char* file
 /// `MEMX_BUDGET("peak=4MiB, net=0, allocs=20000")`. Keys: peak, net, blocks, allocs, rss.
 /// A test over budget fails; a malformed budget fails the test naming the bad token.
 #define MEMX_BUDGET(text) ::memx::declare_budget((text), __FILE__, __LINE__)
-
-namespace memx {
-
-/// Gives the running test (between Session::begin_test and Session::end_test) the identity
-/// it is recorded under, for frameworks that know a run's name only at its end: a Catch2
-/// test case run is named after the SECTIONs it entered. Does nothing outside a test.
-void rename_running_test(Session& session, TestId id);
-
-}  // namespace memx

@@ -142,6 +142,14 @@ void Session::begin_test(TestId id) {
   m.meter.start();  // last: the test's interval starts here
 }
 
+void Session::rename_test(TestId id) {
+  Uncounted guard;
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> lock(m.mutex);
+  if (!m.in_test) return;
+  m.current = std::move(id);
+}
+
 bool Session::in_test() const noexcept {
   return impl_->in_test.load(std::memory_order_acquire);
 }
