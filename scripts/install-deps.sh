@@ -11,6 +11,7 @@ packages=(
   libcli11-dev                     # the memx command-line tool's argument parsing
   chromium                         # renders memx html's page in the CLI's browser test (headless)
   libbenchmark-dev                 # micro-benchmarks under bench/
+  clang libclang-rt-14-dev         # libFuzzer targets of the report and budget readers
 )
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
