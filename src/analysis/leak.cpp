@@ -178,9 +178,18 @@ std::vector<LeakAssessment> analyze_leaks(
 
   const std::size_t iterations = iteration_end_live_bytes.size();
   if (iterations < 3) return out;  // no test can be a leak with fewer than 3 runs
-  const double whole_growth = (static_cast<double>(iteration_end_live_bytes.back()) -
-                               static_cast<double>(iteration_end_live_bytes.front())) /
-                              static_cast<double>(iterations - 1);
+  // The iteration growth: the median of the growths from one iteration's end to the next,
+  // so that a one-off step (state that settles in the first measured iteration) does not
+  // count as growth of every iteration.
+  std::vector<double> steps;
+  for (std::size_t k = 1; k < iterations; ++k) {
+    steps.push_back(static_cast<double>(iteration_end_live_bytes[k]) -
+                    static_cast<double>(iteration_end_live_bytes[k - 1]));
+  }
+  std::sort(steps.begin(), steps.end());
+  const std::size_t mid = steps.size() / 2;
+  const double whole_growth =
+      steps.size() % 2 == 1 ? steps[mid] : (steps[mid - 1] + steps[mid]) / 2.0;
 
   // Only tests that ran once in every iteration take part in the handoff rule.
   auto aligned = [&](std::size_t i) { return tests[i].runs.size() == iterations; };
@@ -212,17 +221,59 @@ std::vector<LeakAssessment> analyze_leaks(
     }
   }
 
-  // Unpaired candidates claim the whole iteration's growth first, in test order, then the
-  // paired ones. A candidate keeps its leak verdict while the growth still unclaimed covers
-  // at least 75% of its own.
+  // The unpaired candidates that explain the whole iteration's growth keep their verdict:
+  // of the subsets whose total the growth covers to at least 75%, the one whose total is
+  // closest to the growth (ties: the larger total, then the earlier tests). A candidate
+  // left out grew in its own runs but not in the iteration's: something freed it between
+  // tests. Past kMaxExact unpaired candidates, they claim the growth in test order instead.
+  // The paired candidates then claim what is left, in test order.
   std::stable_partition(candidates.begin(), candidates.end(),
                         [&](std::size_t i) { return partner[i] == kNone; });
-  double unclaimed = std::max(0.0, whole_growth);
+  const double growth = std::max(0.0, whole_growth);
+  std::vector<bool> keeps(tests.size(), false);
+  std::size_t unpaired = 0;
+  while (unpaired < candidates.size() && partner[candidates[unpaired]] == kNone) ++unpaired;
+  double unclaimed = growth;
+  constexpr std::size_t kMaxExact = 20;
+  if (unpaired <= kMaxExact) {
+    std::uint32_t best = 0;
+    double best_sum = 0.0;
+    for (std::uint32_t mask = 1; mask < (std::uint32_t{1} << unpaired); ++mask) {
+      double sum = 0.0;
+      for (std::size_t k = 0; k < unpaired; ++k) {
+        if (mask & (std::uint32_t{1} << k)) sum += out[candidates[k]].bytes_per_run;
+      }
+      if (growth < 0.75 * sum) continue;  // the iteration does not grow enough for all of them
+      const double d = std::abs(growth - sum), best_d = std::abs(growth - best_sum);
+      if (d < best_d || (d == best_d && sum > best_sum)) {
+        best = mask;
+        best_sum = sum;
+      }
+    }
+    for (std::size_t k = 0; k < unpaired; ++k) {
+      if (best & (std::uint32_t{1} << k)) keeps[candidates[k]] = true;
+    }
+    unclaimed = std::max(0.0, growth - best_sum);
+  } else {
+    for (std::size_t k = 0; k < unpaired; ++k) {
+      const double b = out[candidates[k]].bytes_per_run;
+      if (unclaimed >= 0.75 * b) {
+        keeps[candidates[k]] = true;
+        unclaimed = std::max(0.0, unclaimed - b);
+      }
+    }
+  }
+  for (std::size_t k = unpaired; k < candidates.size(); ++k) {
+    const double b = out[candidates[k]].bytes_per_run;
+    if (unclaimed >= 0.75 * b) {
+      keeps[candidates[k]] = true;
+      unclaimed = std::max(0.0, unclaimed - b);
+    }
+  }
   for (std::size_t i : candidates) {
     LeakAssessment& a = out[i];
     const double b = a.bytes_per_run;
-    if (unclaimed >= 0.75 * b) {
-      unclaimed = std::max(0.0, unclaimed - b);
+    if (keeps[i]) {
       a.reason +=
           fmt::format("; the whole iteration grows {} per run too", bytes_text(whole_growth));
       continue;

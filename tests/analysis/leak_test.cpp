@@ -266,6 +266,29 @@ TEST(AnalyzeLeaks, TwoRealLeaksShareTheIterationGrowth) {
   EXPECT_EQ(out[1].verdict, Verdict::suspect);
 }
 
+TEST(AnalyzeLeaks, TheCandidatesThatAddUpToTheIterationGrowthAreTheLeaks) {
+  // Recorded under the Catch2 plugin: a test installs a new global locale every repetition
+  // (+1520 B, the previous locale is released only between tests), listed before two real
+  // leaks (240 B and 3168 B). The iteration grows by exactly the real leaks: they are the
+  // leaks, whatever the order of the tests.
+  const std::vector<memx::TestSeries> tests = {
+      {"Lazy global locale installed by one test", repeat({1520, 15}, 5)},
+      {"Real leak: new set never deleted", repeat({240, 4}, 5)},
+      {"Real leak: callback holds its owner", repeat({3168, 3}, 5)},
+  };
+  const auto out = memx::analyze_leaks(tests, {80000, 84928, 88336, 91744, 95152});
+  EXPECT_EQ(out[0].verdict, Verdict::suspect) << out[0].reason;
+  EXPECT_NE(out[0].reason.find("freed between tests"), std::string::npos) << out[0].reason;
+  EXPECT_EQ(out[1].verdict, Verdict::leak) << out[1].reason;
+  EXPECT_EQ(out[2].verdict, Verdict::leak) << out[2].reason;
+  // The same in another order.
+  const std::vector<memx::TestSeries> reversed = {tests[2], tests[1], tests[0]};
+  const auto back = memx::analyze_leaks(reversed, {80000, 84928, 88336, 91744, 95152});
+  EXPECT_EQ(back[0].verdict, Verdict::leak);
+  EXPECT_EQ(back[1].verdict, Verdict::leak);
+  EXPECT_EQ(back[2].verdict, Verdict::suspect);
+}
+
 TEST(AnalyzeLeaks, TestWithAnotherRunCountIsJudgedAlone) {
   // A test filtered into only some iterations cannot be compared with iteration totals.
   const std::vector<memx::TestSeries> tests = {{"Odd.Test", repeat({16, 1}, 3)}};
