@@ -78,6 +78,29 @@ bool consistent(const std::vector<RunNet>& measured) {
   return true;
 }
 
+/// With at least 4 measured runs all grown, the index of the single run whose bytes lie
+/// outside ±25% of the median while every other run is consistent (the other runs alone
+/// pass `consistent`): a background thread allocating or freeing at the moment one run
+/// ended. Returns measured.size() when there is no such single outlier.
+std::size_t single_outlier(const std::vector<RunNet>& measured) {
+  if (measured.size() < 4) return measured.size();
+  std::vector<std::int64_t> bytes;
+  for (const RunNet& r : measured) bytes.push_back(r.net_bytes);
+  const double med = median(bytes);
+  if (med <= 0) return measured.size();
+  std::size_t outlier = measured.size();
+  for (std::size_t i = 0; i < measured.size(); ++i) {
+    if (std::fabs(static_cast<double>(measured[i].net_bytes) - med) > 0.25 * med) {
+      if (outlier != measured.size()) return measured.size();  // a second one
+      outlier = i;
+    }
+  }
+  if (outlier == measured.size()) return outlier;
+  std::vector<RunNet> rest = measured;
+  rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(outlier));
+  return consistent(rest) ? outlier : measured.size();
+}
+
 }  // namespace
 
 LeakAssessment assess_leak(const std::vector<RunNet>& runs) {
@@ -136,10 +159,23 @@ LeakAssessment assess_leak(const std::vector<RunNet>& runs) {
     return a;
   }
 
+  const std::size_t outlier = positive == m ? single_outlier(measured) : m;
   if (positive == m && consistent(measured)) {
     a.verdict = Verdict::leak;
     a.confidence = m >= 4 ? Confidence::high : Confidence::medium;
     a.reason = fmt::format("grows {} in each of {} runs after warm-up", growth(), m);
+  } else if (outlier < m) {
+    // Every run grew and all but one by the same amount: the odd one caught another
+    // thread's allocation or free in flight. A leak, judged on the others.
+    const RunNet odd = measured[outlier];
+    a.bytes_per_run = static_cast<double>(sum_bytes - odd.net_bytes) / static_cast<double>(m - 1);
+    a.blocks_per_run = static_cast<double>(sum_blocks - odd.net_blocks) / static_cast<double>(m - 1);
+    a.verdict = Verdict::leak;
+    a.confidence = Confidence::medium;
+    a.reason = fmt::format(
+        "grows {} in {} of {} runs after warm-up, and {} in the other (another thread's "
+        "allocations at that moment?)",
+        growth(), m - 1, m, format_bytes(odd.net_bytes));
   } else if (sum_bytes > 0 || sum_blocks > 0) {
     a.verdict = Verdict::suspect;
     if (positive == m) {
