@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <gmock/gmock.h>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -70,6 +71,24 @@ TEST_CASE("Lazy sections tracked by Catch2") {
   SECTION("a second section with a long enough name") {
     SECTION("and a nested one, also long enough to allocate") { CHECK(2 + 2 == 4); }
   }
+}
+
+// gmock used from Catch2 tests: the first StrictMock builds gmock's uninteresting-call
+// reaction map. No expectation fails here, so nothing reaches GoogleTest's reporting.
+class Service {
+ public:
+  virtual ~Service() = default;
+  virtual int Get(int key) = 0;
+};
+class MockService : public Service {
+ public:
+  MOCK_METHOD(int, Get, (int key), (override));
+};
+
+TEST_CASE("Lazy first StrictMock") {
+  ::testing::StrictMock<MockService> mock;
+  EXPECT_CALL(mock, Get(1)).WillOnce(::testing::Return(7));
+  CHECK(mock.Get(1) == 7);
 }
 
 class Env {
