@@ -212,8 +212,9 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     m.live_after.emplace_back();
     m.report.tests.emplace_back();
     TestRecord& t = m.report.tests.back();
-    t.name = id.name;
-    t.file = id.file;
+    // The current test's strings are not needed again: move them into the record.
+    t.name = std::move(m.current.name);
+    t.file = std::move(m.current.file);
     t.line = id.line;
   }
   TestRecord& rec = m.report.tests[pos];
@@ -240,16 +241,16 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     effective = effective.overridden_by(*test_budget);
     sources.test = test_budget_text;
   }
-  if (!out.failures.empty()) m.bad_budget.insert(id.name);
+  if (!out.failures.empty()) m.bad_budget.insert(rec.name);
   if (!effective.empty()) {
     rec.budget = effective;
     const std::vector<Violation> broken = check_budget(effective, out.run.measurement());
     if (!broken.empty()) {
-      std::string msg = fmt::format("memx: {} is over its memory budget ({}):", id.name,
+      std::string msg = fmt::format("memx: {} is over its memory budget ({}):", rec.name,
                                     budget_sources(sources));
       for (const Violation& v : broken) msg += "\n  " + describe(v);
       out.failures.push_back(std::move(msg));
-      m.over_budget.insert(id.name);
+      m.over_budget.insert(rec.name);
     }
   }
 
@@ -275,7 +276,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     if (m.config.options.fail_on_leak && rec.leak.verdict == Verdict::leak &&
         rec.leak.confidence >= Confidence::medium) {
       out.failures.push_back(fmt::format(
-          "memx: {} leaks {} in {} per repetition ({} confidence: {})", id.name,
+          "memx: {} leaks {} in {} per repetition ({} confidence: {})", rec.name,
           format_bytes(std::llround(rec.leak.bytes_per_run)),
           fmt::format("{:g} block{}", rec.leak.blocks_per_run,
                       rec.leak.blocks_per_run == 1.0 ? "" : "s"),
