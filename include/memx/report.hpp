@@ -130,6 +130,13 @@ ReportRead read_report_file(const std::string& path);
 /// sets *error (if given) to a message naming the path and the system error.
 bool write_report_atomically(const Report& report, const std::string& path, std::string* error);
 
+/// Writes `text` to `path` the same way: a temporary file renamed over it. With `durable`
+/// the file and the rename are fsynced (survives the machine crashing); without, only a
+/// crash of the process is survived, at a fraction of the cost (a plugin's reports in the
+/// middle of a run).
+bool write_file_atomically(const std::string& path, std::string_view text, bool durable,
+                           std::string* error);
+
 /// Expands a report path pattern: "%p" becomes the pid and "%%" a '%'; a pattern that ends
 /// with '/' or names an existing directory becomes "<dir>/memx-<pid>.json".
 std::string expand_report_path(std::string_view pattern, long pid);

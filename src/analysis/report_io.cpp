@@ -25,7 +25,7 @@ std::string parent_directory(const std::string& path) {
   return path.substr(0, slash);
 }
 
-bool write_all(int fd, const std::string& data) {
+bool write_all(int fd, std::string_view data) {
   const char* p = data.data();
   std::size_t left = data.size();
   while (left > 0) {
@@ -47,7 +47,8 @@ bool is_directory(const std::string& path) {
 
 }  // namespace
 
-bool write_report_atomically(const Report& report, const std::string& path, std::string* error) {
+bool write_file_atomically(const std::string& path, std::string_view text, bool durable,
+                           std::string* error) {
   auto fail = [&](const char* step, int err) {
     if (error != nullptr) {
       *error = fmt::format("memx: cannot write report \"{}\": {} failed: {}", path, step,
@@ -59,7 +60,6 @@ bool write_report_atomically(const Report& report, const std::string& path, std:
     if (error != nullptr) *error = "memx: cannot write report: empty path";
     return false;
   }
-  const std::string text = to_json(report);
   std::string temp = path + ".tmpXXXXXX";
   std::vector<char> name(temp.begin(), temp.end());
   name.push_back('\0');
@@ -75,7 +75,7 @@ bool write_report_atomically(const Report& report, const std::string& path, std:
   // mkstemp creates 0600; a report is an ordinary readable file.
   if (::fchmod(fd, 0644) != 0) return abandon("fchmod");
   if (!write_all(fd, text)) return abandon("write");
-  if (::fsync(fd) != 0) return abandon("fsync");
+  if (durable && ::fsync(fd) != 0) return abandon("fsync");
   if (::close(fd) != 0) {
     const int err = errno;
     ::unlink(temp.c_str());
@@ -86,13 +86,23 @@ bool write_report_atomically(const Report& report, const std::string& path, std:
     ::unlink(temp.c_str());
     return fail("rename", err);
   }
-  // Make the rename itself durable; failure here does not undo a complete, visible file.
-  const int dir = ::open(parent_directory(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
+  if (durable) {
+    // Make the rename itself durable; failure here does not undo a complete, visible file.
+    const int dir = ::open(parent_directory(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0) {
+      ::fsync(dir);
+      ::close(dir);
+    }
   }
   return true;
+}
+
+bool write_report_atomically(const Report& report, const std::string& path, std::string* error) {
+  if (path.empty()) {
+    if (error != nullptr) *error = "memx: cannot write report: empty path";
+    return false;
+  }
+  return write_file_atomically(path, to_json(report), true, error);
 }
 
 std::string expand_report_path(std::string_view pattern, long pid) {

@@ -20,7 +20,6 @@
 #include "memx/units.hpp"
 #include "session/registry.hpp"
 #include "session/session_impl.hpp"
-#include "session/write.hpp"
 
 namespace memx {
 namespace {
@@ -331,7 +330,7 @@ bool Session::write_report(std::string* error) {
     ok = write_report_atomically(m.report, m.path, &err);  // durable: the final report
   } else {
     analyze_report(m.report);
-    ok = detail::write_text_replacing(m.path, to_json(m.report), &err);
+    ok = write_file_atomically(m.path, to_json(m.report), /*durable=*/false, &err);
   }
   m.write_time += std::chrono::steady_clock::now() - t0;
   m.dirty = !ok;

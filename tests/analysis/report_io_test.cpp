@@ -12,6 +12,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "memx/report.hpp"
 
 namespace {
@@ -126,6 +129,23 @@ TEST(WriteReportAtomically, FailureNamesThePathAndTheError) {
   EXPECT_FALSE(memx::write_report_atomically(sample_report(1), path, nullptr));
   EXPECT_FALSE(memx::write_report_atomically(sample_report(1), "", &error));
   EXPECT_EQ(error, "memx: cannot write report: empty path");
+}
+
+TEST(WriteFileAtomically, WithoutFsyncStillReplacesWholeFiles) {
+  TempDir dir;
+  const std::string path = dir.path() + "/r.json";
+  std::string error;
+  ASSERT_TRUE(memx::write_file_atomically(path, "first", /*durable=*/false, &error)) << error;
+  ASSERT_TRUE(memx::write_file_atomically(path, "second, longer", false, &error)) << error;
+  std::ifstream in(path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "second, longer");
+  EXPECT_EQ(dir.files(), std::vector<std::string>{"r.json"});
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  EXPECT_FALSE(memx::write_file_atomically(dir.path() + "/missing/r.json", "x", false, &error));
+  EXPECT_NE(error.find("missing/r.json"), std::string::npos) << error;
 }
 
 TEST(WriteReportAtomically, ConcurrentReaderNeverSeesAHalfWrittenFile) {
