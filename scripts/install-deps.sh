@@ -13,6 +13,10 @@ packages=(
   libbenchmark-dev                 # micro-benchmarks under bench/
   clang libclang-rt-14-dev         # libFuzzer targets of the report and budget readers
 )
+if [ "${1:-}" = "--print" ]; then  # the list alone, for .ci/run
+  echo "${packages[@]}"
+  exit 0
+fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
