@@ -92,7 +92,9 @@ void register_thread(ThreadCounters& t) noexcept {
 
 /// Joins the current peak epoch: the thread's high-water mark restarts at its current level.
 void sync_epoch(ThreadCounters& t) noexcept {
-  t.rel.store(0, kRelaxed);
+  t.base.store(static_cast<std::int64_t>(t.bytes_allocated.load(kRelaxed) -
+                                         t.bytes_freed.load(kRelaxed)),
+               kRelaxed);
   t.peak.store(0, kRelaxed);
   t.epoch.store(g_epoch.load(std::memory_order_acquire), std::memory_order_release);
 }

@@ -30,9 +30,10 @@ struct ThreadCounters {
   std::atomic<std::uint64_t> frees;
   std::atomic<std::uint64_t> bytes_allocated;
   std::atomic<std::uint64_t> bytes_freed;
-  // High-water mark bookkeeping for the current peak epoch: rel is this thread's net
-  // bytes since the epoch began, peak the highest rel seen in it.
-  std::atomic<std::int64_t> rel;
+  // High-water mark bookkeeping for the current peak epoch: base is this thread's net bytes
+  // (allocated - freed) when it joined the epoch, peak the highest net - base seen since.
+  // Only an allocation can raise it, so a free touches nothing but its two counters.
+  std::atomic<std::int64_t> base;
   std::atomic<std::int64_t> peak;
   std::atomic<std::uint64_t> epoch;
   unsigned char state;  // ThreadState, read and written by the owner thread only
@@ -59,18 +60,18 @@ MEMX_ALWAYS_INLINE bool fast_path(const ThreadCounters& t) noexcept {
 }
 
 MEMX_ALWAYS_INLINE void count_alloc_fast(ThreadCounters& t, std::size_t usable) noexcept {
-  const auto n = static_cast<std::int64_t>(usable);
   bump<std::uint64_t>(t.allocs, 1);
-  bump<std::uint64_t>(t.bytes_allocated, usable);
-  const std::int64_t rel = t.rel.load(std::memory_order_relaxed) + n;
-  t.rel.store(rel, std::memory_order_relaxed);
+  const std::uint64_t allocated = t.bytes_allocated.load(std::memory_order_relaxed) + usable;
+  t.bytes_allocated.store(allocated, std::memory_order_relaxed);
+  const std::int64_t rel =
+      static_cast<std::int64_t>(allocated - t.bytes_freed.load(std::memory_order_relaxed)) -
+      t.base.load(std::memory_order_relaxed);
   if (rel > t.peak.load(std::memory_order_relaxed)) t.peak.store(rel, std::memory_order_relaxed);
 }
 
 MEMX_ALWAYS_INLINE void count_free_fast(ThreadCounters& t, std::size_t usable) noexcept {
   bump<std::uint64_t>(t.frees, 1);
   bump<std::uint64_t>(t.bytes_freed, usable);
-  bump<std::int64_t>(t.rel, -static_cast<std::int64_t>(usable));
 }
 
 /// Counts a block that the backend just returned (p is never nullptr).
