@@ -4,7 +4,8 @@
 //
 // What GoogleTest allocates for itself during a test is taken off the test's figures:
 //  - failure and skip messages it keeps: a wrapper around the global test-part-result
-//    reporter measures the calling thread's counters across the store;
+//    reporter measures the calling thread's counters across the store, and keeps what the
+//    store and GoogleTest's printers use meanwhile out of the test's peak;
 //  - properties a test records: the storage of the test's property list before and after;
 //  - the fixture's base object and flag saver: measured once per repetition on a probe.
 #include <gtest/gtest-spi.h>
@@ -53,6 +54,9 @@ class RetainedMeter final : public ::testing::ScopedFakeTestPartResultReporter {
 
   void ReportTestPartResult(const ::testing::TestPartResult& result) override {
     ::testing::TestPartResultReporterInterface* next = this->*old_reporter_member();
+    // GoogleTest's printers format the result while it is stored: their transient strings
+    // are not the test's peak (their length depends on the source file's path, too).
+    const PeakExcluded excluded;
     const Counters before = this_thread_counters();
     next->ReportTestPartResult(result);
     const Counters after = this_thread_counters();

@@ -74,4 +74,25 @@ class PeakWindow {
   PeakWindow* next_ = nullptr;
 };
 
+/// Keeps the calling thread's high-water mark from rising over the object's lifetime, for
+/// work that is not the measured code's but must stay counted because what it keeps is
+/// freed, counted, later: a test framework storing and printing a failure. Blocks still
+/// live when the object dies count in the high-water mark from then on; the transient ones
+/// never do. Create and destroy it on the same thread. When a peak epoch ends meanwhile
+/// (reset_peak(), a PeakWindow opening or closing), the transient use stays counted: the
+/// ended epoch has already handed its high-water mark to the open windows.
+class PeakExcluded {
+ public:
+  /// Remembers the thread's high-water mark.
+  PeakExcluded() noexcept;
+  /// Lowers the thread's high-water mark back to what it was, or to its live level if higher.
+  ~PeakExcluded();
+  PeakExcluded(const PeakExcluded&) = delete;
+  PeakExcluded& operator=(const PeakExcluded&) = delete;
+
+ private:
+  std::int64_t peak_ = 0;
+  std::uint64_t epoch_ = 0;  // 0: nothing to restore
+};
+
 }  // namespace memx

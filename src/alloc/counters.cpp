@@ -254,6 +254,34 @@ void PeakWindow::close() noexcept {
   prev_ = next_ = nullptr;
 }
 
+PeakExcluded::PeakExcluded() noexcept {
+  detail::ThreadCounters& t = detail::tls_counters;
+  if (t.state != detail::kCounting) return;  // not counted, or not registered: no mark yet
+  // Join the current epoch now, as the thread's next allocation would: the mark restored
+  // at the end must belong to the epoch it was read in.
+  if (t.epoch.load(std::memory_order_relaxed) != detail::g_epoch.load(std::memory_order_relaxed)) {
+    detail::sync_epoch(t);
+  }
+  peak_ = t.peak.load(std::memory_order_relaxed);
+  epoch_ = t.epoch.load(std::memory_order_relaxed);
+}
+
+PeakExcluded::~PeakExcluded() {
+  detail::ThreadCounters& t = detail::tls_counters;
+  if (epoch_ == 0 || t.state != detail::kCounting) return;
+  // A new epoch (the thread joins it lazily) has taken over the transient mark: keep it.
+  if (t.epoch.load(std::memory_order_relaxed) != epoch_ ||
+      detail::g_epoch.load(std::memory_order_relaxed) != epoch_) {
+    return;
+  }
+  const std::int64_t level = static_cast<std::int64_t>(t.bytes_allocated.load(std::memory_order_relaxed) -
+                                                       t.bytes_freed.load(std::memory_order_relaxed)) -
+                             t.base.load(std::memory_order_relaxed);
+  // If an epoch ends between the check and the store, it has read the higher mark, and the
+  // store lands in an epoch the thread has left: harmless either way.
+  t.peak.store(std::max(peak_, level), std::memory_order_relaxed);
+}
+
 Uncounted::Uncounted() noexcept : saved_(detail::tls_counters.state) {
   if (saved_ != detail::kExited) detail::tls_counters.state = detail::kGuarded;
 }

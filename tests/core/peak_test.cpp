@@ -1,11 +1,13 @@
 // High-water marks: reset_peak() and nested, overlapping PeakWindows.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include "memx/counters.hpp"
+#include "memx/uncounted.hpp"
 
 namespace {
 
@@ -91,6 +93,70 @@ TEST(Peak, ThisThreadPeakIsRelativeToTheReset) {
   const std::int64_t size = usable(p);
   delete[] p;
   EXPECT_EQ(memx::this_thread_counters().peak_bytes, size);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(PeakExcluded, TransientUseDoesNotRaiseTheMarkButKeptBlocksDo) {
+  memx::PeakWindow window;
+  char* own = new char[4096];
+  const std::int64_t own_size = usable(own);
+  delete[] own;
+  char* kept = nullptr;
+  std::int64_t kept_size = 0;
+  {
+    const memx::PeakExcluded excluded;
+    char* transient = new char[1 << 20];
+    delete[] transient;
+    kept = new char[100];
+    kept_size = usable(kept);
+  }
+  EXPECT_EQ(window.peak_bytes(), window.start_bytes() + own_size)
+      << "the transient megabyte is not the measured code's";
+  // The kept block counts from now on: the test's next allocation stands on it.
+  char* more = new char[4096];
+  const std::int64_t more_size = usable(more);
+  EXPECT_EQ(window.peak_bytes(), window.start_bytes() + std::max(own_size, kept_size + more_size));
+  delete[] more;
+  delete[] kept;
+}
+
+TEST(PeakExcluded, KeptBlocksAboveTheOldMarkRaiseItToTheLevel) {
+  memx::PeakWindow window;
+  char* kept = nullptr;
+  {
+    const memx::PeakExcluded excluded;
+    kept = new char[1 << 16];
+  }
+  EXPECT_EQ(window.peak_bytes(), window.start_bytes() + usable(kept));
+  delete[] kept;
+}
+
+TEST(PeakExcluded, AnEpochEndingMeanwhileKeepsTheTransientMark) {
+  memx::PeakWindow window;
+  std::int64_t transient_size = 0;
+  {
+    const memx::PeakExcluded excluded;
+    char* transient = new char[1 << 20];
+    transient_size = usable(transient);
+    delete[] transient;
+    memx::reset_peak();  // the ended epoch hands its mark to the open window
+  }
+  EXPECT_EQ(window.peak_bytes(), window.start_bytes() + transient_size);
+}
+
+TEST(PeakExcluded, DoesNothingUnderAGuard) {
+  memx::PeakWindow window;
+  char* a = new char[1 << 12];
+  const std::int64_t a_size = usable(a);
+  delete[] a;
+  {
+    const memx::Uncounted guard;
+    const memx::PeakExcluded excluded;
+  }
+  EXPECT_EQ(window.peak_bytes(), window.start_bytes() + a_size);
 }
 
 }  // namespace
