@@ -5,7 +5,9 @@ test's leak verdict against the expectations given on the command line.
   check_patterns.py --binary B --out DIR --args "--gtest_repeat=5" \
       --expect 'Handoff.RegistersAPlugin=!leak' --expect 'RealLeak.NewSetNeverDeleted=leak'
 
-An expectation is NAME=VERDICT (the verdict must be that) or NAME=!VERDICT (anything else).
+An expectation is NAME=VERDICT (the verdict must be that) or NAME=!VERDICT (anything else);
+--others gives one (VERDICT or !VERDICT) for every test not named, e.g. a third-party suite
+whose tests must all come out other than leak (--others '!leak').
 Exactly one report file must be in DIR afterwards: child processes must not write any.
 """
 import argparse
@@ -28,6 +30,9 @@ def main() -> int:
                    help="give the report as MEMX_REPORT=DIR/report.json in the environment "
                         "(inherited by child processes) instead of a flag")
     p.add_argument("--expect", action="append", default=[])
+    p.add_argument("--others", help="VERDICT or !VERDICT for every test not named by --expect")
+    p.add_argument("--min-tests", type=int, default=0,
+                   help="the report must have at least this many tests")
     p.add_argument("--min-confidence", action="append", default=[],
                    help="NAME=medium: a leak verdict at least this confident")
     a = p.parse_args()
@@ -72,6 +77,24 @@ def main() -> int:
         print(("ok    " if ok else "WRONG ") + line + ("" if ok else f"  [expected {want}]"))
         if not ok:
             problems.append(line + f" [expected {want}]")
+    if len(report["tests"]) < a.min_tests:
+        problems.append(f"the report has {len(report['tests'])} tests, fewer than {a.min_tests}")
+    if a.others:
+        named = {e.split("=", 1)[0] for e in a.expect}
+        checked = 0
+        for name, t in tests.items():
+            if name in named:
+                continue
+            got = t["leak"]["verdict"]
+            want = a.others
+            ok = got != want[1:] if want.startswith("!") else got == want
+            checked += 1
+            if not ok:
+                nets = [r["net_bytes"] for r in t["runs"]]
+                line = f"{name}: {got} ({t['leak']['confidence']}) nets={nets} reason: {t['leak']['reason']}"
+                print("WRONG " + line + f"  [expected {want}]")
+                problems.append(line + f" [expected {want}]")
+        print(f"{checked} other tests checked for {a.others}")
     order = {"low": 0, "medium": 1, "high": 2}
     for e in a.min_confidence:
         name, want = e.split("=", 1)
