@@ -214,47 +214,76 @@ std::vector<LeakAssessment> analyze_leaks(
 
   const std::size_t iterations = iteration_end_live_bytes.size();
   if (iterations < 3) return out;  // no test can be a leak with fewer than 3 runs
-  // The iteration growth: the median of the growths from one iteration's end to the next,
-  // so that a one-off step (state that settles in the first measured iteration) does not
-  // count as growth of every iteration.
-  std::vector<double> steps;
-  for (std::size_t k = 1; k < iterations; ++k) {
-    steps.push_back(static_cast<double>(iteration_end_live_bytes[k]) -
-                    static_cast<double>(iteration_end_live_bytes[k - 1]));
+  // The iteration growth: the median of the slopes between every two iteration ends
+  // (Theil-Sen). A one-off step (state that settles in one iteration) moves only the slopes
+  // across it; a handoff whose receiver runs before or after its giver depending on the
+  // iteration (--gtest_shuffle) moves single ends, which long spans average out.
+  std::vector<double> slopes;
+  for (std::size_t i = 0; i < iterations; ++i) {
+    for (std::size_t j = i + 1; j < iterations; ++j) {
+      slopes.push_back((static_cast<double>(iteration_end_live_bytes[j]) -
+                        static_cast<double>(iteration_end_live_bytes[i])) /
+                       static_cast<double>(j - i));
+    }
   }
-  std::sort(steps.begin(), steps.end());
-  const std::size_t mid = steps.size() / 2;
+  std::sort(slopes.begin(), slopes.end());
+  const std::size_t mid = slopes.size() / 2;
   const double whole_growth =
-      steps.size() % 2 == 1 ? steps[mid] : (steps[mid - 1] + steps[mid]) / 2.0;
+      slopes.size() % 2 == 1 ? slopes[mid] : (slopes[mid - 1] + slopes[mid]) / 2.0;
 
   // Only tests that ran once in every iteration take part in the handoff rule.
   auto aligned = [&](std::size_t i) { return tests[i].runs.size() == iterations; };
 
-  // Receivers: tests that shrink in every run after warm-up; capacity = bytes freed per run.
+  // Receivers: tests that never grow after warm-up and shrink on average; capacity = bytes
+  // freed per run on average. (In a shuffled order a receiver that ran before its giver in
+  // one iteration and after it in the next frees nothing in one run and twice in another.)
   std::vector<double> capacity(tests.size(), 0.0);
   for (std::size_t i = 0; i < tests.size(); ++i) {
     if (!aligned(i)) continue;
-    const bool shrinks = std::all_of(tests[i].runs.begin() + 1, tests[i].runs.end(),
-                                     [](const RunNet& r) { return r.net_bytes < 0; });
-    if (shrinks) capacity[i] = -out[i].bytes_per_run;
+    const auto first = tests[i].runs.begin() + 1, last = tests[i].runs.end();
+    const bool never_grows =
+        std::all_of(first, last, [](const RunNet& r) { return r.net_bytes <= 0; });
+    double freed = 0.0;
+    for (auto r = first; r != last; ++r) freed -= static_cast<double>(r->net_bytes);
+    freed /= static_cast<double>(last - first);
+    if (never_grows && freed > 0.0) capacity[i] = freed;
   }
 
-  // Candidates: per-test leaks with positive byte growth. Pair each with the first receiver
-  // after it (then before it) that frees at least 75% of its growth.
+  // Candidates: per-test leaks with positive byte growth. Each is paired with a receiver that
+  // frees at least 75% of its growth per run: the closest amounts first (a shuffled or
+  // random test order can put another candidate between a giver and its receiver, or the
+  // receiver first), then the nearest receiver after the candidate (then before it). A
+  // receiver takes several candidates while it frees enough.
   constexpr std::size_t kNone = static_cast<std::size_t>(-1);
   std::vector<std::size_t> candidates;
   std::vector<std::size_t> partner(tests.size(), kNone);
+  struct Match {
+    double mismatch;       // |freed - grown| relative to the larger
+    std::size_t distance;  // receivers after the candidate first, cyclically
+    std::size_t candidate;
+    std::size_t receiver;
+  };
+  std::vector<Match> matches;
   for (std::size_t i = 0; i < tests.size(); ++i) {
     if (!aligned(i) || out[i].verdict != Verdict::leak || out[i].bytes_per_run <= 0) continue;
     candidates.push_back(i);
-    const double need = 0.75 * out[i].bytes_per_run;
-    for (std::size_t step = 1; step < tests.size() && partner[i] == kNone; ++step) {
+    const double grown = out[i].bytes_per_run;
+    for (std::size_t step = 1; step < tests.size(); ++step) {
       const std::size_t j = (i + step) % tests.size();
-      if (capacity[j] >= need) {
-        partner[i] = j;
-        capacity[j] = std::max(0.0, capacity[j] - out[i].bytes_per_run);
-      }
+      if (capacity[j] < 0.75 * grown) continue;
+      matches.push_back({std::abs(capacity[j] - grown) / std::max(capacity[j], grown), step, i, j});
     }
+  }
+  std::stable_sort(matches.begin(), matches.end(), [](const Match& a, const Match& b) {
+    if (a.mismatch != b.mismatch) return a.mismatch < b.mismatch;
+    return a.distance < b.distance;
+  });
+  for (const Match& m : matches) {
+    if (partner[m.candidate] != kNone) continue;
+    const double grown = out[m.candidate].bytes_per_run;
+    if (capacity[m.receiver] < 0.75 * grown) continue;  // taken by a closer match
+    partner[m.candidate] = m.receiver;
+    capacity[m.receiver] = std::max(0.0, capacity[m.receiver] - grown);
   }
 
   // The unpaired candidates that explain the whole iteration's growth keep their verdict:

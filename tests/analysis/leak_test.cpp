@@ -238,6 +238,44 @@ TEST(AnalyzeLeaks, RealLeakKeepsTheIterationGrowthBeforeAPairedCandidate) {
   EXPECT_EQ(out[2].verdict, Verdict::clean);
 }
 
+TEST(AnalyzeLeaks, ReceiverPairsWithTheGiverOfTheSameAmountInAShuffledOrder) {
+  // A random order (Catch2 3's default, --gtest_shuffle) ran the receiver first and put a
+  // real leak ahead of the giver: the 352 B receiver is the 352 B giver's partner, and the
+  // two real leaks add up to the iteration's growth.
+  const std::vector<memx::TestSeries> tests = {
+      {"Leak.NewSetNeverDeleted", repeat({240, 4}, 5)},
+      {"Handoff.DropsThePlugin", {{0, 0}, {-352, -3}, {-352, -3}, {-352, -3}, {-352, -3}}},
+      {"Leak.CallbackHoldsItsOwner", repeat({3168, 3}, 5)},
+      {"Handoff.RegistersAPlugin", repeat({352, 3}, 5)},
+  };
+  const auto out = memx::analyze_leaks(tests, live(100000, 3408, 5));
+  EXPECT_EQ(out[0].verdict, Verdict::leak) << out[0].reason;
+  EXPECT_EQ(out[2].verdict, Verdict::leak) << out[2].reason;
+  EXPECT_EQ(out[3].verdict, Verdict::suspect) << out[3].reason;
+  EXPECT_TRUE(contains(out[3].reason, "likely handed to an earlier test (Handoff.DropsThePlugin"))
+      << out[3].reason;
+}
+
+TEST(AnalyzeLeaks, HandoffInAnOrderShuffledEveryIteration) {
+  // --gtest_shuffle: the receiver runs after the giver in some iterations and before it in
+  // others, so it frees nothing in one run and two plugins in another, and the plugin is
+  // live at some iteration ends only. The real leaks still add up to the growth.
+  const std::vector<memx::TestSeries> tests = {
+      {"Handoff.RegistersAPlugin", repeat({352, 3}, 5)},
+      {"Handoff.DropsThePlugin", {{-352, -3}, {0, 0}, {-704, -6}, {-352, -3}, {-352, -3}}},
+      {"Leak.NewSetNeverDeleted", repeat({240, 4}, 5)},
+      {"Leak.CallbackHoldsItsOwner", repeat({3168, 3}, 5)},
+  };
+  std::vector<std::int64_t> ends = live(100000, 3408, 5);
+  for (std::size_t k : {1u, 3u}) ends[k] += 352;  // the plugin is live at these ends
+  const auto out = memx::analyze_leaks(tests, ends);
+  EXPECT_EQ(out[0].verdict, Verdict::suspect) << out[0].reason;
+  EXPECT_TRUE(contains(out[0].reason, "Handoff.DropsThePlugin shrinks 352 B per run")) << out[0].reason;
+  EXPECT_EQ(out[1].verdict, Verdict::clean);
+  EXPECT_EQ(out[2].verdict, Verdict::leak) << out[2].reason;
+  EXPECT_EQ(out[3].verdict, Verdict::leak) << out[3].reason;
+}
+
 TEST(AnalyzeLeaks, HandoffToAnEarlierTestOfTheNextIteration) {
   const std::vector<memx::TestSeries> tests = {
       {"Session.Close", {{0, 0}, {-200, -2}, {-200, -2}, {-200, -2}}},
