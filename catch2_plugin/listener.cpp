@@ -11,11 +11,11 @@
 // measures and takes off the test's figures. Everything Catch2 does around the body
 // (reporters, output capture, the tracker's reset) is outside the measured interval.
 //
-// Catch2 3.x (written from its documentation, behind CATCH_VERSION_MAJOR): the pass is
-// measured from testCasePartialStarting to the end of the test case's own section, and
-// the share Catch2 keeps is measured from assertionStarting to assertionEnded; memx's
-// failures are added from the listener's sectionEnded, before the reporters close the
-// section.
+// Catch2 3.x (behind CATCH_VERSION_MAJOR; compiled and run against Catch2 3.16.0): the pass
+// is measured around the body alone too, through the invoker of the RunContext's active
+// test case, and memx's failures are assertion failures of the pass. Catch2 3 calls its
+// RunContext directly, so no proxy books its work inside the body: its section trackers and
+// the last assertion result it keeps count as the test's (catch2_plugin/README.md).
 #include <strings.h>
 #include <unistd.h>
 
@@ -31,7 +31,16 @@
 #include <catch2/catch_section_info.hpp>
 #include <catch2/catch_test_case_info.hpp>
 #include <catch2/catch_version_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
+#include <catch2/generators/catch_generators_range.hpp>
+#include <catch2/interfaces/catch_interfaces_capture.hpp>
 #include <catch2/internal/catch_assertion_handler.hpp>
+#include <catch2/internal/catch_context.hpp>
+#include <catch2/internal/catch_reusable_string_stream.hpp>
+#include <catch2/internal/catch_run_context.hpp>
+#include <catch2/internal/catch_test_failure_exception.hpp>
+#include <catch2/internal/catch_test_case_tracker.hpp>
+#include <catch2/catch_message.hpp>
 #include <catch2/reporters/catch_reporter_event_listener.hpp>
 #include <catch2/reporters/catch_reporter_registrars.hpp>
 #else
@@ -113,6 +122,19 @@ void add_failures(const std::vector<std::string>& failures, const Catch::SourceL
     }
 #endif
   }
+}
+
+/// Catch2 builds every message (INFO, CAPTURE, WARN, a failed expression) in a pool of
+/// reusable string streams that grows and keeps its buffers: the first test to need a
+/// stream or a longer buffer would be charged for it. The pool is filled before any test
+/// (once per process; later runs find it ready).
+void prewarm_string_streams() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  const std::string filler(2048, ' ');
+  Catch::ReusableStringStream a, b, c, d;
+  for (Catch::ReusableStringStream* s : {&a, &b, &c, &d}) *s << filler;
 }
 
 #if CATCH_VERSION_MAJOR < 3
@@ -241,18 +263,6 @@ void remove_proxy() {
   if (context.getResultCapture() == &proxy()) context.setResultCapture(proxy().next());
 }
 
-/// Catch2 builds every message (INFO, CAPTURE, WARN, a failed expression) in a pool of
-/// reusable string streams that grows and keeps its buffers: the first test to need a
-/// stream or a longer buffer would be charged for it. The pool is filled before any test
-/// (once per process; later runs find it ready).
-void prewarm_string_streams() {
-  static bool done = false;
-  if (done) return;
-  done = true;
-  const std::string filler(2048, ' ');
-  Catch::ReusableStringStream a, b, c, d;
-  for (Catch::ReusableStringStream* s : {&a, &b, &c, &d}) *s << filler;
-}
 
 // --- The body of the running test case ---------------------------------------------------
 // TestCase keeps its invoker private; an explicit instantiation may name a private member
@@ -377,50 +387,281 @@ class Listener final : public Catch::TestEventListenerBase {
 // =========================================================================================
 // Catch2 3.x
 // =========================================================================================
+// Catch2 3 calls its RunContext directly from the assertion macros (AssertionHandler
+// static_casts the result capture to it), so no proxy can stand in front of it. The pass is
+// still measured around the body alone: the RunContext's active TestCaseHandle gets an
+// invoker that opens the memx test, calls the test's own invoker and closes it.
+
+// --- Private members reached through explicit instantiation ([temp.spec]) ---------------
+using ActiveTestMember = Catch::TestCaseHandle const* Catch::RunContext::*;
+using HandleInvokerMember = Catch::ITestInvoker* Catch::TestCaseHandle::*;
+
+ActiveTestMember active_test_member();
+HandleInvokerMember handle_invoker_member();
+
+template <ActiveTestMember M>
+struct ActiveTestAccess {
+  friend ActiveTestMember active_test_member() { return M; }
+};
+template struct ActiveTestAccess<&Catch::RunContext::m_activeTestCase>;
+
+template <HandleInvokerMember M>
+struct HandleInvokerAccess {
+  friend HandleInvokerMember handle_invoker_member() { return M; }
+};
+template struct HandleInvokerAccess<&Catch::TestCaseHandle::m_invoker>;
+
+using LastResultMember = Catch::Optional<Catch::AssertionResult> Catch::RunContext::*;
+LastResultMember last_result_member();
+template <LastResultMember M>
+struct LastResultAccess {
+  friend LastResultMember last_result_member() { return M; }
+};
+template struct LastResultAccess<&Catch::RunContext::m_lastResult>;
+
+Catch::RunContext* run_context() {
+  // RunContext is Catch2's only result capture (its AssertionHandler makes the same cast).
+  return static_cast<Catch::RunContext*>(Catch::getCurrentContext().getResultCapture());
+}
+
+/// The heap blocks of a string (none when it fits in its small-string buffer).
+FrameworkShare string_heap(const std::string& s) {
+  const char* p = s.data();
+  const char* o = reinterpret_cast<const char*>(&s);
+  if (p >= o && p < o + sizeof s) return {};
+  FrameworkShare f;
+  f.bytes = static_cast<std::int64_t>(usable_size(p));
+  f.blocks = 1;
+  return f;
+}
+
+/// What Catch2 holds in its copy of the last assertion result (kept until the next one,
+/// possibly in another test).
+FrameworkShare last_result_footprint() {
+  Catch::RunContext* run = run_context();
+  if (run == nullptr) return {};
+  const Catch::Optional<Catch::AssertionResult>& last = run->*last_result_member();
+  if (!last) return {};
+  FrameworkShare f = string_heap(last->m_resultData.message);
+  f += string_heap(last->m_resultData.reconstructedExpression);
+  return f;
+}
+
+// Catch2's section trackers: a tree under the tracker context, kept until the next test case
+// starts. Those a pass creates are Catch2's.
+namespace tracking = Catch::TestCaseTracking;
+using TrackerContextMember = tracking::TrackerContext Catch::RunContext::*;
+using RootTrackerMember = tracking::ITrackerPtr tracking::TrackerContext::*;
+using ChildrenMember = std::vector<tracking::ITrackerPtr> tracking::ITracker::*;
+using ActiveSectionsMember = std::vector<tracking::ITracker*> Catch::RunContext::*;
+TrackerContextMember tracker_context_member();
+RootTrackerMember root_tracker_member();
+ChildrenMember children_member();
+ActiveSectionsMember active_sections_member();
+template <TrackerContextMember M>
+struct TrackerContextAccess {
+  friend TrackerContextMember tracker_context_member() { return M; }
+};
+template struct TrackerContextAccess<&Catch::RunContext::m_trackerContext>;
+template <RootTrackerMember M>
+struct RootTrackerAccess {
+  friend RootTrackerMember root_tracker_member() { return M; }
+};
+template struct RootTrackerAccess<&tracking::TrackerContext::m_rootTracker>;
+template <ChildrenMember M>
+struct ChildrenAccess {
+  friend ChildrenMember children_member() { return M; }
+};
+template struct ChildrenAccess<&tracking::ITracker::m_children>;
+template <ActiveSectionsMember M>
+struct ActiveSectionsAccess {
+  friend ActiveSectionsMember active_sections_member() { return M; }
+};
+template struct ActiveSectionsAccess<&Catch::RunContext::m_activeSections>;
+
+/// A tracker's blocks: the object (allocated whole by Catch2, the tracker base first), its
+/// name, its list of children and the children's.
+void add_tracker_footprint(const tracking::ITracker& t, FrameworkShare& f) {
+  f.bytes += static_cast<std::int64_t>(usable_size(&t));
+  f.blocks += 1;
+  f += string_heap(t.nameAndLocation().name);
+  const std::vector<tracking::ITrackerPtr>& children = t.*children_member();
+  if (children.capacity() > 0) {
+    f.bytes += static_cast<std::int64_t>(usable_size(children.data()));
+    f.blocks += 1;
+  }
+  for (const tracking::ITrackerPtr& child : children) add_tracker_footprint(*child, f);
+}
+
+/// Everything Catch2 holds for the running test case that the body can make it add to:
+/// the section trackers and the copy of the last assertion result (kept until the next
+/// one, possibly in another test).
+FrameworkShare held_footprint() {
+  Catch::RunContext* run = run_context();
+  if (run == nullptr) return {};
+  FrameworkShare f = last_result_footprint();
+  const tracking::ITrackerPtr& root = run->*tracker_context_member().*root_tracker_member();
+  if (root) add_tracker_footprint(*root, f);
+  return f;
+}
+
+/// The invoker slot of the test case being run, or nullptr outside a test case.
+Catch::ITestInvoker** active_invoker_slot() {
+  Catch::RunContext* run = run_context();
+  if (run == nullptr) return nullptr;
+  const Catch::TestCaseHandle* handle = run->*active_test_member();
+  if (handle == nullptr) return nullptr;
+  // The handle is an element of the run's own list of tests, not a constant object.
+  return &(const_cast<Catch::TestCaseHandle*>(handle)->*handle_invoker_member());
+}
+
+/// Where the repetition generator of a test case is declared (its tracker's identity).
+const Catch::SourceLineInfo kRepeatGenerator{__FILE__, static_cast<std::size_t>(__LINE__)};
+
+/// Runs one pass of the test case as a memx test.
+class BodyInvoker final : public Catch::ITestInvoker {
+ public:
+  void set(Catch::ITestInvoker* body, Catch::SourceLineInfo where) noexcept {
+    body_ = body;
+    where_ = where;
+  }
+  Catch::ITestInvoker* body() const noexcept { return body_; }
+
+
+  void invoke() const override {
+    Runtime& rt = Runtime::get();
+    int repetition = 0;
+    if (const int n = rt.generator_repetitions(); n > 1) {
+      // Catch2's own main runs every test once: a generator around the whole body makes
+      // Catch2 re-enter the test case (every section path of it) n times in a row.
+      repetition = Catch::Generators::generate(Catch::StringRef("memx-repeat"), kRepeatGenerator, [n] {
+        return Catch::Generators::makeGenerators(Catch::Generators::range(0, n));
+      });
+    }
+    // What Catch2 comes to hold during the pass (section trackers, its copy of the last
+    // assertion result) is Catch2's.
+    FrameworkShare held = held_footprint();
+    auto book_held = [&rt, &held] {
+      const FrameworkShare now = held_footprint();
+      FrameworkShare change = now;
+      change.bytes -= held.bytes;
+      change.blocks -= held.blocks;
+      rt.book_framework_held(change);
+      held = now;
+    };
+    auto end_pass = [&](bool threw) -> const std::vector<std::string>& {
+      book_held();
+      return rt.pass_ended(threw);
+    };
+    rt.pass_starting(repetition);
+    bool threw = false;
+    try {
+      body_->invoke();
+    } catch (const Catch::TestFailureException&) {
+      // A REQUIRE failed (Catch2 has recorded it): nothing of the test is in flight.
+      add_failures(end_pass(true), where_, true);
+      throw;
+#if CATCH_VERSION_MINOR >= 3
+    } catch (const Catch::TestSkipException&) {
+      add_failures(end_pass(false), where_, true);
+      throw;
+#endif
+    } catch (...) {
+      // An exception escapes the body: reported here as Catch2 would report it after the
+      // body (Catch2's work, booked as its share), and ended here, so that what it holds
+      // is freed inside the test that made it.
+      book_held();
+      const Counters before = rt.framework_call_begin();
+      Catch::AssertionHandler handler(Catch::StringRef("TEST_CASE"), where_, Catch::StringRef(),
+                                      Catch::ResultDisposition::ContinueOnFailure);
+      handler.handleUnexpectedInflightException();
+      try {
+        handler.complete();  // throws only when the run aborts (-a, -x)
+      } catch (...) {
+      }
+      rt.framework_call_end(before);
+      held = held_footprint();  // the call above is booked already
+      threw = true;
+    }
+    add_failures(end_pass(threw), where_, false);
+  }
+
+ private:
+  Catch::ITestInvoker* body_ = nullptr;
+  Catch::SourceLineInfo where_{"", 0};
+};
+
+/// Nests n scoped messages: the thread's message list grows to n and keeps its buffer.
+void nest_messages(int n) {
+  if (n == 0) return;
+  Catch::ScopedMessage message(Catch::MessageBuilder(Catch::StringRef("INFO"),
+                                                     Catch::SourceLineInfo(__FILE__, __LINE__),
+                                                     Catch::ResultWas::Info));
+  nest_messages(n - 1);
+}
+
+/// Buffers Catch2 3 grows on first use and keeps (the run's list of open sections, the
+/// thread's list of messages), grown before any test: the first test to need them would be
+/// charged for them. memx::catch2_main makes a new run, so a new list, per repetition.
+void prewarm_v3() {
+  if (Catch::RunContext* run = run_context()) (run->*active_sections_member()).reserve(16);
+  static bool done = false;
+  if (done) return;
+  done = true;
+  nest_messages(16);
+}
 
 class Listener final : public Catch::EventListenerBase {
  public:
-  using EventListenerBase::EventListenerBase;
+  explicit Listener(Catch::IConfig const* config) : EventListenerBase(config) {
+    // Assertion starts are not needed: Catch2 keeps its fast path for passing assertions.
+    m_preferences.shouldReportAllAssertionStarts = false;
+  }
 
   void testRunStarting(Catch::TestRunInfo const&) override {
-    if (!Runtime::get().run_starting(terminal_color())) return;
-    if (Runtime::get().generator_repetitions() > 1) {
-      std::fprintf(stderr, "memx: with Catch2 3, MEMX_REPEAT needs memx::catch2_main; running once\n");
+    bool color = false;
+    switch (m_config->defaultColourMode()) {
+      case Catch::ColourMode::None: color = false; break;
+      case Catch::ColourMode::PlatformDefault: color = terminal_color(); break;
+      default: color = true; break;
     }
+    prewarm_string_streams();
+    prewarm_v3();
+    Runtime::get().run_starting(color);
   }
   void testCaseStarting(Catch::TestCaseInfo const& info) override {
     Runtime& rt = Runtime::get();
     if (rt.session() == nullptr) return;
-    {
-      Uncounted guard;  // also around the temporaries
-      rt.case_starting(case_info(info));
-    }
+    Uncounted guard;  // also around the temporaries
+    rt.case_starting(case_info(info));
     where_ = info.lineInfo;
   }
   void testCasePartialStarting(Catch::TestCaseInfo const&, std::uint64_t) override {
-    depth_ = 0;
-    Runtime::get().pass_starting(0);
+    if (Runtime::get().session() == nullptr) return;
+    Catch::ITestInvoker** slot = active_invoker_slot();
+    if (slot == nullptr || *slot == nullptr) return;
+    invoker_.set(*slot, where_);
+    *slot = &invoker_;
+    swapped_ = slot;
   }
   void sectionStarting(Catch::SectionInfo const& info) override {
-    if (depth_++ > 0) Runtime::get().section_entered(info.name);
-  }
-  void assertionStarting(Catch::AssertionInfo const&) override {
-    before_ = Runtime::get().framework_call_begin();
+    // The test case's own section starts before the body: only SECTIONs are in a pass.
+    Runtime& rt = Runtime::get();
+    if (rt.in_pass()) rt.section_entered(info.name);
   }
   void assertionEnded(Catch::AssertionStats const& stats) override {
-    Runtime& rt = Runtime::get();
-    rt.framework_call_end(before_);
-    if (!stats.assertionResult.isOk()) rt.assertion_failed();
+    if (!stats.assertionResult.isOk()) Runtime::get().assertion_failed();
   }
   void sectionEnded(Catch::SectionStats const&) override {
-    if (depth_ == 0) return;
-    if (--depth_ > 0) {
-      Runtime::get().section_left();
-      return;
+    Runtime& rt = Runtime::get();
+    if (rt.in_pass()) rt.section_left();
+  }
+  void testCasePartialEnded(Catch::TestCaseStats const&, std::uint64_t) override {
+    // Catch2 calls tearDownTestCase on the handle's invoker next: give its own back.
+    if (swapped_ != nullptr) {
+      *swapped_ = invoker_.body();
+      swapped_ = nullptr;
     }
-    // The test case's own section: the reporters have not closed it yet, so a failure
-    // added now belongs to this pass.
-    add_failures(Runtime::get().pass_ended(false), where_, false);
   }
   void testCaseEnded(Catch::TestCaseStats const&) override { Runtime::get().case_ended(); }
   void testRunEnded(Catch::TestRunStats const&) override {
@@ -430,8 +671,8 @@ class Listener final : public Catch::EventListenerBase {
 
  private:
   Catch::SourceLineInfo where_{"", 0};
-  Counters before_{};
-  int depth_ = 0;
+  BodyInvoker invoker_;
+  Catch::ITestInvoker** swapped_ = nullptr;
 };
 
 #endif

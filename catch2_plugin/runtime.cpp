@@ -171,6 +171,7 @@ void Runtime::pass_starting(int repetition) {
   open_sections_.clear();
   leaf_.clear();
   share_ = FrameworkShare{};
+  held_ = FrameworkShare{};
   framework_depth_ = 0;
   pass_failed_ = false;
   outcome_ = TestOutcome{};
@@ -201,6 +202,8 @@ const std::vector<std::string>& Runtime::pass_ended(bool threw) {
   FrameworkShare share = share_;
   // What the test thread's high-water mark owes to Catch2 (other threads' are the test's).
   share.peak_bytes = std::max<std::int64_t>(0, peak_.total - peak_.own);
+  share.bytes += held_.bytes;
+  share.blocks += held_.blocks;
   std::string name = pass_name(case_.name, leaf_);
   // A path entered more than once in a repetition (a GENERATE inside the test case) gets
   // " #2", " #3"... so that each run of a name is one repetition.

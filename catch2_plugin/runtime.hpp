@@ -93,6 +93,13 @@ class Runtime {
   /// framework_call_begin before the call and framework_call_end with its result after.
   /// Calls nest (Catch2 calling into itself): only the outermost one is booked.
   Counters framework_call_begin() noexcept;
+  /// Memory Catch2 came to hold during the pass that no call measured (Catch2 3's copy of
+  /// the last assertion result): booked as its share when the pass ends.
+  /// It is taken off the pass's net, not off its peak: when it came to be held is not known.
+  void book_framework_held(const FrameworkShare& held) noexcept {
+    held_.bytes += held.bytes;
+    held_.blocks += held.blocks;
+  }
   void framework_call_end(const Counters& before) noexcept;
 
  private:
@@ -117,6 +124,7 @@ class Runtime {
   bool in_pass_ = false;
   bool pass_failed_ = false;
   FrameworkShare share_;
+  FrameworkShare held_;  // see book_framework_held
   int framework_depth_ = 0;  // calls into Catch2 in progress on the test's thread
   /// The test thread's heap levels during a pass, above its level at the pass start, to
   /// take Catch2's part off the peak. A call into Catch2 that raises the thread's
