@@ -393,31 +393,37 @@ class Listener final : public Catch::TestEventListenerBase {
 // invoker that opens the memx test, calls the test's own invoker and closes it.
 
 // --- Private members reached through explicit instantiation ([temp.spec]) ---------------
-using ActiveTestMember = Catch::TestCaseHandle const* Catch::RunContext::*;
-using HandleInvokerMember = Catch::ITestInvoker* Catch::TestCaseHandle::*;
-
-ActiveTestMember active_test_member();
-HandleInvokerMember handle_invoker_member();
-
-template <ActiveTestMember M>
-struct ActiveTestAccess {
-  friend ActiveTestMember active_test_member() { return M; }
+// An explicit instantiation may name a private member; the friend it defines hands the
+// member pointer out. One tag per member: `Tag::type` is the member pointer's type.
+template <class Tag, typename Tag::type M>
+struct PrivateMember {
+  friend typename Tag::type member(Tag) { return M; }
 };
-template struct ActiveTestAccess<&Catch::RunContext::m_activeTestCase>;
 
-template <HandleInvokerMember M>
-struct HandleInvokerAccess {
-  friend HandleInvokerMember handle_invoker_member() { return M; }
-};
-template struct HandleInvokerAccess<&Catch::TestCaseHandle::m_invoker>;
+namespace tracking = Catch::TestCaseTracking;
 
-using LastResultMember = Catch::Optional<Catch::AssertionResult> Catch::RunContext::*;
-LastResultMember last_result_member();
-template <LastResultMember M>
-struct LastResultAccess {
-  friend LastResultMember last_result_member() { return M; }
-};
-template struct LastResultAccess<&Catch::RunContext::m_lastResult>;
+#define MEMX_CATCH2_PRIVATE(tag, type_, pointer)      \
+  struct tag {                                       \
+    using type = type_;                              \
+    friend type member(tag);                         \
+  };                                                 \
+  template struct PrivateMember<tag, pointer>
+
+MEMX_CATCH2_PRIVATE(ActiveTest, Catch::TestCaseHandle const* Catch::RunContext::*,
+                    &Catch::RunContext::m_activeTestCase);
+MEMX_CATCH2_PRIVATE(HandleInvoker, Catch::ITestInvoker* Catch::TestCaseHandle::*,
+                    &Catch::TestCaseHandle::m_invoker);
+MEMX_CATCH2_PRIVATE(LastResult, Catch::Optional<Catch::AssertionResult> Catch::RunContext::*,
+                    &Catch::RunContext::m_lastResult);
+MEMX_CATCH2_PRIVATE(Trackers, tracking::TrackerContext Catch::RunContext::*,
+                    &Catch::RunContext::m_trackerContext);
+MEMX_CATCH2_PRIVATE(RootTracker, tracking::ITrackerPtr tracking::TrackerContext::*,
+                    &tracking::TrackerContext::m_rootTracker);
+MEMX_CATCH2_PRIVATE(Children, std::vector<tracking::ITrackerPtr> tracking::ITracker::*,
+                    &tracking::ITracker::m_children);
+MEMX_CATCH2_PRIVATE(ActiveSections, std::vector<tracking::ITracker*> Catch::RunContext::*,
+                    &Catch::RunContext::m_activeSections);
+#undef MEMX_CATCH2_PRIVATE
 
 Catch::RunContext* run_context() {
   // RunContext is Catch2's only result capture (its AssertionHandler makes the same cast).
@@ -440,7 +446,7 @@ FrameworkShare string_heap(const std::string& s) {
 FrameworkShare last_result_footprint() {
   Catch::RunContext* run = run_context();
   if (run == nullptr) return {};
-  const Catch::Optional<Catch::AssertionResult>& last = run->*last_result_member();
+  const Catch::Optional<Catch::AssertionResult>& last = run->*member(LastResult{});
   if (!last) return {};
   FrameworkShare f = string_heap(last->m_resultData.message);
   f += string_heap(last->m_resultData.reconstructedExpression);
@@ -449,43 +455,13 @@ FrameworkShare last_result_footprint() {
 
 // Catch2's section trackers: a tree under the tracker context, kept until the next test case
 // starts. Those a pass creates are Catch2's.
-namespace tracking = Catch::TestCaseTracking;
-using TrackerContextMember = tracking::TrackerContext Catch::RunContext::*;
-using RootTrackerMember = tracking::ITrackerPtr tracking::TrackerContext::*;
-using ChildrenMember = std::vector<tracking::ITrackerPtr> tracking::ITracker::*;
-using ActiveSectionsMember = std::vector<tracking::ITracker*> Catch::RunContext::*;
-TrackerContextMember tracker_context_member();
-RootTrackerMember root_tracker_member();
-ChildrenMember children_member();
-ActiveSectionsMember active_sections_member();
-template <TrackerContextMember M>
-struct TrackerContextAccess {
-  friend TrackerContextMember tracker_context_member() { return M; }
-};
-template struct TrackerContextAccess<&Catch::RunContext::m_trackerContext>;
-template <RootTrackerMember M>
-struct RootTrackerAccess {
-  friend RootTrackerMember root_tracker_member() { return M; }
-};
-template struct RootTrackerAccess<&tracking::TrackerContext::m_rootTracker>;
-template <ChildrenMember M>
-struct ChildrenAccess {
-  friend ChildrenMember children_member() { return M; }
-};
-template struct ChildrenAccess<&tracking::ITracker::m_children>;
-template <ActiveSectionsMember M>
-struct ActiveSectionsAccess {
-  friend ActiveSectionsMember active_sections_member() { return M; }
-};
-template struct ActiveSectionsAccess<&Catch::RunContext::m_activeSections>;
-
 /// A tracker's blocks: the object (allocated whole by Catch2, the tracker base first), its
 /// name, its list of children and the children's.
 void add_tracker_footprint(const tracking::ITracker& t, FrameworkShare& f) {
   f.bytes += static_cast<std::int64_t>(usable_size(&t));
   f.blocks += 1;
   f += string_heap(t.nameAndLocation().name);
-  const std::vector<tracking::ITrackerPtr>& children = t.*children_member();
+  const std::vector<tracking::ITrackerPtr>& children = t.*member(Children{});
   if (children.capacity() > 0) {
     f.bytes += static_cast<std::int64_t>(usable_size(children.data()));
     f.blocks += 1;
@@ -500,7 +476,7 @@ FrameworkShare held_footprint() {
   Catch::RunContext* run = run_context();
   if (run == nullptr) return {};
   FrameworkShare f = last_result_footprint();
-  const tracking::ITrackerPtr& root = run->*tracker_context_member().*root_tracker_member();
+  const tracking::ITrackerPtr& root = run->*member(Trackers{}).*member(RootTracker{});
   if (root) add_tracker_footprint(*root, f);
   return f;
 }
@@ -509,10 +485,10 @@ FrameworkShare held_footprint() {
 Catch::ITestInvoker** active_invoker_slot() {
   Catch::RunContext* run = run_context();
   if (run == nullptr) return nullptr;
-  const Catch::TestCaseHandle* handle = run->*active_test_member();
+  const Catch::TestCaseHandle* handle = run->*member(ActiveTest{});
   if (handle == nullptr) return nullptr;
   // The handle is an element of the run's own list of tests, not a constant object.
-  return &(const_cast<Catch::TestCaseHandle*>(handle)->*handle_invoker_member());
+  return &(const_cast<Catch::TestCaseHandle*>(handle)->*member(HandleInvoker{}));
 }
 
 /// Where the repetition generator of a test case is declared (its tracker's identity).
@@ -604,7 +580,7 @@ void nest_messages(int n) {
 /// thread's list of messages), grown before any test: the first test to need them would be
 /// charged for them. memx::catch2_main makes a new run, so a new list, per repetition.
 void prewarm_v3() {
-  if (Catch::RunContext* run = run_context()) (run->*active_sections_member()).reserve(16);
+  if (Catch::RunContext* run = run_context()) (run->*member(ActiveSections{})).reserve(16);
   static bool done = false;
   if (done) return;
   done = true;
