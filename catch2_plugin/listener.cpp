@@ -539,6 +539,7 @@ class BodyInvoker final : public Catch::ITestInvoker {
       throw;
 #if CATCH_VERSION_MINOR >= 3
     } catch (const Catch::TestSkipException&) {
+      rt.pass_skipped();
       add_failures(end_pass(false), where_, true);
       throw;
 #endif

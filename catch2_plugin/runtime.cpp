@@ -174,6 +174,7 @@ void Runtime::pass_starting(int repetition) {
   held_ = FrameworkShare{};
   framework_depth_ = 0;
   pass_failed_ = false;
+  pass_skipped_ = false;
   outcome_ = TestOutcome{};
   TestId id;
   id.name = case_.name;
@@ -214,7 +215,9 @@ const std::vector<std::string>& Runtime::pass_ended(bool threw) {
   id.file = case_.file;
   id.line = case_.line;
   session_->rename_test(std::move(id));
-  const TestStatus status = pass_failed_ || threw ? TestStatus::failed : TestStatus::passed;
+  const TestStatus status = pass_failed_ || threw ? TestStatus::failed
+                            : pass_skipped_        ? TestStatus::skipped
+                                                   : TestStatus::passed;
   outcome_ = session_->end_test(status, share);
   return outcome_.failures;
 }

@@ -88,6 +88,8 @@ class Runtime {
   void section_left() noexcept;
   /// An assertion of the pass failed.
   void assertion_failed() noexcept { pass_failed_ = true; }
+  /// The pass was skipped (Catch2 3's SKIP): measured, not judged against its budget.
+  void pass_skipped() noexcept { pass_skipped_ = true; }
   /// Catch2's own work for the test (its assertion and section bookkeeping, messages it
   /// keeps) is measured on the test's thread around each call into Catch2: call
   /// framework_call_begin before the call and framework_call_end with its result after.
@@ -123,6 +125,7 @@ class Runtime {
   bool in_case_ = false;
   bool in_pass_ = false;
   bool pass_failed_ = false;
+  bool pass_skipped_ = false;
   FrameworkShare share_;
   FrameworkShare held_;  // see book_framework_held
   int framework_depth_ = 0;  // calls into Catch2 in progress on the test's thread
