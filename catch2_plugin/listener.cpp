@@ -453,10 +453,9 @@ FrameworkShare last_result_footprint() {
   return f;
 }
 
-// Catch2's section trackers: a tree under the tracker context, kept until the next test case
-// starts. Those a pass creates are Catch2's.
-/// A tracker's blocks: the object (allocated whole by Catch2, the tracker base first), its
-/// name, its list of children and the children's.
+/// A section tracker's blocks (the trackers form a tree under the tracker context, kept
+/// until the next test case starts): the object (allocated whole by Catch2, the tracker
+/// base first), its name, its list of children and the children's.
 void add_tracker_footprint(const tracking::ITracker& t, FrameworkShare& f) {
   f.bytes += static_cast<std::int64_t>(usable_size(&t));
   f.blocks += 1;
@@ -502,7 +501,6 @@ class BodyInvoker final : public Catch::ITestInvoker {
     where_ = where;
   }
   Catch::ITestInvoker* body() const noexcept { return body_; }
-
 
   void invoke() const override {
     Runtime& rt = Runtime::get();

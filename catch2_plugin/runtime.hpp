@@ -95,9 +95,9 @@ class Runtime {
   /// framework_call_begin before the call and framework_call_end with its result after.
   /// Calls nest (Catch2 calling into itself): only the outermost one is booked.
   Counters framework_call_begin() noexcept;
-  /// Memory Catch2 came to hold during the pass that no call measured (Catch2 3's copy of
-  /// the last assertion result): booked as its share when the pass ends.
-  /// It is taken off the pass's net, not off its peak: when it came to be held is not known.
+  /// Memory Catch2 came to hold during the pass that no call measured (Catch2 3's section
+  /// trackers and copy of the last assertion result): booked as its share when the pass
+  /// ends, off the pass's net, not off its peak (when it came to be held is not known).
   void book_framework_held(const FrameworkShare& held) noexcept {
     held_.bytes += held.bytes;
     held_.blocks += held.blocks;

@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -52,7 +53,8 @@ std::string growth_text(double bytes, double blocks) {
                      blocks == 1 || blocks == -1 ? "" : "s");
 }
 
-double median(std::vector<std::int64_t> v) {
+template <class T>
+double median(std::vector<T> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
   if (n % 2 == 1) return static_cast<double>(v[n / 2]);
@@ -226,10 +228,7 @@ std::vector<LeakAssessment> analyze_leaks(
                        static_cast<double>(j - i));
     }
   }
-  std::sort(slopes.begin(), slopes.end());
-  const std::size_t mid = slopes.size() / 2;
-  const double whole_growth =
-      slopes.size() % 2 == 1 ? slopes[mid] : (slopes[mid - 1] + slopes[mid]) / 2.0;
+  const double whole_growth = median(std::move(slopes));
 
   // Only tests that ran once in every iteration take part in the handoff rule.
   auto aligned = [&](std::size_t i) { return tests[i].runs.size() == iterations; };

@@ -63,38 +63,35 @@ def main() -> int:
         problems.append(f"the report has {len(report['tests'])} tests, fewer than expected: "
                         "a child process may have replaced the parent's report")
     tests = {t["name"]: t for t in report["tests"]}
+
+    def check(name, t, want, quiet_when_ok=False):
+        """Checks one test's verdict against VERDICT or !VERDICT; prints and records it."""
+        leak = t["leak"]
+        got = leak["verdict"]
+        ok = got != want[1:] if want.startswith("!") else got == want
+        if ok and quiet_when_ok:
+            return
+        nets = [r["net_bytes"] for r in t["runs"]]
+        line = f"{name}: {got} ({leak['confidence']}) nets={nets} reason: {leak['reason']}"
+        print(("ok    " if ok else "WRONG ") + line + ("" if ok else f"  [expected {want}]"))
+        if not ok:
+            problems.append(line + f" [expected {want}]")
+
     for e in a.expect:
         name, want = e.split("=", 1)
         t = tests.get(name)
         if t is None:
             problems.append(f"{name}: not in the report (has {sorted(tests)})")
             continue
-        leak = t["leak"]
-        got = leak["verdict"]
-        nets = [r["net_bytes"] for r in t["runs"]]
-        ok = got != want[1:] if want.startswith("!") else got == want
-        line = f"{name}: {got} ({leak['confidence']}) nets={nets} reason: {leak['reason']}"
-        print(("ok    " if ok else "WRONG ") + line + ("" if ok else f"  [expected {want}]"))
-        if not ok:
-            problems.append(line + f" [expected {want}]")
+        check(name, t, want)
     if len(report["tests"]) < a.min_tests:
         problems.append(f"the report has {len(report['tests'])} tests, fewer than {a.min_tests}")
     if a.others:
         named = {e.split("=", 1)[0] for e in a.expect}
-        checked = 0
-        for name, t in tests.items():
-            if name in named:
-                continue
-            got = t["leak"]["verdict"]
-            want = a.others
-            ok = got != want[1:] if want.startswith("!") else got == want
-            checked += 1
-            if not ok:
-                nets = [r["net_bytes"] for r in t["runs"]]
-                line = f"{name}: {got} ({t['leak']['confidence']}) nets={nets} reason: {t['leak']['reason']}"
-                print("WRONG " + line + f"  [expected {want}]")
-                problems.append(line + f" [expected {want}]")
-        print(f"{checked} other tests checked for {a.others}")
+        others = {name: t for name, t in tests.items() if name not in named}
+        for name, t in others.items():
+            check(name, t, a.others, quiet_when_ok=True)
+        print(f"{len(others)} other tests checked for {a.others}")
     order = {"low": 0, "medium": 1, "high": 2}
     for e in a.min_confidence:
         name, want = e.split("=", 1)
