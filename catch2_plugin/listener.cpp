@@ -156,6 +156,30 @@ decltype(auto) measured(F&& f) {
   return f();
 }
 
+/// Stands in front of a generator tracker. GENERATE builds its generator in the test's frame
+/// (the expression, then Generators<T>) when the tracker has none, and hands it to the
+/// tracker, which keeps it until the test case's last generated value has run: from the
+/// "no generator" answer to setGenerator, what the thread allocates is Catch2's share.
+class GeneratorTrackerProxy final : public Catch::IGeneratorTracker {
+ public:
+  void attach(Catch::IGeneratorTracker* next) noexcept { next_ = next; }
+  auto hasGenerator() const -> bool override {
+    const bool has = next_->hasGenerator();
+    if (!has) Runtime::get().generator_building();
+    return has;
+  }
+  auto getGenerator() const -> Catch::Generators::GeneratorBasePtr const& override {
+    return next_->getGenerator();
+  }
+  void setGenerator(Catch::Generators::GeneratorBasePtr&& generator) override {
+    next_->setGenerator(std::move(generator));
+    Runtime::get().generator_built();
+  }
+
+ private:
+  Catch::IGeneratorTracker* next_ = nullptr;
+};
+
 /// Forwards every call to Catch2's run context; while a pass is measured, what the calling
 /// thread allocates and frees inside the call is Catch2's share, not the test's.
 class ResultCaptureProxy final : public Catch::IResultCapture {
@@ -179,9 +203,15 @@ class ResultCaptureProxy final : public Catch::IResultCapture {
   }
   auto acquireGeneratorTracker(Catch::StringRef name, Catch::SourceLineInfo const& line)
       -> Catch::IGeneratorTracker& override {
-    return measured([&]() -> Catch::IGeneratorTracker& {
+    Catch::IGeneratorTracker& tracker = measured([&]() -> Catch::IGeneratorTracker& {
       return next_->acquireGeneratorTracker(name, line);
     });
+    // GENERATE uses the tracker at once (hasGenerator, setGenerator, getGenerator) and
+    // keeps no reference: a few proxies taken in turn suffice, even for a GENERATE inside
+    // another's expression.
+    GeneratorTrackerProxy& proxy = generator_proxies_[next_generator_proxy_++ % kGeneratorProxies];
+    proxy.attach(&tracker);
+    return proxy;
   }
 #if defined(CATCH_CONFIG_ENABLE_BENCHMARKING)
   void benchmarkPreparing(std::string const& name) override {
@@ -239,7 +269,10 @@ class ResultCaptureProxy final : public Catch::IResultCapture {
   void exceptionEarlyReported() override { next_->exceptionEarlyReported(); }
 
  private:
+  static constexpr std::size_t kGeneratorProxies = 16;
   Catch::IResultCapture* next_ = nullptr;
+  GeneratorTrackerProxy generator_proxies_[kGeneratorProxies];
+  std::size_t next_generator_proxy_ = 0;
 };
 
 ResultCaptureProxy& proxy() {
@@ -341,15 +374,17 @@ class Listener final : public Catch::TestEventListenerBase {
     prewarm_string_streams();
     if (!rt.run_starting(color)) return;
     install_proxy();
+    repeat_list(rt.listed_repetitions());
   }
   void testGroupStarting(Catch::GroupInfo const&) override {}
   void testCaseStarting(Catch::TestCaseInfo const& info) override {
     Runtime& rt = Runtime::get();
     if (rt.session() == nullptr) return;
-    Uncounted guard;  // also around the temporaries
-    rt.case_starting(case_info(info));
     // Every TestCaseInfo Catch2 runs is a TestCase (runTest passes the test case itself).
     auto& test_case = const_cast<Catch::TestCase&>(static_cast<const Catch::TestCase&>(info));
+    rt.case_iteration(repetition_of(test_case));
+    Uncounted guard;  // also around the temporaries
+    rt.case_starting(case_info(info));
     std::shared_ptr<Catch::ITestInvoker>& slot = test_case.*invoker_member();
     body_ = slot;
     slot = std::make_shared<BodyInvoker>(body_, info.lineInfo);
@@ -375,12 +410,43 @@ class Listener final : public Catch::TestEventListenerBase {
   void testRunEnded(Catch::TestRunStats const&) override {
     Runtime& rt = Runtime::get();
     remove_proxy();
+    if (list_ != nullptr) {  // Catch2's list as it was
+      list_->erase(list_->begin() + static_cast<std::ptrdiff_t>(list_size_), list_->end());
+    }
+    list_ = nullptr;
     if (rt.run_ended()) print_summary(rt);
   }
 
  private:
+  /// Catch2's own main runs its tests once. For MEMX_REPEAT=N the run's sorted list of test
+  /// cases (the registry's, which getAllTestCasesSorted hands out by reference) holds the
+  /// list N times over when the run takes it, right after this event: the run goes through
+  /// the whole selection N times in a row, in its order, as --gtest_repeat does. Catch2
+  /// keeps the selected tests in a set of pointers into that list, so its order is the
+  /// list's. Taken back when the run ends.
+  void repeat_list(int n) {
+    if (n < 2) return;
+    auto& list = const_cast<std::vector<Catch::TestCase>&>(Catch::getAllTestCasesSorted(*m_config));
+    if (list.empty()) return;
+    list_ = &list;
+    list_size_ = list.size();
+    list.reserve(list_size_ * static_cast<std::size_t>(n));
+    for (int k = 1; k < n; ++k) {
+      for (std::size_t i = 0; i < list_size_; ++i) list.push_back(list[i]);
+    }
+  }
+  /// The repetition of the run's list a test case is in (0 when the list is not repeated).
+  int repetition_of(const Catch::TestCase& test_case) const {
+    if (list_ == nullptr || list_size_ == 0) return 0;
+    const Catch::TestCase* first = list_->data();
+    if (&test_case < first || &test_case >= first + list_->size()) return -1;
+    return static_cast<int>(static_cast<std::size_t>(&test_case - first) / list_size_);
+  }
+
   std::shared_ptr<Catch::ITestInvoker> body_;
   std::shared_ptr<Catch::ITestInvoker>* swapped_ = nullptr;
+  std::vector<Catch::TestCase>* list_ = nullptr;
+  std::size_t list_size_ = 0;
 };
 
 #else

@@ -157,6 +157,9 @@ class Session {
   void rename_test(TestId id);
   /// Repetition `index` ended: records the live heap of the whole process.
   void end_iteration(int index);
+  /// The same with the live heap the caller read at the same point of every repetition
+  /// (a framework that knows a repetition ended only when the next one starts).
+  void end_iteration(int index, std::int64_t live_bytes);
   /// The run ended: final analysis, complete report.
   void end_run();
 

@@ -298,11 +298,13 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   return out;
 }
 
-void Session::end_iteration(int index) {
+void Session::end_iteration(int index) { end_iteration(index, counters().live_bytes); }
+
+void Session::end_iteration(int index, std::int64_t live_bytes) {
   Uncounted guard;
   Impl& m = *impl_;
   m.iteration = index;
-  m.report.iteration_end_live_bytes.push_back(counters().live_bytes);
+  m.report.iteration_end_live_bytes.push_back(live_bytes);
   m.dirty = true;
   m.maybe_write(*this);
 }
