@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -34,11 +35,14 @@
 #include <catch2/generators/catch_generators.hpp>
 #include <catch2/generators/catch_generators_range.hpp>
 #include <catch2/interfaces/catch_interfaces_capture.hpp>
+#include <catch2/interfaces/catch_interfaces_config.hpp>
+#include <catch2/interfaces/catch_interfaces_generatortracker.hpp>
 #include <catch2/internal/catch_assertion_handler.hpp>
 #include <catch2/internal/catch_context.hpp>
 #include <catch2/internal/catch_reusable_string_stream.hpp>
 #include <catch2/internal/catch_run_context.hpp>
 #include <catch2/internal/catch_test_failure_exception.hpp>
+#include <catch2/internal/catch_test_case_registry_impl.hpp>
 #include <catch2/internal/catch_test_case_tracker.hpp>
 #include <catch2/catch_message.hpp>
 #include <catch2/reporters/catch_reporter_event_listener.hpp>
@@ -632,6 +636,123 @@ class BodyInvoker final : public Catch::ITestInvoker {
   Catch::SourceLineInfo where_{"", 0};
 };
 
+// --- GENERATE: the generator is Catch2's ---------------------------------------------------
+// GENERATE asks the run context for its tracker (acquireGeneratorTracker); when there is
+// none yet, it evaluates the generator expression in the test's frame and hands the
+// generator to createGeneratorTracker, and Catch2 keeps it until the test case's last
+// generated value has run. Both calls go through IResultCapture (catch_generators.cpp),
+// while the assertion macros call the RunContext directly, so no proxy can stand in front
+// of it: the run context is given a copy of its virtual table with these two entries
+// replaced, which needs the Itanium C++ ABI (GCC and Clang on Linux, macOS, the BSDs).
+// Elsewhere the generator stays in the first generated value's net (catch2_plugin/README.md).
+#if defined(__GXX_ABI_VERSION)
+#define MEMX_CATCH2_GENERATOR_HOOK 1
+
+/// The slot of a virtual member function in its class's virtual table. Itanium C++ ABI: a
+/// pointer to a virtual member function holds 1 + the slot's byte offset (ARM's variant:
+/// the offset, with the virtual flag in the adjustment).
+template <class M>
+std::size_t vtable_slot(M member) {
+  struct Rep {
+    std::uintptr_t ptr;
+    std::ptrdiff_t adj;
+  };
+  static_assert(sizeof(M) == sizeof(Rep), "not an Itanium C++ ABI member function pointer");
+  Rep r;
+  std::memcpy(&r, &member, sizeof r);
+#if defined(__arm__) || defined(__aarch64__)
+  return r.ptr / sizeof(void*);
+#else
+  return (r.ptr - 1) / sizeof(void*);
+#endif
+}
+
+class GeneratorHook {
+ public:
+  static GeneratorHook& self();
+  /// Gives the run context the hooked table (once per run: each run has its own context).
+  void install(Catch::RunContext* run) {
+    if (run == nullptr || run_ == run) return;
+    auto** vptr = reinterpret_cast<void* const**>(static_cast<Catch::IResultCapture*>(run));
+    void* const* original = *vptr;
+    if (original != original_) {
+      // A virtual table holds its offset to the top and its type_info before the entries
+      // (kept, for dynamic_cast and typeid). The deprecated calls have been IResultCapture's
+      // last ones in every 3.x; a few more entries are copied in case a later release adds
+      // one after them (a virtual table never ends at the end of a mapping in practice).
+      const std::size_t last = std::max({vtable_slot(&Catch::IResultCapture::getCurrentTestName),
+                                         vtable_slot(&Catch::IResultCapture::getLastResult),
+                                         vtable_slot(&Catch::IResultCapture::exceptionEarlyReported)});
+      const std::size_t entries = std::min<std::size_t>(last + 1 + kSpare, kMaxEntries);
+      acquire_slot_ = vtable_slot(&Catch::IResultCapture::acquireGeneratorTracker);
+      create_slot_ = vtable_slot(&Catch::IResultCapture::createGeneratorTracker);
+      if (last + 1 > kMaxEntries || acquire_slot_ >= entries || create_slot_ >= entries) return;
+      std::memcpy(table_, original - 2, (entries + 2) * sizeof(void*));
+      const Acquire a = &acquire;
+      const Create c = &create;
+      std::memcpy(&table_[2 + acquire_slot_], &a, sizeof a);  // a function in a table entry
+      std::memcpy(&table_[2 + create_slot_], &c, sizeof c);
+      original_ = original;
+    }
+    *vptr = table_ + 2;
+    run_ = run;
+  }
+  /// Gives the run context its own table back (the run ends).
+  void remove() {
+    if (run_ == nullptr) return;
+    auto** vptr = reinterpret_cast<void* const**>(static_cast<Catch::IResultCapture*>(run_));
+    if (*vptr == table_ + 2) *vptr = original_;
+    run_ = nullptr;
+  }
+
+ private:
+  using Acquire = Catch::IGeneratorTracker* (*)(Catch::IResultCapture*, Catch::StringRef,
+                                                Catch::SourceLineInfo const&);
+  using Create = Catch::IGeneratorTracker* (*)(Catch::IResultCapture*, Catch::StringRef,
+                                               Catch::SourceLineInfo,
+                                               Catch::Generators::GeneratorBasePtr&&);
+  static constexpr std::size_t kSpare = 8;
+  static constexpr std::size_t kMaxEntries = 64;
+
+  template <class F>
+  F original(std::size_t slot) const noexcept {
+    F f;
+    std::memcpy(&f, &original_[slot], sizeof f);
+    return f;
+  }
+  // The member functions' calling convention: `this` first (Itanium C++ ABI).
+  static Catch::IGeneratorTracker* acquire(Catch::IResultCapture* run, Catch::StringRef name,
+                                           Catch::SourceLineInfo const& line) {
+    const GeneratorHook& h = self();
+    Catch::IGeneratorTracker* tracker =
+        h.original<Acquire>(h.acquire_slot_)(run, name, line);
+    // None yet: the generator expression runs next, in the test's frame.
+    if (tracker == nullptr) Runtime::get().generator_building();
+    return tracker;
+  }
+  static Catch::IGeneratorTracker* create(Catch::IResultCapture* run, Catch::StringRef name,
+                                          Catch::SourceLineInfo line,
+                                          Catch::Generators::GeneratorBasePtr&& generator) {
+    // The generator is built; the tracker Catch2 makes for it is in its section trackers'
+    // tree, which held_footprint measures.
+    Runtime::get().generator_built();
+    const GeneratorHook& h = self();
+    return h.original<Create>(h.create_slot_)(run, name, line, std::move(generator));
+  }
+
+  Catch::RunContext* run_ = nullptr;
+  void* const* original_ = nullptr;
+  std::size_t acquire_slot_ = 0;
+  std::size_t create_slot_ = 0;
+  void* table_[kMaxEntries + 2] = {};
+};
+
+GeneratorHook& GeneratorHook::self() {
+  static GeneratorHook hook;
+  return hook;
+}
+#endif
+
 /// Nests n scoped messages: the thread's message list grows to n and keeps its buffer.
 void nest_messages(int n) {
   if (n == 0) return;
@@ -668,7 +789,12 @@ class Listener final : public Catch::EventListenerBase {
     }
     prewarm_string_streams();
     prewarm_v3();
-    Runtime::get().run_starting(color);
+    Runtime& rt = Runtime::get();
+    if (!rt.run_starting(color)) return;
+#if defined(MEMX_CATCH2_GENERATOR_HOOK)
+    GeneratorHook::self().install(run_context());
+#endif
+    repeat_list(rt);
   }
   void testCaseStarting(Catch::TestCaseInfo const& info) override {
     Runtime& rt = Runtime::get();
@@ -678,7 +804,9 @@ class Listener final : public Catch::EventListenerBase {
     where_ = info.lineInfo;
   }
   void testCasePartialStarting(Catch::TestCaseInfo const&, std::uint64_t) override {
-    if (Runtime::get().session() == nullptr) return;
+    Runtime& rt = Runtime::get();
+    if (rt.session() == nullptr) return;
+    rt.case_iteration(repetition_of_active());
     Catch::ITestInvoker** slot = active_invoker_slot();
     if (slot == nullptr || *slot == nullptr) return;
     invoker_.set(*slot, where_);
@@ -707,10 +835,53 @@ class Listener final : public Catch::EventListenerBase {
   void testCaseEnded(Catch::TestCaseStats const&) override { Runtime::get().case_ended(); }
   void testRunEnded(Catch::TestRunStats const&) override {
     Runtime& rt = Runtime::get();
+#if defined(MEMX_CATCH2_GENERATOR_HOOK)
+    GeneratorHook::self().remove();
+#endif
+    if (list_ != nullptr) {  // Catch2's list as it was
+      list_->erase(list_->begin() + static_cast<std::ptrdiff_t>(list_size_), list_->end());
+    }
+    list_ = nullptr;
     if (rt.run_ended()) print_summary(rt);
   }
 
  private:
+  /// Catch2's own main runs its tests once. For MEMX_REPEAT=N the run's sorted list of test
+  /// cases (the registry's, which getAllTestCasesSorted hands out by reference) holds the
+  /// list N times over when the run takes it, right after this event (the run context is
+  /// made first): the run goes through the whole selection N times in a row, in its order,
+  /// as --gtest_repeat does. Catch2 keeps the selected tests in a set of pointers into that
+  /// list, so its order is the list's. Taken back when the run ends. Sharding (which
+  /// splits that set) would split the repetitions: each test case is re-entered instead.
+  void repeat_list(Runtime& rt) {
+    const int n = rt.listed_repetitions();
+    if (n < 2) return;
+    if (m_config->shardCount() > 1) {
+      rt.repeat_in_place("MEMX_REPEAT with Catch2's --shard-count");
+      return;
+    }
+    auto& list = const_cast<std::vector<Catch::TestCaseHandle>&>(Catch::getAllTestCasesSorted(*m_config));
+    if (list.empty()) return;
+    list_ = &list;
+    list_size_ = list.size();
+    list.reserve(list_size_ * static_cast<std::size_t>(n));
+    for (int k = 1; k < n; ++k) {
+      for (std::size_t i = 0; i < list_size_; ++i) list.push_back(list[i]);
+    }
+  }
+  /// The repetition of the run's list the active test case is in (0 when the list is not
+  /// repeated, -1 when it is not in the list).
+  int repetition_of_active() const {
+    if (list_ == nullptr || list_size_ == 0) return 0;
+    Catch::RunContext* run = run_context();
+    const Catch::TestCaseHandle* handle = run == nullptr ? nullptr : run->*member(ActiveTest{});
+    const Catch::TestCaseHandle* first = list_->data();
+    if (handle == nullptr || handle < first || handle >= first + list_->size()) return -1;
+    return static_cast<int>(static_cast<std::size_t>(handle - first) / list_size_);
+  }
+
+  std::vector<Catch::TestCaseHandle>* list_ = nullptr;
+  std::size_t list_size_ = 0;
   Catch::SourceLineInfo where_{"", 0};
   BodyInvoker invoker_;
   Catch::ITestInvoker** swapped_ = nullptr;
