@@ -144,6 +144,10 @@ class Session {
   void begin_run(int repetitions, std::size_t tests_hint = 0);
   /// Repetition `index` (from 0) starts.
   void begin_iteration(int index);
+  /// Each test's repetitions follow each other (no whole iterations, no end_iteration):
+  /// the leak verdict that fails a test in its last repetition is then the one the report
+  /// and the summary give, from the test's own runs alone.
+  void judge_tests_alone() noexcept;
   /// Starts measuring a test: call last before the test's own code runs.
   void begin_test(TestId id);
   /// Stops measuring (call first after the test's own code ends), records the run, checks

@@ -105,6 +105,8 @@ void Session::flush() {
   if (impl_->started && !impl_->ended && impl_->dirty) write_report(nullptr);
 }
 
+void Session::judge_tests_alone() noexcept { impl_->judge_alone = true; }
+
 void Session::begin_run(int repetitions, std::size_t tests_hint) {
   Uncounted guard;
   Impl& m = *impl_;
@@ -273,7 +275,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     series.name = rec.name;
     for (const RunRecord& r : rec.runs) series.runs.push_back(RunNet{r.net_bytes, r.net_blocks});
     // A test that did not run in every repetition (a filter, a shard) is judged alone.
-    const bool aligned = lives.size() == rec.runs.size() &&
+    const bool aligned = !m.judge_alone && lives.size() == rec.runs.size() &&
                          static_cast<int>(rec.runs.size()) == m.repetitions;
     rec.leak = analyze_leaks({series}, aligned ? lives : std::vector<std::int64_t>{}).front();
     if (m.config.options.fail_on_leak && rec.leak.verdict == Verdict::leak &&
