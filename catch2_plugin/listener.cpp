@@ -7,15 +7,21 @@
 // that memx's failures (budget, leak) are ordinary assertion failures of that pass: they
 // show in every reporter, in -r junit and in the exit code. Catch2's own work inside the
 // body (assertion and section bookkeeping, the messages and results it keeps, its string
-// stream pool, the section tracker) happens behind getResultCapture(), which a proxy
-// measures and takes off the test's figures. Everything Catch2 does around the body
-// (reporters, output capture, the tracker's reset) is outside the measured interval.
+// stream pool, the section tracker, a GENERATE's generator) happens behind
+// getResultCapture(), which a proxy measures and takes off the test's figures. Everything
+// Catch2 does around the body (reporters, output capture, the tracker's reset) is outside
+// the measured interval.
 //
 // Catch2 3.x (behind CATCH_VERSION_MAJOR; compiled and run against Catch2 3.16.0): the pass
 // is measured around the body alone too, through the invoker of the RunContext's active
 // test case, and memx's failures are assertion failures of the pass. Catch2 3 calls its
-// RunContext directly, so no proxy books its work inside the body: its section trackers and
-// the last assertion result it keeps count as the test's (catch2_plugin/README.md).
+// RunContext directly, so no proxy books its work inside the body: the section trackers
+// and the last assertion result it comes to hold are measured after the pass, a GENERATE's
+// generator through two hooked entries of the run context's virtual table
+// (catch2_plugin/README.md).
+//
+// Both: with Catch2's own main and MEMX_REPEAT=N, the run's list of test cases is made to
+// hold the selection N times over, so that the whole run is repeated in test order.
 #include <strings.h>
 #include <unistd.h>
 
@@ -327,8 +333,8 @@ class BodyInvoker final : public Catch::ITestInvoker {
     Runtime& rt = Runtime::get();
     int repetition = 0;
     if (const int n = rt.generator_repetitions(); n > 1) {
-      // Catch2's own main runs every test once: a generator around the whole body makes
-      // Catch2 re-enter the test case (every section path of it) n times in a row.
+      // Catch2's own main, when its run's list cannot be repeated: a generator around the
+      // whole body makes Catch2 re-enter the test case (every section path) n times in a row.
       repetition = Catch::Generators::generate(Catch::StringRef("memx-repeat"), kRepeatGenerator, [n] {
         return Catch::Generators::makeGenerators(Catch::Generators::range(0, n));
       });
@@ -576,8 +582,8 @@ class BodyInvoker final : public Catch::ITestInvoker {
     Runtime& rt = Runtime::get();
     int repetition = 0;
     if (const int n = rt.generator_repetitions(); n > 1) {
-      // Catch2's own main runs every test once: a generator around the whole body makes
-      // Catch2 re-enter the test case (every section path of it) n times in a row.
+      // Catch2's own main, when its run's list cannot be repeated: a generator around the
+      // whole body makes Catch2 re-enter the test case (every section path) n times in a row.
       repetition = Catch::Generators::generate(Catch::StringRef("memx-repeat"), kRepeatGenerator, [n] {
         return Catch::Generators::makeGenerators(Catch::Generators::range(0, n));
       });
