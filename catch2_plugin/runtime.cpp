@@ -164,8 +164,8 @@ bool Runtime::run_ended() {
   } else if (!in_place_ && iteration_ >= 0) {
     session_->end_iteration(iteration_, case_end_live_bytes_);  // the list's last one
   }
-  // Each test case repeated in place: no whole-iteration live heap to compare with, each
-  // test is judged on its own repetitions.
+  // Each test case repeated in place (generator mode): no whole-iteration live heap to
+  // compare with, each test is judged on its own repetitions.
   session_->end_run();
   return true;
 }

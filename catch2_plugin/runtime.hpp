@@ -71,6 +71,7 @@ class Runtime {
   /// The listener could not repeat the run's list: each test case is re-entered N times in
   /// a row instead. `why` is printed once, in one line.
   void repeat_in_place(const char* why);
+  /// How this process repeats (valid once the first run started).
   RepeatMode mode() const noexcept;
   /// Listed mode: the test case starting next is in repetition `index` of the run's list
   /// (-1: not found in it, taken as the current one).
