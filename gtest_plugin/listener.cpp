@@ -26,7 +26,14 @@
 #include "memx/config.hpp"
 #include "memx/gtest.hpp"
 #include "memx/session.hpp"
+#include "memx/thread_state.hpp"
 #include "memx/uncounted.hpp"
+
+// GoogleTest 1.10 and 1.11 read a flag as ::testing::GTEST_FLAG(name); 1.12 added
+// GTEST_FLAG_GET.
+#ifndef GTEST_FLAG_GET
+#define GTEST_FLAG_GET(name) ::testing::GTEST_FLAG(name)
+#endif
 
 namespace memx::gtest {
 namespace {
@@ -216,6 +223,7 @@ class Listener final : public ::testing::EmptyTestEventListener {
   Session* session() noexcept { return s_ ? s_->session.get() : nullptr; }
 
   void OnTestProgramStart(const ::testing::UnitTest& unit) override {
+    const PreservedThreadState keep;  // the tests see no flag or errno of memx's
     Uncounted guard;
     if (GTEST_FLAG_GET(list_tests)) return;
     for (const std::string& w : s_->parsed.warnings) std::fprintf(stderr, "%s\n", w.c_str());
@@ -246,6 +254,7 @@ class Listener final : public ::testing::EmptyTestEventListener {
   }
 
   void OnTestIterationStart(const ::testing::UnitTest&, int iteration) override {
+    const PreservedThreadState keep;
     if (session() == nullptr) return;
     const FrameworkShare overhead = measure_fixture_overhead();
     Uncounted guard;
@@ -254,6 +263,7 @@ class Listener final : public ::testing::EmptyTestEventListener {
   }
 
   void OnTestStart(const ::testing::TestInfo& info) override {
+    const PreservedThreadState keep;
     if (session() == nullptr) return;
     Uncounted guard;
     TestId id;
@@ -268,6 +278,7 @@ class Listener final : public ::testing::EmptyTestEventListener {
   }
 
   void OnTestEnd(const ::testing::TestInfo& info) override {
+    const PreservedThreadState keep;
     if (session() == nullptr || !s_->session->in_test()) return;
     {
       Uncounted guard;
@@ -299,11 +310,13 @@ class Listener final : public ::testing::EmptyTestEventListener {
   }
 
   void OnTestIterationEnd(const ::testing::UnitTest&, int iteration) override {
+    const PreservedThreadState keep;
     if (session() == nullptr) return;
     s_->session->end_iteration(iteration);
   }
 
   void OnTestProgramEnd(const ::testing::UnitTest&) override {
+    const PreservedThreadState keep;
     if (session() == nullptr) return;
     Uncounted guard;
     s_->session->end_run();
