@@ -41,8 +41,9 @@ std::size_t usable_size(const void* block) noexcept;
 /// never loses another's peak.
 ///
 /// The peak is exact when one thread allocates during the window (others may free).
-/// When several threads allocate concurrently it is the sum of their individual
-/// high-water marks: an upper bound that is reached when their peaks coincide.
+/// Otherwise it is an upper bound of the true peak, at most about 2 x 64 KiB per thread
+/// that allocated or freed above it, however the threads share their blocks (one thread
+/// allocating what another frees included): see README "What the figures mean".
 class PeakWindow {
  public:
   /// Opens the window at the current live level.
