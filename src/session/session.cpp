@@ -85,6 +85,7 @@ Session::Session(SessionConfig config) {
   if (impl_->config.write_report && !impl_->config.options.report_pattern.empty()) {
     impl_->path = expand_report_path(impl_->config.options.report_pattern, impl_->owner_pid);
     claim_report_path(impl_->path, impl_->owner_pid);
+    impl_->direct = writes_directly(impl_->path);
   }
   g_current.store(this);
 }
@@ -119,7 +120,7 @@ void Session::begin_run(int repetitions, std::size_t tests_hint) {
   m.run_rss.emplace();  // keeps the sampler thread running for the per-test RSS peaks
   if (!g_atexit_registered.exchange(true)) std::atexit(flush_at_exit);
   m.dirty = true;
-  if (!m.path.empty()) write_report(nullptr);
+  if (!m.path.empty() && !m.direct) write_report(nullptr);
 }
 
 void Session::begin_iteration(int index) {
@@ -349,7 +350,9 @@ bool Session::write_report(std::string* error) {
 }
 
 void Session::Impl::maybe_write(Session& self) {
-  if (path.empty() || !dirty) return;
+  // A device, FIFO or descriptor takes one report, at the end (or exit): written after
+  // every test it would receive the report over and over.
+  if (path.empty() || direct || !dirty) return;
   // Written after every test while writing has cost less than 50 ms in all, or 5% of the
   // run's time so far: small and slow suites are written after each test, a suite of
   // thousands of tiny tests every few tests (a crash then loses at most the tests of the

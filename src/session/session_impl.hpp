@@ -33,6 +33,7 @@ struct Session::Impl {
   std::set<std::string> over_budget;                   // tests that broke a limit
   std::set<std::string> bad_budget;                    // tests with a malformed budget
   std::string path;                                    // expanded report path, "" = none
+  bool direct = false;  // path is a device, FIFO or descriptor: one report, at the end
   long owner_pid = 0;
   int repetitions = 1;
   int iteration = 0;
