@@ -244,6 +244,9 @@ TEST(WriteFileTarget, FifoIsWrittenInPlaceForItsReader) {
   ASSERT_EQ(::mknod(fifo.c_str(), S_IFIFO | 0600, 0), 0) << std::strerror(errno);
   const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   ASSERT_GE(reader, 0);
+  // Our own write end keeps the reader from seeing end-of-file before the writer opens.
+  const int keep_open = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(keep_open, 0);
   // Larger than a pipe's buffer: the writer must wait for the reader, not give up.
   const std::string text(200000, 'x');
   std::string received;
@@ -258,6 +261,7 @@ TEST(WriteFileTarget, FifoIsWrittenInPlaceForItsReader) {
   });
   std::string error;
   const bool ok = memx::write_file_atomically(fifo, text, true, &error);
+  ::close(keep_open);
   read_all.join();
   ::close(reader);
   ASSERT_TRUE(ok) << error;
