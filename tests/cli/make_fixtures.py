@@ -99,6 +99,8 @@ def main():
         # A process that crashed after its first test.
         "incomplete.json": report([test("Crash.First", 5, same(3, peak=64, allocs=1))],
                                   pid=2004, complete=False, reps=3, live=[100, 100]),
+        # The baseline's run crashed after its first four tests (same figures as far as it got).
+        "crashed.json": report(base_tests()[:4], pid=2005, complete=False, live=[5000]),
         # Names that need quoting in CSV and escaping in Markdown and HTML.
         "odd_names.json": report([test('Odd.Comma,"Quote" | pipe', 1, same(1, peak=10, allocs=1)),
                                   test("Odd.<script>alert(1)</script>", 2,
@@ -130,6 +132,12 @@ def main():
     not_array = json.loads(text)
     not_array["tests"] = {"Cache.Lookup": {}}
     write("bad/tests_not_array.json", not_array)
+    # The same test twice in one report (a second copy must not hide a regression).
+    dup = json.loads(text)
+    copy_ = copy.deepcopy(dup["tests"][1])
+    copy_["runs"] = same(5, peak=40960, allocs=500)
+    dup["tests"].append(copy_)
+    write("bad/duplicate_test.json", dup)
     open(os.path.join(bad, "allow_binary.txt"), "wb").write(b"Cache.*\n\x00\x01\x02ELF\n")
 
 
