@@ -3,12 +3,15 @@
 // Everything here runs under memx::Uncounted, and every container of the session is
 // allocated and freed only under a guard, so that the session's own memory is never part
 // of a test's figures or of the whole process's iteration-level live heap.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
@@ -339,15 +342,33 @@ bool Session::write_report(std::string* error) {
   }
   m.write_time += std::chrono::steady_clock::now() - t0;
   m.dirty = !ok;
-  if (!ok) {
-    if (!m.write_error_shown) {
-      std::fprintf(stderr, "%s\n", err.c_str());
-      m.write_error_shown = true;
-    }
-    if (error != nullptr) *error = err;
+  m.write_failed = !ok;
+  if (ok) {
+    m.written = true;
+    return true;
   }
-  return ok;
+  if (!m.written) {
+    // Nothing of this run is at the path: an earlier run's report there would be read as
+    // this one's (a later `memx gate` would pass last week's figures). Remove it.
+    struct stat st {};
+    if (::lstat(m.path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      if (::unlink(m.path.c_str()) == 0) {
+        err += "; the earlier run's report there was removed";
+      } else {
+        err += fmt::format("; the report there is an earlier run's and could not be removed: {}",
+                           std::strerror(errno));
+      }
+    }
+  }
+  if (!m.write_error_shown) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    m.write_error_shown = true;
+  }
+  if (error != nullptr) *error = err;
+  return false;
 }
+
+bool Session::report_failed() const noexcept { return impl_->write_failed; }
 
 void Session::Impl::maybe_write(Session& self) {
   // A device, FIFO or descriptor takes one report, at the end (or exit): written after

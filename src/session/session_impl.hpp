@@ -42,6 +42,8 @@ struct Session::Impl {
   bool analyzed = false;
   bool dirty = false;
   bool write_error_shown = false;
+  bool written = false;        // a report of this run is at `path`
+  bool write_failed = false;   // the last write failed
   std::chrono::steady_clock::time_point run_started{};
   std::chrono::steady_clock::duration write_time{};  // spent writing reports so far
   TestMeter meter;

@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""A test binary's --memx-report=PATH never replaces what stands at PATH unless it is a file.
+"""A test binary's --memx-report=PATH never replaces what stands at PATH unless it is a file,
+and a run whose report cannot be written leaves no earlier report behind and fails.
 
 check_report_targets.py --workdir DIR -- SCENARIO [args...]
 
-Runs SCENARIO (a passing GoogleTest scenario) with --memx-report pointing at, in turn:
+Runs SCENARIO (a passing GoogleTest or Catch2 scenario binary) without a report, then with
+--memx-report pointing at, in turn:
   * a private character device (mknod 1:3, a /dev/null of our own, made in DIR; root only):
     the run passes and the node is still that character device;
   * a FIFO with a reader: exactly one complete report arrives (not one per test);
   * /dev/stdout (a pipe): the output holds exactly one complete report;
   * a symlink to a file in another directory: the symlink stays, the target is the report;
-  * a socket: refused with one line naming it, the socket is left alone.
+  * a socket: refused with one line naming it, the socket is left alone, the run fails;
+  * a file name too long for the temporary file beside it, where an earlier run's report
+    stands: one line saying so and that the earlier report was removed (it is), the run fails.
+The runs that can write their report pass, as the run without one does.
 The private device node needs root (CI runs as root); without it that case is skipped, saying
 so, and the others still run.
 """
@@ -32,11 +37,12 @@ def check(ok, what):
         problems.append(what)
 
 
-def run(cmd, report, stdout=subprocess.PIPE):
+def run(cmd, report=None, stdout=subprocess.PIPE):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("MEMX_") and not k.startswith("GTEST_")}
-    return subprocess.run(cmd + [f"--memx-report={report}"], env=env, stdout=stdout,
-                          stderr=subprocess.PIPE, timeout=120)
+    flags = [f"--memx-report={report}"] if report is not None else []
+    return subprocess.run(cmd + flags, env=env, stdout=stdout, stderr=subprocess.PIPE,
+                          timeout=120)
 
 
 def reports_in(text):
@@ -73,6 +79,10 @@ def main():
     cmd = a.command[1:] if a.command and a.command[0] == "--" else a.command
     shutil.rmtree(a.workdir, ignore_errors=True)
     os.makedirs(a.workdir)
+    plain = run(cmd).returncode
+    if plain != 0:
+        print(f"check_report_targets.py: the scenario must pass without a report (exit {plain})")
+        return 1
 
     # A private character device: the machine's own /dev/null is never touched.
     if os.geteuid() == 0:
@@ -80,7 +90,7 @@ def main():
         os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))
         r = run(cmd, node)
         st = os.lstat(node)
-        check(r.returncode == 0, f"char device: the run passes (exit {r.returncode})")
+        check(r.returncode == plain, f"char device: exit {r.returncode}, as without a report")
         check(stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3),
               "char device: the node is still character device 1:3")
         check(sorted(os.listdir(a.workdir)) == ["null"], "char device: no file left beside it")
@@ -109,7 +119,7 @@ def main():
     os.close(keep_open)
     t.join(timeout=60)
     os.close(reader)
-    check(r.returncode == 0, f"fifo: the run passes (exit {r.returncode})")
+    check(r.returncode == plain, f"fifo: exit {r.returncode}, as without a report")
     check(stat.S_ISFIFO(os.lstat(fifo).st_mode), "fifo: still a FIFO")
     one_complete_report(b"".join(chunks).decode(), "fifo")
     os.unlink(fifo)
@@ -117,7 +127,7 @@ def main():
     # /dev/stdout into a pipe: the test output, then one report.
     r = run(cmd, "/dev/stdout")
     out = r.stdout.decode()
-    check(r.returncode == 0, f"/dev/stdout: the run passes (exit {r.returncode})")
+    check(r.returncode == plain, f"/dev/stdout: exit {r.returncode}, as without a report")
     start = out.find('{\n  "format": "memx-report"')
     check(start >= 0, "/dev/stdout: the report is in the output")
     check(out.count('"format": "memx-report"') == 1, "/dev/stdout: exactly one report in the output")
@@ -133,7 +143,7 @@ def main():
     link = os.path.join(a.workdir, "links", "r.json")
     os.symlink("../real/r.json", link)
     r = run(cmd, link)
-    check(r.returncode == 0, f"symlink: the run passes (exit {r.returncode})")
+    check(r.returncode == plain, f"symlink: exit {r.returncode}, as without a report")
     check(os.path.islink(link), "symlink: still a symlink")
     with open(target) as f:
         one_complete_report(f.read(), "symlink target")
@@ -150,7 +160,22 @@ def main():
     check(line in err, f"socket: refused with one line ({err.strip()[:300]!r})")
     check(err.count(line) == 1, "socket: said once, not after every test")
     check(stat.S_ISSOCK(os.lstat(sock_path).st_mode), "socket: still a socket")
+    check(r.returncode > 0, f"socket: the run fails (exit {r.returncode})")
     s.close()
+
+    # This run's report cannot be written (the temporary file's name is too long) where an
+    # earlier run's report stands: the earlier one is removed, one line, the run fails.
+    stale = os.path.join(a.workdir, "r" * 250)
+    with open(stale, "w") as f:
+        f.write('{"format": "memx-report", "note": "last week\'s"}\n')
+    r = run(cmd, stale)
+    err = r.stderr.decode()
+    line = (f'memx: cannot write report "{stale}": creating a temporary file failed: File name '
+            f"too long; the earlier run's report there was removed")
+    check(line in err and err.count("memx: cannot write report") == 1,
+          f"unwritable: one line says so ({err.strip()[-400:]!r})")
+    check(not os.path.exists(stale), "unwritable: the earlier run's report is gone")
+    check(r.returncode > 0, f"unwritable: the run fails (exit {r.returncode})")
 
     if problems:
         print(f"check_report_targets.py: {len(problems)} problem(s)")

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -261,6 +262,39 @@ TEST(SessionReport, WrittenAsTestsFinishAndCompletedAtTheEnd) {
   EXPECT_EQ(r.report->framework, "test");
   EXPECT_EQ(r.report->pid, ::getpid());
   EXPECT_EQ(r.report->iteration_end_live_bytes.size(), 1u);
+}
+
+TEST(SessionReport, UnwritableReportRemovesTheEarlierRunsAndFails) {
+  // The temporary file beside a 250-character name has a name too long for the file
+  // system: this run's report cannot be written, an earlier run's stands there.
+  TempDir dir;
+  const std::filesystem::path stale = dir.path / std::string(250, 'r');
+  { std::ofstream(stale) << "{\"format\": \"memx-report\"}\n"; }
+  memx::PluginOptions o;
+  o.report_pattern = stale.string();
+  memx::Session s(config(o));
+  EXPECT_FALSE(s.report_failed());
+  s.begin_run(1);
+  EXPECT_TRUE(s.report_failed());
+  EXPECT_FALSE(std::filesystem::exists(stale));  // never read as this run's report
+  s.begin_test(id("T.One"));
+  s.end_test(memx::TestStatus::passed, {});
+  s.end_run();
+  EXPECT_TRUE(s.report_failed());
+  std::string error;
+  EXPECT_FALSE(s.write_report(&error));
+  EXPECT_NE(error.find("creating a temporary file failed: File name too long"), std::string::npos)
+      << error;
+}
+
+TEST(SessionReport, WrittenReportIsNotAFailure) {
+  TempDir dir;
+  memx::PluginOptions o;
+  o.report_pattern = (dir.path / "r.json").string();
+  memx::Session s(config(o));
+  s.begin_run(1);
+  s.end_run();
+  EXPECT_FALSE(s.report_failed());
 }
 
 TEST(SessionReport, ForkedChildNeverWrites) {
