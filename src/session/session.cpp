@@ -253,7 +253,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
                                               ? std::vector<Violation>{}
                                               : check_budget(effective, out.run.measurement());
     if (!broken.empty()) {
-      std::string msg = fmt::format("memx: {} is over its memory budget ({}):", rec.name,
+      std::string msg = fmt::format("memx: {} is over its memory budget ({}):", printable_name(rec.name),
                                     budget_sources(sources));
       for (const Violation& v : broken) msg += "\n  " + describe(v);
       out.failures.push_back(std::move(msg));
@@ -283,7 +283,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     if (m.config.options.fail_on_leak && rec.leak.verdict == Verdict::leak &&
         rec.leak.confidence >= Confidence::medium) {
       out.failures.push_back(fmt::format(
-          "memx: {} leaks {} in {} per repetition ({} confidence: {})", rec.name,
+          "memx: {} leaks {} in {} per repetition ({} confidence: {})", printable_name(rec.name),
           format_bytes(std::llround(rec.leak.bytes_per_run)),
           fmt::format("{:g} block{}", rec.leak.blocks_per_run,
                       rec.leak.blocks_per_run == 1.0 ? "" : "s"),

@@ -341,4 +341,31 @@ TEST(SessionSummary, OneLineWhenAllIsWell) {
   EXPECT_EQ(colored.rfind("\033[0;32m[   memx   ] \033[m1 test measured", 0), 0u) << colored;
 }
 
+TEST(SessionSummary, ControlCharactersInNamesAreEscaped) {
+  // A Catch2 TEST_CASE name can hold escape sequences and line breaks: printed raw, they
+  // would drive the terminal (retitle it, hide lines, fake a result).
+  const std::string name = "T.Evil\x1b]0;pwned\x07\n[  PASSED  ] \xc2\x9b" "2J";
+  memx::PluginOptions o;
+  o.budget_text = "allocs=0";
+  o.budget.allocs = 0;
+  memx::Session s(config(o));
+  s.begin_run(1);
+  s.begin_test(id(name.c_str()));
+  char* volatile p = new char[64];
+  delete[] p;
+  const memx::TestOutcome out = s.end_test(memx::TestStatus::passed, {});
+  s.end_iteration(0);
+  s.end_run();
+  const std::string escaped = "T.Evil\\x1b]0;pwned\\x07\\n[  PASSED  ] \\u009b2J";
+  ASSERT_EQ(out.failures.size(), 1u);
+  EXPECT_NE(out.failures[0].find("memx: " + escaped + " is over its memory budget"),
+            std::string::npos)
+      << out.failures[0];
+  const std::string text = s.summary(false);
+  EXPECT_NE(text.find("over budget: " + escaped + ": allocs"), std::string::npos) << text;
+  EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+  EXPECT_EQ(text.find("\xc2\x9b"), std::string::npos) << text;
+  EXPECT_EQ(s.report().tests.at(0).name, name);  // the report keeps the name as it is
+}
+
 }  // namespace

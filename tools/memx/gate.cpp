@@ -14,6 +14,7 @@
 #include "cli.hpp"
 #include "gate_rules.hpp"
 #include "memx/diff.hpp"
+#include "memx/units.hpp"
 #include "table.hpp"
 
 namespace memx::cli {
@@ -44,14 +45,12 @@ std::string read_text(const std::string& path) {
   return text;
 }
 
-// A table cell of Markdown: pipes and line breaks escaped.
+// A table cell of Markdown: control characters (line breaks included) and pipes escaped.
 std::string md(const std::string& text) {
   std::string out;
-  for (char c : text) {
+  for (char c : printable_name(text)) {
     if (c == '|') {
       out += "\\|";
-    } else if (c == '\n' || c == '\r') {
-      out += ' ';
     } else {
       out += c;
     }
@@ -231,7 +230,7 @@ void register_gate(CLI::App& app, Runner& runner) {
       }
       for (const std::string& f : fixed) {
         fmt::print(io.out, "memx gate: {} {} no longer leaks\n",
-                   paint("fixed", Color::green, io.color), f);
+                   paint("fixed", Color::green, io.color), printable_name(f));
       }
       // A test of the baseline missing from the new report was not measured: it fails the
       // gate like a regression (it may have been renamed, removed, or never reached).
@@ -242,11 +241,11 @@ void register_gate(CLI::App& app, Runner& runner) {
         } else if (rules.allow.allows(d.name)) {
           outcome.missing_allowed.push_back(d.name);
           fmt::print(io.out, "memx gate: {} {}: in the baseline, not in the new report (allowed by {})\n",
-                     paint("allowed", Color::yellow, io.color), d.name, args->allow);
+                     paint("allowed", Color::yellow, io.color), printable_name(d.name), args->allow);
         } else {
           outcome.missing.push_back(d.name);
           fmt::print(io.out, "memx gate: {} {}: in the baseline, not in the new report\n",
-                     paint("MISSING", Color::red, io.color), d.name);
+                     paint("MISSING", Color::red, io.color), printable_name(d.name));
         }
       }
       if (args->allow_missing && !outcome.missing_allowed.empty()) {
