@@ -315,7 +315,7 @@ class Listener final : public ::testing::EmptyTestEventListener {
     s_->session->end_iteration(iteration);
   }
 
-  void OnTestProgramEnd(const ::testing::UnitTest&) override {
+  void OnTestProgramEnd(const ::testing::UnitTest& unit_test) override {
     const PreservedThreadState keep;
     if (session() == nullptr) return;
     Uncounted guard;
@@ -325,6 +325,14 @@ class Listener final : public ::testing::EmptyTestEventListener {
       const std::string text = s_->session->summary(s_->color);
       std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
+    }
+    // This run's report could not be written (the error is printed): a run that passed must
+    // not exit 0, or a later step reads an earlier run's report, or none, as this one's.
+    // RUN_ALL_TESTS has decided its result by now (and the XML/JSON printers wrote their
+    // files at the iteration's end): exit here.
+    if (s_->session->report_failed() && unit_test.Passed()) {
+      std::fflush(nullptr);
+      std::exit(1);
     }
   }
 

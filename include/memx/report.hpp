@@ -125,17 +125,27 @@ ReportRead read_report(std::string_view text, std::string_view source_name);
 /// Reads the file at `path` and parses it with read_report. Never throws.
 ReportRead read_report_file(const std::string& path);
 
-/// Writes the report to a temporary file in the same directory, fsyncs it and renames it
-/// over `path`, so a reader never sees a half-written file. On failure returns false and
-/// sets *error (if given) to a message naming the path and the system error.
+/// Writes the report like write_file_atomically with `durable`: a temporary file in the same
+/// directory, fsynced and renamed over `path`, so a reader never sees a half-written file.
+/// On failure returns false and sets *error (if given) to one line naming the path and what
+/// is wrong.
 bool write_report_atomically(const Report& report, const std::string& path, std::string* error);
 
-/// Writes `text` to `path` the same way: a temporary file renamed over it. With `durable`
-/// the file and the rename are fsynced (survives the machine crashing); without, only a
-/// crash of the process is survived, at a fraction of the cost (a plugin's reports in the
-/// middle of a run).
+/// Writes `text` to `path` by what stands there, never renaming over anything but a regular
+/// file: nothing or a regular file is replaced atomically (a temporary file in the same
+/// directory renamed over it); a symlink is followed and its target written the same way;
+/// a character device (/dev/null), a FIFO or an open descriptor (/dev/stdout, /dev/fd/N)
+/// is written in place, not atomically (a FIFO must already have a reader); a socket, a
+/// directory or a block device is refused. With `durable` the file and the rename are
+/// fsynced (survives the machine crashing); without, only a crash of the process is
+/// survived, at a fraction of the cost (a plugin's reports in the middle of a run).
 bool write_file_atomically(const std::string& path, std::string_view text, bool durable,
                            std::string* error);
+
+/// True when write_file_atomically writes `path` in place rather than atomically (a
+/// character device, a FIFO, an open descriptor, or a symlink to one): such a path takes
+/// one report, at the end of the run.
+bool writes_directly(const std::string& path);
 
 /// Expands a report path pattern: "%p" becomes the pid and "%%" a '%'; a pattern that ends
 /// with '/' or names an existing directory becomes "<dir>/memx-<pid>.json".

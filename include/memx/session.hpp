@@ -175,6 +175,10 @@ class Session {
   const Report& report() const noexcept;
   /// The path the report is written to ("" when none).
   const std::string& report_path() const noexcept;
+  /// True when the last attempt to write this run's report failed (the error was printed):
+  /// the plugins then make the test binary exit non-zero, so no later step reads an
+  /// earlier run's report as this one's.
+  bool report_failed() const noexcept;
 
   struct Impl;  ///< internal
 

@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "memx/units.hpp"
+
 namespace memx {
 namespace {
 
@@ -173,7 +175,7 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
     if (same_heap_figures(kept, t)) {
       out.issues.push_back(
           {MergeIssue::Kind::duplicate, t.name, {first_source, inputs[pick].source}, "",
-           fmt::format("{} is in {} and {} with the same figures: kept once", t.name,
+           fmt::format("{} is in {} and {} with the same figures: kept once", printable_name(t.name),
                        first_source, inputs[pick].source)});
       continue;
     }
@@ -194,16 +196,16 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
                             {first_source, inputs[pick].source}, what,
                             fmt::format("{} differs between {} and {} ({}): both kept, the second "
                                         "as \"{}\"",
-                                        t.name, first_source, inputs[pick].source, what,
-                                        renamed.name)});
+                                        printable_name(t.name), first_source, inputs[pick].source,
+                                        what, printable_name(renamed.name))});
       merged.tests.push_back(std::move(renamed));
     } else {
       out.issues.push_back({MergeIssue::Kind::conflict, t.name,
                             {first_source, inputs[pick].source}, what,
                             fmt::format("{} differs between {} and {} ({}): the record of {} is "
                                         "kept",
-                                        t.name, first_source, inputs[pick].source, what,
-                                        first_source)});
+                                        printable_name(t.name), first_source,
+                                        inputs[pick].source, what, first_source)});
     }
   }
   return out;

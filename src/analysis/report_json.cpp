@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include <fmt/format.h>
@@ -323,6 +324,19 @@ Report report_at(const json& v) {
   const json& tests = array_at(member(v, top, "tests"), "tests");
   for (std::size_t i = 0; i < tests.size(); ++i)
     r.tests.push_back(test_at(tests[i], index("tests", i)));
+  // One record per test: with two, every reader would see only one of them (a regression
+  // in the other would pass the gate).
+  std::unordered_map<std::string_view, std::size_t> seen;
+  seen.reserve(r.tests.size());
+  for (std::size_t i = 0; i < r.tests.size(); ++i) {
+    const auto [first, inserted] = seen.emplace(r.tests[i].name, i);
+    if (!inserted) {
+      throw Invalid{join(index("tests", i), "name"),
+                    fmt::format("the test \"{}\" is in the report twice (also tests[{}]); a "
+                                "report holds each test once",
+                                r.tests[i].name, first->second)};
+    }
+  }
   return r;
 }
 

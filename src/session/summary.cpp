@@ -65,7 +65,7 @@ std::string Session::summary(bool color) const {
     if (suspects > 0) line += fmt::format(" ({} suspect)", suspects);
     if (!by_peak.empty()) {
       line += fmt::format("; highest peak {} ({})", format_bytes(max_peak(*by_peak.front())),
-                          by_peak.front()->name);
+                          printable_name(by_peak.front()->name));
     }
     return paint(kGreen, kPrefix) + line + "\n";
   }
@@ -81,18 +81,18 @@ std::string Session::summary(bool color) const {
       what += v.message;
     }
     if (what.empty()) what = "malformed budget";
-    out += paint(kRed, kPrefix) + fmt::format("over budget: {}: {}\n", t->name, what);
+    out += paint(kRed, kPrefix) + fmt::format("over budget: {}: {}\n", printable_name(t->name), what);
   }
   for (const TestRecord* t : leaks) {
     out += paint(kYellow, kPrefix) +
-           fmt::format("leak: {}: {} in {:g} block{} per repetition ({} confidence)\n", t->name,
+           fmt::format("leak: {}: {} in {:g} block{} per repetition ({} confidence)\n", printable_name(t->name),
                        format_bytes(static_cast<std::int64_t>(t->leak.bytes_per_run + 0.5)),
                        t->leak.blocks_per_run, t->leak.blocks_per_run == 1.0 ? "" : "s",
                        to_string(t->leak.confidence));
   }
   if (!by_peak.empty()) {
     std::string line = "highest peaks:";
-    for (const TestRecord* t : by_peak) line += fmt::format(" {} {},", t->name, format_bytes(max_peak(*t)));
+    for (const TestRecord* t : by_peak) line += fmt::format(" {} {},", printable_name(t->name), format_bytes(max_peak(*t)));
     line.pop_back();
     out += paint(kGreen, kPrefix) + line + "\n";
   }

@@ -336,6 +336,27 @@ TEST(ReadReport, RejectsMissingFields) {
   EXPECT_EQ(error_for(doc), "report.json: missing field \"pid\"");
 }
 
+TEST(ReadReport, RejectsTheSameTestTwice) {
+  // A second copy with other figures: a reader keeping one of them would hide the other.
+  json doc = golden_json();
+  json copy = doc["tests"][1];
+  copy["runs"][0]["peak_bytes"] = 1 << 20;
+  doc["tests"].push_back(copy);
+  EXPECT_EQ(error_for(doc),
+            "report.json: tests[5].name: the test \"Parser.LeaksOneNode\" is in the report twice "
+            "(also tests[1]); a report holds each test once");
+  // Identical copies too, and names that differ only after a NUL are different tests.
+  doc = golden_json();
+  doc["tests"][3] = doc["tests"][4];
+  EXPECT_EQ(error_for(doc),
+            "report.json: tests[4].name: the test \"Parser.Slow/\"quoted\" \\ ü\" is in the "
+            "report twice (also tests[3]); a report holds each test once");
+  doc = golden_json();
+  doc["tests"][0]["name"] = std::string("A\0x", 3);
+  doc["tests"][1]["name"] = std::string("A\0y", 3);
+  EXPECT_TRUE(memx::read_report(doc.dump(), "report.json").report.has_value());
+}
+
 TEST(ReadReport, IgnoresUnknownFieldsOfTheSameVersion) {
   json doc = golden_json();
   doc["hostname"] = "ci-runner-3";

@@ -114,7 +114,7 @@ std::string summary_line(const Report& report) {
                                  report.tests.size(), report.tests.size() == 1 ? "" : "s", over,
                                  leaking, suspect);
   if (highest != nullptr) {
-    line += fmt::format("; highest peak {} ({})", format_bytes(highest_peak), highest->name);
+    line += fmt::format("; highest peak {} ({})", format_bytes(highest_peak), printable_name(highest->name));
   }
   if (!report.complete) line += "; the report is incomplete";
   return line;
@@ -175,7 +175,7 @@ std::string render_show(const Report& report, const ShowOptions& options, bool c
       budget = "ok";
       budget_color = Color::green;
     }
-    table.add_row({{t->name, Color::none},
+    table.add_row({{printable_name(t->name), Color::none},
                    {to_string(t->status), status_color},
                    {std::to_string(f.runs), Color::none},
                    {ran ? format_bytes(rounded(t->leak.bytes_per_run)) : "-", Color::none},
