@@ -6,5 +6,6 @@
 #include "memx/process.hpp"
 #include "memx/rss.hpp"
 #include "memx/scope.hpp"
+#include "memx/tools.hpp"
 #include "memx/uncounted.hpp"
 #include "memx/version.hpp"
