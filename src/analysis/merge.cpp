@@ -95,7 +95,7 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
   }
 
   Report& merged = out.report;
-  std::vector<std::string> frameworks, binaries, backends;
+  std::vector<std::string> frameworks, binaries, backends, tools;
   std::vector<std::string> repetition_values;
   merged.complete = true;
   merged.pid = 0;
@@ -106,6 +106,8 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
     note_value(frameworks, r.framework);
     note_value(binaries, r.binary);
     note_value(backends, r.backend);
+    if (!r.tool.empty()) note_value(tools, r.tool);
+    merged.measured = merged.measured && r.measured;  // one unmeasured input: not measured
     note_value(repetition_values, std::to_string(r.repetitions));
     merged.complete = merged.complete && r.complete;
     merged.repetitions = std::max(merged.repetitions, r.repetitions);
@@ -121,6 +123,7 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
   merged.framework = joined(frameworks);
   merged.binary = joined(binaries);
   merged.backend = joined(backends);
+  merged.tool = joined(tools);
   auto mismatch = [&](const char* what, const std::vector<std::string>& values) {
     if (values.size() > 1) {
       std::vector<std::string> sources;
