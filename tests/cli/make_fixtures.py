@@ -99,6 +99,10 @@ def main():
         # A process that crashed after its first test.
         "incomplete.json": report([test("Crash.First", 5, same(3, peak=64, allocs=1))],
                                   pid=2004, complete=False, reps=3, live=[100, 100]),
+        # A run under Valgrind, which replaced memx's operator new: no figures at all.
+        "unmeasured.json": dict(report([test("Parser.Tokens", 20, [], budget={"allocs": 0}),
+                                        test("Stable.Same", 80, [])], pid=3100, reps=1),
+                                backend="system", tool="Valgrind", measured=False),
         # Names that need quoting in CSV and escaping in Markdown and HTML.
         "odd_names.json": report([test('Odd.Comma,"Quote" | pipe', 1, same(1, peak=10, allocs=1)),
                                   test("Odd.<script>alert(1)</script>", 2,
