@@ -210,7 +210,7 @@ class Listener final : public ::testing::EmptyTestEventListener {
     // (leak checkers see it) and is given back with the process. volatile: a store into a
     // static nobody reads is otherwise removed, and LeakSanitizer and Valgrind then report
     // the state as lost.
-    static ListenerState* volatile abandoned = nullptr;
+    [[maybe_unused]] static ListenerState* volatile abandoned = nullptr;
     abandoned = s_.release();
   }
 
