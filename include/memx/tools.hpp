@@ -28,7 +28,7 @@ const char* tool_name(Tool tool) noexcept;
 
 /// Whether memx's counting operator new sees this process's allocations: allocates and
 /// frees one block through ::operator new and checks that the calling thread's counters
-/// moved. False under Valgrind's Memcheck, Massif or DHAT, which replace operator new.
+/// moved. False under Valgrind's Memcheck (and any tool that replaces operator new).
 bool allocations_counted() noexcept;
 
 }  // namespace memx
