@@ -111,6 +111,7 @@ struct TestId {
 /// What a plugin must do at the end of a test.
 struct TestOutcome {
   RunRecord run;                      ///< the figures of this run
+  bool measured = true;               ///< false: `run` holds no figures (Report::measured)
   std::vector<std::string> failures;  ///< failures to add to the test, one message each
 };
 
