@@ -338,6 +338,9 @@ int run(const std::vector<std::string>& flags, int repetitions,
     const int rc = run_once(k, k == n - 1);
     if (rc > worst) worst = rc;
   }
+  // This run's report could not be written (the error is printed): a run that passed must
+  // not exit 0, or a later step reads an earlier run's report, or none, as this one's.
+  if (worst == 0 && rt.session() != nullptr && rt.session()->report_failed()) worst = 1;
   return worst;
 }
 

@@ -26,7 +26,14 @@
 #include "memx/config.hpp"
 #include "memx/gtest.hpp"
 #include "memx/session.hpp"
+#include "memx/thread_state.hpp"
 #include "memx/uncounted.hpp"
+
+// GoogleTest 1.10 and 1.11 read a flag as ::testing::GTEST_FLAG(name); 1.12 added
+// GTEST_FLAG_GET.
+#ifndef GTEST_FLAG_GET
+#define GTEST_FLAG_GET(name) ::testing::GTEST_FLAG(name)
+#endif
 
 namespace memx::gtest {
 namespace {
@@ -207,15 +214,17 @@ class Listener final : public ::testing::EmptyTestEventListener {
   ~Listener() override {
     // GoogleTest deletes its listeners during static destruction, just before the process
     // ends: freeing thousands of records then is wasted time. The state stays reachable
-    // (leak checkers see it) and is given back with the process.
-    static ListenerState* abandoned = nullptr;
+    // (leak checkers see it) and is given back with the process. volatile: a store into a
+    // static nobody reads is otherwise removed, and LeakSanitizer and Valgrind then report
+    // the state as lost.
+    [[maybe_unused]] static ListenerState* volatile abandoned = nullptr;
     abandoned = s_.release();
-    (void)abandoned;
   }
 
   Session* session() noexcept { return s_ ? s_->session.get() : nullptr; }
 
   void OnTestProgramStart(const ::testing::UnitTest& unit) override {
+    const PreservedThreadState keep;  // the tests see no flag or errno of memx's
     Uncounted guard;
     if (GTEST_FLAG_GET(list_tests)) return;
     for (const std::string& w : s_->parsed.warnings) std::fprintf(stderr, "%s\n", w.c_str());
@@ -246,6 +255,7 @@ class Listener final : public ::testing::EmptyTestEventListener {
   }
 
   void OnTestIterationStart(const ::testing::UnitTest&, int iteration) override {
+    const PreservedThreadState keep;
     if (session() == nullptr) return;
     const FrameworkShare overhead = measure_fixture_overhead();
     Uncounted guard;
@@ -254,6 +264,7 @@ class Listener final : public ::testing::EmptyTestEventListener {
   }
 
   void OnTestStart(const ::testing::TestInfo& info) override {
+    const PreservedThreadState keep;
     if (session() == nullptr) return;
     Uncounted guard;
     TestId id;
@@ -268,6 +279,7 @@ class Listener final : public ::testing::EmptyTestEventListener {
   }
 
   void OnTestEnd(const ::testing::TestInfo& info) override {
+    const PreservedThreadState keep;
     if (session() == nullptr || !s_->session->in_test()) return;
     {
       Uncounted guard;
@@ -285,7 +297,7 @@ class Listener final : public ::testing::EmptyTestEventListener {
       ::testing::internal::AssertHelper(::testing::TestPartResult::kNonFatalFailure, info.file(),
                                         info.line(), failure.c_str()) = ::testing::Message();
     }
-    if (s_->record_properties) {
+    if (s_->record_properties && s_->outcome.measured) {
       const RunRecord& r = s_->outcome.run;
       ::testing::Test::RecordProperty("memx_net_bytes", std::to_string(r.net_bytes));
       ::testing::Test::RecordProperty("memx_peak_bytes", std::to_string(r.peak_bytes));
@@ -299,11 +311,13 @@ class Listener final : public ::testing::EmptyTestEventListener {
   }
 
   void OnTestIterationEnd(const ::testing::UnitTest&, int iteration) override {
+    const PreservedThreadState keep;
     if (session() == nullptr) return;
     s_->session->end_iteration(iteration);
   }
 
-  void OnTestProgramEnd(const ::testing::UnitTest&) override {
+  void OnTestProgramEnd(const ::testing::UnitTest& unit_test) override {
+    const PreservedThreadState keep;
     if (session() == nullptr) return;
     Uncounted guard;
     s_->session->end_run();
@@ -312,6 +326,14 @@ class Listener final : public ::testing::EmptyTestEventListener {
       const std::string text = s_->session->summary(s_->color);
       std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
+    }
+    // This run's report could not be written (the error is printed): a run that passed must
+    // not exit 0, or a later step reads an earlier run's report, or none, as this one's.
+    // RUN_ALL_TESTS has decided its result by now (and the XML/JSON printers wrote their
+    // files at the iteration's end): exit here.
+    if (s_->session->report_failed() && unit_test.Passed()) {
+      std::fflush(nullptr);
+      std::exit(1);
     }
   }
 

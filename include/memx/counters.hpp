@@ -30,7 +30,8 @@ Counters this_thread_counters() noexcept;
 /// Starts a new high-water mark at the current live level. Open PeakWindows keep theirs.
 void reset_peak() noexcept;
 
-/// Name of the allocator behind the counting operator new: "mimalloc" or "system".
+/// Name of the allocator behind the counting operator new: "mimalloc" or "system" (the C
+/// library's; a mimalloc build counts on it inside a sanitizer or Valgrind: memx/tools.hpp).
 const char* backend_name() noexcept;
 
 /// Usable size of a block returned by the counting operator new (0 for nullptr).
@@ -41,8 +42,9 @@ std::size_t usable_size(const void* block) noexcept;
 /// never loses another's peak.
 ///
 /// The peak is exact when one thread allocates during the window (others may free).
-/// When several threads allocate concurrently it is the sum of their individual
-/// high-water marks: an upper bound that is reached when their peaks coincide.
+/// Otherwise it is an upper bound of the true peak, at most about 2 x 64 KiB per thread
+/// that allocated or freed above it, however the threads share their blocks (one thread
+/// allocating what another frees included): see README "What the figures mean".
 class PeakWindow {
  public:
   /// Opens the window at the current live level.

@@ -6,5 +6,7 @@
 #include "memx/process.hpp"
 #include "memx/rss.hpp"
 #include "memx/scope.hpp"
+#include "memx/thread_state.hpp"
+#include "memx/tools.hpp"
 #include "memx/uncounted.hpp"
 #include "memx/version.hpp"

@@ -84,6 +84,8 @@ struct Report {
   std::string started_at;   ///< ISO 8601 UTC, e.g. "2024-05-01T12:00:00Z"
   std::string finished_at;  ///< ISO 8601 UTC, "" while not complete
   std::string backend;      ///< allocator behind the counting operator new
+  std::string tool;         ///< heap tool in the process ("AddressSanitizer", "Valgrind"), "" = none
+  bool measured = true;     ///< false: memx's operator new saw nothing (Valgrind replaced it)
   std::vector<std::int64_t> iteration_end_live_bytes;  ///< live heap at the end of each iteration
   std::vector<TestRecord> tests;                       ///< in the order they ran
 
@@ -92,7 +94,8 @@ struct Report {
     return a.framework == b.framework && a.binary == b.binary && a.pid == b.pid &&
            a.complete == b.complete && a.repetitions == b.repetitions &&
            a.started_at == b.started_at && a.finished_at == b.finished_at &&
-           a.backend == b.backend && a.iteration_end_live_bytes == b.iteration_end_live_bytes &&
+           a.backend == b.backend && a.tool == b.tool && a.measured == b.measured &&
+           a.iteration_end_live_bytes == b.iteration_end_live_bytes &&
            a.tests == b.tests;
   }
   /// Field-wise inequality.
@@ -105,7 +108,8 @@ const char* to_string(TestStatus s);
 bool from_string(std::string_view text, TestStatus& out);
 
 /// Fills every test's violations (each budget key checked against the worst run) and leak
-/// verdict (analyze_leaks with the report's iteration_end_live_bytes).
+/// verdict (analyze_leaks with the report's iteration_end_live_bytes). A report that was not
+/// measured gets no violations and unknown verdicts ("not measured").
 void analyze_report(Report& report);
 
 /// The report as JSON: fixed key order, 2-space indent, trailing newline.
@@ -125,17 +129,27 @@ ReportRead read_report(std::string_view text, std::string_view source_name);
 /// Reads the file at `path` and parses it with read_report. Never throws.
 ReportRead read_report_file(const std::string& path);
 
-/// Writes the report to a temporary file in the same directory, fsyncs it and renames it
-/// over `path`, so a reader never sees a half-written file. On failure returns false and
-/// sets *error (if given) to a message naming the path and the system error.
+/// Writes the report like write_file_atomically with `durable`: a temporary file in the same
+/// directory, fsynced and renamed over `path`, so a reader never sees a half-written file.
+/// On failure returns false and sets *error (if given) to one line naming the path and what
+/// is wrong.
 bool write_report_atomically(const Report& report, const std::string& path, std::string* error);
 
-/// Writes `text` to `path` the same way: a temporary file renamed over it. With `durable`
-/// the file and the rename are fsynced (survives the machine crashing); without, only a
-/// crash of the process is survived, at a fraction of the cost (a plugin's reports in the
-/// middle of a run).
+/// Writes `text` to `path` by what stands there, never renaming over anything but a regular
+/// file: nothing or a regular file is replaced atomically (a temporary file in the same
+/// directory renamed over it); a symlink is followed and its target written the same way;
+/// a character device (/dev/null), a FIFO or an open descriptor (/dev/stdout, /dev/fd/N)
+/// is written in place, not atomically (a FIFO must already have a reader); a socket, a
+/// directory or a block device is refused. With `durable` the file and the rename are
+/// fsynced (survives the machine crashing); without, only a crash of the process is
+/// survived, at a fraction of the cost (a plugin's reports in the middle of a run).
 bool write_file_atomically(const std::string& path, std::string_view text, bool durable,
                            std::string* error);
+
+/// True when write_file_atomically writes `path` in place rather than atomically (a
+/// character device, a FIFO, an open descriptor, or a symlink to one): such a path takes
+/// one report, at the end of the run.
+bool writes_directly(const std::string& path);
 
 /// Expands a report path pattern: "%p" becomes the pid and "%%" a '%'; a pattern that ends
 /// with '/' or names an existing directory becomes "<dir>/memx-<pid>.json".

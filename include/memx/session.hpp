@@ -111,6 +111,7 @@ struct TestId {
 /// What a plugin must do at the end of a test.
 struct TestOutcome {
   RunRecord run;                      ///< the figures of this run
+  bool measured = true;               ///< false: `run` holds no figures (Report::measured)
   std::vector<std::string> failures;  ///< failures to add to the test, one message each
 };
 
@@ -182,6 +183,10 @@ class Session {
   const Report& report() const noexcept;
   /// The path the report is written to ("" when none).
   const std::string& report_path() const noexcept;
+  /// True when the last attempt to write this run's report failed (the error was printed):
+  /// the plugins then make the test binary exit non-zero, so no later step reads an
+  /// earlier run's report as this one's.
+  bool report_failed() const noexcept;
 
   struct Impl;  ///< internal
 

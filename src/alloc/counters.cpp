@@ -27,9 +27,49 @@ namespace detail {
 __thread ThreadCounters tls_counters __attribute__((tls_model("initial-exec")));
 std::atomic<std::uint64_t> g_epoch{1};  // 0 in a thread means "never synced"
 
+/// The thread's net bytes: allocated minus freed by it.
+std::int64_t net_of(const ThreadCounters& t) noexcept {
+  return static_cast<std::int64_t>(t.bytes_allocated.load(std::memory_order_relaxed) -
+                                   t.bytes_freed.load(std::memory_order_relaxed));
+}
+
+namespace {
+
+/// The highest net - published the thread has had in the current epoch, or a bound of it:
+/// kPublishBatch if it published in the epoch (it publishes before exceeding it); else its
+/// published level was fixed all epoch, so its highest net (its level when it joined plus
+/// its high-water mark) tells exactly; a thread that has not joined has not changed.
+std::int64_t max_unpublished(const ThreadCounters& t, std::uint64_t epoch) noexcept {
+  const std::int64_t published = t.published.load(std::memory_order_relaxed);
+  if (t.epoch.load(std::memory_order_acquire) != epoch) {
+    return std::max<std::int64_t>(0, net_of(t) - published);
+  }
+  if (t.published_epoch.load(std::memory_order_relaxed) == epoch) return kPublishBatch;
+  return std::max<std::int64_t>(0, t.base.load(std::memory_order_relaxed) +
+                                       t.peak.load(std::memory_order_relaxed) - published);
+}
+
+}  // namespace
+
 namespace {
 
 constexpr auto kRelaxed = std::memory_order_relaxed;
+
+// The published total (thread_counters.hpp): the sum of every thread's published net bytes,
+// of exited threads' whole net, and of what threads did after their exit hook; and its
+// high-water mark in the current epoch. Each on its own cache line: publishers from several
+// threads meet here, readers of g_epoch must not be disturbed.
+alignas(64) std::atomic<std::int64_t> g_published_total{0};
+alignas(64) std::atomic<std::int64_t> g_published_peak{0};
+
+/// Adds delta to the published total and raises its high-water mark.
+void add_published(std::int64_t delta) noexcept {
+  const std::int64_t total = g_published_total.fetch_add(delta, kRelaxed) + delta;
+  std::int64_t seen = g_published_peak.load(kRelaxed);
+  while (total > seen && !g_published_peak.compare_exchange_weak(seen, total, kRelaxed)) {
+  }
+}
+
 
 /// Totals of threads that have exited, and of what they did after their exit hook ran.
 struct DeadTotals {
@@ -45,6 +85,7 @@ struct Registry {
   DeadTotals dead;
   std::int64_t epoch_base = 0;        // live bytes when the current epoch began
   std::int64_t dead_epoch_peak = 0;   // high-water marks of threads that exited this epoch
+  std::int64_t dead_epoch_unpublished = 0;  // their largest unpublished growths this epoch
   PeakWindow* windows = nullptr;      // open PeakWindows
 };
 
@@ -60,9 +101,12 @@ void on_thread_exit(void* arg) noexcept {
   d.frees.fetch_add(t.frees.load(kRelaxed), kRelaxed);
   d.bytes_allocated.fetch_add(t.bytes_allocated.load(kRelaxed), kRelaxed);
   d.bytes_freed.fetch_add(t.bytes_freed.load(kRelaxed), kRelaxed);
-  if (t.epoch.load(kRelaxed) == g_epoch.load(kRelaxed)) {
-    g_registry.dead_epoch_peak += t.peak.load(kRelaxed);
-  }
+  const std::uint64_t epoch = g_epoch.load(kRelaxed);
+  if (t.epoch.load(kRelaxed) == epoch) g_registry.dead_epoch_peak += t.peak.load(kRelaxed);
+  g_registry.dead_epoch_unpublished += max_unpublished(t, epoch);
+  // From now on the thread counts straight into the totals: publish the rest of its change.
+  add_published(net_of(t) - t.published.load(kRelaxed));
+  t.published.store(net_of(t), kRelaxed);
   if (t.prev != nullptr) t.prev->next = t.next; else g_registry.head = t.next;
   if (t.next != nullptr) t.next->prev = t.prev;
   t.prev = t.next = nullptr;
@@ -86,22 +130,22 @@ void register_thread(ThreadCounters& t) noexcept {
   t.next = g_registry.head;
   if (g_registry.head != nullptr) g_registry.head->prev = &t;
   g_registry.head = &t;
+  t.publish_above.store(kPublishBatch, kRelaxed);
+  t.publish_below.store(-kPublishBatch, kRelaxed);
   t.state = kCounting;
   pthread_setspecific(g_exit_key, &t);  // may call the C malloc: never operator new
 }
 
 /// Joins the current peak epoch: the thread's high-water mark restarts at its current level.
 void sync_epoch(ThreadCounters& t) noexcept {
-  t.base.store(static_cast<std::int64_t>(t.bytes_allocated.load(kRelaxed) -
-                                         t.bytes_freed.load(kRelaxed)),
-               kRelaxed);
+  const std::int64_t net = net_of(t);
+  t.base.store(net, kRelaxed);
   t.peak.store(0, kRelaxed);
   t.epoch.store(g_epoch.load(std::memory_order_acquire), std::memory_order_release);
 }
 
 struct Merged {
   Counters c;
-  std::int64_t epoch_growth = 0;  // sum of the high-water marks of the current epoch
 };
 
 Merged merge_locked() noexcept {
@@ -110,6 +154,7 @@ Merged merge_locked() noexcept {
   std::uint64_t allocs = d.allocs.load(kRelaxed), frees = d.frees.load(kRelaxed);
   std::uint64_t ba = d.bytes_allocated.load(kRelaxed), bf = d.bytes_freed.load(kRelaxed);
   std::int64_t growth = g_registry.dead_epoch_peak;
+  std::int64_t unpublished = g_registry.dead_epoch_unpublished;
   const std::uint64_t epoch = g_epoch.load(kRelaxed);
   for (const ThreadCounters* t = g_registry.head; t != nullptr; t = t->next) {
     allocs += t->allocs.load(kRelaxed);
@@ -117,6 +162,7 @@ Merged merge_locked() noexcept {
     ba += t->bytes_allocated.load(kRelaxed);
     bf += t->bytes_freed.load(kRelaxed);
     if (t->epoch.load(std::memory_order_acquire) == epoch) growth += t->peak.load(kRelaxed);
+    unpublished += max_unpublished(*t, epoch);
   }
   m.c.allocs = allocs;
   m.c.frees = frees;
@@ -124,10 +170,12 @@ Merged merge_locked() noexcept {
   m.c.bytes_freed = bf;
   m.c.live_bytes = static_cast<std::int64_t>(ba - bf);
   m.c.live_blocks = static_cast<std::int64_t>(allocs - frees);
-  m.epoch_growth = growth;
-  // Allocations of exited threads are not in any high-water mark; never report a peak
-  // below the current level.
-  m.c.peak_bytes = std::max(g_registry.epoch_base + growth, m.c.live_bytes);
+  // Two upper bounds of the epoch's true peak (thread_counters.hpp); the lower one is the
+  // tighter. Allocations of exited threads are in neither high-water mark: never report a
+  // peak below the current level.
+  const std::int64_t by_threads = g_registry.epoch_base + growth;
+  const std::int64_t by_total = g_published_peak.load(kRelaxed) + unpublished;
+  m.c.peak_bytes = std::max(std::min(by_threads, by_total), m.c.live_bytes);
   return m;
 }
 
@@ -140,6 +188,10 @@ Counters new_epoch_locked() noexcept {
   }
   g_registry.epoch_base = m.c.live_bytes;
   g_registry.dead_epoch_peak = 0;
+  g_registry.dead_epoch_unpublished = 0;
+  // A publish racing with this store may leave a mark from just before the epoch: an
+  // overestimate, never an underestimate, of the new epoch's peak.
+  g_published_peak.store(g_published_total.load(kRelaxed), kRelaxed);
   g_epoch.fetch_add(1, std::memory_order_acq_rel);
   Counters c = m.c;
   c.peak_bytes = c.live_bytes;  // the new epoch's high-water mark starts here
@@ -147,6 +199,14 @@ Counters new_epoch_locked() noexcept {
 }
 
 }  // namespace
+
+void publish(ThreadCounters& t, std::int64_t net) noexcept {
+  add_published(net - t.published.load(kRelaxed));
+  t.published.store(net, kRelaxed);
+  t.publish_above.store(net + kPublishBatch, kRelaxed);
+  t.publish_below.store(net - kPublishBatch, kRelaxed);
+  t.published_epoch.store(t.epoch.load(kRelaxed), kRelaxed);
+}
 
 void count_alloc_slow(ThreadCounters& t, std::size_t usable) noexcept {
   switch (t.state) {
@@ -163,6 +223,7 @@ void count_alloc_slow(ThreadCounters& t, std::size_t usable) noexcept {
       DeadTotals& d = g_registry.dead;
       d.allocs.fetch_add(1, kRelaxed);
       d.bytes_allocated.fetch_add(usable, kRelaxed);
+      add_published(static_cast<std::int64_t>(usable));
       return;
     }
   }
@@ -183,6 +244,7 @@ void count_free_slow(ThreadCounters& t, std::size_t usable) noexcept {
       DeadTotals& d = g_registry.dead;
       d.frees.fetch_add(1, kRelaxed);
       d.bytes_freed.fetch_add(usable, kRelaxed);
+      add_published(-static_cast<std::int64_t>(usable));
       return;
     }
   }
@@ -216,8 +278,6 @@ void reset_peak() noexcept {
   std::lock_guard<std::mutex> lock(g_registry.mutex);
   detail::new_epoch_locked();
 }
-
-const char* backend_name() noexcept { return detail::kBackendName; }
 
 std::size_t usable_size(const void* block) noexcept {
   return block == nullptr ? 0 : detail::backend_usable_size(block);
@@ -274,11 +334,10 @@ PeakExcluded::~PeakExcluded() {
       detail::g_epoch.load(std::memory_order_relaxed) != epoch_) {
     return;
   }
-  const std::int64_t level = static_cast<std::int64_t>(t.bytes_allocated.load(std::memory_order_relaxed) -
-                                                       t.bytes_freed.load(std::memory_order_relaxed)) -
-                             t.base.load(std::memory_order_relaxed);
+  const std::int64_t level = detail::net_of(t) - t.base.load(std::memory_order_relaxed);
   // If an epoch ends between the check and the store, it has read the higher mark, and the
-  // store lands in an epoch the thread has left: harmless either way.
+  // store lands in an epoch the thread has left: harmless either way. A publish made
+  // meanwhile stays in the shared total's mark (an upper bound, never below the truth).
   t.peak.store(std::max(peak_, level), std::memory_order_relaxed);
 }
 

@@ -4,6 +4,20 @@
 // relaxed load+store pairs (plain moves on x86, no lock prefix); readers merge all threads
 // under the registry lock in counters.cpp. The hot path reads one shared word, g_epoch,
 // which only changes when a peak is reset, so its cache line stays shared and clean.
+//
+// The process-wide peak has two bounds, and readers take the lower (counters.cpp):
+// - the sum of each thread's own high-water mark: exact when one thread allocates and frees,
+//   but unbounded when one thread allocates what another frees (a producer's mark grows
+//   with everything it ever produced);
+// - a published total (the kernel's percpu_counter idea): a thread adds its net change to
+//   one shared atomic only when its unpublished change passes +-kPublishBatch, and the
+//   shared total's high-water mark is kept at each publish. The true live peak is at most
+//   that mark plus each thread's largest unpublished growth (at most kPublishBatch; exactly
+//   known for a thread that has not published in the epoch), and at least the mark minus
+//   the other threads' unpublished shrinkage: within a few batches, whatever the threads
+//   do. The hot path compares the thread's net bytes with two precomputed thresholds; a
+//   publish is one shared read-modify-write every 64 KiB of a thread's net change, out of
+//   line.
 #pragma once
 
 #include <atomic>
@@ -36,6 +50,13 @@ struct ThreadCounters {
   std::atomic<std::int64_t> base;
   std::atomic<std::int64_t> peak;
   std::atomic<std::uint64_t> epoch;
+  // Publishing: published is this thread's net bytes when it last added its change to the
+  // shared total, publish_above/below = published +- kPublishBatch (set when the thread
+  // registers), published_epoch the peak epoch of that publish.
+  std::atomic<std::int64_t> publish_above;
+  std::atomic<std::int64_t> publish_below;
+  std::atomic<std::int64_t> published;
+  std::atomic<std::uint64_t> published_epoch;
   unsigned char state;  // ThreadState, read and written by the owner thread only
   ThreadCounters* prev;
   ThreadCounters* next;
@@ -46,8 +67,14 @@ struct ThreadCounters {
 extern __thread ThreadCounters tls_counters __attribute__((tls_model("initial-exec")));
 extern std::atomic<std::uint64_t> g_epoch;
 
+/// A thread publishes its net change once it exceeds this many bytes either way.
+inline constexpr std::int64_t kPublishBatch = 64 * 1024;
+
 void count_alloc_slow(ThreadCounters& t, std::size_t usable) noexcept;
 void count_free_slow(ThreadCounters& t, std::size_t usable) noexcept;
+/// Adds the thread's unpublished change (net - published) to the shared total and moves
+/// the thresholds around net.
+[[gnu::cold]] void publish(ThreadCounters& t, std::int64_t net) noexcept;
 
 template <class T>
 MEMX_ALWAYS_INLINE void bump(std::atomic<T>& a, T n) noexcept {
@@ -63,15 +90,20 @@ MEMX_ALWAYS_INLINE void count_alloc_fast(ThreadCounters& t, std::size_t usable) 
   bump<std::uint64_t>(t.allocs, 1);
   const std::uint64_t allocated = t.bytes_allocated.load(std::memory_order_relaxed) + usable;
   t.bytes_allocated.store(allocated, std::memory_order_relaxed);
-  const std::int64_t rel =
-      static_cast<std::int64_t>(allocated - t.bytes_freed.load(std::memory_order_relaxed)) -
-      t.base.load(std::memory_order_relaxed);
+  const auto net =
+      static_cast<std::int64_t>(allocated - t.bytes_freed.load(std::memory_order_relaxed));
+  const std::int64_t rel = net - t.base.load(std::memory_order_relaxed);
   if (rel > t.peak.load(std::memory_order_relaxed)) t.peak.store(rel, std::memory_order_relaxed);
+  if (MEMX_UNLIKELY(net > t.publish_above.load(std::memory_order_relaxed))) publish(t, net);
 }
 
 MEMX_ALWAYS_INLINE void count_free_fast(ThreadCounters& t, std::size_t usable) noexcept {
   bump<std::uint64_t>(t.frees, 1);
-  bump<std::uint64_t>(t.bytes_freed, usable);
+  const std::uint64_t freed = t.bytes_freed.load(std::memory_order_relaxed) + usable;
+  t.bytes_freed.store(freed, std::memory_order_relaxed);
+  const auto net =
+      static_cast<std::int64_t>(t.bytes_allocated.load(std::memory_order_relaxed) - freed);
+  if (MEMX_UNLIKELY(net < t.publish_below.load(std::memory_order_relaxed))) publish(t, net);
 }
 
 /// Counts a block that the backend just returned (p is never nullptr).

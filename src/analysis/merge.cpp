@@ -12,6 +12,9 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (fmt 11 moved it here)
+
+#include "memx/units.hpp"
 
 namespace memx {
 namespace {
@@ -95,7 +98,7 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
   }
 
   Report& merged = out.report;
-  std::vector<std::string> frameworks, binaries, backends;
+  std::vector<std::string> frameworks, binaries, backends, tools, measured;
   std::vector<std::string> repetition_values;
   merged.complete = true;
   merged.pid = 0;
@@ -106,6 +109,9 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
     note_value(frameworks, r.framework);
     note_value(binaries, r.binary);
     note_value(backends, r.backend);
+    if (!r.tool.empty()) note_value(tools, r.tool);
+    note_value(measured, r.measured ? "measured" : "not measured");
+    merged.measured = merged.measured && r.measured;  // one unmeasured input: not measured
     note_value(repetition_values, std::to_string(r.repetitions));
     merged.complete = merged.complete && r.complete;
     merged.repetitions = std::max(merged.repetitions, r.repetitions);
@@ -121,6 +127,7 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
   merged.framework = joined(frameworks);
   merged.binary = joined(binaries);
   merged.backend = joined(backends);
+  merged.tool = joined(tools);
   auto mismatch = [&](const char* what, const std::vector<std::string>& values) {
     if (values.size() > 1) {
       std::vector<std::string> sources;
@@ -131,6 +138,9 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
   };
   mismatch("the framework", frameworks);
   mismatch("the allocator backend", backends);
+  // The merged report is then not measured: none of its figures is judged (the measured
+  // inputs can be merged on their own).
+  mismatch("whether memx measured anything", measured);
   mismatch("the number of repetitions", repetition_values);
   if (same_iterations) {
     merged.iteration_end_live_bytes.assign(inputs.front().report.iteration_end_live_bytes.size(), 0);
@@ -173,7 +183,7 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
     if (same_heap_figures(kept, t)) {
       out.issues.push_back(
           {MergeIssue::Kind::duplicate, t.name, {first_source, inputs[pick].source}, "",
-           fmt::format("{} is in {} and {} with the same figures: kept once", t.name,
+           fmt::format("{} is in {} and {} with the same figures: kept once", printable_name(t.name),
                        first_source, inputs[pick].source)});
       continue;
     }
@@ -194,16 +204,16 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
                             {first_source, inputs[pick].source}, what,
                             fmt::format("{} differs between {} and {} ({}): both kept, the second "
                                         "as \"{}\"",
-                                        t.name, first_source, inputs[pick].source, what,
-                                        renamed.name)});
+                                        printable_name(t.name), first_source, inputs[pick].source,
+                                        what, printable_name(renamed.name))});
       merged.tests.push_back(std::move(renamed));
     } else {
       out.issues.push_back({MergeIssue::Kind::conflict, t.name,
                             {first_source, inputs[pick].source}, what,
                             fmt::format("{} differs between {} and {} ({}): the record of {} is "
                                         "kept",
-                                        t.name, first_source, inputs[pick].source, what,
-                                        first_source)});
+                                        printable_name(t.name), first_source,
+                                        inputs[pick].source, what, first_source)});
     }
   }
   return out;

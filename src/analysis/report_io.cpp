@@ -1,6 +1,8 @@
 // Report files: atomic writing, path patterns, timestamps, reading from disk.
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -45,22 +47,188 @@ bool is_directory(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+// What stands at a report path once its symlinks are followed, and so how it is written.
+struct Target {
+  enum class Kind {
+    file,     // a regular file or nothing: written atomically (temporary file + rename)
+    direct,   // a character device, a FIFO or an open descriptor: written in place
+    refused,  // a socket, a directory, a block device: never written
+    error,    // the path could not be examined (`step` failed with `error`)
+  };
+  Kind kind = Kind::error;
+  std::string path;  // where to write: `path` itself or the end of its symlinks
+  std::string what;  // refused: what stands there ("a socket"); error: the step that failed
+  int error = 0;     // error: errno
+  bool fifo = false;
+};
+
+// True for a symlink on procfs: /proc/<pid>/fd/N (what /dev/stdout and /dev/fd/N lead to)
+// names an open descriptor, not a path that could be read back.
+bool on_procfs(const std::string& path) {
+  struct statfs fs {};
+  return ::statfs(parent_directory(path).c_str(), &fs) == 0 &&
+         fs.f_type == static_cast<decltype(fs.f_type)>(PROC_SUPER_MAGIC);
+}
+
+std::string link_target(const std::string& link, int* error) {
+  std::vector<char> buffer(256);
+  for (;;) {
+    const ssize_t n = ::readlink(link.c_str(), buffer.data(), buffer.size());
+    if (n < 0) {
+      *error = errno;
+      return {};
+    }
+    if (static_cast<std::size_t>(n) < buffer.size()) {
+      std::string target(buffer.data(), static_cast<std::size_t>(n));
+      if (target.empty() || target.front() == '/') return target;
+      const std::string dir = parent_directory(link);
+      return (dir == "/" ? dir : dir + "/") + target;
+    }
+    buffer.resize(buffer.size() * 2);
+  }
+}
+
+Target classify(const std::string& path, const struct stat& st, bool descriptor) {
+  Target t;
+  t.path = path;
+  if (S_ISREG(st.st_mode)) {
+    t.kind = descriptor ? Target::Kind::direct : Target::Kind::file;
+  } else if (S_ISCHR(st.st_mode)) {
+    t.kind = Target::Kind::direct;
+  } else if (S_ISFIFO(st.st_mode)) {
+    t.kind = Target::Kind::direct;
+    t.fifo = true;
+  } else {
+    t.kind = Target::Kind::refused;
+    t.what = S_ISSOCK(st.st_mode)  ? "a socket"
+             : S_ISDIR(st.st_mode) ? "a directory"
+             : S_ISBLK(st.st_mode) ? "a block device"
+                                   : "not a file";
+  }
+  return t;
+}
+
+Target resolve(const std::string& path) {
+  std::string current = path;
+  // Linux follows at most 40 symlinks in one lookup; so does memx.
+  for (int hop = 0; hop <= 40; ++hop) {
+    struct stat st {};
+    if (::lstat(current.c_str(), &st) != 0) {
+      Target t;
+      t.path = current;
+      if (errno == ENOENT) {
+        t.kind = Target::Kind::file;  // nothing there yet (a missing directory fails later)
+      } else {
+        t.what = "stat";
+        t.error = errno;
+      }
+      return t;
+    }
+    if (!S_ISLNK(st.st_mode)) return classify(current, st, false);
+    if (on_procfs(current)) {
+      // /dev/stdout, /dev/fd/N, /proc/self/fd/N: what the descriptor is open on.
+      if (::stat(current.c_str(), &st) != 0) {
+        Target t;
+        t.path = current;
+        t.what = "stat";
+        t.error = errno;
+        return t;
+      }
+      return classify(current, st, true);
+    }
+    int err = 0;
+    std::string next = link_target(current, &err);
+    if (err != 0) {
+      Target t;
+      t.path = current;
+      t.what = "readlink";
+      t.error = err;
+      return t;
+    }
+    current = std::move(next);
+  }
+  Target t;
+  t.path = path;
+  t.what = "following its symlinks";
+  t.error = ELOOP;
+  return t;
+}
+
+
+// Writes `text` into what is already open for it: a character device, a FIFO, a descriptor.
+// `shown` names the path in messages.
+bool write_directly(const Target& target, std::string_view text, const std::string& shown,
+                    std::string* error) {
+  auto fail = [&](const std::string& what) {
+    if (error != nullptr) *error = fmt::format("memx: cannot write report {}: {}", shown, what);
+    return false;
+  };
+  // O_NONBLOCK: a FIFO nobody reads fails at once (ENXIO) instead of hanging the run.
+  // O_APPEND: through /dev/stdout into a file, the report follows what was written before.
+  const int fd = ::open(target.path.c_str(),
+                        O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENXIO && target.fifo) return fail("no process has the FIFO open for reading");
+    if (err == ENXIO) return fail("it is a socket (memx does not write reports to sockets)");
+    return fail(fmt::format("open failed: {}", std::strerror(err)));
+  }
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 || !write_all(fd, text)) {
+    const int err = errno;
+    ::close(fd);
+    return fail(fmt::format("write failed: {}", std::strerror(err)));
+  }
+  if (::close(fd) != 0 && errno != EINTR) {
+    return fail(fmt::format("close failed: {}", std::strerror(errno)));
+  }
+  return true;
+}
+
 }  // namespace
+
+bool writes_directly(const std::string& path) {
+  return !path.empty() && resolve(path).kind == Target::Kind::direct;
+}
 
 bool write_file_atomically(const std::string& path, std::string_view text, bool durable,
                            std::string* error) {
-  auto fail = [&](const char* step, int err) {
-    if (error != nullptr) {
-      *error = fmt::format("memx: cannot write report \"{}\": {} failed: {}", path, step,
-                           std::strerror(err));
-    }
-    return false;
-  };
   if (path.empty()) {
     if (error != nullptr) *error = "memx: cannot write report: empty path";
     return false;
   }
-  std::string temp = path + ".tmpXXXXXX";
+  const Target target = resolve(path);
+  // Messages name the path as given, and where its symlinks lead when that is elsewhere.
+  const std::string shown =
+      target.path == path ? fmt::format("\"{}\"", path)
+                          : fmt::format("\"{}\" (a symlink to \"{}\")", path, target.path);
+  auto fail = [&](const char* step, int err) {
+    if (error != nullptr) {
+      *error = fmt::format("memx: cannot write report {}: {} failed: {}", shown, step,
+                           std::strerror(err));
+    }
+    return false;
+  };
+  switch (target.kind) {
+    case Target::Kind::error:
+      return fail(target.what.c_str(), target.error);
+    case Target::Kind::refused:
+      if (error != nullptr) {
+        *error = fmt::format(
+            "memx: cannot write report {}: it is {} (a report goes to a regular file, a "
+            "character device or a FIFO)",
+            shown, target.what);
+      }
+      return false;
+    case Target::Kind::direct:
+      return write_directly(target, text, shown, error);
+    case Target::Kind::file:
+      break;
+  }
+  // A regular file or nothing: never rename over anything else (a symlink is followed, so
+  // the temporary file is made next to its target).
+  const std::string& final_path = target.path;
+  std::string temp = final_path + ".tmpXXXXXX";
   std::vector<char> name(temp.begin(), temp.end());
   name.push_back('\0');
   const int fd = ::mkstemp(name.data());
@@ -81,14 +249,15 @@ bool write_file_atomically(const std::string& path, std::string_view text, bool 
     ::unlink(temp.c_str());
     return fail("close", err);
   }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
+  if (::rename(temp.c_str(), final_path.c_str()) != 0) {
     const int err = errno;
     ::unlink(temp.c_str());
     return fail("rename", err);
   }
   if (durable) {
     // Make the rename itself durable; failure here does not undo a complete, visible file.
-    const int dir = ::open(parent_directory(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const int dir =
+        ::open(parent_directory(final_path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir >= 0) {
       ::fsync(dir);
       ::close(dir);

@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include <fmt/format.h>
@@ -175,6 +176,16 @@ auto field(const json& object, const std::string& path, const char* key, Read re
   return read(member(object, path, key), p);
 }
 
+// Reads `key` of `object` with `read(value, path)` if present; `absent` otherwise (members
+// added within a version: older reports do not have them).
+template <class Read, class T>
+T optional_field(const json& object, const std::string& path, const char* key, Read read,
+                 T absent) {
+  auto it = object.find(key);
+  if (it == object.end()) return absent;
+  return read(*it, join(path, key));
+}
+
 template <class Enum>
 Enum enum_at(const json& v, const std::string& path, std::string_view what,
              std::string_view choices) {
@@ -314,6 +325,8 @@ Report report_at(const json& v) {
     return x.is_null() ? std::string() : string_at(x, p);
   });
   r.backend = field(v, top, "backend", string_at);
+  r.tool = optional_field(v, top, "tool", string_at, std::string());
+  r.measured = optional_field(v, top, "measured", bool_at, true);
   const json& live =
       array_at(member(v, top, "iteration_end_live_bytes"), "iteration_end_live_bytes");
   for (std::size_t i = 0; i < live.size(); ++i) {
@@ -323,6 +336,19 @@ Report report_at(const json& v) {
   const json& tests = array_at(member(v, top, "tests"), "tests");
   for (std::size_t i = 0; i < tests.size(); ++i)
     r.tests.push_back(test_at(tests[i], index("tests", i)));
+  // One record per test: with two, every reader would see only one of them (a regression
+  // in the other would pass the gate).
+  std::unordered_map<std::string_view, std::size_t> seen;
+  seen.reserve(r.tests.size());
+  for (std::size_t i = 0; i < r.tests.size(); ++i) {
+    const auto [first, inserted] = seen.emplace(r.tests[i].name, i);
+    if (!inserted) {
+      throw Invalid{join(index("tests", i), "name"),
+                    fmt::format("the test \"{}\" is in the report twice (also tests[{}]); a "
+                                "report holds each test once",
+                                r.tests[i].name, first->second)};
+    }
+  }
   return r;
 }
 
@@ -358,6 +384,9 @@ std::string to_json(const Report& report) {
   j["finished_at"] =
       report.finished_at.empty() ? ordered_json(nullptr) : ordered_json(report.finished_at);
   j["backend"] = report.backend;
+  // Written only when set, so that a report of an ordinary run is what it always was.
+  if (!report.tool.empty()) j["tool"] = report.tool;
+  if (!report.measured) j["measured"] = false;
   j["iteration_end_live_bytes"] = report.iteration_end_live_bytes;
   ordered_json tests = ordered_json::array();
   for (const TestRecord& t : report.tests) tests.push_back(test_json(t));

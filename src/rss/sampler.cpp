@@ -6,6 +6,7 @@
 // to hand samples to the open windows, so a test thread opening or reading a window waits
 // at most for that short hand-over.
 #include <pthread.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <atomic>
@@ -140,7 +141,14 @@ void start_thread_locked(Sampler& s) noexcept {
   s.stopping = false;
   g_latest.store(current_rss_bytes(), std::memory_order_relaxed);
   // Allocations glibc makes for the new thread (stack, TLS) come from mmap/malloc.
+  // The thread blocks every signal (it inherits the mask it is created with): a signal sent
+  // to the process (SIGINT, SIGALRM, SIGCHLD, one a test waits for with sigwait) must go to
+  // the program's own threads, as it would without memx.
+  sigset_t all, saved;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &saved);
   s.running = pthread_create(&s.thread, nullptr, sampler_main, nullptr) == 0;
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   g_thread_alive.store(s.running, std::memory_order_release);
 }
 

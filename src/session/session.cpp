@@ -3,12 +3,15 @@
 // Everything here runs under memx::Uncounted, and every container of the session is
 // allocated and freed only under a guard, so that the session's own memory is never part
 // of a test's figures or of the whole process's iteration-level live heap.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
@@ -16,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "memx/session.hpp"
+#include "memx/tools.hpp"
 #include "memx/uncounted.hpp"
 #include "memx/units.hpp"
 #include "session/registry.hpp"
@@ -70,6 +74,28 @@ void claim_report_path(std::string& path, long pid) {
   ::setenv(kOwnerVariable, (std::to_string(pid) + " " + path).c_str(), 1);
 }
 
+/// Says once per process what a heap tool in it changes for memx (docs: README, "With
+/// sanitizers and Valgrind").
+void note_tool(const Report& r) {
+  static std::atomic<bool> said{false};
+  if (!r.measured) {
+    if (said.exchange(true)) return;
+    std::fprintf(stderr,
+                 "memx: %s replaces memx's operator new: nothing is measured (no figures, no "
+                 "budget checks, no leak verdicts; the report says \"measured\": false)\n",
+                 r.tool.empty() ? "another tool or library" : r.tool.c_str());
+    return;
+  }
+  // A build on the C library counts on it anyway: nothing changes, nothing to say.
+  if (!allocator_switched_for_tool()) return;
+  if (said.exchange(true)) return;
+  std::fprintf(stderr,
+               "memx: running under %s: counting on its allocator (the C library's malloc, "
+               "which it intercepts) instead of mimalloc, so that its checks keep working; "
+               "figures are its usable sizes\n",
+               r.tool.c_str());
+}
+
 }  // namespace
 
 Session::Session(SessionConfig config) {
@@ -82,9 +108,13 @@ Session::Session(SessionConfig config) {
   r.binary = impl_->config.binary;
   r.pid = impl_->owner_pid;
   r.backend = backend_name();
+  r.tool = tool_name(detected_tool());
+  r.measured = allocations_counted();
+  note_tool(r);
   if (impl_->config.write_report && !impl_->config.options.report_pattern.empty()) {
     impl_->path = expand_report_path(impl_->config.options.report_pattern, impl_->owner_pid);
     claim_report_path(impl_->path, impl_->owner_pid);
+    impl_->direct = writes_directly(impl_->path);
   }
   g_current.store(this);
 }
@@ -121,7 +151,7 @@ void Session::begin_run(int repetitions, std::size_t tests_hint) {
   m.run_rss.emplace();  // keeps the sampler thread running for the per-test RSS peaks
   if (!g_atexit_registered.exchange(true)) std::atexit(flush_at_exit);
   m.dirty = true;
-  if (!m.path.empty()) write_report(nullptr);
+  if (!m.path.empty() && !m.direct) write_report(nullptr);
 }
 
 void Session::begin_iteration(int index) {
@@ -219,8 +249,16 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     t.line = id.line;
   }
   TestRecord& rec = m.report.tests[pos];
-  if (rec.runs.empty() && m.repetitions > 1) rec.runs.reserve(static_cast<std::size_t>(m.repetitions));
-  rec.runs.push_back(out.run);
+  // Not measured (Valgrind replaced operator new): the zeros taken are no figures. The
+  // test is recorded without runs, budgets are not checked and no leak verdict is given.
+  const bool measured = m.report.measured;
+  out.measured = measured;
+  if (measured) {
+    if (rec.runs.empty() && m.repetitions > 1) {
+      rec.runs.reserve(static_cast<std::size_t>(m.repetitions));
+    }
+    rec.runs.push_back(out.run);
+  }
 
   // The effective budget: global, overridden by the group's, overridden by the test's.
   detail::BudgetSources sources;
@@ -247,11 +285,11 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   // the skip message (a dozen allocations, kilobytes) before memx can tell it apart.
   if (!effective.empty()) {
     rec.budget = effective;
-    const std::vector<Violation> broken = status == TestStatus::skipped
+    const std::vector<Violation> broken = status == TestStatus::skipped || !measured
                                               ? std::vector<Violation>{}
                                               : check_budget(effective, out.run.measurement());
     if (!broken.empty()) {
-      std::string msg = fmt::format("memx: {} is over its memory budget ({}):", rec.name,
+      std::string msg = fmt::format("memx: {} is over its memory budget ({}):", printable_name(rec.name),
                                     budget_sources(sources));
       for (const Violation& v : broken) msg += "\n  " + describe(v);
       out.failures.push_back(std::move(msg));
@@ -265,7 +303,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   // Only repeated runs are judged: a single run keeps nothing (its memory would be touched
   // for every test of a large suite for nothing).
   std::vector<std::int64_t>& lives = m.live_after[pos];
-  if (m.repetitions >= 2) {
+  if (m.repetitions >= 2 && measured) {
     if (lives.empty()) lives.reserve(static_cast<std::size_t>(m.repetitions));
     lives.push_back(m.meter.end_live_bytes());
   }
@@ -281,7 +319,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     if (m.config.options.fail_on_leak && rec.leak.verdict == Verdict::leak &&
         rec.leak.confidence >= Confidence::medium) {
       out.failures.push_back(fmt::format(
-          "memx: {} leaks {} in {} per repetition ({} confidence: {})", rec.name,
+          "memx: {} leaks {} in {} per repetition ({} confidence: {})", printable_name(rec.name),
           format_bytes(std::llround(rec.leak.bytes_per_run)),
           fmt::format("{:g} block{}", rec.leak.blocks_per_run,
                       rec.leak.blocks_per_run == 1.0 ? "" : "s"),
@@ -342,18 +380,38 @@ bool Session::write_report(std::string* error) {
   }
   m.write_time += std::chrono::steady_clock::now() - t0;
   m.dirty = !ok;
-  if (!ok) {
-    if (!m.write_error_shown) {
-      std::fprintf(stderr, "%s\n", err.c_str());
-      m.write_error_shown = true;
-    }
-    if (error != nullptr) *error = err;
+  m.write_failed = !ok;
+  if (ok) {
+    m.written = true;
+    return true;
   }
-  return ok;
+  if (!m.written) {
+    // Nothing of this run is at the path: an earlier run's report there would be read as
+    // this one's (a later `memx gate` would pass last week's figures). Remove it.
+    struct stat st {};
+    if (::lstat(m.path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      if (::unlink(m.path.c_str()) == 0) {
+        err += "; the earlier run's report there was removed";
+      } else {
+        err += fmt::format("; the report there is an earlier run's and could not be removed: {}",
+                           std::strerror(errno));
+      }
+    }
+  }
+  if (!m.write_error_shown) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    m.write_error_shown = true;
+  }
+  if (error != nullptr) *error = err;
+  return false;
 }
 
+bool Session::report_failed() const noexcept { return impl_->write_failed; }
+
 void Session::Impl::maybe_write(Session& self) {
-  if (path.empty() || !dirty) return;
+  // A device, FIFO or descriptor takes one report, at the end (or exit): written after
+  // every test it would receive the report over and over.
+  if (path.empty() || direct || !dirty) return;
   // Written after every test while writing has cost less than 50 ms in all, or 5% of the
   // run's time so far: small and slow suites are written after each test, a suite of
   // thousands of tiny tests every few tests (a crash then loses at most the tests of the

@@ -33,6 +33,7 @@ struct Session::Impl {
   std::set<std::string> over_budget;                   // tests that broke a limit
   std::set<std::string> bad_budget;                    // tests with a malformed budget
   std::string path;                                    // expanded report path, "" = none
+  bool direct = false;  // path is a device, FIFO or descriptor: one report, at the end
   long owner_pid = 0;
   int repetitions = 1;
   int iteration = 0;
@@ -42,6 +43,8 @@ struct Session::Impl {
   bool analyzed = false;
   bool dirty = false;
   bool write_error_shown = false;
+  bool written = false;        // a report of this run is at `path`
+  bool write_failed = false;   // the last write failed
   std::chrono::steady_clock::time_point run_started{};
   std::chrono::steady_clock::duration write_time{};  // spent writing reports so far
   TestMeter meter;

@@ -43,6 +43,21 @@ std::string Session::summary(bool color) const {
   const char* kGreen = "0;32";
   const char* kYellow = "0;33";
 
+  if (!m.report.measured) {
+    // Never a clean summary on figures that were not taken.
+    std::string out = paint(kYellow, kPrefix) +
+                      fmt::format("{} ran, nothing measured: {} replaces memx's operator new "
+                                  "(no figures, budgets not checked, no leak verdicts)\n",
+                                  plural(m.report.tests.size(), "test", "tests"),
+                                  m.report.tool.empty() ? "another tool or library" : m.report.tool);
+    for (const TestRecord& t : m.report.tests) {
+      if (m.bad_budget.count(t.name) != 0) {
+        out += paint(kRed, kPrefix) + fmt::format("malformed budget: {}\n", t.name);
+      }
+    }
+    return out;
+  }
+
   std::vector<const TestRecord*> budget_broken, leaks, by_peak;
   std::size_t suspects = 0;
   for (const TestRecord& t : m.report.tests) {
@@ -65,7 +80,7 @@ std::string Session::summary(bool color) const {
     if (suspects > 0) line += fmt::format(" ({} suspect)", suspects);
     if (!by_peak.empty()) {
       line += fmt::format("; highest peak {} ({})", format_bytes(max_peak(*by_peak.front())),
-                          by_peak.front()->name);
+                          printable_name(by_peak.front()->name));
     }
     return paint(kGreen, kPrefix) + line + "\n";
   }
@@ -81,18 +96,18 @@ std::string Session::summary(bool color) const {
       what += v.message;
     }
     if (what.empty()) what = "malformed budget";
-    out += paint(kRed, kPrefix) + fmt::format("over budget: {}: {}\n", t->name, what);
+    out += paint(kRed, kPrefix) + fmt::format("over budget: {}: {}\n", printable_name(t->name), what);
   }
   for (const TestRecord* t : leaks) {
     out += paint(kYellow, kPrefix) +
-           fmt::format("leak: {}: {} in {:g} block{} per repetition ({} confidence)\n", t->name,
+           fmt::format("leak: {}: {} in {:g} block{} per repetition ({} confidence)\n", printable_name(t->name),
                        format_bytes(static_cast<std::int64_t>(t->leak.bytes_per_run + 0.5)),
                        t->leak.blocks_per_run, t->leak.blocks_per_run == 1.0 ? "" : "s",
                        to_string(t->leak.confidence));
   }
   if (!by_peak.empty()) {
     std::string line = "highest peaks:";
-    for (const TestRecord* t : by_peak) line += fmt::format(" {} {},", t->name, format_bytes(max_peak(*t)));
+    for (const TestRecord* t : by_peak) line += fmt::format(" {} {},", printable_name(t->name), format_bytes(max_peak(*t)));
     line.pop_back();
     out += paint(kGreen, kPrefix) + line + "\n";
   }

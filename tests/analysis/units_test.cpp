@@ -1,5 +1,6 @@
 #include <cstdint>
 #include <limits>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -42,6 +43,19 @@ TEST(FormatCount, PowersOfThousand) {
   EXPECT_EQ(memx::format_count(4000000), "4M");
   EXPECT_EQ(memx::format_count(999999), "1M");
   EXPECT_EQ(memx::format_count(1100000000), "1.1G");
+}
+
+TEST(PrintableName, EscapesControlCharactersOnly) {
+  EXPECT_EQ(memx::printable_name("Suite.Test/0"), "Suite.Test/0");
+  EXPECT_EQ(memx::printable_name("Parser.Slow/\"quoted\" \\ \xc3\xbc"), "Parser.Slow/\"quoted\" \\ \xc3\xbc");
+  EXPECT_EQ(memx::printable_name("a\nb\rc\td"), "a\\nb\\rc\\td");
+  EXPECT_EQ(memx::printable_name("\x1b[31mred\x1b[0m"), "\\x1b[31mred\\x1b[0m");
+  EXPECT_EQ(memx::printable_name("\x1b]0;title\x07"), "\\x1b]0;title\\x07");
+  EXPECT_EQ(memx::printable_name(std::string("nul\0del\x7f", 8)), "nul\\x00del\\x7f");
+  // C1 controls (U+0080-U+009F, here CSI U+009B) start sequences on some terminals; other
+  // two-byte characters beginning with 0xC2 (U+00A0-U+00BF) are kept.
+  EXPECT_EQ(memx::printable_name("\xc2\x9b" "31m \xc2\xa9"), "\\u009b31m \xc2\xa9");
+  EXPECT_EQ(memx::printable_name("end\xc2"), "end\xc2");
 }
 
 }  // namespace

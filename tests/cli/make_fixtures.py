@@ -70,6 +70,14 @@ def new_tests():
     return out
 
 
+def control_tests(new=False):
+    out = [test("Evil.Title\x1b]0;pwned\x07", 1, same(3, peak=100, allocs=1)),
+           test("Evil.Red\x1b[31m|pipe", 2, same(3, peak=400 if new else 200, allocs=2))]
+    if not new:
+        out.append(test("Evil.Line\n[  PASSED  ] \u009b2J", 3, same(3, peak=300, allocs=3)))
+    return out
+
+
 def write(name, r):
     with open(os.path.join(FIX, name), "w") as f:
         json.dump(r, f, indent=2, ensure_ascii=False)
@@ -99,6 +107,17 @@ def main():
         # A process that crashed after its first test.
         "incomplete.json": report([test("Crash.First", 5, same(3, peak=64, allocs=1))],
                                   pid=2004, complete=False, reps=3, live=[100, 100]),
+        # The baseline's run crashed after its first four tests (same figures as far as it got).
+        "crashed.json": report(base_tests()[:4], pid=2005, complete=False, live=[5000]),
+        # Names with control characters (a Catch2 TEST_CASE name can hold them): escaped
+        # wherever memx prints a name to a terminal or Markdown. The new run: Evil.Red grew,
+        # Evil.Line is missing.
+        "control_names.json": report(control_tests(), reps=3, pid=3001),
+        "control_names_new.json": report(control_tests(new=True), reps=3, pid=3002),
+        # A run under Valgrind, which replaced memx's operator new: no figures at all.
+        "unmeasured.json": dict(report([test("Parser.Tokens", 20, [], budget={"allocs": 0}),
+                                        test("Stable.Same", 80, [])], pid=3100, reps=1),
+                                backend="system", tool="Valgrind", measured=False),
         # Names that need quoting in CSV and escaping in Markdown and HTML.
         "odd_names.json": report([test('Odd.Comma,"Quote" | pipe', 1, same(1, peak=10, allocs=1)),
                                   test("Odd.<script>alert(1)</script>", 2,
@@ -130,6 +149,12 @@ def main():
     not_array = json.loads(text)
     not_array["tests"] = {"Cache.Lookup": {}}
     write("bad/tests_not_array.json", not_array)
+    # The same test twice in one report (a second copy must not hide a regression).
+    dup = json.loads(text)
+    copy_ = copy.deepcopy(dup["tests"][1])
+    copy_["runs"] = same(5, peak=40960, allocs=500)
+    dup["tests"].append(copy_)
+    write("bad/duplicate_test.json", dup)
     open(os.path.join(bad, "allow_binary.txt"), "wb").write(b"Cache.*\n\x00\x01\x02ELF\n")
 
 

@@ -1,9 +1,10 @@
 # cmake -DKIND=find_package|add_subdirectory -DMEMX_SOURCE_DIR=... -DMEMX_BINARY_DIR=...
 #       -DWORK_DIR=... -P run_consumer.cmake
-# Builds a consumer project against memx and runs it.
+# Builds a consumer project against memx and runs it. VARIANT names a second build of the same
+# consumer configured with CONSUMER_ARGS (a ;-list of -D options).
 cmake_minimum_required(VERSION 3.25)
 set(consumer_src ${CMAKE_CURRENT_LIST_DIR}/${KIND})
-set(build ${WORK_DIR}/${KIND}-build)
+set(build ${WORK_DIR}/${KIND}${VARIANT}-build)
 file(REMOVE_RECURSE ${build})
 
 function(run)
@@ -21,7 +22,7 @@ if(KIND STREQUAL "find_package")
   run(${CMAKE_COMMAND} -S ${consumer_src} -B ${build} -DCMAKE_PREFIX_PATH=${prefix})
 elseif(KIND STREQUAL "gtest_from_source")
   run(${CMAKE_COMMAND} -S ${consumer_src} -B ${build} -DMEMX_SOURCE_DIR=${MEMX_SOURCE_DIR}
-      -DGTEST_SOURCE_DIR=${GTEST_SOURCE_DIR})
+      -DGTEST_SOURCE_DIR=${GTEST_SOURCE_DIR} ${CONSUMER_ARGS})
 else()
   run(${CMAKE_COMMAND} -S ${consumer_src} -B ${build} -DMEMX_SOURCE_DIR=${MEMX_SOURCE_DIR})
 endif()

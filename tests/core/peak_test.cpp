@@ -8,6 +8,7 @@
 
 #include "memx/counters.hpp"
 #include "memx/uncounted.hpp"
+#include "producer_consumer.hpp"
 
 namespace {
 
@@ -85,6 +86,17 @@ TEST(Peak, ThreadsPeaksAreAnUpperBoundThatIsReachedWhenTheyCoincide) {
   // Both blocks are live at once now: the true peak is their sum, and memx reports it.
   EXPECT_GE(window.peak_bytes(), start + usable(blocks[0]) + usable(blocks[1]));
   for (char* b : blocks) delete[] b;
+}
+
+// One thread allocates, another frees (tests/common/producer_consumer.hpp).
+TEST(Peak, ProducerConsumerPeakStaysNearTheTrueLivePeak) {
+  memx::PeakWindow window;
+  memx_test::ProducerConsumer pc;
+  pc.run();
+  const std::int64_t peak = window.peak_bytes() - window.start_bytes();
+  EXPECT_LE(peak, pc.max_true_peak() + pc.kStatedError)
+      << "the live heap never held more than " << pc.max_true_peak() << " bytes";
+  EXPECT_GE(peak, pc.min_true_peak()) << "the queue was full before the consumer started";
 }
 
 TEST(Peak, ThisThreadPeakIsRelativeToTheReset) {

@@ -9,6 +9,7 @@
 
 #include "measure.hpp"
 #include "memx/scope.hpp"
+#include "producer_consumer.hpp"
 
 namespace {
 
@@ -50,6 +51,18 @@ TEST(Scope, CountsAllocationsOfOtherThreadsWhileOpen) {
   EXPECT_GE(u.net_bytes, 1000);
   EXPECT_GE(u.allocs, 2u);
   delete from_thread;
+}
+
+TEST(Scope, ProducerConsumerPeakIsTheLivePeakNotWhatPassedThrough) {
+  memx_test::ProducerConsumer pc;
+  memx::Scope scope;
+  pc.run();
+  const memx::Usage u = scope.stop();
+  EXPECT_GE(u.peak_bytes, pc.min_true_peak());
+  EXPECT_LE(u.peak_bytes, pc.max_true_peak() + pc.kStatedError);
+  EXPECT_GE(u.bytes_allocated, static_cast<std::uint64_t>(pc.kTotal) *
+                                   static_cast<std::uint64_t>(pc.block_usable))
+      << "100 MB passed through the queue";
 }
 
 TEST(Scope, UsageWhileOpenThenStop) {

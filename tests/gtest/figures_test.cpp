@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "memx/gtest.hpp"
+#include "producer_consumer.hpp"
 
 namespace {
 
@@ -81,6 +82,10 @@ class FixtureWithMembers : public ::testing::Test {
 TEST_F(FixtureWithMembers, FixtureIsMeasured) { EXPECT_EQ(numbers_[10], 7); }
 
 TEST(Figures, LeaksSixteenBytes) { kept().push_back(new char[16]); }
+
+memx_test::ProducerConsumer g_producer_consumer;  // block_usable read after the run
+
+TEST(Figures, ProducerConsumer) { g_producer_consumer.run(); }
 
 TEST(Figures, FillsAStaticCacheOnce) {
   static std::map<int, std::string>* cache = [] {
@@ -188,6 +193,10 @@ int main(int argc, char** argv) {
   expect_runs(r, "FixtureWithMembers.FixtureIsMeasured", 0, 0, 1, usable(4096 * sizeof(int)),
               usable(4096 * sizeof(int)) + 64);
   expect_runs(r, "Figures.LeaksSixteenBytes", usable(16), 1, 1, usable(16), usable(16));
+  // One thread allocates what another frees: the peak is the queue's live peak within the
+  // stated bound, not the 100 MB that passed through it.
+  expect_runs(r, "Figures.ProducerConsumer", 0, 0, kAnyAllocs, g_producer_consumer.min_true_peak(),
+              g_producer_consumer.max_true_peak() + g_producer_consumer.kStatedError);
 
   // Statuses as GoogleTest saw them.
   if (const auto* t = find(r, "Figures.FailsWithoutAllocating")) {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -291,6 +292,39 @@ TEST(SessionReport, WrittenAsTestsFinishAndCompletedAtTheEnd) {
   EXPECT_EQ(r.report->iteration_end_live_bytes.size(), 1u);
 }
 
+TEST(SessionReport, UnwritableReportRemovesTheEarlierRunsAndFails) {
+  // The temporary file beside a 250-character name has a name too long for the file
+  // system: this run's report cannot be written, an earlier run's stands there.
+  TempDir dir;
+  const std::filesystem::path stale = dir.path / std::string(250, 'r');
+  { std::ofstream(stale) << "{\"format\": \"memx-report\"}\n"; }
+  memx::PluginOptions o;
+  o.report_pattern = stale.string();
+  memx::Session s(config(o));
+  EXPECT_FALSE(s.report_failed());
+  s.begin_run(1);
+  EXPECT_TRUE(s.report_failed());
+  EXPECT_FALSE(std::filesystem::exists(stale));  // never read as this run's report
+  s.begin_test(id("T.One"));
+  s.end_test(memx::TestStatus::passed, {});
+  s.end_run();
+  EXPECT_TRUE(s.report_failed());
+  std::string error;
+  EXPECT_FALSE(s.write_report(&error));
+  EXPECT_NE(error.find("creating a temporary file failed: File name too long"), std::string::npos)
+      << error;
+}
+
+TEST(SessionReport, WrittenReportIsNotAFailure) {
+  TempDir dir;
+  memx::PluginOptions o;
+  o.report_pattern = (dir.path / "r.json").string();
+  memx::Session s(config(o));
+  s.begin_run(1);
+  s.end_run();
+  EXPECT_FALSE(s.report_failed());
+}
+
 TEST(SessionReport, ForkedChildNeverWrites) {
   TempDir dir;
   memx::PluginOptions o;
@@ -333,6 +367,33 @@ TEST(SessionSummary, OneLineWhenAllIsWell) {
                       memx::format_bytes(usable) + " (T.Big)\n");
   const std::string colored = s.summary(true);
   EXPECT_EQ(colored.rfind("\033[0;32m[   memx   ] \033[m1 test measured", 0), 0u) << colored;
+}
+
+TEST(SessionSummary, ControlCharactersInNamesAreEscaped) {
+  // A Catch2 TEST_CASE name can hold escape sequences and line breaks: printed raw, they
+  // would drive the terminal (retitle it, hide lines, fake a result).
+  const std::string name = "T.Evil\x1b]0;pwned\x07\n[  PASSED  ] \xc2\x9b" "2J";
+  memx::PluginOptions o;
+  o.budget_text = "allocs=0";
+  o.budget.allocs = 0;
+  memx::Session s(config(o));
+  s.begin_run(1);
+  s.begin_test(id(name.c_str()));
+  char* volatile p = new char[64];
+  delete[] p;
+  const memx::TestOutcome out = s.end_test(memx::TestStatus::passed, {});
+  s.end_iteration(0);
+  s.end_run();
+  const std::string escaped = "T.Evil\\x1b]0;pwned\\x07\\n[  PASSED  ] \\u009b2J";
+  ASSERT_EQ(out.failures.size(), 1u);
+  EXPECT_NE(out.failures[0].find("memx: " + escaped + " is over its memory budget"),
+            std::string::npos)
+      << out.failures[0];
+  const std::string text = s.summary(false);
+  EXPECT_NE(text.find("over budget: " + escaped + ": allocs"), std::string::npos) << text;
+  EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+  EXPECT_EQ(text.find("\xc2\x9b"), std::string::npos) << text;
+  EXPECT_EQ(s.report().tests.at(0).name, name);  // the report keeps the name as it is
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (fmt 11 moved it here)
 #include <fmt/ostream.h>
 
 #include "cli.hpp"
@@ -33,6 +34,7 @@ void register_baseline(CLI::App& app, Runner& runner) {
   update->callback([args, &runner] {
     runner = [args](Output& io) {
       const Report now = read_one_report(args->reports, io.err, "new");
+      require_measured(now, args->reports, "not written as a baseline");
       if (!now.complete && !args->allow_incomplete) {
         throw InputError(fmt::format(
             "{}: incomplete report (its process did not finish): not written as a baseline "

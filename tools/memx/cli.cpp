@@ -73,6 +73,15 @@ void print_issues(const std::vector<MergeIssue>& issues, const std::string& comm
   }
 }
 
+void require_measured(const Report& report, const std::vector<std::string>& paths,
+                      const std::string& use) {
+  if (report.measured) return;
+  throw InputError(fmt::format(
+      "{}: not measured ({} replaced memx's operator new, so the report has no figures): {}",
+      fmt::join(paths, " "), report.tool.empty() ? "another tool or library" : report.tool,
+      use));
+}
+
 Report read_one_report(const std::vector<std::string>& paths, std::ostream& err,
                        const std::string& what) {
   std::vector<SourcedReport> inputs = read_inputs(paths);

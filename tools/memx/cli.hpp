@@ -67,6 +67,11 @@ std::vector<SourcedReport> read_inputs(const std::vector<std::string>& paths);
 Report read_one_report(const std::vector<std::string>& paths, std::ostream& err,
                        const std::string& what = "");
 
+/// Throws InputError when the report was not measured (Report::measured false: Valgrind
+/// replaced memx's operator new): "<paths>: not measured ...: <why it matters for `use`>".
+void require_measured(const Report& report, const std::vector<std::string>& paths,
+                      const std::string& use);
+
 /// Writes each merge issue as one line "memx <command>: <kind>: <message>".
 void print_issues(const std::vector<MergeIssue>& issues, const std::string& command,
                   std::ostream& err);

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (fmt 11 moved it here)
 #include <fmt/ostream.h>
 
 #include "cli.hpp"
@@ -95,20 +96,20 @@ void register_diff(CLI::App& app, Runner& runner) {
       for (const TestDiff& d : diffs) {
         if (d.newly_leaks()) {
           new_leaks.push_back(fmt::format(
-              "{}: {}; {}", d.name, leak_text(d.now->leak),
+              "{}: {}; {}", printable_name(d.name), leak_text(d.now->leak),
               d.base ? "baseline: " + leak_text(d.base->leak) : std::string("a new test")));
         }
         if (d.leak_fixed()) {
-          fixed.push_back(fmt::format("{}: {}; baseline: {}", d.name, leak_text(d.now->leak),
+          fixed.push_back(fmt::format("{}: {}; baseline: {}", printable_name(d.name), leak_text(d.now->leak),
                                       leak_text(d.base->leak)));
         }
         if (d.added()) {
-          added.push_back(fmt::format("{}: {}", d.name, figures_text(*d.now, *d.now_figures)));
+          added.push_back(fmt::format("{}: {}", printable_name(d.name), figures_text(*d.now, *d.now_figures)));
         } else if (d.removed()) {
           removed.push_back(
-              fmt::format("{}: was {}", d.name, figures_text(*d.base, *d.base_figures)));
+              fmt::format("{}: was {}", printable_name(d.name), figures_text(*d.base, *d.base_figures)));
         } else if (d.changed()) {
-          changed.push_back(fmt::format("{}: {}", d.name, changes_text(d)));
+          changed.push_back(fmt::format("{}: {}", printable_name(d.name), changes_text(d)));
         } else {
           ++unchanged;
         }

@@ -9,11 +9,13 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (fmt 11 moved it here)
 #include <fmt/ostream.h>
 
 #include "cli.hpp"
 #include "gate_rules.hpp"
 #include "memx/diff.hpp"
+#include "memx/units.hpp"
 #include "table.hpp"
 
 namespace memx::cli {
@@ -44,14 +46,12 @@ std::string read_text(const std::string& path) {
   return text;
 }
 
-// A table cell of Markdown: pipes and line breaks escaped.
+// A table cell of Markdown: control characters (line breaks included) and pipes escaped.
 std::string md(const std::string& text) {
   std::string out;
-  for (char c : text) {
+  for (char c : printable_name(text)) {
     if (c == '|') {
       out += "\\|";
-    } else if (c == '\n' || c == '\r') {
-      out += ' ';
     } else {
       out += c;
     }
@@ -59,18 +59,62 @@ std::string md(const std::string& text) {
   return out;
 }
 
-std::string markdown(const std::vector<Regression>& regressions, std::size_t failing,
+// What the gate found besides regressions, for the summary line and the Markdown.
+struct Outcome {
+  std::size_t failing = 0;            // regressions not on the allow-list
+  std::vector<std::string> missing;   // baseline tests not in the new report, gated
+  std::vector<std::string> missing_allowed;  // ... reported only (allow-list, --allow-missing)
+  std::vector<std::string> incomplete;       // "the new report", "the baseline", gated
+  std::vector<std::string> incomplete_allowed;  // ... with --allow-incomplete
+
+  std::size_t problems() const { return failing + missing.size() + incomplete.size(); }
+  // "5 regressions, 1 missing test, 1 incomplete report"
+  std::string verdict() const {
+    std::vector<std::string> parts;
+    if (failing > 0) parts.push_back(fmt::format("{} regression{}", failing, failing == 1 ? "" : "s"));
+    if (!missing.empty()) {
+      parts.push_back(fmt::format("{} missing test{}", missing.size(), missing.size() == 1 ? "" : "s"));
+    }
+    if (!incomplete.empty()) {
+      parts.push_back(fmt::format("{} incomplete report{}", incomplete.size(),
+                                  incomplete.size() == 1 ? "" : "s"));
+    }
+    return fmt::format("{}", fmt::join(parts, ", "));
+  }
+};
+
+// At most `limit` names as `code`, then "and N more".
+std::string name_list(const std::vector<std::string>& names, std::size_t limit = 50) {
+  std::vector<std::string> shown;
+  for (std::size_t i = 0; i < names.size() && i < limit; ++i) shown.push_back("`" + md(names[i]) + "`");
+  std::string out = fmt::format("{}", fmt::join(shown, ", "));
+  if (names.size() > limit) out += fmt::format(" and {} more", names.size() - limit);
+  return out;
+}
+
+std::string markdown(const std::vector<Regression>& regressions, const Outcome& outcome,
                      const std::string& base_path, const std::string& new_path,
                      std::size_t tests, const std::string& tolerances,
                      const std::string& allow_path, const std::vector<std::string>& fixed) {
   std::string out;
-  if (failing == 0) {
+  if (outcome.problems() == 0) {
     out += "## memx gate: passed\n\n";
   } else {
-    out += fmt::format("## memx gate: {} regression{}\n\n", failing, failing == 1 ? "" : "s");
+    out += fmt::format("## memx gate: {}\n\n", outcome.verdict());
   }
-  out += fmt::format("`{}` ({} tests) against the baseline `{}`; tolerances: {}.\n\n", new_path,
-                     tests, base_path, tolerances);
+  out += fmt::format("`{}` ({} tests) against the baseline `{}`; tolerances: {}.\n\n", md(new_path),
+                     tests, md(base_path), tolerances);
+  for (const std::string& what : outcome.incomplete) {
+    out += fmt::format(
+        "**The {} is incomplete**: its process did not finish (crashed, killed or still "
+        "running), so the tests it did not reach were never measured.\n\n",
+        what);
+  }
+  for (const std::string& what : outcome.incomplete_allowed) {
+    out += fmt::format("The {} is incomplete (allowed by `--allow-incomplete`): only its finished "
+                       "tests are gated.\n\n",
+                       what);
+  }
   auto table = [&](bool allowed) {
     std::string t = "| test | what | baseline | new | change |\n|---|---|---|---|---|\n";
     std::size_t n = 0;
@@ -83,19 +127,22 @@ std::string markdown(const std::vector<Regression>& regressions, std::size_t fai
     }
     return n == 0 ? std::string() : t + "\n";
   };
-  if (failing > 0) out += table(false);
+  if (outcome.failing > 0) out += table(false);
+  if (!outcome.missing.empty()) {
+    out += fmt::format("In the baseline but missing from the new report: {}.\n\n",
+                       name_list(outcome.missing));
+  }
   const std::string allowed = table(true);
   if (!allowed.empty()) {
-    out += fmt::format("Reported but not gated (on the allow-list `{}`):\n\n", allow_path);
+    out += fmt::format("Reported but not gated (on the allow-list `{}`):\n\n", md(allow_path));
     out += allowed;
   }
-  if (!fixed.empty()) {
-    out += "Leaks fixed: ";
-    std::vector<std::string> names;
-    for (const std::string& f : fixed) names.push_back("`" + md(f) + "`");
-    out += fmt::format("{}.\n\n", fmt::join(names, ", "));
+  if (!outcome.missing_allowed.empty()) {
+    out += fmt::format("In the baseline but not in the new report (not gated): {}.\n\n",
+                       name_list(outcome.missing_allowed));
   }
-  if (failing == 0 && allowed.empty()) out += "No test regressed.\n";
+  if (!fixed.empty()) out += fmt::format("Leaks fixed: {}.\n\n", name_list(fixed, fixed.size()));
+  if (outcome.problems() == 0 && allowed.empty()) out += "No test regressed.\n";
   return out;
 }
 
@@ -111,6 +158,8 @@ void register_gate(CLI::App& app, Runner& runner) {
     std::string peak = "10%", net = "0", allocs = "10%", rss = "off";
     std::string allow;
     std::string markdown;
+    bool allow_incomplete = false;
+    bool allow_missing = false;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--baseline", args->baseline, "The baseline report")->required();
@@ -132,9 +181,15 @@ void register_gate(CLI::App& app, Runner& runner) {
                   "comments; their regressions are reported but not gated");
   cmd->add_option("--markdown", args->markdown,
                   "Also write a Markdown summary to this file (e.g. $GITHUB_STEP_SUMMARY)");
+  cmd->add_flag("--allow-incomplete", args->allow_incomplete,
+                "Gate the finished tests of an incomplete report (its process crashed or was "
+                "killed) instead of failing");
+  cmd->add_flag("--allow-missing", args->allow_missing,
+                "Do not fail when tests of the baseline are missing from the new report");
   cmd->footer(
-      "Exit status: 0 nothing regressed, 1 regressions (one line each), 2 unusable input. "
-      "Figures are each test's worst run. A new test is gated on leaks and budgets only.");
+      "Exit status: 0 nothing regressed, 1 regressions, baseline tests missing from the new "
+      "report or an incomplete report (one line each), 2 unusable input. Figures are each "
+      "test's worst run. A new test is gated on leaks and budgets only.");
   cmd->callback([args, &runner] {
     runner = [args](Output& io) {
       GateRules rules;
@@ -154,6 +209,9 @@ void register_gate(CLI::App& app, Runner& runner) {
       }
       const Report base = read_one_report({args->baseline}, io.err, "baseline");
       const Report now = read_one_report(args->reports, io.err, "new");
+      // Never a pass on figures that were not taken.
+      require_measured(base, {args->baseline}, "nothing to compare against");
+      require_measured(now, args->reports, "nothing to gate (run the gate on a run without it)");
       const std::string new_name = fmt::format("{}", fmt::join(args->reports, " "));
       const std::vector<TestDiff> diffs = diff_reports(base, now);
       const std::vector<Regression> regressions = find_regressions(diffs, rules);
@@ -168,38 +226,78 @@ void register_gate(CLI::App& app, Runner& runner) {
                      r.message);
         }
       }
+      Outcome outcome;
+      outcome.failing = failing;
       std::vector<std::string> fixed;
-      std::size_t removed = 0;
       for (const TestDiff& d : diffs) {
         if (d.leak_fixed()) fixed.push_back(d.name);
-        if (d.removed()) ++removed;
       }
       for (const std::string& f : fixed) {
         fmt::print(io.out, "memx gate: {} {} no longer leaks\n",
-                   paint("fixed", Color::green, io.color), f);
+                   paint("fixed", Color::green, io.color), printable_name(f));
       }
-      if (removed > 0) {
-        fmt::print(io.out, "memx gate: note: {} test{} of the baseline {} not in the new report\n",
-                   removed, removed == 1 ? "" : "s", removed == 1 ? "is" : "are");
+      // A test of the baseline missing from the new report was not measured: it fails the
+      // gate like a regression (it may have been renamed, removed, or never reached).
+      for (const TestDiff& d : diffs) {
+        if (!d.removed()) continue;
+        if (args->allow_missing) {
+          outcome.missing_allowed.push_back(d.name);
+        } else if (rules.allow.allows(d.name)) {
+          outcome.missing_allowed.push_back(d.name);
+          fmt::print(io.out, "memx gate: {} {}: in the baseline, not in the new report (allowed by {})\n",
+                     paint("allowed", Color::yellow, io.color), printable_name(d.name), args->allow);
+        } else {
+          outcome.missing.push_back(d.name);
+          fmt::print(io.out, "memx gate: {} {}: in the baseline, not in the new report\n",
+                     paint("MISSING", Color::red, io.color), printable_name(d.name));
+        }
       }
+      if (args->allow_missing && !outcome.missing_allowed.empty()) {
+        const std::size_t n = outcome.missing_allowed.size();
+        fmt::print(io.out,
+                   "memx gate: note: {} test{} of the baseline {} not in the new report (allowed "
+                   "by --allow-missing)\n",
+                   n, n == 1 ? "" : "s", n == 1 ? "is" : "are");
+      }
+      // An incomplete report: the run crashed or was killed, the tests it did not reach were
+      // never measured; passing it would pass what did not run.
+      auto judge_complete = [&](const Report& r, const std::string& what, const std::string& paths) {
+        if (r.complete) return;
+        if (args->allow_incomplete) {
+          outcome.incomplete_allowed.push_back(what);
+          fmt::print(io.out,
+                     "memx gate: note: the {} {} is incomplete (allowed by --allow-incomplete): "
+                     "only its finished tests are gated\n",
+                     what, paths);
+        } else {
+          outcome.incomplete.push_back(what);
+          fmt::print(io.out,
+                     "memx gate: {} the {} {} is incomplete: its process did not finish "
+                     "(crashed, killed or still running); --allow-incomplete gates its "
+                     "finished tests\n",
+                     paint("INCOMPLETE", Color::red, io.color), what, paths);
+        }
+      };
+      judge_complete(base, "baseline", args->baseline);
+      judge_complete(now, "new report", new_name);
       const std::string tolerances = fmt::format(
           "peak {}, net {}, allocs {}, rss {}", rules.peak.describe(true),
           rules.net.describe(true), rules.allocs.describe(false), rules.rss.describe(true));
-      if (failing == 0) {
+      if (outcome.problems() == 0) {
         fmt::print(io.out, "memx gate: {}: no regressions in {} tests against {} ({})\n",
                    paint("passed", Color::green, io.color), now.tests.size(), args->baseline,
                    tolerances);
       } else {
-        fmt::print(io.out, "memx gate: {}: {} regression{} in {} tests against {} ({})\n",
-                   paint("FAILED", Color::red, io.color), failing, failing == 1 ? "" : "s",
-                   now.tests.size(), args->baseline, tolerances);
+        fmt::print(io.out, "memx gate: {}: {} in {} tests against {} ({})\n",
+                   paint("FAILED", Color::red, io.color), outcome.verdict(), now.tests.size(),
+                   args->baseline, tolerances);
       }
       if (!args->markdown.empty()) {
-        write_text_file(args->markdown, markdown(regressions, failing, args->baseline, new_name,
+        write_text_file(args->markdown, markdown(regressions, outcome, args->baseline, new_name,
                                                  now.tests.size(), tolerances, args->allow,
                                                  fixed));
       }
-      return failing == 0 ? kOk : kProblem;
+      return outcome.problems() == 0 ? kOk : kProblem;
     };
   });
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (fmt 11 moved it here)
 
 #include "memx/budget.hpp"
 #include "memx/units.hpp"
@@ -213,7 +214,7 @@ std::vector<Regression> find_regressions(const std::vector<TestDiff>& diffs,
       Regression r{d.name, "leak", d.base ? to_string(d.base->leak.verdict) : "",
                    "leak", "", "", allowed};
       r.message = fmt::format(
-          "{}: newly leaks {} in {} block{} per run ({} confidence; {})", d.name,
+          "{}: newly leaks {} in {} block{} per run ({} confidence; {})", printable_name(d.name),
           format_bytes(static_cast<std::int64_t>(std::llround(d.now->leak.bytes_per_run))),
           fmt::format("{:g}", d.now->leak.blocks_per_run),
           d.now->leak.blocks_per_run == 1.0 ? "" : "s", to_string(d.now->leak.confidence),
@@ -226,7 +227,7 @@ std::vector<Regression> find_regressions(const std::vector<TestDiff>& diffs,
       for (const ViolationRecord& v : d.now->violations) what.push_back(v.message);
       Regression r{d.name, "budget", d.base ? "within budget" : "", "over budget", "", "",
                    allowed};
-      r.message = fmt::format("{}: newly over budget: {}", d.name, fmt::join(what, "; "));
+      r.message = fmt::format("{}: newly over budget: {}", printable_name(d.name), fmt::join(what, "; "));
       out.push_back(std::move(r));
     }
     if (!d.base || d.base_figures->runs == 0 || d.now_figures->runs == 0) continue;
@@ -250,7 +251,7 @@ std::vector<Regression> find_regressions(const std::vector<TestDiff>& diffs,
       if (saturating_sub(f.now, f.base) <= f.tolerance.allowed_growth(f.base)) continue;
       Regression r{d.name, f.name, amount(f.base, f.bytes), amount(f.now, f.bytes),
                    describe_change(f.base, f.now, f.bytes), "", allowed};
-      r.message = fmt::format("{}: {} {} -> {} ({}) exceeds the tolerance {}", d.name, f.name,
+      r.message = fmt::format("{}: {} {} -> {} ({}) exceeds the tolerance {}", printable_name(d.name), f.name,
                               r.base, r.now, r.change, f.tolerance.describe(f.bytes));
       out.push_back(std::move(r));
     }

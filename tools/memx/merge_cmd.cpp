@@ -6,10 +6,12 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (fmt 11 moved it here)
 #include <fmt/ostream.h>
 
 #include "cli.hpp"
 #include "memx/merge.hpp"
+#include "memx/units.hpp"
 
 namespace memx::cli {
 
@@ -51,7 +53,8 @@ void register_merge(CLI::App& app, Runner& runner) {
           if (i.kind != MergeIssue::Kind::conflict) {
             fmt::print(io.err, "memx merge: {}: {}\n", to_string(i.kind), i.message);
           } else {
-            fmt::print(io.err, "memx merge: conflict: {} differs between {} ({})\n", i.test,
+            fmt::print(io.err, "memx merge: conflict: {} differs between {} ({})\n",
+                       printable_name(i.test),
                        fmt::join(i.sources, " and "), i.detail);
           }
         }

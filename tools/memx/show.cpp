@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (fmt 11 moved it here)
 #include <fmt/ostream.h>
 
 #include "cli.hpp"
@@ -97,6 +98,12 @@ std::string validate(const ShowOptions& options) {
 }
 
 std::string summary_line(const Report& report) {
+  if (!report.measured) {
+    return fmt::format("{} test{}: nothing measured ({} replaced memx's operator new): no "
+                       "figures, budgets not checked, no leak verdicts",
+                       report.tests.size(), report.tests.size() == 1 ? "" : "s",
+                       report.tool.empty() ? "another tool or library" : report.tool);
+  }
   std::size_t over = 0, leaking = 0, suspect = 0;
   const TestRecord* highest = nullptr;
   std::int64_t highest_peak = -1;
@@ -114,7 +121,7 @@ std::string summary_line(const Report& report) {
                                  report.tests.size(), report.tests.size() == 1 ? "" : "s", over,
                                  leaking, suspect);
   if (highest != nullptr) {
-    line += fmt::format("; highest peak {} ({})", format_bytes(highest_peak), highest->name);
+    line += fmt::format("; highest peak {} ({})", format_bytes(highest_peak), printable_name(highest->name));
   }
   if (!report.complete) line += "; the report is incomplete";
   return line;
@@ -171,11 +178,14 @@ std::string render_show(const Report& report, const ShowOptions& options, bool c
       for (const ViolationRecord& v : t->violations) keys.push_back(v.key);
       budget = fmt::format("over: {}", fmt::join(keys, ", "));
       budget_color = Color::red;
+    } else if (t->budget && !report.measured) {
+      budget = "not checked";  // no figures: the budget neither passed nor failed
+      budget_color = Color::yellow;
     } else if (t->budget) {
       budget = "ok";
       budget_color = Color::green;
     }
-    table.add_row({{t->name, Color::none},
+    table.add_row({{printable_name(t->name), Color::none},
                    {to_string(t->status), status_color},
                    {std::to_string(f.runs), Color::none},
                    {ran ? format_bytes(rounded(t->leak.bytes_per_run)) : "-", Color::none},

@@ -1,7 +1,10 @@
-// libFuzzer target: read_report never throws or crashes, and what it accepts round-trips.
+// libFuzzer target: read_report never throws or crashes, what it accepts round-trips and
+// holds each test once.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <set>
+#include <string>
 #include <string_view>
 
 #include "memx/report.hpp"
@@ -11,6 +14,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const memx::ReportRead read = memx::read_report(text, "fuzz.json");
   if (read.report.has_value() == !read.error.empty()) std::abort();
   if (read.report) {
+    std::set<std::string> names;
+    for (const memx::TestRecord& t : read.report->tests) {
+      if (!names.insert(t.name).second) std::abort();  // a duplicate test was accepted
+    }
     memx::Report r = *read.report;
     memx::analyze_report(r);  // must cope with whatever a file says
     const memx::ReportRead again = memx::read_report(memx::to_json(*read.report), "again.json");

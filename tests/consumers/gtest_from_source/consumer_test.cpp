@@ -7,6 +7,9 @@
 #ifndef MEMX_CONSUMER_GTEST_FROM_SOURCE
 #error "compiled against a GoogleTest other than the one this project builds"
 #endif
+#if defined(MEMX_CONSUMER_NO_RTTI) && (defined(__GXX_RTTI) || GTEST_HAS_RTTI)
+#error "the no-RTTI consumer is compiled with RTTI"
+#endif
 
 TEST(FromSource, WithinBudget) {
   MEMX_BUDGET("peak=1MiB, net=0");
