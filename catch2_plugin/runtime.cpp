@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "memx/config.hpp"
+#include "memx/thread_state.hpp"
 #include "memx/uncounted.hpp"
 
 namespace memx::catch2::detail {
@@ -113,6 +114,7 @@ void Runtime::repeat_in_place(const char* why) {
 }
 
 void Runtime::case_iteration(int index) {
+  const PreservedThreadState keep;  // the tests see no flag or errno of memx's
   if (!session_ || mode() != RepeatMode::listed) return;
   if (index < 0) index = iteration_ < 0 ? 0 : iteration_;  // not in the list: where it was
   if (index == iteration_) return;
@@ -123,6 +125,7 @@ void Runtime::case_iteration(int index) {
 }
 
 bool Runtime::run_starting(bool color_from_framework) {
+  const PreservedThreadState keep;
   Uncounted guard;
   configure();
   if (!session_) {
@@ -156,6 +159,7 @@ bool Runtime::run_starting(bool color_from_framework) {
 }
 
 bool Runtime::run_ended() {
+  const PreservedThreadState keep;
   if (!session_) return false;
   Uncounted guard;
   if (driven_) {
@@ -171,11 +175,13 @@ bool Runtime::run_ended() {
 }
 
 std::string Runtime::summary() const {
+  const PreservedThreadState keep;
   if (!session_ || session_->options().quiet) return {};
   return session_->summary(color_);
 }
 
 void Runtime::case_starting(CaseInfo info) {
+  const PreservedThreadState keep;
   Uncounted guard;
   case_ = std::move(info);
   in_case_ = true;
@@ -183,6 +189,7 @@ void Runtime::case_starting(CaseInfo info) {
 }
 
 void Runtime::case_ended() {
+  const PreservedThreadState keep;
   // Listed mode: a repetition of the list ends after its last test case (known when the
   // next repetition starts), where the process's heap is read alike in every repetition
   // (at the next test case's start, Catch2's reporters hold that test case's details).
@@ -193,6 +200,7 @@ void Runtime::case_ended() {
 }
 
 void Runtime::pass_starting(int repetition) {
+  const PreservedThreadState keep;
   if (!session_) return;
   Uncounted guard;
   if (in_place_ && repetition != iteration_) {
@@ -227,6 +235,7 @@ void Runtime::pass_starting(int repetition) {
 }
 
 const std::vector<std::string>& Runtime::pass_ended(bool threw) {
+  const PreservedThreadState keep;
   if (!session_ || !in_pass_) {
     outcome_.failures.clear();
     return outcome_.failures;
