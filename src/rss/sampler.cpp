@@ -149,6 +149,8 @@ void start_thread_locked(Sampler& s) noexcept {
   pthread_sigmask(SIG_SETMASK, &all, &saved);
   s.running = pthread_create(&s.thread, nullptr, sampler_main, nullptr) == 0;
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  // Named, so that a debugger, top or /proc/<pid>/task shows whose thread it is.
+  if (s.running) pthread_setname_np(s.thread, "memx-rss");
   g_thread_alive.store(s.running, std::memory_order_release);
 }
 
