@@ -15,8 +15,11 @@
 #include <system_error>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+
+#include "memx/identity.hpp"
 
 namespace memx::cli {
 namespace {
@@ -73,16 +76,30 @@ void print_issues(const std::vector<MergeIssue>& issues, const std::string& comm
   }
 }
 
+void add_root_option(CLI::App* cmd, std::string& root) {
+  cmd->add_option("--root", root,
+                  "Identify binaries by their path relative to DIR (default: by file name); "
+                  "tests are identified by binary and name")
+      ->type_name("DIR");
+}
+
 Report read_one_report(const std::vector<std::string>& paths, std::ostream& err,
-                       const std::string& what) {
+                       const std::string& what, const std::string& root) {
   std::vector<SourcedReport> inputs = read_inputs(paths);
+  auto checked = [&](Report report) {
+    const std::string collision = identity_collision(report, root);
+    if (!collision.empty()) {
+      throw InputError(fmt::format("{}{}{}", what, what.empty() ? "" : ": ", collision));
+    }
+    return report;
+  };
   if (inputs.size() == 1) {
     if (!inputs.front().report.complete) {
-      print_issues(merge_reports(inputs, ConflictPolicy::keep_first).issues, command_name(), err);
+      print_issues(merge_reports(inputs, ConflictPolicy::keep_first, root).issues, command_name(), err);
     }
-    return std::move(inputs.front().report);
+    return checked(std::move(inputs.front().report));
   }
-  MergeResult merged = merge_reports(inputs, ConflictPolicy::keep_first);
+  MergeResult merged = merge_reports(inputs, ConflictPolicy::keep_first, root);
   if (merged.count(MergeIssue::Kind::conflict) > 0) {
     for (const MergeIssue& i : merged.issues) {
       if (i.kind == MergeIssue::Kind::conflict) {
@@ -93,7 +110,7 @@ Report read_one_report(const std::vector<std::string>& paths, std::ostream& err,
     }
   }
   print_issues(merged.issues, command_name(), err);
-  return std::move(merged.report);
+  return checked(std::move(merged.report));
 }
 
 void write_text_file(const std::string& path, const std::string& text) {

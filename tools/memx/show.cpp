@@ -14,6 +14,7 @@
 
 #include "cli.hpp"
 #include "memx/diff.hpp"
+#include "memx/identity.hpp"
 #include "memx/units.hpp"
 #include "table.hpp"
 
@@ -82,6 +83,17 @@ bool selected(const TestRecord& t, const std::vector<std::string>& only) {
   return false;
 }
 
+// Each test's name as shown: with its binary where the report holds several.
+std::vector<std::string> shown_names(const Report& report, const std::string& root) {
+  const std::vector<TestKey> keys = test_keys(report, root);
+  bool several = false;
+  for (const TestKey& k : keys) several = several || k.binary != keys.front().binary;
+  std::vector<std::string> out;
+  out.reserve(keys.size());
+  for (const TestKey& k : keys) out.push_back(several ? qualified_name(k.binary, k.name) : k.name);
+  return out;
+}
+
 }  // namespace
 
 std::string validate(const ShowOptions& options) {
@@ -96,31 +108,37 @@ std::string validate(const ShowOptions& options) {
   return "";
 }
 
-std::string summary_line(const Report& report) {
+std::string summary_line(const Report& report, const std::string& root) {
+  const std::vector<std::string> labels = shown_names(report, root);
   std::size_t over = 0, leaking = 0, suspect = 0;
-  const TestRecord* highest = nullptr;
+  std::size_t highest = report.tests.size();
   std::int64_t highest_peak = -1;
-  for (const TestRecord& t : report.tests) {
+  for (std::size_t i = 0; i < report.tests.size(); ++i) {
+    const TestRecord& t = report.tests[i];
     if (!t.violations.empty()) ++over;
     if (t.leak.verdict == Verdict::leak) ++leaking;
     if (t.leak.verdict == Verdict::suspect) ++suspect;
     const TestFigures f = figures_of(t);
     if (f.runs > 0 && f.peak_bytes > highest_peak) {
       highest_peak = f.peak_bytes;
-      highest = &t;
+      highest = i;
     }
   }
   std::string line = fmt::format("{} test{}: {} over budget, {} leaking, {} suspect",
                                  report.tests.size(), report.tests.size() == 1 ? "" : "s", over,
                                  leaking, suspect);
-  if (highest != nullptr) {
-    line += fmt::format("; highest peak {} ({})", format_bytes(highest_peak), printable_name(highest->name));
+  if (highest < report.tests.size()) {
+    line += fmt::format("; highest peak {} ({})", format_bytes(highest_peak), printable_name(labels[highest]));
   }
   if (!report.complete) line += "; the report is incomplete";
   return line;
 }
 
 std::string render_show(const Report& report, const ShowOptions& options, bool color) {
+  const std::vector<std::string> labels = shown_names(report, options.root);
+  auto label = [&](const TestRecord* t) -> const std::string& {
+    return labels[static_cast<std::size_t>(t - report.tests.data())];
+  };
   std::vector<const TestRecord*> tests;
   for (const TestRecord& t : report.tests) {
     if (selected(t, options.only)) tests.push_back(&t);
@@ -138,7 +156,7 @@ std::string render_show(const Report& report, const ShowOptions& options, bool c
   };
   if (s == "name") {
     std::stable_sort(tests.begin(), tests.end(),
-                     [](const TestRecord* a, const TestRecord* b) { return a->name < b->name; });
+                     [&](const TestRecord* a, const TestRecord* b) { return label(a) < label(b); });
   } else if (s != "order") {
     std::stable_sort(tests.begin(), tests.end(),
                      [&](const TestRecord* a, const TestRecord* b) { return key(a) > key(b); });
@@ -175,7 +193,7 @@ std::string render_show(const Report& report, const ShowOptions& options, bool c
       budget = "ok";
       budget_color = Color::green;
     }
-    table.add_row({{printable_name(t->name), Color::none},
+    table.add_row({{printable_name(label(t)), Color::none},
                    {to_string(t->status), status_color},
                    {std::to_string(f.runs), Color::none},
                    {ran ? format_bytes(rounded(t->leak.bytes_per_run)) : "-", Color::none},
@@ -189,7 +207,7 @@ std::string render_show(const Report& report, const ShowOptions& options, bool c
   if (matching != report.tests.size() || tests.size() != matching) {
     out += fmt::format("showing {} of {} tests\n", tests.size(), report.tests.size());
   }
-  out += summary_line(report) + "\n";
+  out += summary_line(report, options.root) + "\n";
   return out;
 }
 
@@ -212,6 +230,7 @@ void register_show(CLI::App& app, Runner& runner) {
       ->allow_extra_args(false);
   cmd->add_option("--top", args->options.top, "At most N rows (after sorting)");
   cmd->add_flag("--ascii", args->options.ascii, "Draw the table with +, - and |");
+  add_root_option(cmd, args->options.root);
   cmd->callback([args, &runner] {
     runner = [args](Output& io) {
       // --only budget,failed: split the comma-separated values.
@@ -227,7 +246,7 @@ void register_show(CLI::App& app, Runner& runner) {
       }
       args->options.only = only;
       if (std::string bad = validate(args->options); !bad.empty()) throw InputError(bad);
-      const Report report = read_one_report(args->reports, io.err);
+      const Report report = read_one_report(args->reports, io.err, "", args->options.root);
       io.out << render_show(report, args->options, io.color);
       return kOk;
     };
