@@ -20,6 +20,7 @@
 #include <fmt/ostream.h>
 
 #include "memx/identity.hpp"
+#include "memx/units.hpp"
 
 namespace memx::cli {
 namespace {
@@ -103,6 +104,12 @@ Report read_one_report(const std::vector<std::string>& paths, std::ostream& err,
   if (merged.count(MergeIssue::Kind::conflict) > 0) {
     for (const MergeIssue& i : merged.issues) {
       if (i.kind == MergeIssue::Kind::conflict) {
+        // Two binaries with the same identity: --root is the remedy, not --conflicts.
+        if (i.detail.find("--root DIR") != std::string::npos) {
+          throw InputError(fmt::format("{}{}{} differs between {} ({})", what,
+                                       what.empty() ? "" : ": ", printable_name(i.test),
+                                       fmt::join(i.sources, " and "), i.detail));
+        }
         throw InputError(fmt::format(
             "{}{}{} (merge the reports with `memx merge --conflicts=first|all` first)", what,
             what.empty() ? "" : ": ", i.message));
