@@ -7,18 +7,25 @@
 // that memx's failures (budget, leak) are ordinary assertion failures of that pass: they
 // show in every reporter, in -r junit and in the exit code. Catch2's own work inside the
 // body (assertion and section bookkeeping, the messages and results it keeps, its string
-// stream pool, the section tracker) happens behind getResultCapture(), which a proxy
-// measures and takes off the test's figures. Everything Catch2 does around the body
-// (reporters, output capture, the tracker's reset) is outside the measured interval.
+// stream pool, the section tracker, a GENERATE's generator) happens behind
+// getResultCapture(), which a proxy measures and takes off the test's figures. Everything
+// Catch2 does around the body (reporters, output capture, the tracker's reset) is outside
+// the measured interval.
 //
 // Catch2 3.x (behind CATCH_VERSION_MAJOR; compiled and run against Catch2 3.16.0): the pass
 // is measured around the body alone too, through the invoker of the RunContext's active
 // test case, and memx's failures are assertion failures of the pass. Catch2 3 calls its
-// RunContext directly, so no proxy books its work inside the body: its section trackers and
-// the last assertion result it keeps count as the test's (catch2_plugin/README.md).
+// RunContext directly, so no proxy books its work inside the body: the section trackers
+// and the last assertion result it comes to hold are measured after the pass, a GENERATE's
+// generator through two hooked entries of the run context's virtual table
+// (catch2_plugin/README.md).
+//
+// Both: with Catch2's own main and MEMX_REPEAT=N, the run's list of test cases is made to
+// hold the selection N times over, so that the whole run is repeated in test order.
 #include <strings.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -34,11 +41,14 @@
 #include <catch2/generators/catch_generators.hpp>
 #include <catch2/generators/catch_generators_range.hpp>
 #include <catch2/interfaces/catch_interfaces_capture.hpp>
+#include <catch2/interfaces/catch_interfaces_config.hpp>
+#include <catch2/interfaces/catch_interfaces_generatortracker.hpp>
 #include <catch2/internal/catch_assertion_handler.hpp>
 #include <catch2/internal/catch_context.hpp>
 #include <catch2/internal/catch_reusable_string_stream.hpp>
 #include <catch2/internal/catch_run_context.hpp>
 #include <catch2/internal/catch_test_failure_exception.hpp>
+#include <catch2/internal/catch_test_case_registry_impl.hpp>
 #include <catch2/internal/catch_test_case_tracker.hpp>
 #include <catch2/catch_message.hpp>
 #include <catch2/reporters/catch_reporter_event_listener.hpp>
@@ -156,6 +166,30 @@ decltype(auto) measured(F&& f) {
   return f();
 }
 
+/// Stands in front of a generator tracker. GENERATE builds its generator in the test's frame
+/// (the expression, then Generators<T>) when the tracker has none, and hands it to the
+/// tracker, which keeps it until the test case's last generated value has run: from the
+/// "no generator" answer to setGenerator, what the thread allocates is Catch2's share.
+class GeneratorTrackerProxy final : public Catch::IGeneratorTracker {
+ public:
+  void attach(Catch::IGeneratorTracker* next) noexcept { next_ = next; }
+  auto hasGenerator() const -> bool override {
+    const bool has = next_->hasGenerator();
+    if (!has) Runtime::get().generator_building();
+    return has;
+  }
+  auto getGenerator() const -> Catch::Generators::GeneratorBasePtr const& override {
+    return next_->getGenerator();
+  }
+  void setGenerator(Catch::Generators::GeneratorBasePtr&& generator) override {
+    next_->setGenerator(std::move(generator));
+    Runtime::get().generator_built();
+  }
+
+ private:
+  Catch::IGeneratorTracker* next_ = nullptr;
+};
+
 /// Forwards every call to Catch2's run context; while a pass is measured, what the calling
 /// thread allocates and frees inside the call is Catch2's share, not the test's.
 class ResultCaptureProxy final : public Catch::IResultCapture {
@@ -179,9 +213,15 @@ class ResultCaptureProxy final : public Catch::IResultCapture {
   }
   auto acquireGeneratorTracker(Catch::StringRef name, Catch::SourceLineInfo const& line)
       -> Catch::IGeneratorTracker& override {
-    return measured([&]() -> Catch::IGeneratorTracker& {
+    Catch::IGeneratorTracker& tracker = measured([&]() -> Catch::IGeneratorTracker& {
       return next_->acquireGeneratorTracker(name, line);
     });
+    // GENERATE uses the tracker at once (hasGenerator, setGenerator, getGenerator) and
+    // keeps no reference: a few proxies taken in turn suffice, even for a GENERATE inside
+    // another's expression.
+    GeneratorTrackerProxy& proxy = generator_proxies_[next_generator_proxy_++ % kGeneratorProxies];
+    proxy.attach(&tracker);
+    return proxy;
   }
 #if defined(CATCH_CONFIG_ENABLE_BENCHMARKING)
   void benchmarkPreparing(std::string const& name) override {
@@ -239,7 +279,10 @@ class ResultCaptureProxy final : public Catch::IResultCapture {
   void exceptionEarlyReported() override { next_->exceptionEarlyReported(); }
 
  private:
+  static constexpr std::size_t kGeneratorProxies = 16;
   Catch::IResultCapture* next_ = nullptr;
+  GeneratorTrackerProxy generator_proxies_[kGeneratorProxies];
+  std::size_t next_generator_proxy_ = 0;
 };
 
 ResultCaptureProxy& proxy() {
@@ -290,8 +333,8 @@ class BodyInvoker final : public Catch::ITestInvoker {
     Runtime& rt = Runtime::get();
     int repetition = 0;
     if (const int n = rt.generator_repetitions(); n > 1) {
-      // Catch2's own main runs every test once: a generator around the whole body makes
-      // Catch2 re-enter the test case (every section path of it) n times in a row.
+      // Catch2's own main, when its run's list cannot be repeated: a generator around the
+      // whole body makes Catch2 re-enter the test case (every section path) n times in a row.
       repetition = Catch::Generators::generate(Catch::StringRef("memx-repeat"), kRepeatGenerator, [n] {
         return Catch::Generators::makeGenerators(Catch::Generators::range(0, n));
       });
@@ -341,15 +384,17 @@ class Listener final : public Catch::TestEventListenerBase {
     prewarm_string_streams();
     if (!rt.run_starting(color)) return;
     install_proxy();
+    repeat_list(rt.listed_repetitions());
   }
   void testGroupStarting(Catch::GroupInfo const&) override {}
   void testCaseStarting(Catch::TestCaseInfo const& info) override {
     Runtime& rt = Runtime::get();
     if (rt.session() == nullptr) return;
-    Uncounted guard;  // also around the temporaries
-    rt.case_starting(case_info(info));
     // Every TestCaseInfo Catch2 runs is a TestCase (runTest passes the test case itself).
     auto& test_case = const_cast<Catch::TestCase&>(static_cast<const Catch::TestCase&>(info));
+    rt.case_iteration(repetition_of(test_case));
+    Uncounted guard;  // also around the temporaries
+    rt.case_starting(case_info(info));
     std::shared_ptr<Catch::ITestInvoker>& slot = test_case.*invoker_member();
     body_ = slot;
     slot = std::make_shared<BodyInvoker>(body_, info.lineInfo);
@@ -375,12 +420,43 @@ class Listener final : public Catch::TestEventListenerBase {
   void testRunEnded(Catch::TestRunStats const&) override {
     Runtime& rt = Runtime::get();
     remove_proxy();
+    if (list_ != nullptr) {  // Catch2's list as it was
+      list_->erase(list_->begin() + static_cast<std::ptrdiff_t>(list_size_), list_->end());
+    }
+    list_ = nullptr;
     if (rt.run_ended()) print_summary(rt);
   }
 
  private:
+  /// Catch2's own main runs its tests once. For MEMX_REPEAT=N the run's sorted list of test
+  /// cases (the registry's, which getAllTestCasesSorted hands out by reference) holds the
+  /// list N times over when the run takes it, right after this event: the run goes through
+  /// the whole selection N times in a row, in its order, as --gtest_repeat does. Catch2
+  /// keeps the selected tests in a set of pointers into that list, so its order is the
+  /// list's. Taken back when the run ends.
+  void repeat_list(int n) {
+    if (n < 2) return;
+    auto& list = const_cast<std::vector<Catch::TestCase>&>(Catch::getAllTestCasesSorted(*m_config));
+    if (list.empty()) return;
+    list_ = &list;
+    list_size_ = list.size();
+    list.reserve(list_size_ * static_cast<std::size_t>(n));
+    for (int k = 1; k < n; ++k) {
+      for (std::size_t i = 0; i < list_size_; ++i) list.push_back(list[i]);
+    }
+  }
+  /// The repetition of the run's list a test case is in (0 when the list is not repeated).
+  int repetition_of(const Catch::TestCase& test_case) const {
+    if (list_ == nullptr || list_size_ == 0) return 0;
+    const Catch::TestCase* first = list_->data();
+    if (&test_case < first || &test_case >= first + list_->size()) return -1;
+    return static_cast<int>(static_cast<std::size_t>(&test_case - first) / list_size_);
+  }
+
   std::shared_ptr<Catch::ITestInvoker> body_;
   std::shared_ptr<Catch::ITestInvoker>* swapped_ = nullptr;
+  std::vector<Catch::TestCase>* list_ = nullptr;
+  std::size_t list_size_ = 0;
 };
 
 #else
@@ -506,8 +582,8 @@ class BodyInvoker final : public Catch::ITestInvoker {
     Runtime& rt = Runtime::get();
     int repetition = 0;
     if (const int n = rt.generator_repetitions(); n > 1) {
-      // Catch2's own main runs every test once: a generator around the whole body makes
-      // Catch2 re-enter the test case (every section path of it) n times in a row.
+      // Catch2's own main, when its run's list cannot be repeated: a generator around the
+      // whole body makes Catch2 re-enter the test case (every section path) n times in a row.
       repetition = Catch::Generators::generate(Catch::StringRef("memx-repeat"), kRepeatGenerator, [n] {
         return Catch::Generators::makeGenerators(Catch::Generators::range(0, n));
       });
@@ -566,6 +642,123 @@ class BodyInvoker final : public Catch::ITestInvoker {
   Catch::SourceLineInfo where_{"", 0};
 };
 
+// --- GENERATE: the generator is Catch2's ---------------------------------------------------
+// GENERATE asks the run context for its tracker (acquireGeneratorTracker); when there is
+// none yet, it evaluates the generator expression in the test's frame and hands the
+// generator to createGeneratorTracker, and Catch2 keeps it until the test case's last
+// generated value has run. Both calls go through IResultCapture (catch_generators.cpp),
+// while the assertion macros call the RunContext directly, so no proxy can stand in front
+// of it: the run context is given a copy of its virtual table with these two entries
+// replaced, which needs the Itanium C++ ABI (GCC and Clang on Linux, macOS, the BSDs).
+// Elsewhere the generator stays in the first generated value's net (catch2_plugin/README.md).
+#if defined(__GXX_ABI_VERSION)
+#define MEMX_CATCH2_GENERATOR_HOOK 1
+
+/// The slot of a virtual member function in its class's virtual table. Itanium C++ ABI: a
+/// pointer to a virtual member function holds 1 + the slot's byte offset (ARM's variant:
+/// the offset, with the virtual flag in the adjustment).
+template <class M>
+std::size_t vtable_slot(M member) {
+  struct Rep {
+    std::uintptr_t ptr;
+    std::ptrdiff_t adj;
+  };
+  static_assert(sizeof(M) == sizeof(Rep), "not an Itanium C++ ABI member function pointer");
+  Rep r;
+  std::memcpy(&r, &member, sizeof r);
+#if defined(__arm__) || defined(__aarch64__)
+  return r.ptr / sizeof(void*);
+#else
+  return (r.ptr - 1) / sizeof(void*);
+#endif
+}
+
+class GeneratorHook {
+ public:
+  static GeneratorHook& self();
+  /// Gives the run context the hooked table (once per run: each run has its own context).
+  void install(Catch::RunContext* run) {
+    if (run == nullptr || run_ == run) return;
+    auto** vptr = reinterpret_cast<void* const**>(static_cast<Catch::IResultCapture*>(run));
+    void* const* original = *vptr;
+    if (original != original_) {
+      // A virtual table holds its offset to the top and its type_info before the entries
+      // (kept, for dynamic_cast and typeid). The deprecated calls have been IResultCapture's
+      // last ones in every 3.x; a few more entries are copied in case a later release adds
+      // one after them (a virtual table never ends at the end of a mapping in practice).
+      const std::size_t last = std::max({vtable_slot(&Catch::IResultCapture::getCurrentTestName),
+                                         vtable_slot(&Catch::IResultCapture::getLastResult),
+                                         vtable_slot(&Catch::IResultCapture::exceptionEarlyReported)});
+      const std::size_t entries = std::min<std::size_t>(last + 1 + kSpare, kMaxEntries);
+      acquire_slot_ = vtable_slot(&Catch::IResultCapture::acquireGeneratorTracker);
+      create_slot_ = vtable_slot(&Catch::IResultCapture::createGeneratorTracker);
+      if (last + 1 > kMaxEntries || acquire_slot_ >= entries || create_slot_ >= entries) return;
+      std::memcpy(table_, original - 2, (entries + 2) * sizeof(void*));
+      const Acquire a = &acquire;
+      const Create c = &create;
+      std::memcpy(&table_[2 + acquire_slot_], &a, sizeof a);  // a function in a table entry
+      std::memcpy(&table_[2 + create_slot_], &c, sizeof c);
+      original_ = original;
+    }
+    *vptr = table_ + 2;
+    run_ = run;
+  }
+  /// Gives the run context its own table back (the run ends).
+  void remove() {
+    if (run_ == nullptr) return;
+    auto** vptr = reinterpret_cast<void* const**>(static_cast<Catch::IResultCapture*>(run_));
+    if (*vptr == table_ + 2) *vptr = original_;
+    run_ = nullptr;
+  }
+
+ private:
+  using Acquire = Catch::IGeneratorTracker* (*)(Catch::IResultCapture*, Catch::StringRef,
+                                                Catch::SourceLineInfo const&);
+  using Create = Catch::IGeneratorTracker* (*)(Catch::IResultCapture*, Catch::StringRef,
+                                               Catch::SourceLineInfo,
+                                               Catch::Generators::GeneratorBasePtr&&);
+  static constexpr std::size_t kSpare = 8;
+  static constexpr std::size_t kMaxEntries = 64;
+
+  template <class F>
+  F original(std::size_t slot) const noexcept {
+    F f;
+    std::memcpy(&f, &original_[slot], sizeof f);
+    return f;
+  }
+  // The member functions' calling convention: `this` first (Itanium C++ ABI).
+  static Catch::IGeneratorTracker* acquire(Catch::IResultCapture* run, Catch::StringRef name,
+                                           Catch::SourceLineInfo const& line) {
+    const GeneratorHook& h = self();
+    Catch::IGeneratorTracker* tracker =
+        h.original<Acquire>(h.acquire_slot_)(run, name, line);
+    // None yet: the generator expression runs next, in the test's frame.
+    if (tracker == nullptr) Runtime::get().generator_building();
+    return tracker;
+  }
+  static Catch::IGeneratorTracker* create(Catch::IResultCapture* run, Catch::StringRef name,
+                                          Catch::SourceLineInfo line,
+                                          Catch::Generators::GeneratorBasePtr&& generator) {
+    // The generator is built; the tracker Catch2 makes for it is in its section trackers'
+    // tree, which held_footprint measures.
+    Runtime::get().generator_built();
+    const GeneratorHook& h = self();
+    return h.original<Create>(h.create_slot_)(run, name, line, std::move(generator));
+  }
+
+  Catch::RunContext* run_ = nullptr;
+  void* const* original_ = nullptr;
+  std::size_t acquire_slot_ = 0;
+  std::size_t create_slot_ = 0;
+  void* table_[kMaxEntries + 2] = {};
+};
+
+GeneratorHook& GeneratorHook::self() {
+  static GeneratorHook hook;
+  return hook;
+}
+#endif
+
 /// Nests n scoped messages: the thread's message list grows to n and keeps its buffer.
 void nest_messages(int n) {
   if (n == 0) return;
@@ -602,7 +795,12 @@ class Listener final : public Catch::EventListenerBase {
     }
     prewarm_string_streams();
     prewarm_v3();
-    Runtime::get().run_starting(color);
+    Runtime& rt = Runtime::get();
+    if (!rt.run_starting(color)) return;
+#if defined(MEMX_CATCH2_GENERATOR_HOOK)
+    GeneratorHook::self().install(run_context());
+#endif
+    repeat_list(rt);
   }
   void testCaseStarting(Catch::TestCaseInfo const& info) override {
     Runtime& rt = Runtime::get();
@@ -612,7 +810,9 @@ class Listener final : public Catch::EventListenerBase {
     where_ = info.lineInfo;
   }
   void testCasePartialStarting(Catch::TestCaseInfo const&, std::uint64_t) override {
-    if (Runtime::get().session() == nullptr) return;
+    Runtime& rt = Runtime::get();
+    if (rt.session() == nullptr) return;
+    rt.case_iteration(repetition_of_active());
     Catch::ITestInvoker** slot = active_invoker_slot();
     if (slot == nullptr || *slot == nullptr) return;
     invoker_.set(*slot, where_);
@@ -641,10 +841,53 @@ class Listener final : public Catch::EventListenerBase {
   void testCaseEnded(Catch::TestCaseStats const&) override { Runtime::get().case_ended(); }
   void testRunEnded(Catch::TestRunStats const&) override {
     Runtime& rt = Runtime::get();
+#if defined(MEMX_CATCH2_GENERATOR_HOOK)
+    GeneratorHook::self().remove();
+#endif
+    if (list_ != nullptr) {  // Catch2's list as it was
+      list_->erase(list_->begin() + static_cast<std::ptrdiff_t>(list_size_), list_->end());
+    }
+    list_ = nullptr;
     if (rt.run_ended()) print_summary(rt);
   }
 
  private:
+  /// Catch2's own main runs its tests once. For MEMX_REPEAT=N the run's sorted list of test
+  /// cases (the registry's, which getAllTestCasesSorted hands out by reference) holds the
+  /// list N times over when the run takes it, right after this event (the run context is
+  /// made first): the run goes through the whole selection N times in a row, in its order,
+  /// as --gtest_repeat does. Catch2 keeps the selected tests in a set of pointers into that
+  /// list, so its order is the list's. Taken back when the run ends. Sharding (which
+  /// splits that set) would split the repetitions: each test case is re-entered instead.
+  void repeat_list(Runtime& rt) {
+    const int n = rt.listed_repetitions();
+    if (n < 2) return;
+    if (m_config->shardCount() > 1) {
+      rt.repeat_in_place("MEMX_REPEAT with Catch2's --shard-count");
+      return;
+    }
+    auto& list = const_cast<std::vector<Catch::TestCaseHandle>&>(Catch::getAllTestCasesSorted(*m_config));
+    if (list.empty()) return;
+    list_ = &list;
+    list_size_ = list.size();
+    list.reserve(list_size_ * static_cast<std::size_t>(n));
+    for (int k = 1; k < n; ++k) {
+      for (std::size_t i = 0; i < list_size_; ++i) list.push_back(list[i]);
+    }
+  }
+  /// The repetition of the run's list the active test case is in (0 when the list is not
+  /// repeated, -1 when it is not in the list).
+  int repetition_of_active() const {
+    if (list_ == nullptr || list_size_ == 0) return 0;
+    Catch::RunContext* run = run_context();
+    const Catch::TestCaseHandle* handle = run == nullptr ? nullptr : run->*member(ActiveTest{});
+    const Catch::TestCaseHandle* first = list_->data();
+    if (handle == nullptr || handle < first || handle >= first + list_->size()) return -1;
+    return static_cast<int>(static_cast<std::size_t>(handle - first) / list_size_);
+  }
+
+  std::vector<Catch::TestCaseHandle>* list_ = nullptr;
+  std::size_t list_size_ = 0;
   Catch::SourceLineInfo where_{"", 0};
   BodyInvoker invoker_;
   Catch::ITestInvoker** swapped_ = nullptr;

@@ -93,7 +93,34 @@ const std::vector<std::string>& Runtime::errors() {
   return errors_;
 }
 
-int Runtime::generator_repetitions() const noexcept { return driven_ ? 1 : repeat_; }
+int Runtime::listed_repetitions() const noexcept { return driven_ || in_place_ ? 1 : repeat_; }
+
+int Runtime::generator_repetitions() const noexcept { return in_place_ ? repeat_ : 1; }
+
+RepeatMode Runtime::mode() const noexcept {
+  return driven_ ? RepeatMode::driver : in_place_ ? RepeatMode::generator : RepeatMode::listed;
+}
+
+void Runtime::repeat_in_place(const char* why) {
+  if (driven_ || repeat_ < 2 || in_place_) return;
+  in_place_ = true;
+  // The end-of-run analysis has no whole iterations to compare with: the verdict that
+  // fails a test (MEMX_FAIL_ON_LEAK) must be the one the summary gives.
+  if (session_) session_->judge_tests_alone();
+  std::fprintf(stderr, "memx: %s: each test case is repeated %d times in a row, not the whole run\n",
+               why, repeat_);
+  std::fflush(stderr);
+}
+
+void Runtime::case_iteration(int index) {
+  if (!session_ || mode() != RepeatMode::listed) return;
+  if (index < 0) index = iteration_ < 0 ? 0 : iteration_;  // not in the list: where it was
+  if (index == iteration_) return;
+  Uncounted guard;
+  if (iteration_ >= 0) session_->end_iteration(iteration_, case_end_live_bytes_);
+  iteration_ = index;
+  session_->begin_iteration(iteration_);
+}
 
 bool Runtime::run_starting(bool color_from_framework) {
   Uncounted guard;
@@ -134,9 +161,11 @@ bool Runtime::run_ended() {
   if (driven_) {
     session_->end_iteration(driver_iteration_);
     if (driver_iteration_ < repeat_ - 1) return false;
+  } else if (!in_place_ && iteration_ >= 0) {
+    session_->end_iteration(iteration_, case_end_live_bytes_);  // the list's last one
   }
-  // Each test case repeated in place: no whole-iteration live heap to compare with, each
-  // test is judged on its own repetitions.
+  // Each test case repeated in place (generator mode): no whole-iteration live heap to
+  // compare with, each test is judged on its own repetitions.
   session_->end_run();
   return true;
 }
@@ -150,10 +179,14 @@ void Runtime::case_starting(CaseInfo info) {
   Uncounted guard;
   case_ = std::move(info);
   in_case_ = true;
-  if (driven_) seen_.clear();
+  if (!in_place_) seen_.clear();
 }
 
 void Runtime::case_ended() {
+  // Listed mode: a repetition of the list ends after its last test case (known when the
+  // next repetition starts), where the process's heap is read alike in every repetition
+  // (at the next test case's start, Catch2's reporters hold that test case's details).
+  case_end_live_bytes_ = counters().live_bytes;
   Uncounted guard;
   in_case_ = false;
   in_pass_ = false;
@@ -162,7 +195,7 @@ void Runtime::case_ended() {
 void Runtime::pass_starting(int repetition) {
   if (!session_) return;
   Uncounted guard;
-  if (!driven_ && repetition != iteration_) {
+  if (in_place_ && repetition != iteration_) {
     // Generator mode: the test case's repetitions follow each other.
     iteration_ = repetition;
     session_->begin_iteration(iteration_);
@@ -173,6 +206,7 @@ void Runtime::pass_starting(int repetition) {
   share_ = FrameworkShare{};
   held_ = FrameworkShare{};
   framework_depth_ = 0;
+  generator_open_ = false;
   pass_failed_ = false;
   pass_skipped_ = false;
   outcome_ = TestOutcome{};
@@ -197,6 +231,7 @@ const std::vector<std::string>& Runtime::pass_ended(bool threw) {
     outcome_.failures.clear();
     return outcome_.failures;
   }
+  if (generator_open_) generator_built();  // its expression threw: booked up to here
   segment_end(this_thread_counters());
   Uncounted guard;
   in_pass_ = false;
@@ -239,6 +274,18 @@ Counters Runtime::framework_call_begin() noexcept {
   const Counters now = this_thread_counters();
   if (in_pass_ && framework_depth_++ == 0) segment_end(now);
   return now;
+}
+
+void Runtime::generator_building() noexcept {
+  if (!in_pass_ || generator_open_) return;
+  generator_open_ = true;
+  generator_before_ = framework_call_begin();
+}
+
+void Runtime::generator_built() noexcept {
+  if (!generator_open_) return;
+  generator_open_ = false;
+  framework_call_end(generator_before_);
 }
 
 void Runtime::segment_end(const Counters& now) noexcept {

@@ -23,7 +23,9 @@ namespace memx::catch2::detail {
 /// How the repetitions are made.
 enum class RepeatMode {
   driver,     ///< memx::catch2_main (or memx::catch2::run) runs the whole selection N times
-  generator,  ///< Catch2's own main: each test case is re-entered N times (a generator)
+  listed,     ///< Catch2's own main: the run's list of test cases is repeated N times
+  generator,  ///< Catch2's own main, when the list cannot be repeated: each test case is
+              ///< re-entered N times in a row (a generator around its body)
 };
 
 /// The test case being run (between testCaseStarting and testCaseEnded).
@@ -63,6 +65,17 @@ class Runtime {
   bool run_starting(bool color_from_framework);
   /// The repetition the driver starts next.
   void driver_iteration(int index) noexcept { driver_iteration_ = index; }
+  /// How many times Catch2's run must go through its list of test cases (N with Catch2's
+  /// own main and MEMX_REPEAT=N, 1 with a driver or without repetitions).
+  int listed_repetitions() const noexcept;
+  /// The listener could not repeat the run's list: each test case is re-entered N times in
+  /// a row instead. `why` is printed once, in one line.
+  void repeat_in_place(const char* why);
+  /// How this process repeats (valid once the first run started).
+  RepeatMode mode() const noexcept;
+  /// Listed mode: the test case starting next is in repetition `index` of the run's list
+  /// (-1: not found in it, taken as the current one).
+  void case_iteration(int index);
   /// The repetitions each test case is re-entered for (generator mode), 1 otherwise.
   int generator_repetitions() const noexcept;
   /// The Catch2 run ended; true when it was the last one (end_run done: print summary()).
@@ -95,6 +108,12 @@ class Runtime {
   /// framework_call_begin before the call and framework_call_end with its result after.
   /// Calls nest (Catch2 calling into itself): only the outermost one is booked.
   Counters framework_call_begin() noexcept;
+  /// A generator is built: Catch2 keeps it until the test case's last generated value has
+  /// run, so what its construction leaves allocated is Catch2's share, like its trackers.
+  /// Opens a window (as framework_call_begin) that generator_built closes; the pass's end
+  /// closes a window still open (the generator's expression threw).
+  void generator_building() noexcept;
+  void generator_built() noexcept;
   /// Memory Catch2 came to hold during the pass that no call measured (Catch2 3's section
   /// trackers and copy of the last assertion result): booked as its share when the pass
   /// ends, off the pass's net, not off its peak (when it came to be held is not known).
@@ -116,6 +135,8 @@ class Runtime {
   int flag_repeat_ = 0;  // --memx-repeat from the driver, 0 when not given
   int repeat_ = 1;
   int driver_iteration_ = 0;
+  bool in_place_ = false;  // generator mode (see RepeatMode)
+  std::int64_t case_end_live_bytes_ = 0;  // the process's live heap at the last case's end
   int iteration_ = -1;  // the session's current iteration
   bool run_begun_ = false;
   bool color_ = false;
@@ -129,6 +150,8 @@ class Runtime {
   FrameworkShare share_;
   FrameworkShare held_;  // see book_framework_held
   int framework_depth_ = 0;  // calls into Catch2 in progress on the test's thread
+  bool generator_open_ = false;  // a generator_building window is open
+  Counters generator_before_;     // the thread's counters when it opened
   /// The test thread's heap levels during a pass, above its level at the pass start, to
   /// take Catch2's part off the peak. A call into Catch2 that raises the thread's
   /// high-water mark restarts it (a new peak epoch; open windows keep theirs), so that

@@ -12,6 +12,8 @@ packages=(
   chromium                         # renders memx html's page in the CLI's browser test (headless)
   libbenchmark-dev                 # micro-benchmarks under bench/
   clang libclang-rt-14-dev         # libFuzzer targets of the report and budget readers
+  valgrind                         # the tools.valgrind.* tests; its valgrind.h lets memx detect it
+  heaptrack                        # the tools.heaptrack test: memx must keep heaptrack working
 )
 if [ "${1:-}" = "--print" ]; then  # the list alone, for .ci/run
   echo "${packages[@]}"

@@ -30,7 +30,8 @@ Counters this_thread_counters() noexcept;
 /// Starts a new high-water mark at the current live level. Open PeakWindows keep theirs.
 void reset_peak() noexcept;
 
-/// Name of the allocator behind the counting operator new: "mimalloc" or "system".
+/// Name of the allocator behind the counting operator new: "mimalloc" or "system" (the C
+/// library's; a mimalloc build counts on it inside a sanitizer or Valgrind: memx/tools.hpp).
 const char* backend_name() noexcept;
 
 /// Usable size of a block returned by the counting operator new (0 for nullptr).

@@ -7,5 +7,6 @@
 #include "memx/rss.hpp"
 #include "memx/scope.hpp"
 #include "memx/thread_state.hpp"
+#include "memx/tools.hpp"
 #include "memx/uncounted.hpp"
 #include "memx/version.hpp"

@@ -87,6 +87,8 @@ struct Report {
   std::string started_at;   ///< ISO 8601 UTC, e.g. "2024-05-01T12:00:00Z"
   std::string finished_at;  ///< ISO 8601 UTC, "" while not complete
   std::string backend;      ///< allocator behind the counting operator new
+  std::string tool;         ///< heap tool in the process ("AddressSanitizer", "Valgrind"), "" = none
+  bool measured = true;     ///< false: memx's operator new saw nothing (Valgrind replaced it)
   std::vector<std::int64_t> iteration_end_live_bytes;  ///< live heap at the end of each iteration
   std::vector<TestRecord> tests;                       ///< in the order they ran
 
@@ -95,7 +97,8 @@ struct Report {
     return a.framework == b.framework && a.binary == b.binary && a.pid == b.pid &&
            a.complete == b.complete && a.repetitions == b.repetitions &&
            a.started_at == b.started_at && a.finished_at == b.finished_at &&
-           a.backend == b.backend && a.iteration_end_live_bytes == b.iteration_end_live_bytes &&
+           a.backend == b.backend && a.tool == b.tool && a.measured == b.measured &&
+           a.iteration_end_live_bytes == b.iteration_end_live_bytes &&
            a.tests == b.tests;
   }
   /// Field-wise inequality.
@@ -108,7 +111,8 @@ const char* to_string(TestStatus s);
 bool from_string(std::string_view text, TestStatus& out);
 
 /// Fills every test's violations (each budget key checked against the worst run) and leak
-/// verdict (analyze_leaks with the report's iteration_end_live_bytes).
+/// verdict (analyze_leaks with the report's iteration_end_live_bytes). A report that was not
+/// measured gets no violations and unknown verdicts ("not measured").
 void analyze_report(Report& report);
 
 /// The report as JSON: fixed key order, 2-space indent, trailing newline.

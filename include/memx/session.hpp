@@ -111,6 +111,7 @@ struct TestId {
 /// What a plugin must do at the end of a test.
 struct TestOutcome {
   RunRecord run;                      ///< the figures of this run
+  bool measured = true;               ///< false: `run` holds no figures (Report::measured)
   std::vector<std::string> failures;  ///< failures to add to the test, one message each
 };
 
@@ -144,6 +145,10 @@ class Session {
   void begin_run(int repetitions, std::size_t tests_hint = 0);
   /// Repetition `index` (from 0) starts.
   void begin_iteration(int index);
+  /// Each test's repetitions follow each other (no whole iterations, no end_iteration):
+  /// the leak verdict that fails a test in its last repetition is then the one the report
+  /// and the summary give, from the test's own runs alone.
+  void judge_tests_alone() noexcept;
   /// Starts measuring a test: call last before the test's own code runs.
   void begin_test(TestId id);
   /// Stops measuring (call first after the test's own code ends), records the run, checks
@@ -157,6 +162,9 @@ class Session {
   void rename_test(TestId id);
   /// Repetition `index` ended: records the live heap of the whole process.
   void end_iteration(int index);
+  /// The same with the live heap the caller read at the same point of every repetition
+  /// (a framework that knows a repetition ended only when the next one starts).
+  void end_iteration(int index, std::int64_t live_bytes);
   /// The run ended: final analysis, complete report.
   void end_run();
 

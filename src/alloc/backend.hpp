@@ -1,39 +1,47 @@
-// The allocator behind memx's counting operator new: mimalloc (default) or the C library.
-// Selected at build time with MEMX_BACKEND; every call is a thin inline forward.
+// The allocators behind memx's counting operator new: mimalloc (default) or the C library,
+// selected at build time with MEMX_BACKEND; every call is a thin inline forward.
+//
+// A mimalloc build still counts on the C library when the process runs inside a tool that
+// must see every block (a sanitizer, Valgrind: src/alloc/tools.cpp). The choice is made once,
+// at the first allocation, before any block is handed out, so a block is always freed by
+// the allocator that made it. It costs the hot path one well-predicted branch on
+// g_allocator, a byte written once.
 #pragma once
+
+#include <malloc.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 
 #if defined(MEMX_BACKEND_MIMALLOC)
 #include <mimalloc.h>
-#else
-#include <malloc.h>
-#include <cstdlib>
 #endif
 
 namespace memx::detail {
 
-#if defined(MEMX_BACKEND_MIMALLOC)
-inline constexpr const char* kBackendName = "mimalloc";
-inline void* backend_malloc(std::size_t n) noexcept { return mi_malloc(n); }
-/// mimalloc 2.0.9 (Debian 12) can return a block that is NOT aligned when the size is a
-/// multiple of the alignment (it assumes such blocks are naturally aligned, which does not
-/// hold for every page). Asking for one byte more takes its general over-aligning path.
-[[gnu::noinline, gnu::cold]] inline void* backend_realign(void* p, std::size_t n,
-                                                         std::size_t align) noexcept {
-  mi_free(p);
-  return mi_malloc_aligned(n + 1, align);
-}
-inline void* backend_aligned(std::size_t n, std::size_t align) noexcept {
-  void* p = mi_malloc_aligned(n, align);
-  if (__builtin_expect((reinterpret_cast<std::uintptr_t>(p) & (align - 1)) != 0, 0)) {
-    p = backend_realign(p, n, align);
+/// The C library's malloc family: memx's "system" backend, and what a mimalloc build counts
+/// on inside a sanitizer or Valgrind (they intercept these calls).
+struct LibcAllocator {
+  static constexpr const char* kName = "system";
+  // malloc(0) may return nullptr on some C libraries; operator new must not.
+  static void* malloc(std::size_t n) noexcept { return std::malloc(n == 0 ? 1 : n); }
+  static void* aligned(std::size_t n, std::size_t align) noexcept {
+    void* p = nullptr;
+    if (align < sizeof(void*)) align = sizeof(void*);
+    return posix_memalign(&p, align, n == 0 ? 1 : n) == 0 ? p : nullptr;
   }
-  return p;
-}
-inline std::size_t backend_usable_size(const void* p) noexcept { return mi_usable_size(p); }
-inline void backend_free(void* p) noexcept { mi_free(p); }
+  static std::size_t usable_size(const void* p) noexcept {
+    return malloc_usable_size(const_cast<void*>(p));
+  }
+  static void free(void* p) noexcept { std::free(p); }
+  /// Usable size of a block that operator new(n) returned.
+  static std::size_t usable_size_of(const void* p, std::size_t) noexcept {
+    return usable_size(p);
+  }
+};
+
+#if defined(MEMX_BACKEND_MIMALLOC)
 // Size classes: operator new(n) and a sized delete know n, and for n up to
 // MI_MEDIUM_OBJ_SIZE_MAX mimalloc's usable size is the bin size, a function of n alone. Computing
 // it saves a call of mi_usable_size (a PLT call and a segment/page lookup, about half of
@@ -59,31 +67,94 @@ inline constexpr std::size_t size_class_of(std::size_t n) noexcept {
   const unsigned b = 63u - static_cast<unsigned>(__builtin_clzll(x));
   return ((5 + ((x >> (b - 2)) & 3)) << (b - 2)) * 8;
 }
-/// Usable size of a block that operator new(n) returned.
-inline std::size_t backend_usable_size_of(const void* p, std::size_t n) noexcept {
-#if MEMX_SIZE_CLASSES
-  return __builtin_expect(n <= kSizeClassMax, 1) ? size_class_of(n) : mi_usable_size(p);
-#else
-  (void)n;
-  return mi_usable_size(p);
-#endif
+/// mimalloc 2.0.9 (Debian 12) can return a block that is NOT aligned when the size is a
+/// multiple of the alignment (it assumes such blocks are naturally aligned, which does not
+/// hold for every page). Asking for one byte more takes its general over-aligning path.
+[[gnu::noinline, gnu::cold]] inline void* mimalloc_realign(void* p, std::size_t n,
+                                                          std::size_t align) noexcept {
+  mi_free(p);
+  return mi_malloc_aligned(n + 1, align);
 }
+
+/// mimalloc: memx's default backend.
+struct MimallocAllocator {
+  static constexpr const char* kName = "mimalloc";
+  static void* malloc(std::size_t n) noexcept { return mi_malloc(n); }
+  static void* aligned(std::size_t n, std::size_t align) noexcept {
+    void* p = mi_malloc_aligned(n, align);
+    if (__builtin_expect((reinterpret_cast<std::uintptr_t>(p) & (align - 1)) != 0, 0)) {
+      p = mimalloc_realign(p, n, align);
+    }
+    return p;
+  }
+  static std::size_t usable_size(const void* p) noexcept { return mi_usable_size(p); }
+  static void free(void* p) noexcept { mi_free(p); }
+  /// Usable size of a block that operator new(n) returned.
+  static std::size_t usable_size_of(const void* p, std::size_t n) noexcept {
+#if MEMX_SIZE_CLASSES
+    return __builtin_expect(n <= kSizeClassMax, 1) ? size_class_of(n) : mi_usable_size(p);
 #else
-inline constexpr const char* kBackendName = "system";
-// malloc(0) may return nullptr on some C libraries; operator new must not.
-inline void* backend_malloc(std::size_t n) noexcept { return std::malloc(n == 0 ? 1 : n); }
+    (void)n;
+    return mi_usable_size(p);
+#endif
+  }
+};
+/// The allocator memx was built with.
+using BuiltAllocator = MimallocAllocator;
+/// Whether the allocator can change at run time (only a build on mimalloc switches).
+inline constexpr bool kAllocatorSwitchable = true;
+#else
+using BuiltAllocator = LibcAllocator;
+inline constexpr bool kAllocatorSwitchable = false;
+#endif
+/// Name of the allocator memx was built with: "mimalloc" or "system".
+inline constexpr const char* kBackendName = BuiltAllocator::kName;
+
+/// Which allocator the counting operator new uses in this process.
+enum AllocatorChoice : unsigned char {
+  kAllocatorUndecided = 0,  // no block handed out yet: decide_allocator() runs first
+  kAllocatorBuilt = 1,      // the one memx was built with (the fast path)
+  kAllocatorLibc = 2,       // the C library's, because a tool that intercepts it is present
+};
+/// Written once, by decide_allocator(), before the first block is handed out; read by every
+/// allocation. Zero-initialised, so it is valid before any static constructor runs.
+/// Hidden: read PC-relative, without a GOT load (memx is a static library).
+extern __attribute__((visibility("hidden"))) unsigned char g_allocator;
+/// Detects the tools in the process (tools.cpp; allocation-free), records the choice in
+/// g_allocator and returns it. Racing first calls from two threads decide the same.
+[[gnu::noinline, gnu::cold, gnu::visibility("hidden")]] unsigned char decide_allocator() noexcept;
+
+/// True when blocks go to the allocator memx was built with: one well-predicted branch
+/// (none in a build on the C library, which every tool already sees).
+__attribute__((always_inline)) inline bool built_allocator_in_use() noexcept {
+  if constexpr (!kAllocatorSwitchable) {
+    return true;
+  } else {
+    if (__builtin_expect(__atomic_load_n(&g_allocator, __ATOMIC_RELAXED) == kAllocatorBuilt, 1)) {
+      return true;
+    }
+    return decide_allocator() == kAllocatorBuilt;
+  }
+}
+
+// The backend as the rest of memx sees it (Uncounted's blocks, usable_size): whichever
+// allocator this process counts on.
+inline void* backend_malloc(std::size_t n) noexcept {
+  return built_allocator_in_use() ? BuiltAllocator::malloc(n) : LibcAllocator::malloc(n);
+}
 inline void* backend_aligned(std::size_t n, std::size_t align) noexcept {
-  void* p = nullptr;
-  if (align < sizeof(void*)) align = sizeof(void*);
-  return posix_memalign(&p, align, n == 0 ? 1 : n) == 0 ? p : nullptr;
+  return built_allocator_in_use() ? BuiltAllocator::aligned(n, align)
+                                  : LibcAllocator::aligned(n, align);
 }
 inline std::size_t backend_usable_size(const void* p) noexcept {
-  return malloc_usable_size(const_cast<void*>(p));
+  return built_allocator_in_use() ? BuiltAllocator::usable_size(p) : LibcAllocator::usable_size(p);
 }
-inline void backend_free(void* p) noexcept { std::free(p); }
-inline std::size_t backend_usable_size_of(const void* p, std::size_t) noexcept {
-  return backend_usable_size(p);
+inline void backend_free(void* p) noexcept {
+  if (built_allocator_in_use()) {
+    BuiltAllocator::free(p);
+  } else {
+    LibcAllocator::free(p);
+  }
 }
-#endif
 
 }  // namespace memx::detail

@@ -279,8 +279,6 @@ void reset_peak() noexcept {
   detail::new_epoch_locked();
 }
 
-const char* backend_name() noexcept { return detail::kBackendName; }
-
 std::size_t usable_size(const void* block) noexcept {
   return block == nullptr ? 0 : detail::backend_usable_size(block);
 }

@@ -3,7 +3,8 @@
 // This file is the hot path. Rules: no allocation, no lock, no logging, no shared
 // read-modify-write. A block is counted after the backend returns it and before it is
 // given back; everything that is not the common case (first allocation of a thread,
-// a guard, a reset peak epoch, an exited thread, allocation failure) is out of line.
+// a guard, a reset peak epoch, an exited thread, allocation failure, a process whose
+// blocks go to the C library because a sanitizer or Valgrind watches it) is out of line.
 #include <cstddef>
 #include <new>
 
@@ -21,8 +22,9 @@ __attribute__((used)) const char memx_counting_allocator_anchor = 1;
 namespace memx::detail {
 namespace {
 
-/// The new_handler loop of [new.delete.single]: call the handler until the backend
+/// The new_handler loop of [new.delete.single]: call the handler until the allocator
 /// succeeds; no handler means failure. Returns nullptr only when nothrow is set.
+template <class A>
 [[gnu::noinline, gnu::cold]] void* retry_with_new_handler(std::size_t n, std::size_t align,
                                                           bool nothrow) {
   for (;;) {
@@ -40,98 +42,158 @@ namespace {
     } else {
       handler();
     }
-    void* p = align != 0 ? backend_aligned(n, align) : backend_malloc(n);
+    void* p = align != 0 ? A::aligned(n, align) : A::malloc(n);
     if (p != nullptr) return p;
   }
 }
 
+// Each function below is written once for an allocator A: the allocator memx was built
+// with (inlined into the operators: the fast path) and the C library's (out of line,
+// taken when a tool in the process must see every block: backend.hpp, tools.cpp).
+
+template <class A>
 MEMX_ALWAYS_INLINE void* allocate(std::size_t n) {
-  void* p = backend_malloc(n);
-  if (MEMX_UNLIKELY(p == nullptr)) p = retry_with_new_handler(n, 0, false);
-  count_alloc_usable(backend_usable_size_of(p, n));
+  void* p = A::malloc(n);
+  if (MEMX_UNLIKELY(p == nullptr)) p = retry_with_new_handler<A>(n, 0, false);
+  count_alloc_usable(A::usable_size_of(p, n));
   return p;
 }
 
+template <class A>
 MEMX_ALWAYS_INLINE void* allocate_nothrow(std::size_t n) noexcept {
-  void* p = backend_malloc(n);
+  void* p = A::malloc(n);
   if (MEMX_UNLIKELY(p == nullptr)) {
-    p = retry_with_new_handler(n, 0, true);
+    p = retry_with_new_handler<A>(n, 0, true);
     if (p == nullptr) return nullptr;
   }
-  count_alloc_usable(backend_usable_size_of(p, n));
+  count_alloc_usable(A::usable_size_of(p, n));
   return p;
 }
 
+template <class A>
 MEMX_ALWAYS_INLINE void* allocate_aligned(std::size_t n, std::align_val_t al) {
   const auto align = static_cast<std::size_t>(al);
-  void* p = backend_aligned(n, align);
-  if (MEMX_UNLIKELY(p == nullptr)) p = retry_with_new_handler(n, align, false);
-  count_alloc(p);
+  void* p = A::aligned(n, align);
+  if (MEMX_UNLIKELY(p == nullptr)) p = retry_with_new_handler<A>(n, align, false);
+  count_alloc_usable(A::usable_size(p));
   return p;
 }
 
+template <class A>
 MEMX_ALWAYS_INLINE void* allocate_aligned_nothrow(std::size_t n, std::align_val_t al) noexcept {
   const auto align = static_cast<std::size_t>(al);
-  void* p = backend_aligned(n, align);
+  void* p = A::aligned(n, align);
   if (MEMX_UNLIKELY(p == nullptr)) {
-    p = retry_with_new_handler(n, align, true);
+    p = retry_with_new_handler<A>(n, align, true);
     if (p == nullptr) return nullptr;
   }
-  count_alloc(p);
+  count_alloc_usable(A::usable_size(p));
   return p;
 }
 
+template <class A>
 MEMX_ALWAYS_INLINE void deallocate_sized(void* p, std::size_t n) noexcept {
   if (MEMX_LIKELY(p != nullptr)) {
-    count_free_usable(backend_usable_size_of(p, n));
-    backend_free(p);
+    count_free_usable(A::usable_size_of(p, n));
+    A::free(p);
   }
 }
 
+template <class A>
 MEMX_ALWAYS_INLINE void deallocate(void* p) noexcept {
   if (MEMX_LIKELY(p != nullptr)) {
-    count_free(p);
-    backend_free(p);
+    count_free_usable(A::usable_size(p));
+    A::free(p);
+  }
+}
+
+// The C library's path, out of line (a build on the C library never calls these).
+using Libc = LibcAllocator;
+[[gnu::noinline, gnu::cold]] void* libc_allocate(std::size_t n) { return allocate<Libc>(n); }
+[[gnu::noinline, gnu::cold]] void* libc_allocate_nothrow(std::size_t n) noexcept {
+  return allocate_nothrow<Libc>(n);
+}
+[[gnu::noinline, gnu::cold]] void* libc_allocate_aligned(std::size_t n, std::align_val_t al) {
+  return allocate_aligned<Libc>(n, al);
+}
+[[gnu::noinline, gnu::cold]] void* libc_allocate_aligned_nothrow(std::size_t n,
+                                                                 std::align_val_t al) noexcept {
+  return allocate_aligned_nothrow<Libc>(n, al);
+}
+[[gnu::noinline, gnu::cold]] void libc_deallocate_sized(void* p, std::size_t n) noexcept {
+  deallocate_sized<Libc>(p, n);
+}
+[[gnu::noinline, gnu::cold]] void libc_deallocate(void* p) noexcept { deallocate<Libc>(p); }
+
+using Built = BuiltAllocator;
+
+MEMX_ALWAYS_INLINE void* new_(std::size_t n) {
+  return MEMX_LIKELY(built_allocator_in_use()) ? allocate<Built>(n) : libc_allocate(n);
+}
+MEMX_ALWAYS_INLINE void* new_nothrow(std::size_t n) noexcept {
+  return MEMX_LIKELY(built_allocator_in_use()) ? allocate_nothrow<Built>(n)
+                                               : libc_allocate_nothrow(n);
+}
+MEMX_ALWAYS_INLINE void* new_aligned(std::size_t n, std::align_val_t al) {
+  return MEMX_LIKELY(built_allocator_in_use()) ? allocate_aligned<Built>(n, al)
+                                               : libc_allocate_aligned(n, al);
+}
+MEMX_ALWAYS_INLINE void* new_aligned_nothrow(std::size_t n, std::align_val_t al) noexcept {
+  return MEMX_LIKELY(built_allocator_in_use()) ? allocate_aligned_nothrow<Built>(n, al)
+                                               : libc_allocate_aligned_nothrow(n, al);
+}
+MEMX_ALWAYS_INLINE void delete_sized(void* p, std::size_t n) noexcept {
+  if (MEMX_LIKELY(built_allocator_in_use())) {
+    deallocate_sized<Built>(p, n);
+  } else {
+    libc_deallocate_sized(p, n);
+  }
+}
+MEMX_ALWAYS_INLINE void delete_(void* p) noexcept {
+  if (MEMX_LIKELY(built_allocator_in_use())) {
+    deallocate<Built>(p);
+  } else {
+    libc_deallocate(p);
   }
 }
 
 }  // namespace
 }  // namespace memx::detail
 
-using memx::detail::allocate;
-using memx::detail::allocate_aligned;
-using memx::detail::allocate_aligned_nothrow;
-using memx::detail::allocate_nothrow;
-using memx::detail::deallocate;
-using memx::detail::deallocate_sized;
+using memx::detail::delete_;
+using memx::detail::delete_sized;
+using memx::detail::new_;
+using memx::detail::new_aligned;
+using memx::detail::new_aligned_nothrow;
+using memx::detail::new_nothrow;
 
 // Both backends free aligned blocks with their plain free. A sized delete's size gives the
 // block's usable size without asking the allocator (backend.hpp: size classes); the
 // aligned forms always ask, since over-aligned blocks do not follow the size classes.
-void* operator new(std::size_t n) { return allocate(n); }
-void* operator new[](std::size_t n) { return allocate(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return allocate_nothrow(n); }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return allocate_nothrow(n); }
-void* operator new(std::size_t n, std::align_val_t al) { return allocate_aligned(n, al); }
-void* operator new[](std::size_t n, std::align_val_t al) { return allocate_aligned(n, al); }
+void* operator new(std::size_t n) { return new_(n); }
+void* operator new[](std::size_t n) { return new_(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return new_nothrow(n); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return new_nothrow(n); }
+void* operator new(std::size_t n, std::align_val_t al) { return new_aligned(n, al); }
+void* operator new[](std::size_t n, std::align_val_t al) { return new_aligned(n, al); }
 void* operator new(std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
-  return allocate_aligned_nothrow(n, al);
+  return new_aligned_nothrow(n, al);
 }
 void* operator new[](std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
-  return allocate_aligned_nothrow(n, al);
+  return new_aligned_nothrow(n, al);
 }
 
-void operator delete(void* p) noexcept { deallocate(p); }
-void operator delete[](void* p) noexcept { deallocate(p); }
-void operator delete(void* p, std::size_t n) noexcept { deallocate_sized(p, n); }
-void operator delete[](void* p, std::size_t n) noexcept { deallocate_sized(p, n); }
-void operator delete(void* p, std::align_val_t) noexcept { deallocate(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { deallocate(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { deallocate(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { deallocate(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { deallocate(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { deallocate(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { deallocate(p); }
+void operator delete(void* p) noexcept { delete_(p); }
+void operator delete[](void* p) noexcept { delete_(p); }
+void operator delete(void* p, std::size_t n) noexcept { delete_sized(p, n); }
+void operator delete[](void* p, std::size_t n) noexcept { delete_sized(p, n); }
+void operator delete(void* p, std::align_val_t) noexcept { delete_(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { delete_(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { delete_(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { delete_(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { delete_(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { delete_(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { delete_(p); }
 void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  deallocate(p);
+  delete_(p);
 }

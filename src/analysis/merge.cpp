@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (fmt 11 moved it here)
 
 #include "memx/identity.hpp"
 #include "memx/units.hpp"
@@ -99,7 +100,7 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
   }
 
   Report& merged = out.report;
-  std::vector<std::string> frameworks, binaries, backends;
+  std::vector<std::string> frameworks, binaries, backends, tools, measured;
   std::vector<std::string> repetition_values;
   merged.complete = true;
   merged.pid = 0;
@@ -110,6 +111,9 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
     note_value(frameworks, r.framework);
     note_value(binaries, r.binary);
     note_value(backends, r.backend);
+    if (!r.tool.empty()) note_value(tools, r.tool);
+    note_value(measured, r.measured ? "measured" : "not measured");
+    merged.measured = merged.measured && r.measured;  // one unmeasured input: not measured
     note_value(repetition_values, std::to_string(r.repetitions));
     merged.complete = merged.complete && r.complete;
     merged.repetitions = std::max(merged.repetitions, r.repetitions);
@@ -125,6 +129,7 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
   merged.framework = joined(frameworks);
   merged.binary = joined(binaries);
   merged.backend = joined(backends);
+  merged.tool = joined(tools);
   auto mismatch = [&](const char* what, const std::vector<std::string>& values) {
     if (values.size() > 1) {
       std::vector<std::string> sources;
@@ -135,6 +140,9 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
   };
   mismatch("the framework", frameworks);
   mismatch("the allocator backend", backends);
+  // The merged report is then not measured: none of its figures is judged (the measured
+  // inputs can be merged on their own).
+  mismatch("whether memx measured anything", measured);
   mismatch("the number of repetitions", repetition_values);
   if (same_iterations) {
     merged.iteration_end_live_bytes.assign(inputs.front().report.iteration_end_live_bytes.size(), 0);

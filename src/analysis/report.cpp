@@ -47,6 +47,15 @@ void analyze_report(Report& report) {
   std::vector<TestSeries> series;
   if (whole_run) series.reserve(report.tests.size());
   std::vector<RunNet> nets;  // reused for tests judged alone
+  if (!report.measured) {
+    // Nothing was measured: no budget is checked (zeros would pass it) and no verdict given.
+    for (TestRecord& t : report.tests) {
+      t.violations.clear();
+      t.leak = LeakAssessment{};
+      t.leak.reason = "not measured";
+    }
+    return;
+  }
   for (TestRecord& t : report.tests) {
     t.violations.clear();
     if (t.budget && !t.runs.empty()) {

@@ -179,6 +179,16 @@ auto field(const json& object, const std::string& path, const char* key, Read re
   return read(member(object, path, key), p);
 }
 
+// Reads `key` of `object` with `read(value, path)` if present; `absent` otherwise (members
+// added within a version: older reports do not have them).
+template <class Read, class T>
+T optional_field(const json& object, const std::string& path, const char* key, Read read,
+                 T absent) {
+  auto it = object.find(key);
+  if (it == object.end()) return absent;
+  return read(*it, join(path, key));
+}
+
 template <class Enum>
 Enum enum_at(const json& v, const std::string& path, std::string_view what,
              std::string_view choices) {
@@ -320,6 +330,8 @@ Report report_at(const json& v) {
     return x.is_null() ? std::string() : string_at(x, p);
   });
   r.backend = field(v, top, "backend", string_at);
+  r.tool = optional_field(v, top, "tool", string_at, std::string());
+  r.measured = optional_field(v, top, "measured", bool_at, true);
   const json& live =
       array_at(member(v, top, "iteration_end_live_bytes"), "iteration_end_live_bytes");
   for (std::size_t i = 0; i < live.size(); ++i) {
@@ -388,6 +400,9 @@ std::string to_json(const Report& report) {
   j["finished_at"] =
       report.finished_at.empty() ? ordered_json(nullptr) : ordered_json(report.finished_at);
   j["backend"] = report.backend;
+  // Written only when set, so that a report of an ordinary run is what it always was.
+  if (!report.tool.empty()) j["tool"] = report.tool;
+  if (!report.measured) j["measured"] = false;
   j["iteration_end_live_bytes"] = report.iteration_end_live_bytes;
   ordered_json tests = ordered_json::array();
   for (const TestRecord& t : report.tests) tests.push_back(test_json(t, report.binary));

@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "memx/session.hpp"
+#include "memx/tools.hpp"
 #include "memx/uncounted.hpp"
 #include "memx/units.hpp"
 #include "session/registry.hpp"
@@ -73,6 +74,28 @@ void claim_report_path(std::string& path, long pid) {
   ::setenv(kOwnerVariable, (std::to_string(pid) + " " + path).c_str(), 1);
 }
 
+/// Says once per process what a heap tool in it changes for memx (docs: README, "With
+/// sanitizers and Valgrind").
+void note_tool(const Report& r) {
+  static std::atomic<bool> said{false};
+  if (!r.measured) {
+    if (said.exchange(true)) return;
+    std::fprintf(stderr,
+                 "memx: %s replaces memx's operator new: nothing is measured (no figures, no "
+                 "budget checks, no leak verdicts; the report says \"measured\": false)\n",
+                 r.tool.empty() ? "another tool or library" : r.tool.c_str());
+    return;
+  }
+  // A build on the C library counts on it anyway: nothing changes, nothing to say.
+  if (!allocator_switched_for_tool()) return;
+  if (said.exchange(true)) return;
+  std::fprintf(stderr,
+               "memx: running under %s: counting on its allocator (the C library's malloc, "
+               "which it intercepts) instead of mimalloc, so that its checks keep working; "
+               "figures are its usable sizes\n",
+               r.tool.c_str());
+}
+
 }  // namespace
 
 Session::Session(SessionConfig config) {
@@ -85,6 +108,9 @@ Session::Session(SessionConfig config) {
   r.binary = impl_->config.binary;
   r.pid = impl_->owner_pid;
   r.backend = backend_name();
+  r.tool = tool_name(detected_tool());
+  r.measured = allocations_counted();
+  note_tool(r);
   if (impl_->config.write_report && !impl_->config.options.report_pattern.empty()) {
     impl_->path = expand_report_path(impl_->config.options.report_pattern, impl_->owner_pid);
     claim_report_path(impl_->path, impl_->owner_pid);
@@ -108,6 +134,8 @@ void Session::flush() {
   Uncounted guard;
   if (impl_->started && !impl_->ended && impl_->dirty) write_report(nullptr);
 }
+
+void Session::judge_tests_alone() noexcept { impl_->judge_alone = true; }
 
 void Session::begin_run(int repetitions, std::size_t tests_hint) {
   Uncounted guard;
@@ -221,8 +249,16 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     t.line = id.line;
   }
   TestRecord& rec = m.report.tests[pos];
-  if (rec.runs.empty() && m.repetitions > 1) rec.runs.reserve(static_cast<std::size_t>(m.repetitions));
-  rec.runs.push_back(out.run);
+  // Not measured (Valgrind replaced operator new): the zeros taken are no figures. The
+  // test is recorded without runs, budgets are not checked and no leak verdict is given.
+  const bool measured = m.report.measured;
+  out.measured = measured;
+  if (measured) {
+    if (rec.runs.empty() && m.repetitions > 1) {
+      rec.runs.reserve(static_cast<std::size_t>(m.repetitions));
+    }
+    rec.runs.push_back(out.run);
+  }
 
   // The effective budget: global, overridden by the group's, overridden by the test's.
   detail::BudgetSources sources;
@@ -249,7 +285,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   // the skip message (a dozen allocations, kilobytes) before memx can tell it apart.
   if (!effective.empty()) {
     rec.budget = effective;
-    const std::vector<Violation> broken = status == TestStatus::skipped
+    const std::vector<Violation> broken = status == TestStatus::skipped || !measured
                                               ? std::vector<Violation>{}
                                               : check_budget(effective, out.run.measurement());
     if (!broken.empty()) {
@@ -267,7 +303,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   // Only repeated runs are judged: a single run keeps nothing (its memory would be touched
   // for every test of a large suite for nothing).
   std::vector<std::int64_t>& lives = m.live_after[pos];
-  if (m.repetitions >= 2) {
+  if (m.repetitions >= 2 && measured) {
     if (lives.empty()) lives.reserve(static_cast<std::size_t>(m.repetitions));
     lives.push_back(m.meter.end_live_bytes());
   }
@@ -277,7 +313,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     series.name = rec.name;
     for (const RunRecord& r : rec.runs) series.runs.push_back(RunNet{r.net_bytes, r.net_blocks});
     // A test that did not run in every repetition (a filter, a shard) is judged alone.
-    const bool aligned = lives.size() == rec.runs.size() &&
+    const bool aligned = !m.judge_alone && lives.size() == rec.runs.size() &&
                          static_cast<int>(rec.runs.size()) == m.repetitions;
     rec.leak = analyze_leaks({series}, aligned ? lives : std::vector<std::int64_t>{}).front();
     if (m.config.options.fail_on_leak && rec.leak.verdict == Verdict::leak &&
@@ -302,11 +338,13 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   return out;
 }
 
-void Session::end_iteration(int index) {
+void Session::end_iteration(int index) { end_iteration(index, counters().live_bytes); }
+
+void Session::end_iteration(int index, std::int64_t live_bytes) {
   Uncounted guard;
   Impl& m = *impl_;
   m.iteration = index;
-  m.report.iteration_end_live_bytes.push_back(counters().live_bytes);
+  m.report.iteration_end_live_bytes.push_back(live_bytes);
   m.dirty = true;
   m.maybe_write(*this);
 }

@@ -37,6 +37,7 @@ struct Session::Impl {
   long owner_pid = 0;
   int repetitions = 1;
   int iteration = 0;
+  bool judge_alone = false;  // see Session::judge_tests_alone
   bool started = false;
   bool ended = false;
   bool analyzed = false;

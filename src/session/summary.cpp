@@ -43,6 +43,21 @@ std::string Session::summary(bool color) const {
   const char* kGreen = "0;32";
   const char* kYellow = "0;33";
 
+  if (!m.report.measured) {
+    // Never a clean summary on figures that were not taken.
+    std::string out = paint(kYellow, kPrefix) +
+                      fmt::format("{} ran, nothing measured: {} replaces memx's operator new "
+                                  "(no figures, budgets not checked, no leak verdicts)\n",
+                                  plural(m.report.tests.size(), "test", "tests"),
+                                  m.report.tool.empty() ? "another tool or library" : m.report.tool);
+    for (const TestRecord& t : m.report.tests) {
+      if (m.bad_budget.count(t.name) != 0) {
+        out += paint(kRed, kPrefix) + fmt::format("malformed budget: {}\n", t.name);
+      }
+    }
+    return out;
+  }
+
   std::vector<const TestRecord*> budget_broken, leaks, by_peak;
   std::size_t suspects = 0;
   for (const TestRecord& t : m.report.tests) {

@@ -126,6 +126,72 @@ TEST(Report, GoldenFileReadsBackEqual) {
   EXPECT_EQ(*read.report, basic_report());
 }
 
+// The same kind of run under Valgrind, which replaced memx's operator new: every test is
+// recorded without figures, and the report says so (optional members "tool", "measured").
+memx::Report unmeasured_report() {
+  memx::Report r;
+  r.framework = "googletest";
+  r.binary = "/work/build/tests/parser_tests";
+  r.pid = 4243;
+  r.complete = true;
+  r.repetitions = 1;
+  r.started_at = "2024-05-01T12:00:00Z";
+  r.finished_at = "2024-05-01T12:00:09Z";
+  r.backend = "system";
+  r.tool = "Valgrind";
+  r.measured = false;
+  r.tests.push_back(test("Parser.ParsesEmptyInput", 12, memx::TestStatus::passed, {},
+                         "peak=64KiB, allocs=0"));
+  r.tests.push_back(test("Queue.Producer", 44, memx::TestStatus::passed, {}, nullptr));
+  memx::analyze_report(r);
+  return r;
+}
+
+std::string unmeasured_golden_path() {
+  return std::string(MEMX_ANALYSIS_GOLDEN_DIR) + "/report_unmeasured.json";
+}
+
+TEST(Report, UnmeasuredMatchesGoldenFile) {
+  const std::string text = memx::to_json(unmeasured_report());
+  if (std::getenv("MEMX_UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(unmeasured_golden_path(), std::ios::binary) << text;
+  }
+  EXPECT_EQ(text, read_file(unmeasured_golden_path()));
+}
+
+TEST(Report, UnmeasuredGoldenFileReadsBackEqual) {
+  const memx::ReportRead read =
+      memx::read_report(read_file(unmeasured_golden_path()), "report_unmeasured.json");
+  ASSERT_TRUE(read.report.has_value()) << read.error;
+  EXPECT_EQ(read.report->tool, "Valgrind");
+  EXPECT_FALSE(read.report->measured);
+  EXPECT_EQ(*read.report, unmeasured_report());
+}
+
+TEST(Report, AReportWithoutToolOrMeasuredIsAnOrdinaryMeasuredOne) {
+  // Reports written before the members existed, and every report of a run without a tool.
+  const std::string text = read_file(golden_path());
+  EXPECT_EQ(text.find("\n  \"tool\": "), std::string::npos);
+  EXPECT_EQ(text.find("\n  \"measured\": "), std::string::npos);
+  const memx::ReportRead read = memx::read_report(text, "report_basic.json");
+  ASSERT_TRUE(read.report.has_value()) << read.error;
+  EXPECT_EQ(read.report->tool, "");
+  EXPECT_TRUE(read.report->measured);
+}
+
+TEST(Report, NothingIsJudgedInAnUnmeasuredReport) {
+  // Figures that were not taken pass no budget and give no leak verdict, even if a run
+  // full of zeros got in (an older writer, a hand-edited file).
+  memx::Report r = basic_report();
+  r.measured = false;
+  memx::analyze_report(r);
+  for (const memx::TestRecord& t : r.tests) {
+    EXPECT_TRUE(t.violations.empty()) << t.name;
+    EXPECT_EQ(t.leak.verdict, memx::Verdict::unknown) << t.name;
+    EXPECT_EQ(t.leak.reason, "not measured") << t.name;
+  }
+}
+
 TEST(Report, RoundTrip) {
   memx::Report r = basic_report();
   r.complete = false;
@@ -355,6 +421,20 @@ TEST(ReadReport, RejectsTheSameTestTwice) {
   doc["tests"][0]["name"] = std::string("A\0x", 3);
   doc["tests"][1]["name"] = std::string("A\0y", 3);
   EXPECT_TRUE(memx::read_report(doc.dump(), "report.json").report.has_value());
+}
+
+TEST(ReadReport, RejectsWrongTypesOfTheOptionalMembers) {
+  json doc = golden_json();
+  doc["tool"] = 3;
+  memx::ReportRead read = memx::read_report(doc.dump(), "r.json");
+  EXPECT_FALSE(read.report.has_value());
+  EXPECT_NE(read.error.find("tool"), std::string::npos) << read.error;
+  doc = golden_json();
+  doc["measured"] = "no";
+  read = memx::read_report(doc.dump(), "r.json");
+  EXPECT_FALSE(read.report.has_value());
+  EXPECT_NE(read.error.find("measured"), std::string::npos) << read.error;
+  EXPECT_NE(read.error.find("expected a boolean"), std::string::npos) << read.error;
 }
 
 TEST(ReadReport, IgnoresUnknownFieldsOfTheSameVersion) {

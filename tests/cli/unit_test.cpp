@@ -207,6 +207,26 @@ TEST(Merge, IncompleteAndMismatchesAreNoted) {
   EXPECT_EQ(m.report.tests.size(), 2u);
 }
 
+TEST(Merge, AnUnmeasuredInputMakesTheMergeUnmeasuredAndIsNoted) {
+  Report a = report({test("T.a", 1, {run(0, 1, 1)})});
+  Report b = report({test("T.b", 2, {})});
+  b.backend = "system";
+  b.tool = "Valgrind";
+  b.measured = false;
+  MergeResult m = merge_reports({{"a", a}, {"b", b}}, ConflictPolicy::keep_first);
+  EXPECT_FALSE(m.report.measured);
+  EXPECT_EQ(m.report.tool, "Valgrind");
+  ASSERT_EQ(m.count(MergeIssue::Kind::mismatch), 2u);  // the backend, whether measured
+  bool named = false;
+  for (const MergeIssue& i : m.issues) {
+    named = named || i.message == "the reports disagree on whether memx measured anything: "
+                                  "measured, not measured";
+  }
+  EXPECT_TRUE(named);
+  analyze_report(m.report);
+  EXPECT_EQ(m.report.tests[0].leak.reason, "not measured");
+}
+
 // ---- diff and gate ----------------------------------------------------------------------
 
 TEST(Diff, MatchesByNameAndListsAddedAndRemoved) {

@@ -230,6 +230,34 @@ TEST(SessionLeaks, LeakFailsInTheLastRepetitionOnly) {
       << summary;
 }
 
+TEST(SessionLeaks, JudgedAloneTheFailingVerdictIsTheReportsOne) {
+  // Each test's repetitions in a row (Catch2's fallback when a run's list cannot be
+  // repeated): no whole iterations. What a run keeps is released before the next run (as
+  // Catch2 drops a generator), so the heap after each run does not grow, the runs do. The
+  // end-of-run analysis judges the test on its runs alone: the last repetition must too.
+  memx::PluginOptions o;
+  o.fail_on_leak = true;
+  memx::Session s(config(o));
+  s.judge_tests_alone();
+  s.begin_run(5);
+  std::vector<memx::TestOutcome> outs;
+  outs.reserve(5);
+  for (int it = 0; it < 5; ++it) {
+    s.begin_iteration(it);
+    s.begin_test(id("T.Kept"));  // short: a heap name is freed in the next begin_test
+    char* volatile kept = new char[64];
+    outs.push_back(s.end_test(memx::TestStatus::passed, {}));
+    delete[] kept;
+  }
+  s.end_run();
+  EXPECT_EQ(s.report().tests.at(0).leak.verdict, memx::Verdict::leak);
+  for (int it = 0; it < 4; ++it) EXPECT_TRUE(outs[it].failures.empty()) << "iteration " << it;
+  ASSERT_EQ(outs[4].failures.size(), 1u);
+  EXPECT_NE(outs[4].failures[0].find("memx: T.Kept leaks 64 B in 1 block"),
+            std::string::npos)
+      << outs[4].failures[0];
+}
+
 TEST(SessionReport, WrittenAsTestsFinishAndCompletedAtTheEnd) {
   TempDir dir;
   memx::PluginOptions o;

@@ -69,6 +69,14 @@ TEST_CASE("Framework fails with a long message") {
   WARN("and a warning " << std::string(300, 'w'));
 }
 
+// GENERATE: Catch2 builds the generator (its values) in the first pass and keeps it until
+// the last generated value has run.
+TEST_CASE("Framework GENERATE keeps its generator") {
+  const std::string word = GENERATE(as<std::string>{}, "a first word long enough to allocate",
+                                    "a second word long enough to allocate");
+  CHECK(word.size() > 15u);
+}
+
 // --- 4. Background threads ------------------------------------------------------------------------
 TEST_CASE("Background async logger works while the test runs") { log_while_testing(); }
 

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (fmt 11 moved it here)
 #include <fmt/ostream.h>
 
 #include "cli.hpp"
@@ -36,6 +37,7 @@ void register_baseline(CLI::App& app, Runner& runner) {
   update->callback([args, &runner] {
     runner = [args](Output& io) {
       Report now = read_one_report(args->reports, io.err, "new", args->root);
+      require_measured(now, args->reports, "not written as a baseline");
       // Written relative to --root, so that a gate on another checkout or machine matches.
       if (!args->root.empty()) rebase_binaries(now, args->root);
       if (!now.complete && !args->allow_incomplete) {

@@ -16,6 +16,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (fmt 11 moved it here)
 #include <fmt/ostream.h>
 
 #include "cli.hpp"
@@ -197,6 +198,10 @@ void register_check(CLI::App& app, Runner& runner) {
         }
       }
       if (!report.complete) problems.push_back("the report is incomplete");
+      if (!report.measured) {
+        problems.push_back(fmt::format("nothing was measured ({} replaced memx's operator new)",
+                                       report.tool.empty() ? "another tool" : report.tool));
+      }
       if (!args->report.empty()) fmt::print(io.err, "memx check: report kept in {}\n", args->report);
       if (problems.empty()) {
         fmt::print(io.out, "memx check: passed\n");

@@ -84,6 +84,15 @@ void add_root_option(CLI::App* cmd, std::string& root) {
       ->type_name("DIR");
 }
 
+void require_measured(const Report& report, const std::vector<std::string>& paths,
+                      const std::string& use) {
+  if (report.measured) return;
+  throw InputError(fmt::format(
+      "{}: not measured ({} replaced memx's operator new, so the report has no figures): {}",
+      fmt::join(paths, " "), report.tool.empty() ? "another tool or library" : report.tool,
+      use));
+}
+
 Report read_one_report(const std::vector<std::string>& paths, std::ostream& err,
                        const std::string& what, const std::string& root) {
   std::vector<SourcedReport> inputs = read_inputs(paths);

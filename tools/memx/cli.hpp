@@ -73,6 +73,11 @@ Report read_one_report(const std::vector<std::string>& paths, std::ostream& err,
 /// Adds --root DIR (binaries identified by their path relative to DIR) to `cmd`.
 void add_root_option(CLI::App* cmd, std::string& root);
 
+/// Throws InputError when the report was not measured (Report::measured false: Valgrind
+/// replaced memx's operator new): "<paths>: not measured ...: <why it matters for `use`>".
+void require_measured(const Report& report, const std::vector<std::string>& paths,
+                      const std::string& use);
+
 /// Writes each merge issue as one line "memx <command>: <kind>: <message>".
 void print_issues(const std::vector<MergeIssue>& issues, const std::string& command,
                   std::ostream& err);

@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (fmt 11 moved it here)
 #include <fmt/ostream.h>
 
 #include "cli.hpp"
@@ -210,6 +211,9 @@ void register_gate(CLI::App& app, Runner& runner) {
       }
       const Report base = read_one_report({args->baseline}, io.err, "baseline", args->root);
       const Report now = read_one_report(args->reports, io.err, "new", args->root);
+      // Never a pass on figures that were not taken.
+      require_measured(base, {args->baseline}, "nothing to compare against");
+      require_measured(now, args->reports, "nothing to gate (run the gate on a run without it)");
       const std::string new_name = fmt::format("{}", fmt::join(args->reports, " "));
       const std::vector<TestDiff> diffs = diff_reports(base, now, args->root);
       const std::vector<Regression> regressions = find_regressions(diffs, rules);

@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (fmt 11 moved it here)
 #include <fmt/ostream.h>
 
 #include "cli.hpp"
@@ -110,6 +111,12 @@ std::string validate(const ShowOptions& options) {
 
 std::string summary_line(const Report& report, const std::string& root) {
   const std::vector<std::string> labels = shown_names(report, root);
+  if (!report.measured) {
+    return fmt::format("{} test{}: nothing measured ({} replaced memx's operator new): no "
+                       "figures, budgets not checked, no leak verdicts",
+                       report.tests.size(), report.tests.size() == 1 ? "" : "s",
+                       report.tool.empty() ? "another tool or library" : report.tool);
+  }
   std::size_t over = 0, leaking = 0, suspect = 0;
   std::size_t highest = report.tests.size();
   std::int64_t highest_peak = -1;
@@ -189,6 +196,9 @@ std::string render_show(const Report& report, const ShowOptions& options, bool c
       for (const ViolationRecord& v : t->violations) keys.push_back(v.key);
       budget = fmt::format("over: {}", fmt::join(keys, ", "));
       budget_color = Color::red;
+    } else if (t->budget && !report.measured) {
+      budget = "not checked";  // no figures: the budget neither passed nor failed
+      budget_color = Color::yellow;
     } else if (t->budget) {
       budget = "ok";
       budget_color = Color::green;

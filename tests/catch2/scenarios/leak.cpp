@@ -1,7 +1,7 @@
 // Should fail with --memx-fail-on-leak --memx-repeat=5: one 16-byte block per repetition.
 // The static cache filled once must pass. Built twice: with memx::catch2_main (the
-// repetitions are whole runs) and with CATCH_CONFIG_MAIN (MEMX_REPEAT re-enters each test
-// case).
+// repetitions are whole runs) and with CATCH_CONFIG_MAIN (MEMX_REPEAT repeats the run's
+// list of test cases).
 #if defined(MEMX_SCENARIO_CATCH_MAIN)
 #define CATCH_CONFIG_MAIN
 #endif
