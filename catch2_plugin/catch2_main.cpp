@@ -3,6 +3,7 @@
 // N times in this process, repetition after repetition, as --gtest_repeat does.
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #if defined(MEMX_CATCH2_V3)
@@ -13,6 +14,7 @@
 #endif
 
 #include "memx/catch2.hpp"
+#include "runtime.hpp"
 
 namespace {
 
@@ -47,6 +49,41 @@ bool output_is_a_document(const Catch::ConfigData& c) {
 #endif
 }
 
+constexpr std::string_view kMemxFlags[] = {"--memx-report", "--memx-budget",
+                                           "--memx-fail-on-leak", "--memx-repeat"};
+
+/// memx's flags checked before Catch2 parses them, so that a mistyped one
+/// (--memx-budegt=...) or a bad repetition count stops the run with memx's one line and
+/// exit code 2, as a bad MEMX_* setting does, rather than Catch2's generic message.
+/// Returns "" or the message.
+std::string check_memx_flags(int argc, char* argv[]) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg.rfind("--memx-", 0) != 0) continue;
+    const std::string_view name = arg.substr(0, arg.find('='));
+    bool known = false;
+    for (std::string_view k : kMemxFlags) known = known || name == k;
+    if (!known) {
+      return "memx: unknown flag " + std::string(name) +
+             " (known: --memx-report=PATH, --memx-budget=TEXT, --memx-fail-on-leak, "
+             "--memx-repeat=N)";
+    }
+    if (name != "--memx-repeat") continue;
+    std::string_view value;
+    if (name.size() < arg.size()) {
+      value = arg.substr(name.size() + 1);
+    } else if (i + 1 < argc) {
+      value = argv[i + 1];  // --memx-repeat N
+    }
+    int n = 0;
+    if (!memx::catch2::detail::parse_repeat(value, n)) {
+      return "memx: --memx-repeat=" + std::string(value) +
+             ": expected a number of repetitions from 1 to 100000";
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char* argv[]) {
@@ -54,6 +91,10 @@ int main(int argc, char* argv[]) {
   std::string report;
   std::string budget;
   bool fail_on_leak = false;
+  if (const std::string bad = check_memx_flags(argc, argv); !bad.empty()) {
+    std::fprintf(stderr, "%s\n", bad.c_str());
+    return memx::kSettingsErrorExit;
+  }
   int repeat = 0;
   auto cli = session.cli() |
              clara::Opt(report, "path")["--memx-report"](
@@ -74,11 +115,6 @@ int main(int argc, char* argv[]) {
   if (!report.empty()) flags.push_back("--memx-report=" + report);
   if (!budget.empty()) flags.push_back("--memx-budget=" + budget);
   if (fail_on_leak) flags.push_back("--memx-fail-on-leak");
-  if (repeat < 0 || repeat > 100000) {
-    std::fprintf(stderr, "memx: --memx-repeat=%d: expected a number of repetitions from 1 to 100000\n",
-                 repeat);
-    return 1;
-  }
 
   const bool quiet_warm_up = output_is_a_document(user);
   return memx::catch2::run(flags, repeat, [&](int index, bool last) {

@@ -54,9 +54,9 @@ def load(path):
 def run_suite(binary, report, extra=(), plant=False):
     env = dict(os.environ)
     env.pop("MEMX_REPORT", None)
-    env.pop("MEMX_SUITE_PLANT", None)
+    env.pop("PLANT_REGRESSION", None)
     if plant:
-        env["MEMX_SUITE_PLANT"] = "1"
+        env["PLANT_REGRESSION"] = "1"
     run([binary, "--gtest_repeat=3", f"--memx-report={report}", *extra], env=env)
 
 
