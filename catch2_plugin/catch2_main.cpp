@@ -14,6 +14,7 @@
 #endif
 
 #include "memx/catch2.hpp"
+#include "memx/config.hpp"
 #include "runtime.hpp"
 
 namespace {
@@ -68,6 +69,14 @@ std::string check_memx_flags(int argc, char* argv[]) {
              " (known: --memx-report=PATH, --memx-budget=TEXT, --memx-fail-on-leak, "
              "--memx-repeat=N)";
     }
+    if (name == "--memx-fail-on-leak" && name.size() < arg.size()) {
+      const std::string_view value = arg.substr(name.size() + 1);
+      if (!memx::parse_bool(value)) {
+        return "memx: " + std::string(arg) +
+               ": expected 1/0, true/false, yes/no or on/off, not \"" + std::string(value) + "\"";
+      }
+      continue;
+    }
     if (name != "--memx-repeat") continue;
     std::string_view value;
     if (name.size() < arg.size()) {
@@ -106,7 +115,22 @@ int main(int argc, char* argv[]) {
              clara::Opt(repeat, "N")["--memx-repeat"](
                  "run the selected tests N times; the first repetition is the leak verdicts' warm-up");
   session.cli(cli);
-  if (const int rc = session.applyCommandLine(argc, argv); rc != 0) return rc;
+  // --memx-fail-on-leak=VALUE is memx's (Catch2's flags take no value): checked above,
+  // handed to memx as given, and kept from Catch2, which would take VALUE for a test name.
+  std::vector<char*> catch_args;
+  std::vector<std::string> fail_on_leak_values;
+  for (int i = 0; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (i > 0 && arg.rfind("--memx-fail-on-leak=", 0) == 0) {
+      fail_on_leak_values.emplace_back(arg);
+    } else {
+      catch_args.push_back(argv[i]);
+    }
+  }
+  if (const int rc = session.applyCommandLine(static_cast<int>(catch_args.size()), catch_args.data());
+      rc != 0) {
+    return rc;
+  }
 
   const Catch::ConfigData user = session.configData();
   if (runs_no_tests(user)) return session.run();
@@ -115,6 +139,7 @@ int main(int argc, char* argv[]) {
   if (!report.empty()) flags.push_back("--memx-report=" + report);
   if (!budget.empty()) flags.push_back("--memx-budget=" + budget);
   if (fail_on_leak) flags.push_back("--memx-fail-on-leak");
+  flags.insert(flags.end(), fail_on_leak_values.begin(), fail_on_leak_values.end());
 
   const bool quiet_warm_up = output_is_a_document(user);
   return memx::catch2::run(flags, repeat, [&](int index, bool last) {
