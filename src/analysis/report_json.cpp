@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 #include <utility>
 
 #include <fmt/format.h>
@@ -346,14 +347,20 @@ Report report_at(const json& v) {
   for (TestRecord& t : r.tests) {
     if (t.binary == r.binary) t.binary.clear();
   }
-  std::unordered_map<std::string, std::size_t> seen;
+  // Keys are the names alone when every test is of the report's binary (no copies).
+  bool own = false;
+  for (const TestRecord& t : r.tests) own = own || !t.binary.empty();
+  std::vector<std::string> keys;
+  if (own) {
+    keys.reserve(r.tests.size());
+    for (const TestRecord& t : r.tests) keys.push_back(t.binary + '\0' + t.name);
+  }
+  std::unordered_map<std::string_view, std::size_t> seen;
   seen.reserve(r.tests.size());
   for (std::size_t i = 0; i < r.tests.size(); ++i) {
     const TestRecord& t = r.tests[i];
-    std::string key = t.binary;
-    key += '\0';
-    key += t.name;
-    const auto [first, inserted] = seen.emplace(std::move(key), i);
+    const std::string_view key = own ? std::string_view(keys[i]) : std::string_view(t.name);
+    const auto [first, inserted] = seen.emplace(key, i);
     if (!inserted) {
       throw Invalid{join(index("tests", i), "name"),
                     t.binary.empty()

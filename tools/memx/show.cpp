@@ -84,14 +84,19 @@ bool selected(const TestRecord& t, const std::vector<std::string>& only) {
   return false;
 }
 
-// Each test's name as shown: with its binary where the report holds several.
+// Each test's name as shown: with its binary where the report holds several; empty (the
+// names as they are) where it holds one.
 std::vector<std::string> shown_names(const Report& report, const std::string& root) {
+  bool own = false;
+  for (const TestRecord& t : report.tests) own = own || !t.binary.empty();
+  if (!own) return {};
   const std::vector<TestKey> keys = test_keys(report, root);
   bool several = false;
   for (const TestKey& k : keys) several = several || k.binary != keys.front().binary;
+  if (!several) return {};
   std::vector<std::string> out;
   out.reserve(keys.size());
-  for (const TestKey& k : keys) out.push_back(several ? qualified_name(k.binary, k.name) : k.name);
+  for (const TestKey& k : keys) out.push_back(qualified_name(k.binary, k.name));
   return out;
 }
 
@@ -135,7 +140,7 @@ std::string summary_line(const Report& report, const std::string& root) {
                                  report.tests.size(), report.tests.size() == 1 ? "" : "s", over,
                                  leaking, suspect);
   if (highest < report.tests.size()) {
-    line += fmt::format("; highest peak {} ({})", format_bytes(highest_peak), printable_name(labels[highest]));
+    line += fmt::format("; highest peak {} ({})", format_bytes(highest_peak), printable_name(labels.empty() ? report.tests[highest].name : labels[highest]));
   }
   if (!report.complete) line += "; the report is incomplete";
   return line;
@@ -144,7 +149,7 @@ std::string summary_line(const Report& report, const std::string& root) {
 std::string render_show(const Report& report, const ShowOptions& options, bool color) {
   const std::vector<std::string> labels = shown_names(report, options.root);
   auto label = [&](const TestRecord* t) -> const std::string& {
-    return labels[static_cast<std::size_t>(t - report.tests.data())];
+    return labels.empty() ? t->name : labels[static_cast<std::size_t>(t - report.tests.data())];
   };
   std::vector<const TestRecord*> tests;
   for (const TestRecord& t : report.tests) {
