@@ -3,6 +3,7 @@
 // N times in this process, repetition after repetition, as --gtest_repeat does.
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #if defined(MEMX_CATCH2_V3)
@@ -13,6 +14,8 @@
 #endif
 
 #include "memx/catch2.hpp"
+#include "memx/config.hpp"
+#include "runtime.hpp"
 
 namespace {
 
@@ -47,6 +50,49 @@ bool output_is_a_document(const Catch::ConfigData& c) {
 #endif
 }
 
+constexpr std::string_view kMemxFlags[] = {"--memx-report", "--memx-budget",
+                                           "--memx-fail-on-leak", "--memx-repeat"};
+
+/// memx's flags checked before Catch2 parses them, so that a mistyped one
+/// (--memx-budegt=...) or a bad repetition count stops the run with memx's one line and
+/// exit code 2, as a bad MEMX_* setting does, rather than Catch2's generic message.
+/// Returns "" or the message.
+std::string check_memx_flags(int argc, char* argv[]) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg.rfind("--memx-", 0) != 0) continue;
+    const std::string_view name = arg.substr(0, arg.find('='));
+    bool known = false;
+    for (std::string_view k : kMemxFlags) known = known || name == k;
+    if (!known) {
+      return "memx: unknown flag " + std::string(name) +
+             " (known: --memx-report=PATH, --memx-budget=TEXT, --memx-fail-on-leak, "
+             "--memx-repeat=N)";
+    }
+    if (name == "--memx-fail-on-leak" && name.size() < arg.size()) {
+      const std::string_view value = arg.substr(name.size() + 1);
+      if (!memx::parse_bool(value)) {
+        return "memx: " + std::string(arg) +
+               ": expected 1/0, true/false, yes/no or on/off, not \"" + std::string(value) + "\"";
+      }
+      continue;
+    }
+    if (name != "--memx-repeat") continue;
+    std::string_view value;
+    if (name.size() < arg.size()) {
+      value = arg.substr(name.size() + 1);
+    } else if (i + 1 < argc) {
+      value = argv[i + 1];  // --memx-repeat N
+    }
+    int n = 0;
+    if (!memx::catch2::detail::parse_repeat(value, n)) {
+      return "memx: --memx-repeat=" + std::string(value) +
+             ": expected a number of repetitions from 1 to 100000";
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char* argv[]) {
@@ -54,6 +100,10 @@ int main(int argc, char* argv[]) {
   std::string report;
   std::string budget;
   bool fail_on_leak = false;
+  if (const std::string bad = check_memx_flags(argc, argv); !bad.empty()) {
+    std::fprintf(stderr, "%s\n", bad.c_str());
+    return memx::kSettingsErrorExit;
+  }
   int repeat = 0;
   auto cli = session.cli() |
              clara::Opt(report, "path")["--memx-report"](
@@ -65,7 +115,22 @@ int main(int argc, char* argv[]) {
              clara::Opt(repeat, "N")["--memx-repeat"](
                  "run the selected tests N times; the first repetition is the leak verdicts' warm-up");
   session.cli(cli);
-  if (const int rc = session.applyCommandLine(argc, argv); rc != 0) return rc;
+  // --memx-fail-on-leak=VALUE is memx's (Catch2's flags take no value): checked above,
+  // handed to memx as given, and kept from Catch2, which would take VALUE for a test name.
+  std::vector<char*> catch_args;
+  std::vector<std::string> fail_on_leak_values;
+  for (int i = 0; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (i > 0 && arg.rfind("--memx-fail-on-leak=", 0) == 0) {
+      fail_on_leak_values.emplace_back(arg);
+    } else {
+      catch_args.push_back(argv[i]);
+    }
+  }
+  if (const int rc = session.applyCommandLine(static_cast<int>(catch_args.size()), catch_args.data());
+      rc != 0) {
+    return rc;
+  }
 
   const Catch::ConfigData user = session.configData();
   if (runs_no_tests(user)) return session.run();
@@ -74,11 +139,7 @@ int main(int argc, char* argv[]) {
   if (!report.empty()) flags.push_back("--memx-report=" + report);
   if (!budget.empty()) flags.push_back("--memx-budget=" + budget);
   if (fail_on_leak) flags.push_back("--memx-fail-on-leak");
-  if (repeat < 0 || repeat > 100000) {
-    std::fprintf(stderr, "memx: --memx-repeat=%d: expected a number of repetitions from 1 to 100000\n",
-                 repeat);
-    return 1;
-  }
+  flags.insert(flags.end(), fail_on_leak_values.begin(), fail_on_leak_values.end());
 
   const bool quiet_warm_up = output_is_a_document(user);
   return memx::catch2::run(flags, repeat, [&](int index, bool last) {

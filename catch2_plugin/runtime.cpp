@@ -135,7 +135,7 @@ bool Runtime::run_starting(bool color_from_framework) {
       // the user did not ask for (as the GoogleTest plugin does).
       for (const std::string& e : errors_) std::fprintf(stderr, "%s\n", e.c_str());
       std::fflush(stderr);
-      std::exit(1);
+      std::exit(kSettingsErrorExit);
     }
     SessionConfig config;
     config.options = parsed_.options;
@@ -338,7 +338,7 @@ int run(const std::vector<std::string>& flags, int repetitions,
   rt.drive(flags, repetitions);
   if (!rt.errors().empty()) {
     for (const std::string& e : rt.errors()) std::fprintf(stderr, "%s\n", e.c_str());
-    return 1;
+    return kSettingsErrorExit;
   }
   const int n = rt.driver_repetitions();
   int worst = 0;

@@ -235,7 +235,7 @@ class Listener final : public ::testing::EmptyTestEventListener {
       // A bad flag: one clear error instead of tests measured with settings
       // the user did not ask for.
       std::fflush(stderr);
-      std::exit(1);
+      std::exit(kSettingsErrorExit);
     }
     SessionConfig config;
     config.options = s_->parsed.options;

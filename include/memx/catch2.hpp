@@ -28,7 +28,7 @@ Session* session() noexcept;
 /// as --memx-repeat / MEMX_REPEAT ask, the first being the warm-up of the leak verdicts.
 /// `flags` are memx's flags as parsed by the main ("--memx-report=PATH", ...);
 /// `repetitions` is --memx-repeat (0: MEMX_REPEAT, else 1). `run_once(k, last)` runs
-/// repetition k. Returns the highest exit code of the runs, 1 when memx's settings are bad.
+/// repetition k. Returns the highest exit code of the runs, 2 (kSettingsErrorExit) when memx's settings are bad.
 int run(const std::vector<std::string>& flags, int repetitions,
         const std::function<int(int index, bool last)>& run_once);
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "memx/report.hpp"
@@ -21,16 +22,30 @@ struct TestFigures {
   std::size_t runs = 0;             ///< number of runs (0: the test never ran; figures are 0)
 };
 
-/// The worst-run figures of a test.
+/// The worst-run figures of a test, over all its runs (as budgets and `memx show` use them).
 TestFigures figures_of(const TestRecord& test);
+
+/// The figures diff and gate compare: the worst of the runs after the warm-up (runs[0])
+/// when the test ran at least twice, as the leak verdicts count them; the one run
+/// otherwise. One-time growth (a static cache filled on first use, a library's lazy
+/// initialisation) lands in whichever test runs first, so it moves between tests when the
+/// order changes (--gtest_shuffle); the runs after the warm-up do not carry it. `runs` is
+/// the number of all runs.
+TestFigures compared_figures(const TestRecord& test);
 
 /// One test as seen in the base report, the new report, or both.
 struct TestDiff {
   std::string name;                    ///< the test's full name
+  /// The binary_identity of the test's binary when the reports hold several binaries;
+  /// "" when each report holds one (tests are then matched by name alone).
+  std::string binary;
   std::optional<TestRecord> base;      ///< the record in the base report, if any
   std::optional<TestRecord> now;       ///< the record in the new report, if any
-  std::optional<TestFigures> base_figures;  ///< figures_of(*base)
-  std::optional<TestFigures> now_figures;   ///< figures_of(*now)
+  std::optional<TestFigures> base_figures;  ///< compared_figures(*base)
+  std::optional<TestFigures> now_figures;   ///< compared_figures(*now)
+
+  /// The name as shown: qualified_name(binary, name).
+  std::string label() const;
 
   /// In the new report only.
   bool added() const { return now && !base; }
@@ -47,8 +62,12 @@ struct TestDiff {
 };
 
 /// Both reports test by test: the new report's tests in its order, then the tests only the
-/// base report has, in its order. A name that occurs twice in one report is matched by
-/// position (its first occurrence with the other's first, and so on).
-std::vector<TestDiff> diff_reports(const Report& base, const Report& now);
+/// base report has, in its order. Tests are matched by identity (memx/identity.hpp): the
+/// binary_identity of their binary under `root`, and their name; when each report holds a
+/// single binary, by name alone (so a renamed binary still matches). A key that occurs
+/// twice in one report is matched by position (its first occurrence with the other's
+/// first, and so on).
+std::vector<TestDiff> diff_reports(const Report& base, const Report& now,
+                                   std::string_view root = {});
 
 }  // namespace memx

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "memx/report.hpp"
@@ -63,7 +64,10 @@ bool same_heap_figures(const TestRecord& a, const TestRecord& b);
 /// distinct values joined with ", "; repetitions is the largest; started_at the earliest,
 /// finished_at the latest; iteration_end_live_bytes is the element-wise sum when every
 /// input has the same number of entries (the live heap of all the processes together),
-/// empty otherwise.
-MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPolicy policy);
+/// empty otherwise. A test is identified by its binary's binary_identity under `root`
+/// (memx/identity.hpp) and its name: the same name in two binaries is two tests, each
+/// keeping its binary (TestRecord::binary, set where the merged report holds several).
+MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPolicy policy,
+                          std::string_view root = {});
 
 }  // namespace memx

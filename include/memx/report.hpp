@@ -58,6 +58,9 @@ enum class TestStatus { passed, failed, skipped };
 /// One test (GoogleTest "Suite.Test", Catch2 "case / section") and its repetitions.
 struct TestRecord {
   std::string name;                         ///< full name
+  /// The test executable when it differs from the report's (a merged report of several
+  /// binaries); "" means the report's `binary`. See binary_of (memx/identity.hpp).
+  std::string binary;
   std::string file;                         ///< source file ("" when unknown)
   int line = 0;                             ///< source line (0 when unknown)
   TestStatus status = TestStatus::passed;   ///< framework outcome
@@ -68,7 +71,7 @@ struct TestRecord {
 
   /// Field-wise equality.
   friend bool operator==(const TestRecord& a, const TestRecord& b) {
-    return a.name == b.name && a.file == b.file && a.line == b.line && a.status == b.status &&
+    return a.name == b.name && a.binary == b.binary && a.file == b.file && a.line == b.line && a.status == b.status &&
            a.runs == b.runs && a.budget == b.budget && a.violations == b.violations &&
            a.leak == b.leak;
   }

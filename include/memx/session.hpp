@@ -31,11 +31,19 @@ struct PluginOptions {
   std::optional<bool> color;          ///< MEMX_COLOR; unset: the framework's choice
 };
 
+/// The exit code of a run stopped by a setting memx cannot use (OptionsParse::errors).
+inline constexpr int kSettingsErrorExit = 2;
+
 /// The result of parse_plugin_options.
 struct OptionsParse {
   PluginOptions options;              ///< valid settings (bad values are left at their defaults)
-  std::vector<std::string> errors;    ///< one line per bad value, naming the flag or variable
-  std::vector<std::string> warnings;  ///< one line per unknown --memx-* flag
+  /// One line per setting memx cannot use, naming the flag or variable: a bad value of a
+  /// flag or of MEMX_REPORT, MEMX_BUDGET, MEMX_FAIL_ON_LEAK, an unknown --memx-* flag. The
+  /// plugins stop the run on any of them, before the first test, with exit code 2.
+  std::vector<std::string> errors;
+  /// One line per bad value of a setting that changes no verdict (MEMX_QUIET,
+  /// MEMX_PROPERTIES, MEMX_COLOR): its default is used.
+  std::vector<std::string> warnings;
 };
 
 /// Reads an environment variable: nullptr when unset.

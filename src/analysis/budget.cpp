@@ -68,7 +68,9 @@ ValueParse parse_value(std::string_view key, Kind kind, std::string_view value,
     return out;
   }
   if (value.front() == '-') {
-    out.error = fmt::format("negative value \"{}\" in \"{}\"", value, token);
+    out.error = fmt::format("negative value \"{}\" in \"{}\": a budget is a limit of 0 or more "
+                            "(net=0 allows no growth)",
+                            value, token);
     return out;
   }
   std::size_t i = 0;
@@ -184,22 +186,41 @@ BudgetParse parse_budget(std::string_view text) {
     out.error = fmt::format("memx budget \"{}\": {}", text, what);
     return out;
   };
+  // A NUL byte would end the text for any C caller: what follows it would be lost.
+  if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    out.error = fmt::format("memx budget \"{}\": a NUL byte at offset {} (a budget is text "
+                            "without NUL bytes)",
+                            printable_name(text), nul);
+    return out;
+  }
+  auto is_space = [](char c) { return c != ',' && is_separator(c); };
   std::size_t pos = 0;
   while (pos < text.size()) {
     if (is_separator(text[pos])) {
       ++pos;
       continue;
     }
-    std::size_t end = pos;
-    while (end < text.size() && !is_separator(text[end])) ++end;
-    const std::string_view token = text.substr(pos, end - pos);
-    pos = end;
-
-    const std::size_t eq = token.find('=');
-    if (eq == std::string_view::npos) {
-      return fail(fmt::format("missing '=' in \"{}\" (expected key=value, e.g. peak=4MiB)", token));
+    // key [spaces] '=' [spaces] value: spaces around '=' (and around ',') are allowed.
+    const std::size_t start = pos;
+    while (pos < text.size() && !is_separator(text[pos]) && text[pos] != '=') ++pos;
+    const std::string_view key = text.substr(start, pos - start);
+    std::size_t after_key = pos;
+    while (after_key < text.size() && is_space(text[after_key])) ++after_key;
+    if (after_key >= text.size() || text[after_key] != '=') {
+      return fail(fmt::format("missing '=' in \"{}\" (expected key=value, e.g. peak=4MiB)", key));
     }
-    const std::string_view key = token.substr(0, eq);
+    pos = after_key + 1;
+    while (pos < text.size() && is_space(text[pos])) ++pos;
+    const std::size_t value_start = pos;
+    while (pos < text.size() && !is_separator(text[pos])) ++pos;
+    std::string_view value = text.substr(value_start, pos - value_start);
+    if (value_start > after_key + 1 && value.find('=') != std::string_view::npos) {
+      // "net= peak=1": the value is missing, the next pair starts after the spaces.
+      pos = value_start;
+      value = std::string_view();
+    }
+    std::string_view token = text.substr(start, pos - start);
+    while (!token.empty() && is_separator(token.back())) token.remove_suffix(1);
     const KeyInfo* info = nullptr;
     for (const KeyInfo& k : kKeys) {
       if (k.name == key) info = &k;
@@ -209,7 +230,7 @@ BudgetParse parse_budget(std::string_view text) {
                               key, token));
     }
     if (budget.*info->field) return fail(fmt::format("duplicate key \"{}\" in \"{}\"", key, token));
-    ValueParse v = parse_value(key, info->kind, token.substr(eq + 1), token);
+    ValueParse v = parse_value(key, info->kind, value, token);
     if (!v.error.empty()) return fail(v.error);
     budget.*info->field = v.value;
   }

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "memx/identity.hpp"
+
 namespace memx {
 
 TestFigures figures_of(const TestRecord& test) {
@@ -28,6 +30,17 @@ TestFigures figures_of(const TestRecord& test) {
   }
   return f;
 }
+
+TestFigures compared_figures(const TestRecord& test) {
+  if (test.runs.size() < 2) return figures_of(test);
+  TestRecord measured;
+  measured.runs.assign(test.runs.begin() + 1, test.runs.end());
+  TestFigures f = figures_of(measured);
+  f.runs = test.runs.size();
+  return f;
+}
+
+std::string TestDiff::label() const { return qualified_name(binary, name); }
 
 bool TestDiff::newly_leaks() const {
   return now && now->leak.verdict == Verdict::leak &&
@@ -52,28 +65,48 @@ bool TestDiff::changed() const {
          base->status != now->status || base->leak.verdict != now->leak.verdict;
 }
 
-std::vector<TestDiff> diff_reports(const Report& base, const Report& now) {
-  // name -> indexes in base, consumed in order.
-  std::map<std::string, std::vector<std::size_t>> in_base;
-  for (std::size_t i = 0; i < base.tests.size(); ++i) in_base[base.tests[i].name].push_back(i);
-  std::map<std::string, std::size_t> used;  // name -> how many of in_base[name] are matched
+std::vector<TestDiff> diff_reports(const Report& base, const Report& now,
+                                   std::string_view root) {
+  std::vector<TestKey> base_keys = test_keys(base, root);
+  std::vector<TestKey> now_keys = test_keys(now, root);
+  std::vector<std::string> base_binaries, now_binaries, all;
+  for (const TestKey& k : base_keys) {
+    if (std::find(base_binaries.begin(), base_binaries.end(), k.binary) == base_binaries.end())
+      base_binaries.push_back(k.binary);
+  }
+  for (const TestKey& k : now_keys) {
+    if (std::find(now_binaries.begin(), now_binaries.end(), k.binary) == now_binaries.end())
+      now_binaries.push_back(k.binary);
+  }
+  if (base_binaries.size() <= 1 && now_binaries.size() <= 1) {
+    // One binary on each side: matched by name alone, shown without a binary.
+    for (TestKey& k : base_keys) k.binary.clear();
+    for (TestKey& k : now_keys) k.binary.clear();
+  }
+
+  // key -> indexes in base, consumed in order.
+  std::map<TestKey, std::vector<std::size_t>> in_base;
+  for (std::size_t i = 0; i < base.tests.size(); ++i) in_base[base_keys[i]].push_back(i);
+  std::map<TestKey, std::size_t> used;  // key -> how many of in_base[key] are matched
   std::vector<bool> matched(base.tests.size(), false);
 
   std::vector<TestDiff> out;
   out.reserve(now.tests.size());
-  for (const TestRecord& t : now.tests) {
+  for (std::size_t j = 0; j < now.tests.size(); ++j) {
+    const TestRecord& t = now.tests[j];
     TestDiff d;
     d.name = t.name;
+    d.binary = now_keys[j].binary;
     d.now = t;
-    d.now_figures = figures_of(t);
-    auto it = in_base.find(t.name);
+    d.now_figures = compared_figures(t);
+    auto it = in_base.find(now_keys[j]);
     if (it != in_base.end()) {
-      std::size_t& n = used[t.name];
+      std::size_t& n = used[now_keys[j]];
       if (n < it->second.size()) {
         const std::size_t i = it->second[n++];
         matched[i] = true;
         d.base = base.tests[i];
-        d.base_figures = figures_of(base.tests[i]);
+        d.base_figures = compared_figures(base.tests[i]);
       }
     }
     out.push_back(std::move(d));
@@ -82,8 +115,9 @@ std::vector<TestDiff> diff_reports(const Report& base, const Report& now) {
     if (matched[i]) continue;
     TestDiff d;
     d.name = base.tests[i].name;
+    d.binary = base_keys[i].binary;
     d.base = base.tests[i];
-    d.base_figures = figures_of(base.tests[i]);
+    d.base_figures = compared_figures(base.tests[i]);
     out.push_back(std::move(d));
   }
   return out;

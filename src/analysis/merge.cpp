@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>  // fmt::join (fmt 11 moved it here)
 
+#include "memx/identity.hpp"
 #include "memx/units.hpp"
 
 namespace memx {
@@ -80,7 +81,8 @@ bool same_heap_figures(const TestRecord& a, const TestRecord& b) {
   return true;
 }
 
-MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPolicy policy) {
+MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPolicy policy,
+                          std::string_view root) {
   MergeResult out;
   for (const SourcedReport& in : inputs) {
     if (!in.report.complete) {
@@ -160,7 +162,18 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
 
   // k-way merge of the inputs' test sequences by source location.
   std::vector<std::size_t> next(inputs.size(), 0);
-  std::map<std::string, std::pair<std::size_t, std::size_t>> first_seen;  // name -> (input, index in merged)
+  // (binary identity, name) -> (input, index in merged)
+  std::map<TestKey, std::pair<std::size_t, std::size_t>> first_seen;
+  std::vector<std::vector<TestKey>> keys;
+  std::vector<std::string> identities;
+  for (const SourcedReport& in : inputs) {
+    keys.push_back(test_keys(in.report, root));
+    for (const TestKey& k : keys.back()) note_value(identities, k.binary);
+  }
+  // Names are shown with their binary where the tests come from several.
+  auto label = [&](const TestKey& k) {
+    return identities.size() > 1 ? qualified_name(k.binary, k.name) : k.name;
+  };
   for (;;) {
     std::size_t pick = inputs.size();
     for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -171,19 +184,23 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
       }
     }
     if (pick == inputs.size()) break;
-    const TestRecord& t = inputs[pick].report.tests[next[pick]++];
-    auto seen = first_seen.find(t.name);
+    const std::size_t at = next[pick]++;
+    const TestRecord& t = inputs[pick].report.tests[at];
+    const TestKey& key = keys[pick][at];
+    auto seen = first_seen.find(key);
     if (seen == first_seen.end()) {
-      first_seen.emplace(t.name, std::make_pair(pick, merged.tests.size()));
+      first_seen.emplace(key, std::make_pair(pick, merged.tests.size()));
       merged.tests.push_back(t);
+      merged.tests.back().binary = binary_of(inputs[pick].report, t);
       continue;
     }
     const std::string& first_source = inputs[seen->second.first].source;
     const TestRecord& kept = merged.tests[seen->second.second];
+    const std::string& this_binary = binary_of(inputs[pick].report, t);
     if (same_heap_figures(kept, t)) {
       out.issues.push_back(
-          {MergeIssue::Kind::duplicate, t.name, {first_source, inputs[pick].source}, "",
-           fmt::format("{} is in {} and {} with the same figures: kept once", printable_name(t.name),
+          {MergeIssue::Kind::duplicate, label(key), {first_source, inputs[pick].source}, "",
+           fmt::format("{} is in {} and {} with the same figures: kept once", printable_name(label(key)),
                        first_source, inputs[pick].source)});
       continue;
     }
@@ -197,24 +214,36 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
     } else {
       what = "different heap figures";
     }
+    if (kept.binary != this_binary) {
+      // Two binaries with the same identity: the same program run from two places, or two
+      // programs that only share a file name.
+      what += fmt::format("; binaries {} and {} both count as \"{}\": if they are different "
+                          "programs, tell them apart with --root DIR",
+                          kept.binary, this_binary, key.binary);
+    }
     if (policy == ConflictPolicy::keep_all) {
       TestRecord renamed = t;
       renamed.name = fmt::format("{} [from {}]", t.name, inputs[pick].source);
-      out.issues.push_back({MergeIssue::Kind::conflict, t.name,
+      renamed.binary = this_binary;
+      out.issues.push_back({MergeIssue::Kind::conflict, label(key),
                             {first_source, inputs[pick].source}, what,
                             fmt::format("{} differs between {} and {} ({}): both kept, the second "
                                         "as \"{}\"",
-                                        printable_name(t.name), first_source, inputs[pick].source,
-                                        what, printable_name(renamed.name))});
+                                        printable_name(label(key)), first_source, inputs[pick].source,
+                                        what, printable_name(label(TestKey{key.binary, renamed.name})))});
       merged.tests.push_back(std::move(renamed));
     } else {
-      out.issues.push_back({MergeIssue::Kind::conflict, t.name,
+      out.issues.push_back({MergeIssue::Kind::conflict, label(key),
                             {first_source, inputs[pick].source}, what,
                             fmt::format("{} differs between {} and {} ({}): the record of {} is "
                                         "kept",
-                                        printable_name(t.name), first_source,
+                                        printable_name(label(key)), first_source,
                                         inputs[pick].source, what, first_source)});
     }
+  }
+  // A test's own binary is kept only where the merged report holds several.
+  for (TestRecord& t : merged.tests) {
+    if (t.binary == merged.binary) t.binary.clear();
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 #include <utility>
 
 #include <fmt/format.h>
@@ -28,9 +29,12 @@ ordered_json budget_json(const Budget& b) {
   return j;
 }
 
-ordered_json test_json(const TestRecord& t) {
+ordered_json test_json(const TestRecord& t, const std::string& report_binary) {
   ordered_json j;
   j["name"] = t.name;
+  // Only where it differs from the report's (a merged report of several binaries), so a
+  // report of one binary reads as before.
+  if (!t.binary.empty() && t.binary != report_binary) j["binary"] = t.binary;
   j["file"] = t.file;
   j["line"] = t.line;
   j["status"] = to_string(t.status);
@@ -267,6 +271,8 @@ TestRecord test_at(const json& v, const std::string& path) {
   object_at(v, path);
   TestRecord t;
   t.name = field(v, path, "name", string_at);
+  // Optional (added within version 1): the test's own binary in a merged report.
+  if (auto b = v.find("binary"); b != v.end()) t.binary = string_at(*b, join(path, "binary"));
   t.file = field(v, path, "file", string_at);
   t.line =
       field(v, path, "line", [](const json& x, const std::string& p) { return int_at(x, p, 0); });
@@ -336,17 +342,34 @@ Report report_at(const json& v) {
   const json& tests = array_at(member(v, top, "tests"), "tests");
   for (std::size_t i = 0; i < tests.size(); ++i)
     r.tests.push_back(test_at(tests[i], index("tests", i)));
-  // One record per test: with two, every reader would see only one of them (a regression
-  // in the other would pass the gate).
+  // One record per test (binary and name): with two, every reader would see only one of
+  // them (a regression in the other would pass the gate).
+  for (TestRecord& t : r.tests) {
+    if (t.binary == r.binary) t.binary.clear();
+  }
+  // Keys are the names alone when every test is of the report's binary (no copies).
+  bool own = false;
+  for (const TestRecord& t : r.tests) own = own || !t.binary.empty();
+  std::vector<std::string> keys;
+  if (own) {
+    keys.reserve(r.tests.size());
+    for (const TestRecord& t : r.tests) keys.push_back(t.binary + '\0' + t.name);
+  }
   std::unordered_map<std::string_view, std::size_t> seen;
   seen.reserve(r.tests.size());
   for (std::size_t i = 0; i < r.tests.size(); ++i) {
-    const auto [first, inserted] = seen.emplace(r.tests[i].name, i);
+    const TestRecord& t = r.tests[i];
+    const std::string_view key = own ? std::string_view(keys[i]) : std::string_view(t.name);
+    const auto [first, inserted] = seen.emplace(key, i);
     if (!inserted) {
       throw Invalid{join(index("tests", i), "name"),
-                    fmt::format("the test \"{}\" is in the report twice (also tests[{}]); a "
-                                "report holds each test once",
-                                r.tests[i].name, first->second)};
+                    t.binary.empty()
+                        ? fmt::format("the test \"{}\" is in the report twice (also tests[{}]); "
+                                      "a report holds each test once",
+                                      t.name, first->second)
+                        : fmt::format("the test \"{}\" of {} is in the report twice (also "
+                                      "tests[{}]); a report holds each test once",
+                                      t.name, t.binary, first->second)};
     }
   }
   return r;
@@ -389,7 +412,7 @@ std::string to_json(const Report& report) {
   if (!report.measured) j["measured"] = false;
   j["iteration_end_live_bytes"] = report.iteration_end_live_bytes;
   ordered_json tests = ordered_json::array();
-  for (const TestRecord& t : report.tests) tests.push_back(test_json(t));
+  for (const TestRecord& t : report.tests) tests.push_back(test_json(t, report.binary));
   j["tests"] = std::move(tests);
   // Invalid UTF-8 in names (from user code) is replaced rather than thrown on.
   return j.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";

@@ -64,17 +64,19 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
   OptionsParse out;
   PluginOptions& o = out.options;
 
-  // Environment first: flags override it. A bad environment value is not fatal (the
-  // variable may be set for a whole CI job): one line naming it, and its default is kept.
+  // Environment first: flags override it. A value memx cannot use in a setting that
+  // decides a verdict (the report, the budget, failing on leaks) is an error: running on
+  // without it would pass what the user asked to check. Settings of the output only
+  // (MEMX_QUIET, MEMX_PROPERTIES, MEMX_COLOR) get a warning, and their default is kept.
   std::vector<std::string> env_errors;
   if (const char* v = env("MEMX_REPORT"); v != nullptr && *v != '\0') {
-    set_report(o, v, describe_env("MEMX_REPORT", v), env_errors);
+    set_report(o, v, describe_env("MEMX_REPORT", v), out.errors);
   }
   if (const char* v = env("MEMX_BUDGET"); v != nullptr && *v != '\0') {
-    set_budget(o, v, describe_env("MEMX_BUDGET", v), env_errors);
+    set_budget(o, v, describe_env("MEMX_BUDGET", v), out.errors);
   }
   if (const char* v = env("MEMX_FAIL_ON_LEAK"); v != nullptr && *v != '\0') {
-    set_fail_on_leak(o, v, describe_env("MEMX_FAIL_ON_LEAK", v), env_errors);
+    set_fail_on_leak(o, v, describe_env("MEMX_FAIL_ON_LEAK", v), out.errors);
   }
   if (const char* v = env("MEMX_QUIET"); v != nullptr && *v != '\0') {
     if (std::optional<bool> b = parse_bool(v)) {
@@ -125,9 +127,10 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
     } else if (name == kFailOnLeakFlag) {
       set_fail_on_leak(o, has_value ? value : std::string_view("1"), arg, out.errors);
     } else {
-      out.warnings.push_back("memx: unknown flag " + std::string(name) + " (known: " +
-                             std::string(kReportFlag) + "=PATH, " + std::string(kBudgetFlag) +
-                             "=TEXT, " + std::string(kFailOnLeakFlag) + ")");
+      // A mistyped flag (--memx-budegt=...) would run without the check it asked for.
+      out.errors.push_back("memx: unknown flag " + std::string(name) + " (known: " +
+                           std::string(kReportFlag) + "=PATH, " + std::string(kBudgetFlag) +
+                           "=TEXT, " + std::string(kFailOnLeakFlag) + ")");
     }
   }
   return out;

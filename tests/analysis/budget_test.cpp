@@ -26,6 +26,25 @@ std::string parse_error(const std::string& text) {
   return p.error;
 }
 
+TEST(ParseBudget, SpacesAroundEqualsAndCommas) {
+  memx::Budget b = parse_ok("peak = 4MiB , net =0,allocs= 20000 ,\tblocks\t=\t3");
+  EXPECT_EQ(b.peak, 4 * MiB);
+  EXPECT_EQ(b.net, 0);
+  EXPECT_EQ(b.allocs, 20000);
+  EXPECT_EQ(b.blocks, 3);
+  EXPECT_EQ(parse_error("net= , peak=1"), "memx budget \"net= , peak=1\": empty value in \"net=\"");
+  EXPECT_EQ(parse_error("net= peak=1"), "memx budget \"net= peak=1\": empty value in \"net=\"");
+  EXPECT_EQ(parse_error("peak =, net=0"), "memx budget \"peak =, net=0\": empty value in \"peak =\"");
+  EXPECT_NE(parse_error("peak 4MiB").find("missing '=' in \"peak\""), std::string::npos);
+}
+
+TEST(ParseBudgetErrors, EmbeddedNul) {
+  EXPECT_EQ(parse_error(std::string("peak=1KiB\0net=0", 15)),
+            "memx budget \"peak=1KiB\\x00net=0\": a NUL byte at offset 9 (a budget is text without "
+            "NUL bytes)");
+  EXPECT_NE(parse_error(std::string(1, '\0')).find("a NUL byte at offset 0"), std::string::npos);
+}
+
 TEST(ParseBudget, TheDocumentedExample) {
   memx::Budget b = parse_ok("peak=4MiB, net=0, allocs=20000");
   EXPECT_EQ(b.peak, 4 * MiB);
@@ -107,7 +126,11 @@ TEST(ParseBudgetErrors, EmptyValue) {
 }
 
 TEST(ParseBudgetErrors, Negative) {
-  EXPECT_EQ(parse_error("net=-1"), "memx budget \"net=-1\": negative value \"-1\" in \"net=-1\"");
+  EXPECT_EQ(parse_error("net=-1"),
+            "memx budget \"net=-1\": negative value \"-1\" in \"net=-1\": a budget is a limit "
+            "of 0 or more (net=0 allows no growth)");
+  EXPECT_NE(parse_error("peak = -1KiB").find("negative value \"-1KiB\" in \"peak = -1KiB\""),
+            std::string::npos);
 }
 
 TEST(ParseBudgetErrors, Overflow) {

@@ -124,6 +124,27 @@ def main():
                                        same(1, peak=20, allocs=2)),
                                   test("Odd.ünïcødé", 3, same(1, peak=30, allocs=3))],
                                  reps=1, pid=3000),
+        # Two binaries of a suite with the same test name (different file names): two tests.
+        # binaries_new: parser_test's Print.Ostream grew.
+        "binaries/fmt.json": report([test("Print.Ostream", 10, same(3, peak=1000, allocs=2),
+                                          file="fmt/ostream_test.cc")],
+                                    reps=3, pid=4001, binary="/ci/build/fmt/ostream_test"),
+        "binaries/yaml.json": report([test("Print.Ostream", 10, same(3, peak=5000, allocs=9),
+                                           file="yaml/parser_test.cc")],
+                                     reps=3, pid=4002, binary="/ci/build/yaml/parser_test"),
+        "binaries_new/fmt.json": report([test("Print.Ostream", 10, same(3, peak=1000, allocs=2),
+                                              file="fmt/ostream_test.cc")],
+                                        reps=3, pid=4003, binary="/home/me/build/fmt/ostream_test"),
+        "binaries_new/yaml.json": report([test("Print.Ostream", 10, same(3, peak=9000, allocs=9),
+                                               file="yaml/parser_test.cc")],
+                                         reps=3, pid=4004, binary="/home/me/build/yaml/parser_test"),
+        # Two binaries with the same file name in different directories: --root tells them apart.
+        "same_file_name/a.json": report([test("Print.Ostream", 10, same(3, peak=1000, allocs=2),
+                                              file="a/print_test.cc")],
+                                        reps=3, pid=4005, binary="/ci/build/a/print_test"),
+        "same_file_name/b.json": report([test("Print.Ostream", 10, same(3, peak=2000, allocs=4),
+                                              file="b/print_test.cc")],
+                                        reps=3, pid=4006, binary="/ci/build/b/print_test"),
     }
     for name, r in raw.items():
         os.makedirs(os.path.dirname(os.path.join(FIX, name)), exist_ok=True)

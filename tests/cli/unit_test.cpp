@@ -6,6 +6,7 @@
 
 #include "gate_rules.hpp"
 #include "memx/diff.hpp"
+#include "memx/identity.hpp"
 #include "memx/merge.hpp"
 #include "table.hpp"
 
@@ -271,6 +272,136 @@ TEST(Gate, ToleranceBoundaryAndNewLeaks) {
   EXPECT_FALSE(r[0].allowed);
   EXPECT_TRUE(r[1].allowed);
   EXPECT_TRUE(r[3].allowed);
+}
+
+// ---- identity: binary and name ---------------------------------------------------------
+
+Report of_binary(const std::string& binary, std::vector<TestRecord> tests) {
+  Report r = report(std::move(tests));
+  r.binary = binary;
+  return r;
+}
+
+TEST(Identity, FileNameByDefaultPathBelowTheRootOtherwise) {
+  EXPECT_EQ(binary_identity("/ci/build/tests/fmt/ostream_test", ""), "ostream_test");
+  EXPECT_EQ(binary_identity("./ostream_test", ""), "ostream_test");
+  EXPECT_EQ(binary_identity("/ci/build/tests/fmt/ostream_test", "/ci/build"),
+            "tests/fmt/ostream_test");
+  EXPECT_EQ(binary_identity("/ci/build/tests/fmt/ostream_test", "/ci/build/"),
+            "tests/fmt/ostream_test");
+  EXPECT_EQ(binary_identity("/ci/build/./tests/../tests/x", "/ci/build"), "tests/x");
+  // Relative: already relative to the root (a rebased baseline).
+  EXPECT_EQ(binary_identity("./tests/x", "/anywhere"), "tests/x");
+  // Outside the root: the whole path, said by under_root.
+  EXPECT_EQ(binary_identity("/elsewhere/x", "/ci/build"), "/elsewhere/x");
+  EXPECT_FALSE(under_root("/elsewhere/x", "/ci/build"));
+  EXPECT_FALSE(under_root("/ci/buildx/x", "/ci/build"));
+  EXPECT_TRUE(under_root("/ci/build/x", "/ci/build"));
+}
+
+TEST(Identity, SameNameInTwoBinariesIsTwoTestsWhenMerged) {
+  Report a = of_binary("/ci/build/a/ostream_test", {test("Print.Ostream", 1, {run(0, 100, 1)})});
+  Report b = of_binary("/ci/build/b/format_test", {test("Print.Ostream", 1, {run(0, 900, 9)})});
+  MergeResult m = merge_reports({{"a.json", a}, {"b.json", b}}, ConflictPolicy::keep_first);
+  EXPECT_EQ(m.count(MergeIssue::Kind::conflict), 0u);
+  ASSERT_EQ(m.report.tests.size(), 2u);
+  EXPECT_EQ(m.report.binary, "/ci/build/a/ostream_test, /ci/build/b/format_test");
+  EXPECT_EQ(m.report.tests[0].binary, "/ci/build/a/ostream_test");
+  EXPECT_EQ(m.report.tests[1].binary, "/ci/build/b/format_test");
+  EXPECT_EQ(identity_collision(m.report, ""), "");
+
+  // The per-test binary survives writing and reading; a report of one binary has none.
+  ReportRead back = read_report(to_json(m.report), "merged.json");
+  ASSERT_TRUE(back.report) << back.error;
+  EXPECT_EQ(*back.report, m.report);
+  const std::string one = to_json(a);
+  EXPECT_EQ(one.find("\"binary\""), one.rfind("\"binary\""));  // the top-level one only
+  const std::string merged = to_json(m.report);
+  EXPECT_NE(merged.find("\"binary\": \"/ci/build/b/format_test\",\n      \"file\""),
+            std::string::npos);
+}
+
+TEST(Identity, BinariesSharingAFileNameNeedARoot) {
+  Report a = of_binary("/ci/build/a/same_test", {test("Print.Ostream", 1, {run(0, 100, 1)})});
+  Report b = of_binary("/ci/build/b/same_test", {test("Print.Ostream", 1, {run(0, 900, 9)})});
+  MergeResult m = merge_reports({{"a.json", a}, {"b.json", b}}, ConflictPolicy::keep_first);
+  ASSERT_EQ(m.count(MergeIssue::Kind::conflict), 1u);
+  EXPECT_NE(m.issues.back().detail.find("tell them apart with --root DIR"), std::string::npos)
+      << m.issues.back().detail;
+
+  m = merge_reports({{"a.json", a}, {"b.json", b}}, ConflictPolicy::keep_first, "/ci/build");
+  EXPECT_EQ(m.count(MergeIssue::Kind::conflict), 0u);
+  ASSERT_EQ(m.report.tests.size(), 2u);
+  // Read back without the root, the merged report's two binaries collide.
+  EXPECT_NE(identity_collision(m.report, "").find("--root DIR"), std::string::npos);
+  EXPECT_EQ(identity_collision(m.report, "/ci/build"), "");
+  // Rebased, it matches on another machine without knowing the first one's root.
+  Report rebased = m.report;
+  rebase_binaries(rebased, "/ci/build");
+  EXPECT_EQ(rebased.tests[0].binary, "a/same_test");
+  EXPECT_EQ(rebased.tests[1].binary, "b/same_test");
+  Report elsewhere_a = of_binary("/home/me/build/a/same_test", {a.tests[0]});
+  Report elsewhere_b = of_binary("/home/me/build/b/same_test", {b.tests[0]});
+  MergeResult here = merge_reports({{"a.json", elsewhere_a}, {"b.json", elsewhere_b}},
+                                   ConflictPolicy::keep_first, "/home/me/build");
+  std::vector<TestDiff> d = diff_reports(rebased, here.report, "/home/me/build");
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_FALSE(d[0].changed() || d[0].added() || d[0].removed());
+  EXPECT_FALSE(d[1].changed() || d[1].added() || d[1].removed());
+  EXPECT_EQ(d[0].label(), "a/same_test: Print.Ostream");
+}
+
+TEST(Identity, OneBinaryEachSideMatchesByNameAlone) {
+  Report base = of_binary("/old/name_test", {test("T.a", 1, {run(0, 10, 1)})});
+  Report now = of_binary("/new/renamed_test", {test("T.a", 1, {run(0, 10, 1)})});
+  std::vector<TestDiff> d = diff_reports(base, now);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_TRUE(d[0].base && d[0].now);
+  EXPECT_EQ(d[0].label(), "T.a");
+}
+
+TEST(Identity, ReaderRejectsTheSameTestOfTheSameBinaryTwiceOnly) {
+  Report r = of_binary("x, y", {test("T.a", 1, {run(0, 10, 1)}), test("T.a", 1, {run(0, 10, 1)})});
+  r.tests[0].binary = "x";
+  r.tests[1].binary = "y";
+  EXPECT_TRUE(read_report(to_json(r), "r.json").report);
+  r.tests[1].binary = "x";
+  ReportRead bad = read_report(to_json(r), "r.json");
+  EXPECT_FALSE(bad.report);
+  EXPECT_NE(bad.error.find("the test \"T.a\" of x is in the report twice"), std::string::npos)
+      << bad.error;
+}
+
+// ---- the gate ignores the warm-up run ------------------------------------------------------
+
+TEST(Diff, ComparedFiguresSkipTheWarmUp) {
+  // A static cache filled on first use: 64 KiB in whichever test ran first.
+  TestFigures f = compared_figures(test("T", 1, {run(65536, 70000, 50), run(0, 500, 5), run(0, 400, 6)}));
+  EXPECT_EQ(f.net_bytes, 0);
+  EXPECT_EQ(f.peak_bytes, 500);
+  EXPECT_EQ(f.allocs, 6u);
+  EXPECT_EQ(f.runs, 3u);
+  // One run: that run.
+  f = compared_figures(test("T", 1, {run(64, 70, 5)}));
+  EXPECT_EQ(f.net_bytes, 64);
+  EXPECT_EQ(f.peak_bytes, 70);
+  EXPECT_EQ(compared_figures(test("T", 1, {})).runs, 0u);
+}
+
+TEST(Gate, OneTimeGrowthMovingToAnotherTestIsNoRegression) {
+  // In order T.a ran first and paid the one-time 64 KiB; shuffled, T.b did.
+  Report base = report({test("T.a", 1, {run(65536, 70000, 50), run(0, 500, 5), run(0, 500, 5)}),
+                        test("T.b", 2, {run(0, 600, 6), run(0, 600, 6), run(0, 600, 6)})});
+  Report now = report({test("T.b", 2, {run(65536, 70100, 51), run(0, 600, 6), run(0, 600, 6)}),
+                       test("T.a", 1, {run(0, 500, 5), run(0, 500, 5), run(0, 500, 5)})});
+  GateRules rules;
+  EXPECT_TRUE(find_regressions(diff_reports(base, now), rules).empty());
+  // A real regression after the warm-up is still one.
+  now.tests[1].runs[2].peak_bytes = 5000;
+  std::vector<Regression> r = find_regressions(diff_reports(base, now), rules);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].test, "T.a");
+  EXPECT_EQ(r[0].what, "peak");
 }
 
 TEST(Gate, DescribeChange) {

@@ -81,23 +81,40 @@ TEST(Options, BadValuesNameTheFlagAndTheToken) {
   EXPECT_NE(p.errors[2].find("--memx-report="), std::string::npos) << p.errors[2];
 }
 
-TEST(Options, BadEnvironmentValuesNameTheVariableAndKeepTheDefault) {
-  const memx::OptionsParse p = parse({}, {{"MEMX_BUDGET", "bogus=1"}, {"MEMX_COLOR", "purple"}});
-  EXPECT_TRUE(p.errors.empty()) << "environment problems are not fatal";
-  ASSERT_EQ(p.warnings.size(), 2u);
-  EXPECT_NE(p.warnings[0].find("MEMX_BUDGET=\"bogus=1\""), std::string::npos) << p.warnings[0];
-  EXPECT_NE(p.warnings[0].find("bogus"), std::string::npos) << p.warnings[0];
+TEST(Options, BadEnvironmentValuesOfVerdictSettingsAreErrors) {
+  // Each would run without the check it asks for and pass: an error, naming the variable.
+  const memx::OptionsParse p = parse({}, {{"MEMX_BUDGET", "peek=1KiB"},
+                                          {"MEMX_FAIL_ON_LEAK", "ture"},
+                                          {"MEMX_REPORT", ""},
+                                          {"MEMX_COLOR", "purple"}});
+  ASSERT_EQ(p.errors.size(), 2u);
+  EXPECT_EQ(p.errors[0],
+            "memx: MEMX_BUDGET=\"peek=1KiB\": memx budget \"peek=1KiB\": unknown key \"peek\" in "
+            "\"peek=1KiB\" (use peak, net, blocks, allocs, rss)");
+  EXPECT_EQ(p.errors[1],
+            "memx: MEMX_FAIL_ON_LEAK=\"ture\": expected 1/0, true/false, yes/no or on/off, not "
+            "\"ture\"");
+  // A setting of the output only keeps its default, with a warning.
+  ASSERT_EQ(p.warnings.size(), 1u);
+  EXPECT_NE(p.warnings[0].find("MEMX_COLOR=\"purple\""), std::string::npos) << p.warnings[0];
   EXPECT_NE(p.warnings[0].find("the default is used"), std::string::npos) << p.warnings[0];
-  EXPECT_NE(p.warnings[1].find("MEMX_COLOR=\"purple\""), std::string::npos) << p.warnings[1];
-  EXPECT_TRUE(p.options.budget.empty());
   EXPECT_FALSE(p.options.color.has_value());
 }
 
-TEST(Options, UnknownMemxFlagsWarn) {
-  const memx::OptionsParse p = parse({"--memx-reprot=x.json"});
-  EXPECT_TRUE(p.errors.empty());
-  ASSERT_EQ(p.warnings.size(), 1u);
-  EXPECT_NE(p.warnings[0].find("--memx-reprot"), std::string::npos);
+TEST(Options, BudgetWithSpacesAroundEqualsAndCommas) {
+  const memx::OptionsParse p = parse({"--memx-budget=peak = 4MiB , net = 0"});
+  ASSERT_TRUE(p.errors.empty()) << p.errors.front();
+  EXPECT_EQ(p.options.budget.peak, 4 << 20);
+  EXPECT_EQ(p.options.budget.net, 0);
+}
+
+TEST(Options, UnknownMemxFlagsAreErrors) {
+  const memx::OptionsParse p = parse({"--memx-budegt=peak=1KiB", "--memx-repeat=3"});
+  ASSERT_EQ(p.errors.size(), 2u);
+  EXPECT_EQ(p.errors[0].rfind("memx: unknown flag --memx-budegt (known: --memx-report=PATH", 0), 0u)
+      << p.errors[0];
+  EXPECT_NE(p.errors[1].find("unknown flag --memx-repeat"), std::string::npos) << p.errors[1];
+  EXPECT_TRUE(p.warnings.empty());
 }
 
 TEST(Options, HasFlag) {

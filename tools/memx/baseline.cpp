@@ -10,6 +10,7 @@
 #include <fmt/ostream.h>
 
 #include "cli.hpp"
+#include "memx/identity.hpp"
 
 namespace memx::cli {
 
@@ -22,6 +23,7 @@ void register_baseline(CLI::App& app, Runner& runner) {
     std::string baseline;
     std::vector<std::string> reports;
     bool allow_incomplete = false;
+    std::string root;
   };
   auto args = std::make_shared<Args>();
   update->add_option("--baseline", args->baseline, "The baseline file to write")->required();
@@ -31,10 +33,13 @@ void register_baseline(CLI::App& app, Runner& runner) {
   update->add_flag("--allow-incomplete", args->allow_incomplete,
                    "Accept a report whose process did not finish (refused by default: a "
                    "baseline should hold every test)");
+  add_root_option(update, args->root);
   update->callback([args, &runner] {
     runner = [args](Output& io) {
-      const Report now = read_one_report(args->reports, io.err, "new");
+      Report now = read_one_report(args->reports, io.err, "new", args->root);
       require_measured(now, args->reports, "not written as a baseline");
+      // Written relative to --root, so that a gate on another checkout or machine matches.
+      if (!args->root.empty()) rebase_binaries(now, args->root);
       if (!now.complete && !args->allow_incomplete) {
         throw InputError(fmt::format(
             "{}: incomplete report (its process did not finish): not written as a baseline "

@@ -15,8 +15,12 @@
 #include <system_error>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+
+#include "memx/identity.hpp"
+#include "memx/units.hpp"
 
 namespace memx::cli {
 namespace {
@@ -73,6 +77,13 @@ void print_issues(const std::vector<MergeIssue>& issues, const std::string& comm
   }
 }
 
+void add_root_option(CLI::App* cmd, std::string& root) {
+  cmd->add_option("--root", root,
+                  "Identify binaries by their path relative to DIR (default: by file name); "
+                  "tests are identified by binary and name")
+      ->type_name("DIR");
+}
+
 void require_measured(const Report& report, const std::vector<std::string>& paths,
                       const std::string& use) {
   if (report.measured) return;
@@ -83,18 +94,31 @@ void require_measured(const Report& report, const std::vector<std::string>& path
 }
 
 Report read_one_report(const std::vector<std::string>& paths, std::ostream& err,
-                       const std::string& what) {
+                       const std::string& what, const std::string& root) {
   std::vector<SourcedReport> inputs = read_inputs(paths);
+  auto checked = [&](Report report) {
+    const std::string collision = identity_collision(report, root);
+    if (!collision.empty()) {
+      throw InputError(fmt::format("{}{}{}", what, what.empty() ? "" : ": ", collision));
+    }
+    return report;
+  };
   if (inputs.size() == 1) {
     if (!inputs.front().report.complete) {
-      print_issues(merge_reports(inputs, ConflictPolicy::keep_first).issues, command_name(), err);
+      print_issues(merge_reports(inputs, ConflictPolicy::keep_first, root).issues, command_name(), err);
     }
-    return std::move(inputs.front().report);
+    return checked(std::move(inputs.front().report));
   }
-  MergeResult merged = merge_reports(inputs, ConflictPolicy::keep_first);
+  MergeResult merged = merge_reports(inputs, ConflictPolicy::keep_first, root);
   if (merged.count(MergeIssue::Kind::conflict) > 0) {
     for (const MergeIssue& i : merged.issues) {
       if (i.kind == MergeIssue::Kind::conflict) {
+        // Two binaries with the same identity: --root is the remedy, not --conflicts.
+        if (i.detail.find("--root DIR") != std::string::npos) {
+          throw InputError(fmt::format("{}{}{} differs between {} ({})", what,
+                                       what.empty() ? "" : ": ", printable_name(i.test),
+                                       fmt::join(i.sources, " and "), i.detail));
+        }
         throw InputError(fmt::format(
             "{}{}{} (merge the reports with `memx merge --conflicts=first|all` first)", what,
             what.empty() ? "" : ": ", i.message));
@@ -102,7 +126,7 @@ Report read_one_report(const std::vector<std::string>& paths, std::ostream& err,
     }
   }
   print_issues(merged.issues, command_name(), err);
-  return std::move(merged.report);
+  return checked(std::move(merged.report));
 }
 
 void write_text_file(const std::string& path, const std::string& text) {

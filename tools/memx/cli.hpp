@@ -64,8 +64,14 @@ std::vector<SourcedReport> read_inputs(const std::vector<std::string>& paths);
 /// when there are several. Duplicates, incomplete reports and mismatches are written to
 /// `err` as notes; a conflict throws InputError (merge them with `memx merge` first).
 /// `what` names the input in messages ("base", "new"; "" for none).
+/// Tests are identified by binary and name (memx/identity.hpp) under `root`; two binaries
+/// that collide there (same identity, a test of the same name) throw InputError naming
+/// --root.
 Report read_one_report(const std::vector<std::string>& paths, std::ostream& err,
-                       const std::string& what = "");
+                       const std::string& what = "", const std::string& root = "");
+
+/// Adds --root DIR (binaries identified by their path relative to DIR) to `cmd`.
+void add_root_option(CLI::App* cmd, std::string& root);
 
 /// Throws InputError when the report was not measured (Report::measured false: Valgrind
 /// replaced memx's operator new): "<paths>: not measured ...: <why it matters for `use`>".

@@ -9,6 +9,7 @@
 #include <fmt/ostream.h>
 
 #include "cli.hpp"
+#include "memx/identity.hpp"
 
 namespace memx::cli {
 namespace {
@@ -31,6 +32,7 @@ void register_csv(CLI::App& app, Runner& runner) {
   struct Args {
     std::vector<std::string> reports;
     std::string output;
+    std::string root;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("reports", args->reports,
@@ -40,20 +42,26 @@ void register_csv(CLI::App& app, Runner& runner) {
   cmd->footer(
       "Columns: test, file, line, status, run (1-based; empty for a test that never ran), "
       "net_bytes, net_blocks, peak_bytes, allocs, rss_peak_bytes, duration_ms, leak_verdict, "
-      "leak_confidence, over_budget (the budget keys exceeded, space-separated).");
+      "leak_confidence, over_budget (the budget keys exceeded, space-separated), binary (the "
+      "test's binary as identified: its file name, or its path relative to --root).");
+  add_root_option(cmd, args->root);
   cmd->callback([args, &runner] {
     runner = [args](Output& io) {
-      const Report report = read_one_report(args->reports, io.err);
+      const Report report = read_one_report(args->reports, io.err, "", args->root);
       std::string text =
           "test,file,line,status,run,net_bytes,net_blocks,peak_bytes,allocs,rss_peak_bytes,"
-          "duration_ms,leak_verdict,leak_confidence,over_budget\n";
+          "duration_ms,leak_verdict,leak_confidence,over_budget,binary\n";
+      const std::vector<TestKey> keys = test_keys(report, args->root);
+      std::size_t k = 0;
       for (const TestRecord& t : report.tests) {
+        const std::string& binary = keys[k++].binary;
         std::string over;
         for (const ViolationRecord& v : t.violations) over += (over.empty() ? "" : " ") + v.key;
         const std::string head =
             fmt::format("{},{},{},{}", field(t.name), field(t.file), t.line, to_string(t.status));
-        const std::string tail = fmt::format("{},{},{}", to_string(t.leak.verdict),
-                                             to_string(t.leak.confidence), field(over));
+        const std::string tail = fmt::format("{},{},{},{}", to_string(t.leak.verdict),
+                                             to_string(t.leak.confidence), field(over),
+                                             field(binary));
         if (t.runs.empty()) text += fmt::format("{},,,,,,,,{}\n", head, tail);
         for (std::size_t i = 0; i < t.runs.size(); ++i) {
           const RunRecord& r = t.runs[i];

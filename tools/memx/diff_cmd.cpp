@@ -76,6 +76,7 @@ void register_diff(CLI::App& app, Runner& runner) {
     std::string base;
     std::string now;
     bool exit_code = false;
+    std::string root;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("base", args->base, "The base report (file or directory of reports)")
@@ -86,30 +87,31 @@ void register_diff(CLI::App& app, Runner& runner) {
   cmd->footer(
       "Each figure is the test's worst run (highest peak, net and allocations over its "
       "repetitions), as for budgets. RSS and durations are not compared.");
+  add_root_option(cmd, args->root);
   cmd->callback([args, &runner] {
     runner = [args](Output& io) {
-      const Report base = read_one_report({args->base}, io.err, "base");
-      const Report now = read_one_report({args->now}, io.err, "new");
-      const std::vector<TestDiff> diffs = diff_reports(base, now);
+      const Report base = read_one_report({args->base}, io.err, "base", args->root);
+      const Report now = read_one_report({args->now}, io.err, "new", args->root);
+      const std::vector<TestDiff> diffs = diff_reports(base, now, args->root);
       std::vector<std::string> new_leaks, fixed, changed, added, removed;
       std::size_t unchanged = 0;
       for (const TestDiff& d : diffs) {
         if (d.newly_leaks()) {
           new_leaks.push_back(fmt::format(
-              "{}: {}; {}", printable_name(d.name), leak_text(d.now->leak),
+              "{}: {}; {}", printable_name(d.label()), leak_text(d.now->leak),
               d.base ? "baseline: " + leak_text(d.base->leak) : std::string("a new test")));
         }
         if (d.leak_fixed()) {
-          fixed.push_back(fmt::format("{}: {}; baseline: {}", printable_name(d.name), leak_text(d.now->leak),
+          fixed.push_back(fmt::format("{}: {}; baseline: {}", printable_name(d.label()), leak_text(d.now->leak),
                                       leak_text(d.base->leak)));
         }
         if (d.added()) {
-          added.push_back(fmt::format("{}: {}", printable_name(d.name), figures_text(*d.now, *d.now_figures)));
+          added.push_back(fmt::format("{}: {}", printable_name(d.label()), figures_text(*d.now, *d.now_figures)));
         } else if (d.removed()) {
           removed.push_back(
-              fmt::format("{}: was {}", printable_name(d.name), figures_text(*d.base, *d.base_figures)));
+              fmt::format("{}: was {}", printable_name(d.label()), figures_text(*d.base, *d.base_figures)));
         } else if (d.changed()) {
-          changed.push_back(fmt::format("{}: {}", printable_name(d.name), changes_text(d)));
+          changed.push_back(fmt::format("{}: {}", printable_name(d.label()), changes_text(d)));
         } else {
           ++unchanged;
         }

@@ -160,6 +160,7 @@ void register_gate(CLI::App& app, Runner& runner) {
     std::string markdown;
     bool allow_incomplete = false;
     bool allow_missing = false;
+    std::string root;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--baseline", args->baseline, "The baseline report")->required();
@@ -186,10 +187,11 @@ void register_gate(CLI::App& app, Runner& runner) {
                 "killed) instead of failing");
   cmd->add_flag("--allow-missing", args->allow_missing,
                 "Do not fail when tests of the baseline are missing from the new report");
+  add_root_option(cmd, args->root);
   cmd->footer(
       "Exit status: 0 nothing regressed, 1 regressions, baseline tests missing from the new "
       "report or an incomplete report (one line each), 2 unusable input. Figures are each "
-      "test's worst run. A new test is gated on leaks and budgets only.");
+      "test's worst run after the warm-up (the first run, when there are two or more). A new test is gated on leaks and budgets only.");
   cmd->callback([args, &runner] {
     runner = [args](Output& io) {
       GateRules rules;
@@ -207,13 +209,13 @@ void register_gate(CLI::App& app, Runner& runner) {
         if (!a.list) throw InputError(a.error);
         rules.allow = std::move(*a.list);
       }
-      const Report base = read_one_report({args->baseline}, io.err, "baseline");
-      const Report now = read_one_report(args->reports, io.err, "new");
+      const Report base = read_one_report({args->baseline}, io.err, "baseline", args->root);
+      const Report now = read_one_report(args->reports, io.err, "new", args->root);
       // Never a pass on figures that were not taken.
       require_measured(base, {args->baseline}, "nothing to compare against");
       require_measured(now, args->reports, "nothing to gate (run the gate on a run without it)");
       const std::string new_name = fmt::format("{}", fmt::join(args->reports, " "));
-      const std::vector<TestDiff> diffs = diff_reports(base, now);
+      const std::vector<TestDiff> diffs = diff_reports(base, now, args->root);
       const std::vector<Regression> regressions = find_regressions(diffs, rules);
       std::size_t failing = 0;
       for (const Regression& r : regressions) {
@@ -230,7 +232,7 @@ void register_gate(CLI::App& app, Runner& runner) {
       outcome.failing = failing;
       std::vector<std::string> fixed;
       for (const TestDiff& d : diffs) {
-        if (d.leak_fixed()) fixed.push_back(d.name);
+        if (d.leak_fixed()) fixed.push_back(d.label());
       }
       for (const std::string& f : fixed) {
         fmt::print(io.out, "memx gate: {} {} no longer leaks\n",
@@ -241,15 +243,15 @@ void register_gate(CLI::App& app, Runner& runner) {
       for (const TestDiff& d : diffs) {
         if (!d.removed()) continue;
         if (args->allow_missing) {
-          outcome.missing_allowed.push_back(d.name);
-        } else if (rules.allow.allows(d.name)) {
-          outcome.missing_allowed.push_back(d.name);
+          outcome.missing_allowed.push_back(d.label());
+        } else if (rules.allow.allows(d.name) || rules.allow.allows(d.label())) {
+          outcome.missing_allowed.push_back(d.label());
           fmt::print(io.out, "memx gate: {} {}: in the baseline, not in the new report (allowed by {})\n",
-                     paint("allowed", Color::yellow, io.color), printable_name(d.name), args->allow);
+                     paint("allowed", Color::yellow, io.color), printable_name(d.label()), args->allow);
         } else {
-          outcome.missing.push_back(d.name);
+          outcome.missing.push_back(d.label());
           fmt::print(io.out, "memx gate: {} {}: in the baseline, not in the new report\n",
-                     paint("MISSING", Color::red, io.color), printable_name(d.name));
+                     paint("MISSING", Color::red, io.color), printable_name(d.label()));
         }
       }
       if (args->allow_missing && !outcome.missing_allowed.empty()) {

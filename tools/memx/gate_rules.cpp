@@ -209,12 +209,12 @@ std::vector<Regression> find_regressions(const std::vector<TestDiff>& diffs,
   std::vector<Regression> out;
   for (const TestDiff& d : diffs) {
     if (!d.now) continue;
-    const bool allowed = rules.allow.allows(d.name);
+    const bool allowed = rules.allow.allows(d.name) || rules.allow.allows(d.label());
     if (d.newly_leaks()) {
-      Regression r{d.name, "leak", d.base ? to_string(d.base->leak.verdict) : "",
+      Regression r{d.label(), "leak", d.base ? to_string(d.base->leak.verdict) : "",
                    "leak", "", "", allowed};
       r.message = fmt::format(
-          "{}: newly leaks {} in {} block{} per run ({} confidence; {})", printable_name(d.name),
+          "{}: newly leaks {} in {} block{} per run ({} confidence; {})", printable_name(d.label()),
           format_bytes(static_cast<std::int64_t>(std::llround(d.now->leak.bytes_per_run))),
           fmt::format("{:g}", d.now->leak.blocks_per_run),
           d.now->leak.blocks_per_run == 1.0 ? "" : "s", to_string(d.now->leak.confidence),
@@ -225,9 +225,9 @@ std::vector<Regression> find_regressions(const std::vector<TestDiff>& diffs,
     if (d.newly_over_budget()) {
       std::vector<std::string> what;
       for (const ViolationRecord& v : d.now->violations) what.push_back(v.message);
-      Regression r{d.name, "budget", d.base ? "within budget" : "", "over budget", "", "",
+      Regression r{d.label(), "budget", d.base ? "within budget" : "", "over budget", "", "",
                    allowed};
-      r.message = fmt::format("{}: newly over budget: {}", printable_name(d.name), fmt::join(what, "; "));
+      r.message = fmt::format("{}: newly over budget: {}", printable_name(d.label()), fmt::join(what, "; "));
       out.push_back(std::move(r));
     }
     if (!d.base || d.base_figures->runs == 0 || d.now_figures->runs == 0) continue;
@@ -249,9 +249,9 @@ std::vector<Regression> find_regressions(const std::vector<TestDiff>& diffs,
     for (const Figure& f : figures) {
       if (!f.tolerance.gated) continue;
       if (saturating_sub(f.now, f.base) <= f.tolerance.allowed_growth(f.base)) continue;
-      Regression r{d.name, f.name, amount(f.base, f.bytes), amount(f.now, f.bytes),
+      Regression r{d.label(), f.name, amount(f.base, f.bytes), amount(f.now, f.bytes),
                    describe_change(f.base, f.now, f.bytes), "", allowed};
-      r.message = fmt::format("{}: {} {} -> {} ({}) exceeds the tolerance {}", printable_name(d.name), f.name,
+      r.message = fmt::format("{}: {} {} -> {} ({}) exceeds the tolerance {}", printable_name(d.label()), f.name,
                               r.base, r.now, r.change, f.tolerance.describe(f.bytes));
       out.push_back(std::move(r));
     }

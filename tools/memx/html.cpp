@@ -10,6 +10,7 @@
 #include <fmt/ostream.h>
 
 #include "cli.hpp"
+#include "memx/identity.hpp"
 #include "html_page.hpp"
 
 namespace memx::cli {
@@ -70,10 +71,14 @@ void replace_once(std::string& text, const std::string& what, const std::string&
 }  // namespace
 
 /// The whole page for `report`.
-std::string render_html(const Report& report, const std::string& title) {
+std::string render_html(const Report& report, const std::string& title, const std::string& root) {
+  // Binaries as identified (relative to --root, or file names): a test carries its own
+  // binary, shown before its name, only where the report holds several.
+  Report shown = report;
+  rebase_binaries(shown, root);
   std::string page = kHtmlPage;
   replace_once(page, "@@TITLE@@", html_escape(title));
-  replace_once(page, "@@REPORT@@", script_safe(to_json(report)));
+  replace_once(page, "@@REPORT@@", script_safe(to_json(shown)));
   return page;
 }
 
@@ -85,6 +90,7 @@ void register_html(CLI::App& app, Runner& runner) {
     std::vector<std::string> reports;
     std::string output;
     std::string title;
+    std::string root;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("reports", args->reports,
@@ -96,13 +102,14 @@ void register_html(CLI::App& app, Runner& runner) {
       "The page needs no network access: its CSS, JavaScript and the report's data are "
       "inline. Open #sort=peak (or any column: name, net, allocs, rss, leakRank, ...) to "
       "start sorted.");
+  add_root_option(cmd, args->root);
   cmd->callback([args, &runner] {
     runner = [args](Output& io) {
-      const Report report = read_one_report(args->reports, io.err);
+      const Report report = read_one_report(args->reports, io.err, "", args->root);
       const std::string title =
           args->title.empty() ? fmt::format("memx: {}", fmt::join(args->reports, " "))
                               : args->title;
-      write_text_file(args->output, render_html(report, title));
+      write_text_file(args->output, render_html(report, title, args->root));
       fmt::print(io.out, "memx html: wrote {} ({} tests)\n", args->output, report.tests.size());
       return kOk;
     };

@@ -89,7 +89,7 @@ svg text { font: 11px system-ui, sans-serif; fill: #333; }
   var confRank = { low: 0, medium: 1, high: 2 };
 
   var tests = report.tests.map(function (t, i) {
-    var f = { index: i + 1, name: t.name, status: t.status, runs: t.runs.length, peak: 0, net: 0,
+    var f = { index: i + 1, name: t.binary ? t.binary + ": " + t.name : t.name, status: t.status, runs: t.runs.length, peak: 0, net: 0,
               worstNet: 0, allocs: 0, rss: 0, ms: 0, leak: t.leak, raw: t };
     t.runs.forEach(function (r, k) {
       if (k === 0 || r.peak_bytes > f.peak) f.peak = r.peak_bytes;

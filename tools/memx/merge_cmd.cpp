@@ -10,6 +10,7 @@
 #include <fmt/ostream.h>
 
 #include "cli.hpp"
+#include "memx/identity.hpp"
 #include "memx/merge.hpp"
 #include "memx/units.hpp"
 
@@ -23,6 +24,7 @@ void register_merge(CLI::App& app, Runner& runner) {
     std::string output;
     std::string conflicts = "fail";
     bool require_complete = false;
+    std::string root;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("reports", args->reports, "Report files or directories of reports")
@@ -41,12 +43,13 @@ void register_merge(CLI::App& app, Runner& runner) {
       "Duplicates (the same test with the same heap figures in two reports) are kept once "
       "and listed on stderr; so are incomplete reports and disagreements on framework, "
       "backend or repetitions.");
+  add_root_option(cmd, args->root);
   cmd->callback([args, &runner] {
     runner = [args](Output& io) {
       const std::vector<SourcedReport> inputs = read_inputs(args->reports);
       const ConflictPolicy policy =
           args->conflicts == "all" ? ConflictPolicy::keep_all : ConflictPolicy::keep_first;
-      const MergeResult merged = merge_reports(inputs, policy);
+      const MergeResult merged = merge_reports(inputs, policy, args->root);
       const std::size_t conflicts = merged.count(MergeIssue::Kind::conflict);
       if (conflicts > 0 && args->conflicts == "fail") {
         for (const MergeIssue& i : merged.issues) {
@@ -70,8 +73,14 @@ void register_merge(CLI::App& app, Runner& runner) {
                            "written\n");
         return kProblem;
       }
+      Report out = merged.report;
+      // With --root, binaries are written relative to it: the merged report then matches
+      // wherever it is read (a baseline made on another machine).
+      if (!args->root.empty()) rebase_binaries(out, args->root);
+      const std::string collision = identity_collision(out, args->root);
+      if (!collision.empty()) throw InputError(collision);
       std::string error;
-      if (!write_report_atomically(merged.report, args->output, &error)) {
+      if (!write_report_atomically(out, args->output, &error)) {
         throw InputError(error);
       }
       fmt::print(io.out, "memx merge: wrote {}: {} tests from {} report{}\n", args->output,

@@ -15,6 +15,7 @@
 
 #include "cli.hpp"
 #include "memx/diff.hpp"
+#include "memx/identity.hpp"
 #include "memx/units.hpp"
 #include "table.hpp"
 
@@ -83,6 +84,22 @@ bool selected(const TestRecord& t, const std::vector<std::string>& only) {
   return false;
 }
 
+// Each test's name as shown: with its binary where the report holds several; empty (the
+// names as they are) where it holds one.
+std::vector<std::string> shown_names(const Report& report, const std::string& root) {
+  bool own = false;
+  for (const TestRecord& t : report.tests) own = own || !t.binary.empty();
+  if (!own) return {};
+  const std::vector<TestKey> keys = test_keys(report, root);
+  bool several = false;
+  for (const TestKey& k : keys) several = several || k.binary != keys.front().binary;
+  if (!several) return {};
+  std::vector<std::string> out;
+  out.reserve(keys.size());
+  for (const TestKey& k : keys) out.push_back(qualified_name(k.binary, k.name));
+  return out;
+}
+
 }  // namespace
 
 std::string validate(const ShowOptions& options) {
@@ -97,7 +114,8 @@ std::string validate(const ShowOptions& options) {
   return "";
 }
 
-std::string summary_line(const Report& report) {
+std::string summary_line(const Report& report, const std::string& root) {
+  const std::vector<std::string> labels = shown_names(report, root);
   if (!report.measured) {
     return fmt::format("{} test{}: nothing measured ({} replaced memx's operator new): no "
                        "figures, budgets not checked, no leak verdicts",
@@ -105,29 +123,34 @@ std::string summary_line(const Report& report) {
                        report.tool.empty() ? "another tool or library" : report.tool);
   }
   std::size_t over = 0, leaking = 0, suspect = 0;
-  const TestRecord* highest = nullptr;
+  std::size_t highest = report.tests.size();
   std::int64_t highest_peak = -1;
-  for (const TestRecord& t : report.tests) {
+  for (std::size_t i = 0; i < report.tests.size(); ++i) {
+    const TestRecord& t = report.tests[i];
     if (!t.violations.empty()) ++over;
     if (t.leak.verdict == Verdict::leak) ++leaking;
     if (t.leak.verdict == Verdict::suspect) ++suspect;
     const TestFigures f = figures_of(t);
     if (f.runs > 0 && f.peak_bytes > highest_peak) {
       highest_peak = f.peak_bytes;
-      highest = &t;
+      highest = i;
     }
   }
   std::string line = fmt::format("{} test{}: {} over budget, {} leaking, {} suspect",
                                  report.tests.size(), report.tests.size() == 1 ? "" : "s", over,
                                  leaking, suspect);
-  if (highest != nullptr) {
-    line += fmt::format("; highest peak {} ({})", format_bytes(highest_peak), printable_name(highest->name));
+  if (highest < report.tests.size()) {
+    line += fmt::format("; highest peak {} ({})", format_bytes(highest_peak), printable_name(labels.empty() ? report.tests[highest].name : labels[highest]));
   }
   if (!report.complete) line += "; the report is incomplete";
   return line;
 }
 
 std::string render_show(const Report& report, const ShowOptions& options, bool color) {
+  const std::vector<std::string> labels = shown_names(report, options.root);
+  auto label = [&](const TestRecord* t) -> const std::string& {
+    return labels.empty() ? t->name : labels[static_cast<std::size_t>(t - report.tests.data())];
+  };
   std::vector<const TestRecord*> tests;
   for (const TestRecord& t : report.tests) {
     if (selected(t, options.only)) tests.push_back(&t);
@@ -145,7 +168,7 @@ std::string render_show(const Report& report, const ShowOptions& options, bool c
   };
   if (s == "name") {
     std::stable_sort(tests.begin(), tests.end(),
-                     [](const TestRecord* a, const TestRecord* b) { return a->name < b->name; });
+                     [&](const TestRecord* a, const TestRecord* b) { return label(a) < label(b); });
   } else if (s != "order") {
     std::stable_sort(tests.begin(), tests.end(),
                      [&](const TestRecord* a, const TestRecord* b) { return key(a) > key(b); });
@@ -185,7 +208,7 @@ std::string render_show(const Report& report, const ShowOptions& options, bool c
       budget = "ok";
       budget_color = Color::green;
     }
-    table.add_row({{printable_name(t->name), Color::none},
+    table.add_row({{printable_name(label(t)), Color::none},
                    {to_string(t->status), status_color},
                    {std::to_string(f.runs), Color::none},
                    {ran ? format_bytes(rounded(t->leak.bytes_per_run)) : "-", Color::none},
@@ -199,7 +222,7 @@ std::string render_show(const Report& report, const ShowOptions& options, bool c
   if (matching != report.tests.size() || tests.size() != matching) {
     out += fmt::format("showing {} of {} tests\n", tests.size(), report.tests.size());
   }
-  out += summary_line(report) + "\n";
+  out += summary_line(report, options.root) + "\n";
   return out;
 }
 
@@ -222,6 +245,7 @@ void register_show(CLI::App& app, Runner& runner) {
       ->allow_extra_args(false);
   cmd->add_option("--top", args->options.top, "At most N rows (after sorting)");
   cmd->add_flag("--ascii", args->options.ascii, "Draw the table with +, - and |");
+  add_root_option(cmd, args->options.root);
   cmd->callback([args, &runner] {
     runner = [args](Output& io) {
       // --only budget,failed: split the comma-separated values.
@@ -237,7 +261,7 @@ void register_show(CLI::App& app, Runner& runner) {
       }
       args->options.only = only;
       if (std::string bad = validate(args->options); !bad.empty()) throw InputError(bad);
-      const Report report = read_one_report(args->reports, io.err);
+      const Report report = read_one_report(args->reports, io.err, "", args->options.root);
       io.out << render_show(report, args->options, io.color);
       return kOk;
     };

@@ -15,6 +15,7 @@ struct ShowOptions {
   std::vector<std::string> only;    ///< any of: leaks, suspects, budget, failed (a union)
   std::size_t top = 0;              ///< at most this many rows (0: all)
   bool ascii = false;               ///< +-| instead of box-drawing characters
+  std::string root;                 ///< --root: binaries identified relative to it
 };
 
 /// Checks the values of `options`; returns "" or a message naming the bad value.
@@ -24,6 +25,6 @@ std::string validate(const ShowOptions& options);
 std::string render_show(const Report& report, const ShowOptions& options, bool color);
 
 /// One line: tests, over budget, leaking, highest peak.
-std::string summary_line(const Report& report);
+std::string summary_line(const Report& report, const std::string& root = "");
 
 }  // namespace memx::cli

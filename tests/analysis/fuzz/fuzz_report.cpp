@@ -1,11 +1,12 @@
 // libFuzzer target: read_report never throws or crashes, what it accepts round-trips and
-// holds each test once.
+// holds each test (binary and name) once.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "memx/report.hpp"
 
@@ -14,9 +15,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const memx::ReportRead read = memx::read_report(text, "fuzz.json");
   if (read.report.has_value() == !read.error.empty()) std::abort();
   if (read.report) {
-    std::set<std::string> names;
+    std::set<std::pair<std::string, std::string>> keys;
     for (const memx::TestRecord& t : read.report->tests) {
-      if (!names.insert(t.name).second) std::abort();  // a duplicate test was accepted
+      const std::string& binary = t.binary.empty() ? read.report->binary : t.binary;
+      // A duplicate test (the same name of the same binary) was accepted.
+      if (!keys.insert({binary, t.name}).second) std::abort();
     }
     memx::Report r = *read.report;
     memx::analyze_report(r);  // must cope with whatever a file says
