@@ -48,7 +48,7 @@ namespace {
 MEMX_ALWAYS_INLINE void* allocate(std::size_t n) {
   void* p = backend_malloc(n);
   if (MEMX_UNLIKELY(p == nullptr)) p = retry_with_new_handler(n, 0, false);
-  count_alloc_usable(backend_usable_size_of(p, n));
+  count_alloc_usable(p, backend_usable_size_of(p, n));
   return p;
 }
 
@@ -58,7 +58,7 @@ MEMX_ALWAYS_INLINE void* allocate_nothrow(std::size_t n) noexcept {
     p = retry_with_new_handler(n, 0, true);
     if (p == nullptr) return nullptr;
   }
-  count_alloc_usable(backend_usable_size_of(p, n));
+  count_alloc_usable(p, backend_usable_size_of(p, n));
   return p;
 }
 
@@ -83,7 +83,7 @@ MEMX_ALWAYS_INLINE void* allocate_aligned_nothrow(std::size_t n, std::align_val_
 
 MEMX_ALWAYS_INLINE void deallocate_sized(void* p, std::size_t n) noexcept {
   if (MEMX_LIKELY(p != nullptr)) {
-    count_free_usable(backend_usable_size_of(p, n));
+    count_free_usable(p, backend_usable_size_of(p, n));
     backend_free(p);
   }
 }
