@@ -1,6 +1,8 @@
 // The stack table (stack_table.hpp).
 #include "stacks/stack_table.hpp"
 
+#include <sched.h>
+
 #include <cstring>
 
 namespace memx::detail {
@@ -70,14 +72,18 @@ std::uint32_t StackTable::intern(void* const* frames, int depth) noexcept {
   for (auto* n = reinterpret_cast<Node*>(head & ~kLocked); n != nullptr; n = n->next) {
     if (same(n, hash, frames, depth)) return n->id;
   }
-  // Lock the bucket: set its low bit.
-  for (;;) {
+  // Lock the bucket: set its low bit (yielding after a short spin, as SpinLock does).
+  for (int spins = 0;; ++spins) {
     head = bucket.load(std::memory_order_relaxed);
     if ((head & kLocked) == 0 &&
         bucket.compare_exchange_weak(head, head | kLocked, std::memory_order_acquire)) {
       break;
     }
-    __builtin_ia32_pause();
+    if (spins < 64) {
+      __builtin_ia32_pause();
+    } else {
+      sched_yield();
+    }
   }
   // Another thread may have inserted it meanwhile.
   for (auto* n = reinterpret_cast<Node*>(head); n != nullptr; n = n->next) {
