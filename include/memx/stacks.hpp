@@ -24,10 +24,11 @@ namespace memx::stacks {
 enum class Unwinder : unsigned char {
   kAuto,          ///< chosen by enable(): frame pointers if they prove correct, else libunwind
   kFramePointer,  ///< the frame-pointer chain (correct only where all code keeps frame pointers)
-  kLibunwind,     ///< libunwind's unw_backtrace (DWARF call-frame information)
+  kLibunwind,     ///< libunwind's unw_backtrace (DWARF call-frame information); glibc's
+                  ///< backtrace() where libunwind cannot be loaded or used (ThreadSanitizer)
 };
 
-/// "frame-pointer", "libunwind" or "auto".
+/// "frame-pointer", "libunwind" ("glibc-backtrace" when libunwind is not in use) or "auto".
 const char* unwinder_name(Unwinder u) noexcept;
 
 /// The deepest stack recorded.

@@ -141,6 +141,7 @@ bool run_probe(Probe& probe, F&& f) {
 
 ProbeResult probe_unwinders() {
   ProbeResult r;
+  load_dwarf_unwinder();
   ThreadCounters& t = tls_counters;
   if (t.state == kUnregistered) ::operator delete(::operator new(1));  // registers the thread
   if (t.state == kExited || t.state == kUnregistered) return r;
@@ -199,7 +200,8 @@ using detail::kRelaxed;
 const char* unwinder_name(Unwinder u) noexcept {
   switch (u) {
     case Unwinder::kFramePointer: return "frame-pointer";
-    case Unwinder::kLibunwind: return "libunwind";
+    case Unwinder::kLibunwind:
+      return detail::dwarf_unwinder_is_libunwind() ? "libunwind" : "glibc-backtrace";
     default: return "auto";
   }
 }

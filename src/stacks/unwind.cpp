@@ -1,10 +1,15 @@
 // The two unwinders (unwind.hpp).
 #include "stacks/unwind.hpp"
 
+#include <dlfcn.h>
+#include <execinfo.h>
 #include <pthread.h>
 
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
+#include <atomic>
+
+#if !defined(MEMX_LIBUNWIND_SONAME)
+#define MEMX_LIBUNWIND_SONAME "libunwind.so.8"
+#endif
 
 namespace memx::detail {
 namespace {
@@ -59,6 +64,47 @@ int fp_backtrace(void** out, int max) noexcept {
   return n;
 }
 
-int libunwind_backtrace(void** out, int max) noexcept { return unw_backtrace(out, max); }
+namespace {
+
+using BacktraceFn = int (*)(void**, int);
+std::atomic<BacktraceFn> g_unw_backtrace{nullptr};
+std::atomic<bool> g_libunwind_loaded{false};
+
+int glibc_backtrace(void** out, int max) noexcept { return backtrace(out, max); }
+
+}  // namespace
+
+bool load_dwarf_unwinder() noexcept {
+  if (g_unw_backtrace.load(std::memory_order_acquire) != nullptr) {
+    return g_libunwind_loaded.load(std::memory_order_relaxed);
+  }
+  BacktraceFn f = &glibc_backtrace;
+  bool libunwind = false;
+#if !defined(__SANITIZE_THREAD__)
+  // RTLD_LOCAL: libunwind also defines libgcc's _Unwind_* functions; loaded globally (or
+  // linked) it would take over C++ exception unwinding in the whole program.
+  if (void* h = dlopen(MEMX_LIBUNWIND_SONAME, RTLD_NOW | RTLD_LOCAL)) {
+    if (void* sym = dlsym(h, "unw_backtrace")) {
+      f = reinterpret_cast<BacktraceFn>(sym);
+      libunwind = true;
+    }
+  }
+#endif
+  // Under ThreadSanitizer libunwind's per-thread trace cache cannot be used: its key
+  // destructor locks a mutex at thread exit, after TSan has torn the thread's state down, and
+  // the process crashes. glibc's backtrace() (libgcc's DWARF unwinder) is as correct, slower.
+  g_libunwind_loaded.store(libunwind, std::memory_order_relaxed);
+  g_unw_backtrace.store(f, std::memory_order_release);
+  return libunwind;
+}
+
+bool dwarf_unwinder_is_libunwind() noexcept {
+  return g_libunwind_loaded.load(std::memory_order_relaxed);
+}
+
+int libunwind_backtrace(void** out, int max) noexcept {
+  const BacktraceFn f = g_unw_backtrace.load(std::memory_order_acquire);
+  return f != nullptr ? f(out, max) : backtrace(out, max);
+}
 
 }  // namespace memx::detail

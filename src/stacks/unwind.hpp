@@ -25,7 +25,15 @@ StackBounds this_thread_stack() noexcept;
 [[gnu::noinline]] int fp_backtrace(void** out, int max) noexcept;
 
 /// libunwind's unw_backtrace (DWARF call-frame information, cached per address by libunwind):
-/// correct through code built without frame pointers. Returns the number written.
+/// correct through code built without frame pointers. Returns the number written. Uses
+/// glibc's backtrace() until load_dwarf_unwinder() has loaded libunwind, and when it cannot
+/// (not installed; ThreadSanitizer builds, unwind.cpp says why).
 [[gnu::noinline]] int libunwind_backtrace(void** out, int max) noexcept;
+
+/// Loads libunwind (dlopen, RTLD_LOCAL) for libunwind_backtrace once; true if it is in use.
+/// Not for the allocation path: it may allocate and take the loader's lock.
+bool load_dwarf_unwinder() noexcept;
+/// True once load_dwarf_unwinder() has loaded libunwind.
+bool dwarf_unwinder_is_libunwind() noexcept;
 
 }  // namespace memx::detail

@@ -123,11 +123,11 @@ TEST_F(StackMode, LeakThroughAnotherSharedLibraryIsAtTheCallersLine) {
   memx_test_sharedlib_free(block);
 }
 
-int g_same_line = 0;
+std::atomic<int> g_same_line{0};
 
 [[gnu::noinline]] void allocate_many(std::vector<void*>& out, int n) {
   for (int i = 0; i < n; ++i) {
-    g_same_line = __LINE__ + 1;
+    g_same_line.store(__LINE__ + 1);
     out.push_back(::operator new(48));
   }
 }
@@ -144,7 +144,7 @@ TEST_F(StackMode, SixteenThreadsOneStackAreOneSiteWithExactTotals) {
   });
   int with_line = 0;
   for (const stacks::Site& s : sites) {
-    if (!stack_has_line(s.stack_id, kThisFile, g_same_line)) continue;
+    if (!stack_has_line(s.stack_id, kThisFile, g_same_line.load())) continue;
     ++with_line;
     EXPECT_EQ(s.blocks, static_cast<std::uint64_t>(kThreads * kPer));
     EXPECT_EQ(s.bytes, static_cast<std::uint64_t>(kThreads * kPer) * usable_size(blocks[0][0]));
