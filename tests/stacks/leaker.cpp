@@ -11,6 +11,9 @@
 }
 
 int main() {
+  // MEMX_STACKS (read before main) shows here.
+  std::printf("at start: stack mode %s, depth %d\n", memx::stacks::enabled() ? "on" : "off",
+              memx::stacks::depth());
   if (!memx::stacks::enable(16)) {
     std::puts("stack mode could not be enabled");
     return 1;
