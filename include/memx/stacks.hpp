@@ -64,9 +64,9 @@ std::uint64_t next_allocation_number() noexcept;
 
 /// Which live blocks a query looks at.
 struct Filter {
-  std::uint64_t first_number = 0;                ///< allocation number at least this
-  std::uint64_t end_number = UINT64_MAX;         ///< and below this
-  std::optional<std::uint32_t> scope;            ///< and made under this scope id (if set)
+  std::uint64_t first_number = 0;         ///< allocation number at least this
+  std::uint64_t end_number = UINT64_MAX;  ///< and below this
+  std::optional<std::uint32_t> scope;     ///< and made under this scope id (if set)
 };
 
 /// The live blocks of one stack.
@@ -88,11 +88,11 @@ List<std::uintptr_t> frames(std::uint32_t stack_id);
 
 /// What stack mode's bookkeeping costs right now.
 struct MemoryUse {
-  std::uint64_t live_blocks = 0;       ///< blocks in the live-block map
-  std::uint64_t live_map_bytes = 0;    ///< the map's tables
-  std::uint64_t stacks = 0;            ///< distinct stacks stored
-  std::uint64_t stack_table_bytes = 0; ///< the stack table (nodes, buckets and id index touched)
-  std::uint64_t dropped = 0;           ///< allocations that could not be recorded
+  std::uint64_t live_blocks = 0;        ///< blocks in the live-block map
+  std::uint64_t live_map_bytes = 0;     ///< the map's tables
+  std::uint64_t stacks = 0;             ///< distinct stacks stored
+  std::uint64_t stack_table_bytes = 0;  ///< the stack table (nodes, buckets and id index touched)
+  std::uint64_t dropped = 0;            ///< allocations that could not be recorded
 };
 /// The current figures.
 MemoryUse memory_use() noexcept;

@@ -48,10 +48,10 @@ bool LiveMap::grow(Shard& sh) noexcept {
 bool LiveMap::insert(const LiveBlock& b) noexcept {
   const std::uint64_t addr = b.address;
   if (addr == 0 || addr > kAddrMask || b.size > kAddrMask) return false;
-  const Slot slot{addr | ((b.size >> 32) << 48),
-                  (b.size & 0xffffffffu) | (static_cast<std::uint64_t>(b.stack_id) << 32),
-                  (b.alloc_number & kNumberMask) |
-                      (static_cast<std::uint64_t>(b.scope_id & kScopeMask) << 40)};
+  const Slot slot{
+      addr | ((b.size >> 32) << 48),
+      (b.size & 0xffffffffu) | (static_cast<std::uint64_t>(b.stack_id) << 32),
+      (b.alloc_number & kNumberMask) | (static_cast<std::uint64_t>(b.scope_id & kScopeMask) << 40)};
   const std::uint64_t h = hash_address(b.address);
   Shard& sh = shards_[h & ((1u << kShardBits) - 1)];
   SpinGuard g(sh.lock);
@@ -90,8 +90,8 @@ bool LiveMap::erase(std::uintptr_t address) noexcept {
   for (std::size_t j = (i + 1) & mask;; j = (j + 1) & mask) {
     const std::uint64_t w0 = sh.slots[j].w0;
     if (w0 == 0) break;
-    const std::size_t k = home(hash_address(static_cast<std::uintptr_t>(w0 & kAddrMask)),
-                               sh.capacity);
+    const std::size_t k =
+        home(hash_address(static_cast<std::uintptr_t>(w0 & kAddrMask)), sh.capacity);
     // Move j into the hole unless its home k lies cyclically in (hole, j].
     const bool stays = hole <= j ? (hole < k && k <= j) : (hole < k || k <= j);
     if (!stays) {

@@ -18,9 +18,9 @@ namespace memx::detail {
 /// One live block as the map returns it.
 struct LiveBlock {
   std::uintptr_t address;
-  std::uint64_t size;        // usable size
+  std::uint64_t size;  // usable size
   std::uint32_t stack_id;
-  std::uint32_t scope_id;    // kept modulo 2^24
+  std::uint32_t scope_id;      // kept modulo 2^24
   std::uint64_t alloc_number;  // kept modulo 2^40
 };
 

@@ -48,7 +48,9 @@ int capture(stacks::Unwinder u, void** out, int max) noexcept {
 
 }  // namespace
 
-bool stacks_wanted() noexcept { return g_depth.load(std::memory_order_acquire) != 0 || tls_probe != nullptr; }
+bool stacks_wanted() noexcept {
+  return g_depth.load(std::memory_order_acquire) != 0 || tls_probe != nullptr;
+}
 
 StackHook stacks_on_alloc(void* p, std::size_t usable) noexcept {
   if (Probe* probe = tls_probe; __builtin_expect(probe != nullptr, 0)) {
@@ -122,7 +124,7 @@ int find_frame(void* const* frames, int n, const char* lo, const char* hi) noexc
 /// What enable() learnt from the probes.
 struct ProbeResult {
   bool ok = false;
-  int fp_skip = -1;       // frames inside memx before the allocating function's, per unwinder
+  int fp_skip = -1;  // frames inside memx before the allocating function's, per unwinder
   int lu_skip = -1;
   bool fp_correct = false;  // the frame-pointer walk matches libunwind through libstdc++
 };
@@ -149,8 +151,10 @@ ProbeResult probe_unwinders() {
   void* block = nullptr;
   if (!run_probe(direct, [&] { block = probe_direct(); })) return r;
   run_probe(direct, [&] { ::operator delete(block); });  // freed uncounted, as it was made
-  r.fp_skip = find_frame(direct.fp, direct.fp_n, __start_memx_probe_direct, __stop_memx_probe_direct);
-  r.lu_skip = find_frame(direct.lu, direct.lu_n, __start_memx_probe_direct, __stop_memx_probe_direct);
+  r.fp_skip =
+      find_frame(direct.fp, direct.fp_n, __start_memx_probe_direct, __stop_memx_probe_direct);
+  r.lu_skip =
+      find_frame(direct.lu, direct.lu_n, __start_memx_probe_direct, __stop_memx_probe_direct);
   if (r.fp_skip > kMaxSkip) r.fp_skip = -1;
   if (r.lu_skip > kMaxSkip) r.lu_skip = -1;
   Probe lib;
@@ -188,7 +192,9 @@ void probe_report(int& fp_skip, int& lu_skip, bool& fp_correct) noexcept {
 }
 
 /// Counts a capture of depth frames with unwinder u from the calling point (for measurements).
-int capture_for_test(stacks::Unwinder u, void** out, int max) noexcept { return capture(u, out, max); }
+int capture_for_test(stacks::Unwinder u, void** out, int max) noexcept {
+  return capture(u, out, max);
+}
 
 }  // namespace memx::detail
 
@@ -199,10 +205,12 @@ using detail::kRelaxed;
 
 const char* unwinder_name(Unwinder u) noexcept {
   switch (u) {
-    case Unwinder::kFramePointer: return "frame-pointer";
+    case Unwinder::kFramePointer:
+      return "frame-pointer";
     case Unwinder::kLibunwind:
       return detail::dwarf_unwinder_is_libunwind() ? "libunwind" : "glibc-backtrace";
-    default: return "auto";
+    default:
+      return "auto";
   }
 }
 
@@ -230,19 +238,33 @@ bool enable(int depth, Unwinder u) noexcept {
   return true;
 }
 
-void disable() noexcept { g_depth.store(0, std::memory_order_release); }
+void disable() noexcept {
+  g_depth.store(0, std::memory_order_release);
+}
 
-bool enabled() noexcept { return g_depth.load(kRelaxed) != 0; }
+bool enabled() noexcept {
+  return g_depth.load(kRelaxed) != 0;
+}
 
-int depth() noexcept { return g_depth.load(kRelaxed); }
+int depth() noexcept {
+  return g_depth.load(kRelaxed);
+}
 
-Unwinder unwinder() noexcept { return static_cast<Unwinder>(detail::g_unwinder.load(kRelaxed)); }
+Unwinder unwinder() noexcept {
+  return static_cast<Unwinder>(detail::g_unwinder.load(kRelaxed));
+}
 
-void set_scope(std::uint32_t id) noexcept { detail::g_scope.store(id, kRelaxed); }
+void set_scope(std::uint32_t id) noexcept {
+  detail::g_scope.store(id, kRelaxed);
+}
 
-std::uint32_t scope() noexcept { return detail::g_scope.load(kRelaxed); }
+std::uint32_t scope() noexcept {
+  return detail::g_scope.load(kRelaxed);
+}
 
-std::uint64_t next_allocation_number() noexcept { return detail::g_next_number.load(kRelaxed); }
+std::uint64_t next_allocation_number() noexcept {
+  return detail::g_next_number.load(kRelaxed);
+}
 
 List<Site> live_sites(const Filter& filter) {
   Uncounted guard;  // the scratch below is memx's own

@@ -82,8 +82,8 @@ struct Symbolizer::Impl {
       return out;
     }
     Dwarf_Addr start = 0;
-    const char* mname = dwfl_module_info(mod, nullptr, &start, nullptr, nullptr, nullptr,
-                                         nullptr, nullptr);
+    const char* mname =
+        dwfl_module_info(mod, nullptr, &start, nullptr, nullptr, nullptr, nullptr, nullptr);
     base.module = mname != nullptr ? mname : "";
     base.offset = ret - start;
     // The symbol table (present unless stripped) names the outermost function.

@@ -70,7 +70,9 @@ using BacktraceFn = int (*)(void**, int);
 std::atomic<BacktraceFn> g_unw_backtrace{nullptr};
 std::atomic<bool> g_libunwind_loaded{false};
 
-int glibc_backtrace(void** out, int max) noexcept { return backtrace(out, max); }
+int glibc_backtrace(void** out, int max) noexcept {
+  return backtrace(out, max);
+}
 
 }  // namespace
 

@@ -13,7 +13,8 @@ namespace {
 
 std::vector<void*> stack_of(std::uintptr_t seed, int depth) {
   std::vector<void*> v;
-  for (int i = 0; i < depth; ++i) v.push_back(reinterpret_cast<void*>(0x400000 + seed * 4096 + i * 16));
+  for (int i = 0; i < depth; ++i)
+    v.push_back(reinterpret_cast<void*>(0x400000 + seed * 4096 + i * 16));
   return v;
 }
 

@@ -55,10 +55,11 @@ TEST_F(StackMode, EnableChoosesAnUnwinderAndCountsNothingOfItsOwn) {
   int fp_skip = 0, lu_skip = 0;
   bool fp_correct = false;
   detail::probe_report(fp_skip, lu_skip, fp_correct);
-  std::printf("probe: frame-pointer skip %d, libunwind skip %d, frame pointers %s through "
-              "libstdc++; chosen: %s\n",
-              fp_skip, lu_skip, fp_correct ? "correct" : "lose frames",
-              stacks::unwinder_name(stacks::unwinder()));
+  std::printf(
+      "probe: frame-pointer skip %d, libunwind skip %d, frame pointers %s through "
+      "libstdc++; chosen: %s\n",
+      fp_skip, lu_skip, fp_correct ? "correct" : "lose frames",
+      stacks::unwinder_name(stacks::unwinder()));
   EXPECT_GE(lu_skip, 1);
   EXPECT_EQ(stacks::unwinder(),
             fp_correct ? stacks::Unwinder::kFramePointer : stacks::Unwinder::kLibunwind);
@@ -139,7 +140,8 @@ TEST_F(StackMode, SixteenThreadsOneStackAreOneSiteWithExactTotals) {
   const auto sites = sites_left_by([&] {
     std::vector<std::thread> threads;
     threads.reserve(kThreads);
-    for (int t = 0; t < kThreads; ++t) threads.emplace_back([&, t] { allocate_many(blocks[t], kPer); });
+    for (int t = 0; t < kThreads; ++t)
+      threads.emplace_back([&, t] { allocate_many(blocks[t], kPer); });
     for (auto& th : threads) th.join();
   });
   int with_line = 0;
@@ -202,7 +204,8 @@ TEST_F(StackMode, FreesFromOtherThreadsLeaveNoPhantomBlocks) {
   f.first_number = first;
   EXPECT_GE(stacks::next_allocation_number() - first, 80000u);
   const auto sites = stacks::live_sites(f);
-  for (const stacks::Site& s : sites) ADD_FAILURE() << "phantom site\n" << describe_stack(s.stack_id);
+  for (const stacks::Site& s : sites)
+    ADD_FAILURE() << "phantom site\n" << describe_stack(s.stack_id);
   EXPECT_EQ(stacks::memory_use().live_blocks, map_before);
 }
 
@@ -250,11 +253,13 @@ TEST_F(StackMode, ScopeIdsFilterTheQuery) {
   f.scope = 5;
   const auto five = stacks::live_sites(f);
   ASSERT_EQ(five.size(), 1u);
-  EXPECT_TRUE(stack_has_line(five[0].stack_id, kThisFile, line_a)) << describe_stack(five[0].stack_id);
+  EXPECT_TRUE(stack_has_line(five[0].stack_id, kThisFile, line_a))
+      << describe_stack(five[0].stack_id);
   f.scope = 6;
   const auto six = stacks::live_sites(f);
   ASSERT_EQ(six.size(), 1u);
-  EXPECT_TRUE(stack_has_line(six[0].stack_id, kThisFile, line_b)) << describe_stack(six[0].stack_id);
+  EXPECT_TRUE(stack_has_line(six[0].stack_id, kThisFile, line_b))
+      << describe_stack(six[0].stack_id);
   ::operator delete(a);
   ::operator delete(b);
 }

@@ -26,7 +26,8 @@ inline bool stack_has_line(std::uint32_t id, const std::string& file_suffix, int
   for (std::uintptr_t pc : stacks::frames(id)) {
     for (const symbols::Frame& f : sym.resolve(pc)) {
       if (f.line == line && f.file.size() >= file_suffix.size() &&
-          f.file.compare(f.file.size() - file_suffix.size(), file_suffix.size(), file_suffix) == 0) {
+          f.file.compare(f.file.size() - file_suffix.size(), file_suffix.size(), file_suffix) ==
+              0) {
         return true;
       }
     }
