@@ -8,6 +8,8 @@ packages=(
   libgtest-dev libgmock-dev googletest  # GoogleTest plugin, memx's own tests; sources for the from-source consumer
   catch2                           # Catch2 plugin (v2.13)
   nlohmann-json3-dev               # reading and writing reports
+  libunwind-dev                    # stack mode: unw_backtrace where code has no frame pointers
+  libdw-dev                        # stack mode: symbolisation (elfutils' dwfl: functions, lines, inlined frames)
   libcli11-dev                     # the memx command-line tool's argument parsing
   chromium                         # renders memx html's page in the CLI's browser test (headless)
   libbenchmark-dev                 # micro-benchmarks under bench/

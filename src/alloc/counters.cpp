@@ -11,6 +11,7 @@
 #include "alloc/thread_counters.hpp"
 #include "memx/counters.hpp"
 #include "memx/uncounted.hpp"
+#include "stacks/record.hpp"
 
 namespace memx {
 
@@ -208,18 +209,53 @@ void publish(ThreadCounters& t, std::int64_t net) noexcept {
   t.published_epoch.store(t.epoch.load(kRelaxed), kRelaxed);
 }
 
-void count_alloc_slow(ThreadCounters& t, std::size_t usable) noexcept {
+// Stack mode (stacks/record.hpp): a thread in the counting state joins it at its next slow
+// call (enable() ends the epoch, so that is its next allocation or free); in the stack state
+// every call comes here, records or forgets the block, then counts as the fast path would.
+// The hooks run with the thread guarded, so nothing they do is counted or recorded.
+
+namespace {
+
+/// Runs a stack-mode hook with the thread guarded; restores its state (kStacks or kExited).
+template <class F>
+StackHook guarded_hook(ThreadCounters& t, F&& hook) noexcept {
+  const unsigned char saved = t.state;
+  t.state = kGuarded;
+  const StackHook h = hook();
+  t.state = saved;
+  return h;
+}
+
+}  // namespace
+
+void count_alloc_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept {
   switch (t.state) {
     case kUnregistered:
       register_thread(t);
       [[fallthrough]];
     case kCounting:
       sync_epoch(t);
+      if (stacks_wanted()) {
+        t.state = kStacks;
+        if (guarded_hook(t, [&] { return stacks_on_alloc(p, usable); }) == StackHook::kSkip) return;
+      }
       count_alloc_fast(t, usable);
       return;
+    case kStacks: {
+      const StackHook h = guarded_hook(t, [&] { return stacks_on_alloc(p, usable); });
+      if (h == StackHook::kSkip) return;
+      if (h == StackHook::kOff) t.state = kCounting;
+      if (t.epoch.load(kRelaxed) != g_epoch.load(kRelaxed)) sync_epoch(t);
+      count_alloc_fast(t, usable);
+      return;
+    }
     case kGuarded:
       return;
     default: {  // kExited
+      if (stacks_wanted() &&
+          guarded_hook(t, [&] { return stacks_on_alloc(p, usable); }) == StackHook::kSkip) {
+        return;
+      }
       DeadTotals& d = g_registry.dead;
       d.allocs.fetch_add(1, kRelaxed);
       d.bytes_allocated.fetch_add(usable, kRelaxed);
@@ -229,18 +265,34 @@ void count_alloc_slow(ThreadCounters& t, std::size_t usable) noexcept {
   }
 }
 
-void count_free_slow(ThreadCounters& t, std::size_t usable) noexcept {
+void count_free_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept {
   switch (t.state) {
     case kUnregistered:
       register_thread(t);
       [[fallthrough]];
     case kCounting:
       sync_epoch(t);
+      if (stacks_wanted()) {
+        t.state = kStacks;
+        if (guarded_hook(t, [&] { return stacks_on_free(p); }) == StackHook::kSkip) return;
+      }
       count_free_fast(t, usable);
       return;
+    case kStacks: {
+      const StackHook h = guarded_hook(t, [&] { return stacks_on_free(p); });
+      if (h == StackHook::kSkip) return;
+      if (h == StackHook::kOff) t.state = kCounting;
+      if (t.epoch.load(kRelaxed) != g_epoch.load(kRelaxed)) sync_epoch(t);
+      count_free_fast(t, usable);
+      return;
+    }
     case kGuarded:
       return;
     default: {  // kExited
+      if (stacks_wanted() &&
+          guarded_hook(t, [&] { return stacks_on_free(p); }) == StackHook::kSkip) {
+        return;
+      }
       DeadTotals& d = g_registry.dead;
       d.frees.fetch_add(1, kRelaxed);
       d.bytes_freed.fetch_add(usable, kRelaxed);
@@ -316,7 +368,7 @@ void PeakWindow::close() noexcept {
 
 PeakExcluded::PeakExcluded() noexcept {
   detail::ThreadCounters& t = detail::tls_counters;
-  if (t.state != detail::kCounting) return;  // not counted, or not registered: no mark yet
+  if (t.state != detail::kCounting && t.state != detail::kStacks) return;  // not counted, or not registered: no mark yet
   // Join the current epoch now, as the thread's next allocation would: the mark restored
   // at the end must belong to the epoch it was read in.
   if (t.epoch.load(std::memory_order_relaxed) != detail::g_epoch.load(std::memory_order_relaxed)) {
@@ -328,7 +380,7 @@ PeakExcluded::PeakExcluded() noexcept {
 
 PeakExcluded::~PeakExcluded() {
   detail::ThreadCounters& t = detail::tls_counters;
-  if (epoch_ == 0 || t.state != detail::kCounting) return;
+  if (epoch_ == 0 || (t.state != detail::kCounting && t.state != detail::kStacks)) return;
   // A new epoch (the thread joins it lazily) has taken over the transient mark: keep it.
   if (t.epoch.load(std::memory_order_relaxed) != epoch_ ||
       detail::g_epoch.load(std::memory_order_relaxed) != epoch_) {
@@ -349,7 +401,7 @@ Uncounted::~Uncounted() { detail::tls_counters.state = saved_; }
 
 bool counting_this_thread() noexcept {
   const unsigned char s = detail::tls_counters.state;
-  return s == detail::kCounting || s == detail::kUnregistered;
+  return s == detail::kCounting || s == detail::kStacks || s == detail::kUnregistered;
 }
 
 void* uncounted_malloc(std::size_t size) noexcept { return detail::backend_malloc(size); }

@@ -55,7 +55,7 @@ template <class A>
 MEMX_ALWAYS_INLINE void* allocate(std::size_t n) {
   void* p = A::malloc(n);
   if (MEMX_UNLIKELY(p == nullptr)) p = retry_with_new_handler<A>(n, 0, false);
-  count_alloc_usable(A::usable_size_of(p, n));
+  count_alloc_usable(p, A::usable_size_of(p, n));
   return p;
 }
 
@@ -66,7 +66,7 @@ MEMX_ALWAYS_INLINE void* allocate_nothrow(std::size_t n) noexcept {
     p = retry_with_new_handler<A>(n, 0, true);
     if (p == nullptr) return nullptr;
   }
-  count_alloc_usable(A::usable_size_of(p, n));
+  count_alloc_usable(p, A::usable_size_of(p, n));
   return p;
 }
 
@@ -75,7 +75,7 @@ MEMX_ALWAYS_INLINE void* allocate_aligned(std::size_t n, std::align_val_t al) {
   const auto align = static_cast<std::size_t>(al);
   void* p = A::aligned(n, align);
   if (MEMX_UNLIKELY(p == nullptr)) p = retry_with_new_handler<A>(n, align, false);
-  count_alloc_usable(A::usable_size(p));
+  count_alloc_usable(p, A::usable_size(p));
   return p;
 }
 
@@ -87,14 +87,14 @@ MEMX_ALWAYS_INLINE void* allocate_aligned_nothrow(std::size_t n, std::align_val_
     p = retry_with_new_handler<A>(n, align, true);
     if (p == nullptr) return nullptr;
   }
-  count_alloc_usable(A::usable_size(p));
+  count_alloc_usable(p, A::usable_size(p));
   return p;
 }
 
 template <class A>
 MEMX_ALWAYS_INLINE void deallocate_sized(void* p, std::size_t n) noexcept {
   if (MEMX_LIKELY(p != nullptr)) {
-    count_free_usable(A::usable_size_of(p, n));
+    count_free_usable(p, A::usable_size_of(p, n));
     A::free(p);
   }
 }
@@ -102,7 +102,7 @@ MEMX_ALWAYS_INLINE void deallocate_sized(void* p, std::size_t n) noexcept {
 template <class A>
 MEMX_ALWAYS_INLINE void deallocate(void* p) noexcept {
   if (MEMX_LIKELY(p != nullptr)) {
-    count_free_usable(A::usable_size(p));
+    count_free_usable(p, A::usable_size(p));
     A::free(p);
   }
 }

@@ -37,6 +37,7 @@ enum ThreadState : unsigned char {
   kCounting = 1,      // the fast path
   kGuarded = 2,       // inside memx::Uncounted: not counted
   kExited = 3,        // after the thread's exit hook: counted straight into the shared totals
+  kStacks = 4,        // stack mode (memx/stacks.hpp): every allocation and free out of line
 };
 
 struct ThreadCounters {
@@ -70,8 +71,8 @@ extern std::atomic<std::uint64_t> g_epoch;
 /// A thread publishes its net change once it exceeds this many bytes either way.
 inline constexpr std::int64_t kPublishBatch = 64 * 1024;
 
-void count_alloc_slow(ThreadCounters& t, std::size_t usable) noexcept;
-void count_free_slow(ThreadCounters& t, std::size_t usable) noexcept;
+void count_alloc_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept;
+void count_free_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept;
 /// Adds the thread's unpublished change (net - published) to the shared total and moves
 /// the thresholds around net.
 [[gnu::cold]] void publish(ThreadCounters& t, std::int64_t net) noexcept;
@@ -107,28 +108,28 @@ MEMX_ALWAYS_INLINE void count_free_fast(ThreadCounters& t, std::size_t usable) n
 }
 
 /// Counts a block that the backend just returned (p is never nullptr).
-MEMX_ALWAYS_INLINE void count_alloc_usable(std::size_t usable) noexcept {
+MEMX_ALWAYS_INLINE void count_alloc_usable(void* p, std::size_t usable) noexcept {
   ThreadCounters& t = tls_counters;
   if (fast_path(t)) {
     count_alloc_fast(t, usable);
   } else {
-    count_alloc_slow(t, usable);
+    count_alloc_slow(t, p, usable);
   }
 }
 
 /// Counts a block about to be returned to the backend (p is never nullptr).
-MEMX_ALWAYS_INLINE void count_free_usable(std::size_t usable) noexcept {
+MEMX_ALWAYS_INLINE void count_free_usable(void* p, std::size_t usable) noexcept {
   ThreadCounters& t = tls_counters;
   if (fast_path(t)) {
     count_free_fast(t, usable);
   } else {
-    count_free_slow(t, usable);
+    count_free_slow(t, p, usable);
   }
 }
 
 /// Counts a block that the backend just returned (p is never nullptr).
-MEMX_ALWAYS_INLINE void count_alloc(void* p) noexcept { count_alloc_usable(backend_usable_size(p)); }
+MEMX_ALWAYS_INLINE void count_alloc(void* p) noexcept { count_alloc_usable(p, backend_usable_size(p)); }
 /// Counts a block about to be returned to the backend (p is never nullptr).
-MEMX_ALWAYS_INLINE void count_free(void* p) noexcept { count_free_usable(backend_usable_size(p)); }
+MEMX_ALWAYS_INLINE void count_free(void* p) noexcept { count_free_usable(p, backend_usable_size(p)); }
 
 }  // namespace memx::detail

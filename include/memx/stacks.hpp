@@ -1,0 +1,103 @@
+// memx: stack mode, the call stack of every live block.
+//
+// Off by default. While on, every counted allocation records its call stack (each distinct
+// stack stored once, named by a 32-bit id) and every live block is kept in a map: address ->
+// (stack id, usable size, scope id, allocation number). Counting itself is unchanged: stack
+// mode only adds the recording, out of line, on the threads' slow path. Allocations inside
+// memx::Uncounted (memx's own bookkeeping) are never recorded, and the table and map live in
+// memory memx maps itself, never in the user's figures.
+//
+// Symbolising the addresses (function, file, line) is offline: memx/symbols.hpp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "memx/uncounted.hpp"
+
+namespace memx::stacks {
+
+/// How return addresses are captured.
+enum class Unwinder : unsigned char {
+  kAuto,          ///< chosen by enable(): frame pointers if they prove correct, else libunwind
+  kFramePointer,  ///< the frame-pointer chain (correct only where all code keeps frame pointers)
+  kLibunwind,     ///< libunwind's unw_backtrace (DWARF call-frame information); glibc's
+                  ///< backtrace() where libunwind cannot be loaded or used (ThreadSanitizer)
+};
+
+/// "frame-pointer", "libunwind" ("glibc-backtrace" when libunwind is not in use) or "auto".
+const char* unwinder_name(Unwinder u) noexcept;
+
+/// The deepest stack recorded.
+inline constexpr int kMaxDepth = 64;
+/// The depth of stack mode when none is given.
+inline constexpr int kDefaultDepth = 32;
+
+/// Turns stack mode on for every thread, keeping up to depth frames (1..kMaxDepth) of each
+/// allocation's stack, the user's first. Blocks recorded by an earlier enable() are forgotten;
+/// the stack table (ids) is kept. Every thread switches at its next allocation or free; the
+/// current peak epoch ends (open memx::PeakWindow and Scope peaks carry over). Threads that
+/// allocate while enable() runs may have those allocations unrecorded. Returns false (and
+/// changes nothing) for a depth out of range or kAuto that cannot be resolved.
+bool enable(int depth = kDefaultDepth, Unwinder unwinder = Unwinder::kAuto) noexcept;
+/// Turns stack mode off; threads go back to plain counting at their next allocation or free.
+/// Recorded blocks stay queryable until the next enable().
+void disable() noexcept;
+/// True while stack mode is on.
+bool enabled() noexcept;
+/// The depth in use (0 when off).
+int depth() noexcept;
+/// The unwinder in use (kAuto when stack mode has never been enabled).
+Unwinder unwinder() noexcept;
+
+/// Tags the blocks allocated from now on, from every thread, with this scope id (a test's
+/// number, for example; kept modulo 2^24). 0 until set.
+void set_scope(std::uint32_t id) noexcept;
+/// The current scope id.
+std::uint32_t scope() noexcept;
+/// The number the next recorded allocation will get: numbers increase by one per recorded
+/// allocation, process-wide (kept modulo 2^40), so [before, after) is what ran in between.
+std::uint64_t next_allocation_number() noexcept;
+
+/// Which live blocks a query looks at.
+struct Filter {
+  std::uint64_t first_number = 0;         ///< allocation number at least this
+  std::uint64_t end_number = UINT64_MAX;  ///< and below this
+  std::optional<std::uint32_t> scope;     ///< and made under this scope id (if set)
+};
+
+/// The live blocks of one stack.
+struct Site {
+  std::uint32_t stack_id = 0;  ///< 0: the stack could not be stored
+  std::uint64_t bytes = 0;     ///< usable bytes of its live blocks
+  std::uint64_t blocks = 0;    ///< live blocks
+};
+
+/// Sequences handed to the user are allocated uncounted (memx::UncountedAllocator).
+template <class T>
+using List = std::vector<T, UncountedAllocator<T>>;
+
+/// Live blocks grouped by stack, most bytes first (ties: more blocks, then lower id).
+List<Site> live_sites(const Filter& filter = {});
+
+/// The return addresses of a stack, innermost (the allocating call in the user's code) first.
+List<std::uintptr_t> frames(std::uint32_t stack_id);
+
+/// What stack mode's bookkeeping costs right now.
+struct MemoryUse {
+  std::uint64_t live_blocks = 0;        ///< blocks in the live-block map
+  std::uint64_t live_map_bytes = 0;     ///< the map's tables
+  std::uint64_t stacks = 0;             ///< distinct stacks stored
+  std::uint64_t stack_table_bytes = 0;  ///< the stack table (nodes, buckets and id index touched)
+  std::uint64_t dropped = 0;            ///< allocations that could not be recorded
+};
+/// The current figures.
+MemoryUse memory_use() noexcept;
+
+/// Parses a MEMX_STACKS value: a depth 1..kMaxDepth, or 0 / off for stack mode off.
+std::optional<int> parse_depth(std::string_view text) noexcept;
+
+}  // namespace memx::stacks

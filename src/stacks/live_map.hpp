@@ -1,0 +1,82 @@
+// The live-block map: block address -> (stack id, usable size, scope id, allocation number).
+//
+// 64 shards chosen by the address's hash, each an open-addressing table (linear probing,
+// deletion by backward shift, so no tombstones) behind its own spinlock; a table doubles in
+// a fresh mapping when it is three-quarters full. A free from any thread finds the block's
+// entry in the same shard as its allocation: cross-thread frees are exact. Each entry packs
+// into 24 bytes, so the map costs 32 to 64 bytes per live block (plus one small table per
+// shard). Memory comes from mmap.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "stacks/pages.hpp"
+
+namespace memx::detail {
+
+/// One live block as the map returns it.
+struct LiveBlock {
+  std::uintptr_t address;
+  std::uint64_t size;  // usable size
+  std::uint32_t stack_id;
+  std::uint32_t scope_id;      // kept modulo 2^24
+  std::uint64_t alloc_number;  // kept modulo 2^40
+};
+
+class LiveMap {
+ public:
+  static constexpr int kShardBits = 6;
+  static constexpr std::uint32_t kScopeMask = (std::uint32_t{1} << 24) - 1;
+  static constexpr std::uint64_t kNumberMask = (std::uint64_t{1} << 40) - 1;
+
+  constexpr LiveMap() noexcept = default;
+  LiveMap(const LiveMap&) = delete;
+  LiveMap& operator=(const LiveMap&) = delete;
+
+  /// Records a block (replacing an entry at the same address). False when the block cannot
+  /// be stored (an address above 2^48, a size above 2^48, or mmap failed).
+  bool insert(const LiveBlock& b) noexcept;
+  /// Forgets a block; false if it was not recorded.
+  bool erase(std::uintptr_t address) noexcept;
+  /// Forgets every block (keeps the memory).
+  void clear() noexcept;
+  /// Blocks recorded.
+  std::size_t size() const noexcept;
+  /// Bytes of the shards' tables.
+  std::size_t memory_bytes() const noexcept;
+
+  /// Calls f(const LiveBlock&) for each block of shard s (0 <= s < shards()) while holding
+  /// its lock: f must not allocate with operator new nor touch the map.
+  template <class F>
+  void for_each_in_shard(int s, F&& f) noexcept {
+    Shard& sh = shards_[s];
+    SpinGuard g(sh.lock);
+    for (std::size_t i = 0; i < sh.capacity; ++i) {
+      if (sh.slots[i].w0 != 0) f(unpack(sh.slots[i]));
+    }
+  }
+  /// Number of shards.
+  static constexpr int shards() noexcept { return 1 << kShardBits; }
+
+ private:
+  struct Slot {
+    std::uint64_t w0;  // address (48 bits) | size >> 32 (16 bits)
+    std::uint64_t w1;  // size & 0xffffffff | stack id << 32
+    std::uint64_t w2;  // allocation number (40 bits) | scope id << 40
+  };
+  struct alignas(64) Shard {
+    SpinLock lock;
+    Slot* slots = nullptr;
+    std::size_t capacity = 0;  // a power of two, or 0
+    std::size_t used = 0;
+  };
+
+  static LiveBlock unpack(const Slot& s) noexcept;
+  static bool grow(Shard& sh) noexcept;
+  static std::size_t home(std::uint64_t hash, std::size_t capacity) noexcept;
+
+  Shard shards_[std::size_t{1} << kShardBits];
+};
+
+}  // namespace memx::detail

@@ -1,0 +1,366 @@
+// Stack mode: the recording hooks, enable/disable with the unwinder probe, and the queries.
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "alloc/thread_counters.hpp"
+#include "memx/config.hpp"
+#include "memx/counters.hpp"
+#include "memx/stacks.hpp"
+#include "stacks/live_map.hpp"
+#include "stacks/record.hpp"
+#include "stacks/stack_table.hpp"
+#include "stacks/unwind.hpp"
+
+namespace memx::detail {
+namespace {
+
+constexpr auto kRelaxed = std::memory_order_relaxed;
+/// Frames inside memx (the hooks, the slow path, operator new) that a capture skips, at most.
+constexpr int kMaxSkip = 8;
+constexpr int kMaxDepth = stacks::kMaxDepth;
+
+// Constant-initialised: the hooks may run before any constructor.
+std::atomic<int> g_depth{0};  // 0: off
+std::atomic<int> g_skip{0};
+std::atomic<unsigned char> g_unwinder{static_cast<unsigned char>(stacks::Unwinder::kAuto)};
+std::atomic<std::uint32_t> g_scope{0};
+alignas(64) std::atomic<std::uint64_t> g_next_number{0};
+alignas(64) std::atomic<std::uint64_t> g_dropped{0};
+StackTable g_table;
+LiveMap g_map;
+
+/// The captures enable() makes of its own probe allocations.
+struct Probe {
+  void* fp[kMaxDepth + kMaxSkip];
+  void* lu[kMaxDepth + kMaxSkip];
+  int fp_n = -1;
+  int lu_n = -1;
+};
+__thread Probe* tls_probe __attribute__((tls_model("initial-exec")));
+
+int capture(stacks::Unwinder u, void** out, int max) noexcept {
+  return u == stacks::Unwinder::kFramePointer ? fp_backtrace(out, max)
+                                              : libunwind_backtrace(out, max);
+}
+
+}  // namespace
+
+bool stacks_wanted() noexcept {
+  return g_depth.load(std::memory_order_acquire) != 0 || tls_probe != nullptr;
+}
+
+StackHook stacks_on_alloc(void* p, std::size_t usable) noexcept {
+  if (Probe* probe = tls_probe; __builtin_expect(probe != nullptr, 0)) {
+    if (probe->fp_n < 0) {  // the first allocation of each probe only
+      probe->fp_n = fp_backtrace(probe->fp, kMaxDepth + kMaxSkip);
+      probe->lu_n = libunwind_backtrace(probe->lu, kMaxDepth + kMaxSkip);
+    }
+    return StackHook::kSkip;
+  }
+  const int depth = g_depth.load(std::memory_order_acquire);
+  if (depth == 0) return StackHook::kOff;
+  const int skip = g_skip.load(kRelaxed);
+  void* buf[kMaxDepth + kMaxSkip];
+  const int n =
+      capture(static_cast<stacks::Unwinder>(g_unwinder.load(kRelaxed)), buf, depth + skip);
+  const std::uint32_t id = n > skip ? g_table.intern(buf + skip, n - skip) : 0;
+  LiveBlock b;
+  b.address = reinterpret_cast<std::uintptr_t>(p);
+  b.size = usable;
+  b.stack_id = id;
+  b.scope_id = g_scope.load(kRelaxed);
+  b.alloc_number = g_next_number.fetch_add(1, kRelaxed);
+  if (id == 0 || !g_map.insert(b)) g_dropped.fetch_add(1, kRelaxed);
+  return StackHook::kCount;
+}
+
+StackHook stacks_on_free(void* p) noexcept {
+  if (__builtin_expect(tls_probe != nullptr, 0)) return StackHook::kSkip;
+  if (g_depth.load(std::memory_order_acquire) == 0) return StackHook::kOff;
+  g_map.erase(reinterpret_cast<std::uintptr_t>(p));
+  return StackHook::kCount;
+}
+
+namespace {
+
+// The probes: small functions whose return addresses the captures must contain, each in a
+// section of its own so that the linker's __start_/__stop_ symbols bound it exactly.
+[[gnu::noinline, gnu::section("memx_probe_direct")]] void* probe_direct() {
+  void* p = ::operator new(40);
+  asm volatile("" ::"r"(p) : "memory");
+  return p;
+}
+
+[[gnu::noinline, gnu::section("memx_probe_library")]] std::string probe_library() {
+  // Allocates inside libstdc++ (std::string's out-of-line _M_construct/_M_create, built
+  // without frame pointers on Debian): the frame of this function is the one a
+  // frame-pointer walk loses there.
+  std::string s(100, 'x');
+  asm volatile("" ::"r"(s.data()) : "memory");
+  return s;
+}
+
+}  // namespace
+}  // namespace memx::detail
+extern "C" {
+extern const char __start_memx_probe_direct[], __stop_memx_probe_direct[];
+extern const char __start_memx_probe_library[], __stop_memx_probe_library[];
+}
+namespace memx::detail {
+namespace {
+
+/// The index of the first return address in [lo, hi), or -1.
+int find_frame(void* const* frames, int n, const char* lo, const char* hi) noexcept {
+  for (int i = 0; i < n; ++i) {
+    const auto pc = static_cast<const char*>(frames[i]);
+    if (pc > lo && pc <= hi) return i;  // a return address follows its call
+  }
+  return -1;
+}
+
+/// What enable() learnt from the probes.
+struct ProbeResult {
+  bool ok = false;
+  int fp_skip = -1;  // frames inside memx before the allocating function's, per unwinder
+  int lu_skip = -1;
+  bool fp_correct = false;  // the frame-pointer walk matches libunwind through libstdc++
+};
+
+template <class F>
+bool run_probe(Probe& probe, F&& f) {
+  ThreadCounters& t = tls_counters;
+  const unsigned char saved = t.state;
+  tls_probe = &probe;
+  t.state = kStacks;  // through the slow path, whatever the epoch
+  f();
+  tls_probe = nullptr;
+  t.state = saved;
+  return probe.fp_n >= 0;
+}
+
+ProbeResult probe_unwinders() {
+  ProbeResult r;
+  load_dwarf_unwinder();
+  ThreadCounters& t = tls_counters;
+  if (t.state == kUnregistered) ::operator delete(::operator new(1));  // registers the thread
+  if (t.state == kExited || t.state == kUnregistered) return r;
+  Probe direct;
+  void* block = nullptr;
+  if (!run_probe(direct, [&] { block = probe_direct(); })) return r;
+  run_probe(direct, [&] { ::operator delete(block); });  // freed uncounted, as it was made
+  r.fp_skip =
+      find_frame(direct.fp, direct.fp_n, __start_memx_probe_direct, __stop_memx_probe_direct);
+  r.lu_skip =
+      find_frame(direct.lu, direct.lu_n, __start_memx_probe_direct, __stop_memx_probe_direct);
+  if (r.fp_skip > kMaxSkip) r.fp_skip = -1;
+  if (r.lu_skip > kMaxSkip) r.lu_skip = -1;
+  Probe lib;
+  std::string s;
+  if (!run_probe(lib, [&] { s = probe_library(); })) return r;
+  run_probe(lib, [&] { std::string().swap(s); });
+  // Correct: from the allocating call up, the walk gives what libunwind gives, including
+  // the frame of probe_library.
+  const char* lo = __start_memx_probe_library;
+  const char* hi = __stop_memx_probe_library;
+  const int lu_at = find_frame(lib.lu, lib.lu_n, lo, hi);
+  const int fp_at = find_frame(lib.fp, lib.fp_n, lo, hi);
+  if (r.fp_skip >= 0 && r.lu_skip >= 0 && lu_at >= 0 && fp_at >= 0 &&
+      lu_at - r.lu_skip == fp_at - r.fp_skip) {
+    bool same = true;
+    for (int i = r.lu_skip, j = r.fp_skip; i < lib.lu_n && j < lib.fp_n && i <= lu_at + 2;
+         ++i, ++j) {
+      same = same && lib.lu[i] == lib.fp[j];
+    }
+    r.fp_correct = same;
+  }
+  r.ok = true;
+  return r;
+}
+
+ProbeResult g_probe;  // the last probe (read by the tests through detail::probe_report)
+
+}  // namespace
+
+/// The unwinders as the last enable() measured them, for tests and the benchmark.
+void probe_report(int& fp_skip, int& lu_skip, bool& fp_correct) noexcept {
+  fp_skip = g_probe.fp_skip;
+  lu_skip = g_probe.lu_skip;
+  fp_correct = g_probe.fp_correct;
+}
+
+/// Counts a capture of depth frames with unwinder u from the calling point (for measurements).
+int capture_for_test(stacks::Unwinder u, void** out, int max) noexcept {
+  return capture(u, out, max);
+}
+
+}  // namespace memx::detail
+
+namespace memx::stacks {
+
+using detail::g_depth;
+using detail::kRelaxed;
+
+const char* unwinder_name(Unwinder u) noexcept {
+  switch (u) {
+    case Unwinder::kFramePointer:
+      return "frame-pointer";
+    case Unwinder::kLibunwind:
+      return detail::dwarf_unwinder_is_libunwind() ? "libunwind" : "glibc-backtrace";
+    default:
+      return "auto";
+  }
+}
+
+bool enable(int depth, Unwinder u) noexcept {
+  if (depth < 1 || depth > kMaxDepth) return false;
+  detail::ProbeResult r;
+  try {
+    r = detail::probe_unwinders();
+  } catch (...) {
+    return false;
+  }
+  detail::g_probe = r;
+  if (!r.ok) return false;
+  if (u == Unwinder::kAuto) u = r.fp_correct ? Unwinder::kFramePointer : Unwinder::kLibunwind;
+  const int skip = u == Unwinder::kFramePointer ? r.fp_skip : r.lu_skip;
+  if (skip < 0) return false;
+  g_depth.store(0, std::memory_order_release);
+  detail::g_map.clear();
+  detail::g_skip.store(skip, kRelaxed);
+  detail::g_unwinder.store(static_cast<unsigned char>(u), kRelaxed);
+  g_depth.store(depth, std::memory_order_release);
+  // Every thread in the counting state takes the slow path at its next allocation (its
+  // epoch is stale), sees the depth and switches to the stack state.
+  reset_peak();
+  return true;
+}
+
+void disable() noexcept {
+  g_depth.store(0, std::memory_order_release);
+}
+
+bool enabled() noexcept {
+  return g_depth.load(kRelaxed) != 0;
+}
+
+int depth() noexcept {
+  return g_depth.load(kRelaxed);
+}
+
+Unwinder unwinder() noexcept {
+  return static_cast<Unwinder>(detail::g_unwinder.load(kRelaxed));
+}
+
+void set_scope(std::uint32_t id) noexcept {
+  detail::g_scope.store(id, kRelaxed);
+}
+
+std::uint32_t scope() noexcept {
+  return detail::g_scope.load(kRelaxed);
+}
+
+std::uint64_t next_allocation_number() noexcept {
+  return detail::g_next_number.load(kRelaxed);
+}
+
+List<Site> live_sites(const Filter& filter) {
+  Uncounted guard;  // the scratch below is memx's own
+  // Copy the matching (stack, size) pairs out shard by shard; nothing allocates under a lock.
+  using Pair = std::pair<std::uint32_t, std::uint64_t>;
+  List<Pair> pairs;
+  List<Pair> shard;
+  const std::uint64_t first = filter.first_number & detail::LiveMap::kNumberMask;
+  const std::uint64_t end = filter.end_number;
+  const bool by_scope = filter.scope.has_value();
+  const std::uint32_t want_scope = by_scope ? (*filter.scope & detail::LiveMap::kScopeMask) : 0;
+  for (int s = 0; s < detail::LiveMap::shards(); ++s) {
+    shard.clear();
+    std::size_t n = 0;
+    detail::g_map.for_each_in_shard(s, [&](const detail::LiveBlock&) { ++n; });
+    shard.reserve(n + 64);  // room for blocks recorded meanwhile; the rest are skipped
+    const std::size_t room = shard.capacity();
+    detail::g_map.for_each_in_shard(s, [&](const detail::LiveBlock& b) {
+      if (b.alloc_number < first || b.alloc_number >= end) return;
+      if (by_scope && b.scope_id != want_scope) return;
+      if (shard.size() < room) shard.emplace_back(b.stack_id, b.size);
+    });
+    pairs.insert(pairs.end(), shard.begin(), shard.end());
+  }
+  std::sort(pairs.begin(), pairs.end());
+  List<Site> sites;
+  for (const Pair& p : pairs) {
+    if (sites.empty() || sites.back().stack_id != p.first) sites.push_back(Site{p.first, 0, 0});
+    sites.back().bytes += p.second;
+    sites.back().blocks += 1;
+  }
+  std::sort(sites.begin(), sites.end(), [](const Site& a, const Site& b) {
+    if (a.bytes != b.bytes) return a.bytes > b.bytes;
+    if (a.blocks != b.blocks) return a.blocks > b.blocks;
+    return a.stack_id < b.stack_id;
+  });
+  return sites;
+}
+
+List<std::uintptr_t> frames(std::uint32_t stack_id) {
+  std::uintptr_t buf[kMaxDepth];
+  const int n = detail::g_table.frames(stack_id, buf, kMaxDepth);
+  Uncounted guard;
+  return List<std::uintptr_t>(buf, buf + n);
+}
+
+MemoryUse memory_use() noexcept {
+  MemoryUse m;
+  m.live_blocks = detail::g_map.size();
+  m.live_map_bytes = detail::g_map.memory_bytes();
+  m.stacks = detail::g_table.size();
+  m.stack_table_bytes = detail::g_table.memory_bytes();
+  m.dropped = detail::g_dropped.load(kRelaxed);
+  return m;
+}
+
+std::optional<int> parse_depth(std::string_view text) noexcept {
+  std::size_t i = 0;
+  while (i < text.size() && text[i] == ' ') ++i;
+  std::size_t j = text.size();
+  while (j > i && text[j - 1] == ' ') --j;
+  const std::string_view t = text.substr(i, j - i);
+  if (t.empty()) return std::nullopt;
+  if (t.find_first_not_of("0123456789") != std::string_view::npos) {
+    const std::optional<bool> on = parse_bool(t);  // on/yes/true: the default depth
+    if (!on.has_value()) return std::nullopt;
+    return *on ? kDefaultDepth : 0;
+  }
+  if (t.size() > 3) return std::nullopt;
+  int v = 0;
+  for (const char c : t) v = v * 10 + (c - '0');
+  if (v > kMaxDepth) return std::nullopt;
+  return v;
+}
+
+namespace {
+
+/// MEMX_STACKS=DEPTH turns stack mode on when the program starts (before main, in the
+/// order of constructors: allocations of earlier constructors are not recorded).
+[[gnu::constructor]] void enable_from_environment() {
+  const char* value = std::getenv("MEMX_STACKS");
+  if (value == nullptr || *value == '\0') return;
+  const std::optional<int> d = parse_depth(value);
+  if (!d.has_value()) {
+    std::fprintf(stderr,
+                 "memx: ignoring MEMX_STACKS=\"%.200s\": expected a depth from 1 to %d, on "
+                 "(depth %d) or off; stack mode stays off\n",
+                 value, kMaxDepth, kDefaultDepth);
+    return;
+  }
+  if (*d == 0) return;
+  if (!enable(*d)) {
+    std::fprintf(stderr, "memx: MEMX_STACKS=%s: stack mode could not be enabled\n", value);
+  }
+}
+
+}  // namespace
+
+}  // namespace memx::stacks

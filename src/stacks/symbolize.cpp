@@ -1,0 +1,192 @@
+// Symbolisation with elfutils' libdw (memx/symbols.hpp). Never on the allocation path.
+#include <cxxabi.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <unordered_map>
+
+#include "memx/symbols.hpp"
+
+namespace memx::symbols {
+namespace {
+
+std::string demangle(const char* name) {
+  if (name == nullptr) return {};
+  int status = 0;
+  char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  if (d == nullptr) return name;
+  std::string s(d);
+  std::free(d);
+  return s;
+}
+
+/// The name of a subprogram or inlined-subroutine DIE (following abstract origins).
+std::string die_name(Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  const char* name = nullptr;
+  if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) != nullptr ||
+      dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr) != nullptr) {
+    name = dwarf_formstring(&attr);
+  }
+  if (name == nullptr) name = dwarf_diename(die);
+  if (name == nullptr) {
+    Dwarf_Die origin;
+    if (dwarf_attr_integrate(die, DW_AT_abstract_origin, &attr) != nullptr &&
+        dwarf_formref_die(&attr, &origin) != nullptr) {
+      name = dwarf_diename(&origin);
+    }
+  }
+  return demangle(name);
+}
+
+}  // namespace
+
+struct Symbolizer::Impl {
+  Dwfl* dwfl = nullptr;
+  char* debuginfo_path = nullptr;
+  Dwfl_Callbacks callbacks{};
+  std::unordered_map<std::uintptr_t, std::vector<Frame>> cache;
+
+  Impl() {
+    callbacks.find_elf = dwfl_linux_proc_find_elf;
+    callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+    callbacks.debuginfo_path = &debuginfo_path;
+    dwfl = dwfl_begin(&callbacks);
+    if (dwfl != nullptr) {
+      dwfl_report_begin(dwfl);
+      if (dwfl_linux_proc_report(dwfl, getpid()) != 0 ||
+          dwfl_report_end(dwfl, nullptr, nullptr) != 0) {
+        dwfl_end(dwfl);
+        dwfl = nullptr;
+      }
+    }
+  }
+  ~Impl() {
+    if (dwfl != nullptr) dwfl_end(dwfl);
+  }
+
+  std::vector<Frame> lookup(std::uintptr_t ret) {
+    std::vector<Frame> out;
+    Frame base;
+    base.address = ret;
+    // A return address points after the call: look up the call instruction's last byte.
+    const Dwarf_Addr pc = ret == 0 ? 0 : ret - 1;
+    Dwfl_Module* mod = dwfl != nullptr ? dwfl_addrmodule(dwfl, pc) : nullptr;
+    if (mod == nullptr) {
+      base.note = dwfl == nullptr ? "the process's modules could not be read" : "no module";
+      out.push_back(base);
+      return out;
+    }
+    Dwarf_Addr start = 0;
+    const char* mname =
+        dwfl_module_info(mod, nullptr, &start, nullptr, nullptr, nullptr, nullptr, nullptr);
+    base.module = mname != nullptr ? mname : "";
+    base.offset = ret - start;
+    // The symbol table (present unless stripped) names the outermost function.
+    GElf_Sym sym;
+    GElf_Off sym_off = 0;
+    const char* symname = dwfl_module_addrinfo(mod, pc, &sym_off, &sym, nullptr, nullptr, nullptr);
+    const std::string outer_name = demangle(symname);
+    // Line of the innermost inlined frame from the line table. A pc past the end of a line
+    // sequence (code of a unit without debug information) has no line.
+    Dwfl_Line* line = dwfl_module_getsrc(mod, pc);
+    Dwarf_Addr bias = 0;
+    Dwarf_Die* cu = dwfl_module_addrdie(mod, pc, &bias);
+    if (line != nullptr) {
+      Dwarf_Addr line_bias = 0;
+      Dwarf_Line* dl = dwfl_dwarf_line(line, &line_bias);
+      bool end_sequence = false;
+      if (dl == nullptr || dwarf_lineendsequence(dl, &end_sequence) != 0 || end_sequence) {
+        line = nullptr;
+      }
+    }
+    if (line != nullptr && cu != nullptr && dwarf_haspc(cu, pc - bias) != 1) line = nullptr;
+    if (line == nullptr || cu == nullptr) {
+      base.function = outer_name;
+      base.note = symname == nullptr ? "no symbols or debug information" : "no debug information";
+      out.push_back(base);
+      return out;
+    }
+    int lineno = 0;
+    const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr);
+    std::string cur_file = file != nullptr ? file : "";
+    int cur_line = lineno;
+    // dwarf_getscopes gives the innermost function scope (an inlined subroutine or the
+    // subprogram); dwarf_getscopes_die on it gives the concrete chain it was inlined into,
+    // each inlined subroutine's call site being its caller's position (eu-addr2line -i).
+    Dwarf_Die* scopes = nullptr;
+    const int n = dwarf_getscopes(cu, pc - bias, &scopes);
+    int inner = -1;
+    for (int i = 0; i < n && inner < 0; ++i) {
+      const int tag = dwarf_tag(&scopes[i]);
+      if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) inner = i;
+    }
+    Dwarf_Die* chain = nullptr;
+    const int m = inner >= 0 ? dwarf_getscopes_die(&scopes[inner], &chain) : 0;
+    Dwarf_Files* files = nullptr;
+    size_t nfiles = 0;
+    dwarf_getsrcfiles(cu, &files, &nfiles);
+    for (int i = 0; i < m; ++i) {
+      const int tag = dwarf_tag(&chain[i]);
+      if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
+      Frame f = base;
+      f.function = die_name(&chain[i]);
+      if (f.function.empty() && tag == DW_TAG_subprogram) f.function = outer_name;
+      f.file = cur_file;
+      f.line = cur_line;
+      f.inlined = tag == DW_TAG_inlined_subroutine;
+      out.push_back(f);
+      if (tag == DW_TAG_subprogram) break;
+      Dwarf_Attribute attr;
+      Dwarf_Word v = 0;
+      cur_line = dwarf_formudata(dwarf_attr(&chain[i], DW_AT_call_line, &attr), &v) == 0
+                     ? static_cast<int>(v)
+                     : 0;
+      cur_file.clear();
+      if (files != nullptr &&
+          dwarf_formudata(dwarf_attr(&chain[i], DW_AT_call_file, &attr), &v) == 0 && v < nfiles) {
+        const char* cf = dwarf_filesrc(files, v, nullptr, nullptr);
+        if (cf != nullptr) cur_file = cf;
+      }
+    }
+    std::free(chain);
+    std::free(scopes);
+    if (out.empty()) {
+      base.function = outer_name;
+      base.file = cur_file;
+      base.line = cur_line;
+      out.push_back(base);
+    }
+    return out;
+  }
+};
+
+Symbolizer::Symbolizer() : impl_(std::make_unique<Impl>()) {}
+Symbolizer::~Symbolizer() = default;
+
+const std::vector<Frame>& Symbolizer::resolve(std::uintptr_t return_address) {
+  auto it = impl_->cache.find(return_address);
+  if (it == impl_->cache.end()) {
+    it = impl_->cache.emplace(return_address, impl_->lookup(return_address)).first;
+  }
+  return it->second;
+}
+
+std::string describe(const Frame& f) {
+  char buf[64];
+  if (f.line > 0 && !f.file.empty()) {
+    std::snprintf(buf, sizeof buf, ":%d", f.line);
+    return (f.function.empty() ? std::string("??") : f.function) + " at " + f.file + buf;
+  }
+  std::snprintf(buf, sizeof buf, "+0x%llx", static_cast<unsigned long long>(f.offset));
+  std::string s = (f.module.empty() ? std::string("??") : f.module) + buf;
+  if (!f.function.empty()) s += " in " + f.function;
+  if (!f.note.empty()) s += " (" + f.note + ")";
+  return s;
+}
+
+}  // namespace memx::symbols
