@@ -104,7 +104,7 @@ for v in "${versions[@]}"; do
     set -- $passed
     result="$(($2 - $1))/$2 tests passed"
     [ "$1" -eq 0 ] || failed=1
-    fails=$(sed -n 's/^ *[0-9]* - \([^ ]*\) (.*/\1/p' "$dir/ctest.txt" | tr '\n' ' ')
+    fails=$(sed -n 's/^[[:space:]]*[0-9]* - \([^ ]*\) (.*/\1/p' "$dir/ctest.txt" | tr '\n' ' ')
     [ -z "$fails" ] || result="$result; failed: $fails"
   else
     failed=1
