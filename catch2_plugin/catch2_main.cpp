@@ -8,6 +8,7 @@
 
 #if defined(MEMX_CATCH2_V3)
 #include <catch2/catch_session.hpp>
+#include <catch2/catch_version_macros.hpp>  // CATCH_VERSION_MAJOR, which the branches below test
 #else
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
@@ -16,6 +17,10 @@
 #include "memx/catch2.hpp"
 #include "memx/config.hpp"
 #include "runtime.hpp"
+
+#if !defined(CATCH_VERSION_MAJOR) || (CATCH_VERSION_MAJOR >= 3) != defined(MEMX_CATCH2_V3)
+#error "memx: the Catch2 headers found do not match MEMX_CATCH2_V3"
+#endif
 
 namespace {
 

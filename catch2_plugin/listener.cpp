@@ -12,7 +12,7 @@
 // Catch2 does around the body (reporters, output capture, the tracker's reset) is outside
 // the measured interval.
 //
-// Catch2 3.x (behind CATCH_VERSION_MAJOR; compiled and run against Catch2 3.16.0): the pass
+// Catch2 3.x (behind CATCH_VERSION_MAJOR; tested against 3.4.0 and 3.7.1, README): the pass
 // is measured around the body alone too, through the invoker of the RunContext's active
 // test case, and memx's failures are assertion failures of the pass. Catch2 3 calls its
 // RunContext directly, so no proxy books its work inside the body: the section trackers
@@ -32,6 +32,8 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #if defined(MEMX_CATCH2_V3)
@@ -779,11 +781,24 @@ void prewarm_v3() {
   nest_messages(16);
 }
 
+/// True when ReporterPreferences has shouldReportAllAssertionStarts (releases after 3.7.1;
+/// 3.7.1 and earlier have no such switch: there is nothing to turn off).
+template <typename P, typename = void>
+struct HasAssertionStarts : std::false_type {};
+template <typename P>
+struct HasAssertionStarts<P, std::void_t<decltype(std::declval<P&>().shouldReportAllAssertionStarts)>>
+    : std::true_type {};
+
+template <typename P>
+void skip_assertion_starts(P& preferences) {
+  if constexpr (HasAssertionStarts<P>::value) preferences.shouldReportAllAssertionStarts = false;
+}
+
 class Listener final : public Catch::EventListenerBase {
  public:
   explicit Listener(Catch::IConfig const* config) : EventListenerBase(config) {
     // Assertion starts are not needed: Catch2 keeps its fast path for passing assertions.
-    m_preferences.shouldReportAllAssertionStarts = false;
+    skip_assertion_starts(m_preferences);
   }
 
   void testRunStarting(Catch::TestRunInfo const&) override {

@@ -1,19 +1,24 @@
 # memx_add_library(<name> <STATIC|SHARED|INTERFACE|...> sources...)
 # Creates memx_<name> with the namespaced alias memx::<name>, the project's
-# include directories, C++17 and the export name <name>. Every memx target is
-# made here so that aliases, include paths and install exports cannot drift.
+# include directories and the export name <name>. Every memx target is made here so
+# that aliases, include paths and install exports cannot drift.
+#
+# memx's sources are compiled as C++17 (PRIVATE): linking a memx target does not change
+# the consumer's C++ standard. A target whose public headers need C++17 says so itself
+# with target_compile_features(... PUBLIC cxx_std_17) (memx::memx, memx::analysis,
+# memx::session); the test plugins' headers (memx/gtest.hpp, memx/catch2.hpp) compile as
+# C++11, and the plugins link memx::session as $<LINK_ONLY:...>.
 function(memx_add_library name kind)
   set(target memx_${name})
   add_library(${target} ${kind} ${ARGN})
   add_library(memx::${name} ALIAS ${target})
   set_target_properties(${target} PROPERTIES EXPORT_NAME ${name})
   if(kind STREQUAL "INTERFACE")
-    target_compile_features(${target} INTERFACE cxx_std_17)
     target_include_directories(${target} INTERFACE
       $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
       $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   else()
-    target_compile_features(${target} PUBLIC cxx_std_17)
+    target_compile_features(${target} PRIVATE cxx_std_17)
     target_include_directories(${target}
       PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
              $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>

@@ -4,7 +4,11 @@
 //   ./memx_example_catch2 -r junit -o junit.xml      (memx's failures are Catch2 failures)
 // Each pass through a TEST_CASE is one memx test: "WordIndex / counts words" and
 // "WordIndex / finds nothing in an empty text" are measured separately.
+#if defined(MEMX_CATCH2_V3)  // memx::catch2 was built with Catch2 3 (its usage requirement)
+#include <catch2/catch_test_macros.hpp>
+#else
 #include <catch2/catch.hpp>
+#endif
 
 #include <map>
 #include <sstream>

@@ -11,15 +11,23 @@
 // MEMX_FAIL_ON_LEAK, MEMX_REPEAT, MEMX_QUIET, MEMX_COLOR.
 // Budgets: MEMX_BUDGET("peak=4MiB") in a TEST_CASE or SECTION body, or a tag on the test
 // case: TEST_CASE("parse", "[memx:peak=4MiB, net=0]").
+//
+// This header compiles as C++11 (linking memx::catch2 leaves the suite's C++ standard alone).
+// Compiled as C++17 or later it also includes memx/session.hpp, the Session API.
 #pragma once
 
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "memx/budget_macros.hpp"
+#if __cplusplus >= 201703L
 #include "memx/session.hpp"
+#endif
 
-namespace memx::catch2 {
+namespace memx {
+class Session;
+namespace catch2 {
 
 /// The session of the running test program, or nullptr before the first test run.
 Session* session() noexcept;
@@ -32,4 +40,5 @@ Session* session() noexcept;
 int run(const std::vector<std::string>& flags, int repetitions,
         const std::function<int(int index, bool last)>& run_once);
 
-}  // namespace memx::catch2
+}  // namespace catch2
+}  // namespace memx

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "memx/budget.hpp"
+#include "memx/budget_macros.hpp"  // MEMX_BUDGET, register_group_budget
 #include "memx/counters.hpp"
 #include "memx/report.hpp"
 #include "memx/rss.hpp"
@@ -202,17 +203,8 @@ class Session {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Declares the budget of the running test (what MEMX_BUDGET expands to). Outside a test or
-/// without a plugin it does nothing.
+/// Declares the budget of the running test (what MEMX_BUDGET comes to, see
+/// memx/budget_macros.hpp). Outside a test or without a plugin it does nothing.
 void declare_budget(std::string_view text, const char* file, int line) noexcept;
 
-/// Registers a default budget for every test of `group` (a GoogleTest suite); what
-/// MEMX_SUITE_BUDGET expands to. Returns true so that it can initialise a static.
-bool register_group_budget(const char* group, const char* text, const char* file, int line) noexcept;
-
 }  // namespace memx
-
-/// Declares the memory budget of the test it is written in, e.g.
-/// `MEMX_BUDGET("peak=4MiB, net=0, allocs=20000")`. Keys: peak, net, blocks, allocs, rss.
-/// A test over budget fails; a malformed budget fails the test naming the bad token.
-#define MEMX_BUDGET(text) ::memx::declare_budget((text), __FILE__, __LINE__)

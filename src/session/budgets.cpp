@@ -61,4 +61,12 @@ void declare_budget(std::string_view text, const char* file, int line) noexcept 
   }
 }
 
+namespace detail {
+
+void declare_budget_text(const char* text, std::size_t size, const char* file, int line) noexcept {
+  declare_budget(std::string_view(text == nullptr ? "" : text, text == nullptr ? 0 : size), file, line);
+}
+
+}  // namespace detail
+
 }  // namespace memx

@@ -2,7 +2,7 @@
 // from the plugin's report: Catch2's own work (failed assertions, messages, sections,
 // exceptions) is not the test's. Its own main: the checks run after Catch2's.
 #define CATCH_CONFIG_RUNNER
-#include <catch2/catch.hpp>
+#include "catch2_include.hpp"
 
 #include <cinttypes>
 #include <cstdio>

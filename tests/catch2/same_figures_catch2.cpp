@@ -1,5 +1,5 @@
 // The shared workload under the Catch2 plugin (see same_figures_gtest.cpp).
-#include <catch2/catch.hpp>
+#include "catch2_include.hpp"
 
 #include "workload.hpp"
 

@@ -1,7 +1,7 @@
 // The false-leak patterns of issue 6 under the Catch2 plugin, with the two real leaks. Run
 // with --memx-repeat=5 and a report; check_patterns.py checks every verdict. The code under
 // test is shared with the GoogleTest version (code_under_test.hpp).
-#include <catch2/catch.hpp>
+#include "../catch2/catch2_include.hpp"
 #include <memory>
 #include <set>
 #include <sstream>

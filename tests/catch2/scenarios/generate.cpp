@@ -3,16 +3,10 @@
 // generate must be clean, the two that leak one 16-byte block in one generated value (the
 // first one, a later one) must be found leaking there. Built twice: with memx::catch2_main
 // (--memx-repeat: whole runs) and with Catch2's own main (MEMX_REPEAT: whole runs too).
-#if defined(MEMX_CATCH2_V3)  // memx::catch2's usage requirement with Catch2 3
-#include <catch2/catch_test_macros.hpp>
-#include <catch2/generators/catch_generators.hpp>
-using namespace Catch::Generators;  // as<>, table<>
-#else
 #if defined(MEMX_SCENARIO_CATCH_MAIN)
 #define CATCH_CONFIG_MAIN
 #endif
-#include <catch2/catch.hpp>
-#endif
+#include "../catch2_include.hpp"
 
 #include <memory>
 #include <string>

@@ -5,7 +5,7 @@
 #if defined(MEMX_SCENARIO_CATCH_MAIN)
 #define CATCH_CONFIG_MAIN
 #endif
-#include <catch2/catch.hpp>
+#include "../catch2_include.hpp"
 
 #include <map>
 #include <string>

@@ -1,6 +1,6 @@
 // Should fail: a malformed MEMX_BUDGET and a malformed budget tag each fail their test
 // case with a message naming the bad token; the other test case still runs and passes.
-#include <catch2/catch.hpp>
+#include "../catch2_include.hpp"
 
 #include <vector>
 

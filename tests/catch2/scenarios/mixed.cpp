@@ -1,6 +1,6 @@
 // A deterministic mix of test cases for the golden report and for the one-process-per-test
 // run (catch_discover_tests + ctest -j) whose figures must match a single-process run.
-#include <catch2/catch.hpp>
+#include "../catch2_include.hpp"
 
 #include <map>
 #include <memory>

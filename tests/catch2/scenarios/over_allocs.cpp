@@ -1,6 +1,6 @@
 // Should fail: 1000 allocations under "allocs=100" (a tag), while MEMX_BUDGET in the body
 // adds a key the tag does not set.
-#include <catch2/catch.hpp>
+#include "../catch2_include.hpp"
 
 #include <memory>
 

@@ -1,5 +1,5 @@
 // Should fail: a test case that keeps 4000 bytes under "net=0", declared with a tag.
-#include <catch2/catch.hpp>
+#include "../catch2_include.hpp"
 
 #include <memory>
 #include <vector>

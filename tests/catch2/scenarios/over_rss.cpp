@@ -1,5 +1,5 @@
 // Should fail: 64 MiB touched and held for 50 ms (the RSS sampler sees it) under "rss=8MiB".
-#include <catch2/catch.hpp>
+#include "../catch2_include.hpp"
 
 #include <chrono>
 #include <cstring>

@@ -3,12 +3,8 @@
 // one drops it. Run with Catch2's own main and MEMX_REPEAT=5: memx must repeat the whole
 // run in test order (as --gtest_repeat does); repeating each test case back to back would
 // register the name twice and fail. No test is a leak.
-#if defined(MEMX_CATCH2_V3)  // Catch2::Catch2WithMain is linked
-#include <catch2/catch_test_macros.hpp>
-#else
 #define CATCH_CONFIG_MAIN
-#include <catch2/catch.hpp>
-#endif
+#include "../catch2_include.hpp"
 
 #include <map>
 #include <memory>

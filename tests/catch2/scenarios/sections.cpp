@@ -1,6 +1,6 @@
 // A test case with two sections, one of which leaks one 16-byte block per pass, next to a
 // test case without sections: each pass is measured on its own and named after its path.
-#include <catch2/catch.hpp>
+#include "../catch2_include.hpp"
 
 #include <memory>
 #include <vector>
