@@ -12,11 +12,13 @@ enum class Tool : unsigned char {
   thread_sanitizer,      ///< ThreadSanitizer (-fsanitize=thread)
   leak_sanitizer,        ///< LeakSanitizer alone (-fsanitize=leak)
   valgrind,              ///< the process runs on Valgrind's synthetic CPU
+  heaptrack,             ///< heaptrack's preload: it wraps mimalloc, memx counts as usual
 };
 
 /// The tool in this process, detected once without allocating (the sanitizers' runtime
-/// symbols, Valgrind's client request). While one is present, memx counts on the C
-/// library's malloc, which the tool intercepts, so every check of the tool keeps working.
+/// symbols, Valgrind's client request, heaptrack's preload). With a sanitizer or Valgrind,
+/// memx counts on the C library's malloc, which the tool intercepts, so every check of the
+/// tool keeps working; heaptrack sees mimalloc's calls, so nothing changes for it.
 Tool detected_tool() noexcept;
 
 /// True when memx counts on the C library's allocator because of detected_tool() although

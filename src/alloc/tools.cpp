@@ -46,6 +46,12 @@ bool on_valgrind() noexcept {
   return preload != nullptr && std::strstr(preload, "/vgpreload_") != nullptr;
 }
 
+/// heaptrack: the preload library its launcher puts into LD_PRELOAD.
+bool under_heaptrack() noexcept {
+  const char* preload = std::getenv("LD_PRELOAD");
+  return preload != nullptr && std::strstr(preload, "libheaptrack_preload") != nullptr;
+}
+
 Tool detect() noexcept {
   // AddressSanitizer first: its runtime also defines LeakSanitizer's interface.
   if (has_symbol("__asan_init")) return Tool::address_sanitizer;
@@ -54,6 +60,7 @@ Tool detect() noexcept {
   if (has_symbol("__tsan_init")) return Tool::thread_sanitizer;
   if (has_symbol("__lsan_do_leak_check")) return Tool::leak_sanitizer;
   if (on_valgrind()) return Tool::valgrind;
+  if (under_heaptrack()) return Tool::heaptrack;
   return Tool::none;
 }
 
@@ -65,7 +72,9 @@ unsigned char decide_allocator() noexcept {
   // Threads racing here detect the same tools and make the same choice.
   const Tool tool = detect();
   __atomic_store_n(&g_tool, static_cast<unsigned char>(tool), __ATOMIC_RELAXED);
-  choice = tool == Tool::none || !kAllocatorSwitchable ? kAllocatorBuilt : kAllocatorLibc;
+  // heaptrack wraps mimalloc's calls too: only the sanitizers and Valgrind need the C library.
+  const bool libc = kAllocatorSwitchable && tool != Tool::none && tool != Tool::heaptrack;
+  choice = libc ? kAllocatorLibc : kAllocatorBuilt;
   __atomic_store_n(&g_allocator, choice, __ATOMIC_RELEASE);
   return choice;
 }
@@ -89,6 +98,7 @@ const char* tool_name(Tool tool) noexcept {
     case Tool::thread_sanitizer: return "ThreadSanitizer";
     case Tool::leak_sanitizer: return "LeakSanitizer";
     case Tool::valgrind: return "Valgrind";
+    case Tool::heaptrack: return "heaptrack";
     case Tool::none: break;
   }
   return "";

@@ -14,6 +14,7 @@
 
 #include "memx/catch2.hpp"
 #include "memx/counters.hpp"
+#include "producer_consumer.hpp"
 
 namespace {
 
@@ -89,6 +90,11 @@ TEST_CASE("Figures.Skipped") {
 }
 #endif
 
+memx_test::ProducerConsumer g_producer_consumer;  // block_usable read after the run
+
+// One thread allocates what another frees (tests/common/producer_consumer.hpp).
+TEST_CASE("Figures.ProducerConsumer") { g_producer_consumer.run(); }
+
 TEST_CASE("Figures.AllocatesInAThread") {
   std::thread t([] { g_kept.emplace_back(new char[500]); });
   t.join();
@@ -157,6 +163,10 @@ int main(int argc, char* argv[]) {
   // The exception's message is the test's own allocation, freed with the exception.
   expect(r, "Figures.Throws", TestStatus::failed, 0, 0, 1, 1, 256);
   expect(r, "Figures.KeepsOneBlock", TestStatus::passed, usable(1000), 1, 1, usable(1000), usable(1000));
+  // The queue's live peak within memx's stated bound, not the 100 MB that passed through it.
+  expect(r, "Figures.ProducerConsumer", TestStatus::passed, 0, 0, kAny,
+         g_producer_consumer.min_true_peak(),
+         g_producer_consumer.max_true_peak() + g_producer_consumer.kStatedError);
   expect(r, "Figures.PeakOfAFreedBuffer", TestStatus::passed, 0, 0, 1, usable(1 << 20), usable(1 << 20));
   expect(r, "Figures.HundredAllocations", TestStatus::passed, 0, 0, 100, usable(32), usable(32));
   // INFO, CAPTURE and the other message macros build their text in the test's own frame

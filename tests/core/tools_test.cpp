@@ -41,9 +41,10 @@ TEST(Tools, BackendIsTheBuiltOneUnlessAToolMadeMemxSwitch) {
   }
   // A build on the C library never switches: every tool sees its blocks already.
   if (built == "system") EXPECT_FALSE(memx::allocator_switched_for_tool());
-  // A sanitizer in a mimalloc build always makes it switch.
-  if (built == "mimalloc" && memx::detected_tool() != memx::Tool::none) {
-    EXPECT_TRUE(memx::allocator_switched_for_tool());
+  // A sanitizer or Valgrind in a mimalloc build always makes it switch; heaptrack never does.
+  const memx::Tool tool = memx::detected_tool();
+  if (built == "mimalloc" && tool != memx::Tool::none) {
+    EXPECT_EQ(memx::allocator_switched_for_tool(), tool != memx::Tool::heaptrack);
   }
 }
 
@@ -55,6 +56,7 @@ TEST(Tools, Names) {
   EXPECT_STREQ(memx::tool_name(memx::Tool::thread_sanitizer), "ThreadSanitizer");
   EXPECT_STREQ(memx::tool_name(memx::Tool::leak_sanitizer), "LeakSanitizer");
   EXPECT_STREQ(memx::tool_name(memx::Tool::valgrind), "Valgrind");
+  EXPECT_STREQ(memx::tool_name(memx::Tool::heaptrack), "heaptrack");
 }
 
 TEST(Tools, OperatorNewIsCountedHereAndTheProbeLeavesNoTrace) {
