@@ -16,7 +16,7 @@ enum class Tool : unsigned char {
 };
 
 /// The tool in this process, detected once without allocating (the sanitizers' runtime
-/// symbols, Valgrind's client request, heaptrack's preload). With a sanitizer or Valgrind,
+/// symbols, Valgrind's client request, heaptrack_init). With a sanitizer or Valgrind,
 /// memx counts on the C library's malloc, which the tool intercepts, so every check of the
 /// tool keeps working; heaptrack sees mimalloc's calls, so nothing changes for it.
 Tool detected_tool() noexcept;

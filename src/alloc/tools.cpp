@@ -46,11 +46,9 @@ bool on_valgrind() noexcept {
   return preload != nullptr && std::strstr(preload, "/vgpreload_") != nullptr;
 }
 
-/// heaptrack: the preload library its launcher puts into LD_PRELOAD.
-bool under_heaptrack() noexcept {
-  const char* preload = std::getenv("LD_PRELOAD");
-  return preload != nullptr && std::strstr(preload, "libheaptrack_preload") != nullptr;
-}
+/// heaptrack: its preload (or, attached to a running process, its inject) library defines
+/// heaptrack_init (it takes itself out of LD_PRELOAD, so the environment does not tell).
+bool under_heaptrack() noexcept { return has_symbol("heaptrack_init"); }
 
 Tool detect() noexcept {
   // AddressSanitizer first: its runtime also defines LeakSanitizer's interface.
