@@ -145,12 +145,9 @@ void sync_epoch(ThreadCounters& t) noexcept {
   t.epoch.store(g_epoch.load(std::memory_order_acquire), std::memory_order_release);
 }
 
-struct Merged {
+/// Every thread's counters (and those of exited threads) merged, with the epoch's peak.
+Counters merge_locked() noexcept {
   Counters c;
-};
-
-Merged merge_locked() noexcept {
-  Merged m;
   const DeadTotals& d = g_registry.dead;
   std::uint64_t allocs = d.allocs.load(kRelaxed), frees = d.frees.load(kRelaxed);
   std::uint64_t ba = d.bytes_allocated.load(kRelaxed), bf = d.bytes_freed.load(kRelaxed);
@@ -165,36 +162,36 @@ Merged merge_locked() noexcept {
     if (t->epoch.load(std::memory_order_acquire) == epoch) growth += t->peak.load(kRelaxed);
     unpublished += max_unpublished(*t, epoch);
   }
-  m.c.allocs = allocs;
-  m.c.frees = frees;
-  m.c.bytes_allocated = ba;
-  m.c.bytes_freed = bf;
-  m.c.live_bytes = static_cast<std::int64_t>(ba - bf);
-  m.c.live_blocks = static_cast<std::int64_t>(allocs - frees);
+  c.allocs = allocs;
+  c.frees = frees;
+  c.bytes_allocated = ba;
+  c.bytes_freed = bf;
+  c.live_bytes = static_cast<std::int64_t>(ba - bf);
+  c.live_blocks = static_cast<std::int64_t>(allocs - frees);
   // Two upper bounds of the epoch's true peak (thread_counters.hpp); the lower one is the
   // tighter. Allocations of exited threads are in neither high-water mark: never report a
   // peak below the current level.
   const std::int64_t by_threads = g_registry.epoch_base + growth;
   const std::int64_t by_total = g_published_peak.load(kRelaxed) + unpublished;
-  m.c.peak_bytes = std::max(std::min(by_threads, by_total), m.c.live_bytes);
-  return m;
+  c.peak_bytes = std::max(std::min(by_threads, by_total), c.live_bytes);
+  return c;
 }
 
 /// Ends the current epoch (carrying its peak into every open window) and starts a new one
 /// at the current live level. Returns the counters it merged.
 Counters new_epoch_locked() noexcept {
-  const Merged m = merge_locked();
+  const Counters m = merge_locked();
   for (PeakWindow* w = g_registry.windows; w != nullptr;) {
-    w = PeakWindowAccess::carry(*w, m.c.peak_bytes);
+    w = PeakWindowAccess::carry(*w, m.peak_bytes);
   }
-  g_registry.epoch_base = m.c.live_bytes;
+  g_registry.epoch_base = m.live_bytes;
   g_registry.dead_epoch_peak = 0;
   g_registry.dead_epoch_unpublished = 0;
   // A publish racing with this store may leave a mark from just before the epoch: an
   // overestimate, never an underestimate, of the new epoch's peak.
   g_published_peak.store(g_published_total.load(kRelaxed), kRelaxed);
   g_epoch.fetch_add(1, std::memory_order_acq_rel);
-  Counters c = m.c;
+  Counters c = m;
   c.peak_bytes = c.live_bytes;  // the new epoch's high-water mark starts here
   return c;
 }
@@ -308,7 +305,7 @@ using detail::g_registry;
 
 Counters counters() noexcept {
   std::lock_guard<std::mutex> lock(g_registry.mutex);
-  return detail::merge_locked().c;
+  return detail::merge_locked();
 }
 
 Counters this_thread_counters() noexcept {
@@ -352,13 +349,13 @@ std::int64_t PeakWindow::peak_bytes() const noexcept {
   // nothing else writes carried_, so no lock is needed to read it.
   if (!open_) return carried_;
   std::lock_guard<std::mutex> lock(g_registry.mutex);
-  return std::max(carried_, detail::merge_locked().c.peak_bytes);
+  return std::max(carried_, detail::merge_locked().peak_bytes);
 }
 
 void PeakWindow::close() noexcept {
   std::lock_guard<std::mutex> lock(g_registry.mutex);
   if (!open_) return;
-  end_counters_ = detail::merge_locked().c;
+  end_counters_ = detail::merge_locked();
   carried_ = std::max(carried_, end_counters_.peak_bytes);
   open_ = false;
   if (prev_ != nullptr) prev_->next_ = next_; else g_registry.windows = next_;
