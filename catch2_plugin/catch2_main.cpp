@@ -55,8 +55,9 @@ bool output_is_a_document(const Catch::ConfigData& c) {
 #endif
 }
 
-constexpr std::string_view kMemxFlags[] = {"--memx-report", "--memx-budget",
-                                           "--memx-fail-on-leak", "--memx-repeat"};
+constexpr std::string_view kMemxFlags[] = {"--memx-report",      "--memx-budget",
+                                           "--memx-fail-on-leak", "--memx-repeat",
+                                           "--memx-stacks",       "--memx-sites"};
 
 /// memx's flags checked before Catch2 parses them, so that a mistyped one
 /// (--memx-budegt=...) or a bad repetition count stops the run with memx's one line and
@@ -72,7 +73,7 @@ std::string check_memx_flags(int argc, char* argv[]) {
     if (!known) {
       return "memx: unknown flag " + std::string(name) +
              " (known: --memx-report=PATH, --memx-budget=TEXT, --memx-fail-on-leak, "
-             "--memx-repeat=N)";
+             "--memx-repeat=N, --memx-stacks[=DEPTH], --memx-sites=N)";
     }
     if (name == "--memx-fail-on-leak" && name.size() < arg.size()) {
       const std::string_view value = arg.substr(name.size() + 1);
@@ -80,6 +81,13 @@ std::string check_memx_flags(int argc, char* argv[]) {
         return "memx: " + std::string(arg) +
                ": expected 1/0, true/false, yes/no or on/off, not \"" + std::string(value) + "\"";
       }
+      continue;
+    }
+    if (name == "--memx-stacks" || name == "--memx-sites") {
+      // Checked with the plugin's own parser, which gives the message.
+      memx::OptionsParse p = memx::parse_plugin_options({"", std::string(arg)},
+                                                        [](const char*) -> const char* { return nullptr; });
+      if (!p.errors.empty()) return p.errors.front();
       continue;
     }
     if (name != "--memx-repeat") continue;
@@ -110,6 +118,8 @@ int main(int argc, char* argv[]) {
     return memx::kSettingsErrorExit;
   }
   int repeat = 0;
+  bool stacks = false;
+  std::string sites;
   auto cli = session.cli() |
              clara::Opt(report, "path")["--memx-report"](
                  "write memx's report to <path> (%p: the process id; a directory: one file per process)") |
@@ -118,15 +128,20 @@ int main(int argc, char* argv[]) {
              clara::Opt(fail_on_leak)["--memx-fail-on-leak"](
                  "fail tests that leak (verdict leak, medium confidence or more)") |
              clara::Opt(repeat, "N")["--memx-repeat"](
-                 "run the selected tests N times; the first repetition is the leak verdicts' warm-up");
+                 "run the selected tests N times; the first repetition is the leak verdicts' warm-up") |
+             clara::Opt(stacks)["--memx-stacks"](
+                 "stack mode: record each allocation's call stack (=DEPTH frames, 32 by default) "
+                 "and name the lines of what tests leave live") |
+             clara::Opt(sites, "N")["--memx-sites"]("allocation sites kept per test in stack mode (10)");
   session.cli(cli);
-  // --memx-fail-on-leak=VALUE is memx's (Catch2's flags take no value): checked above,
-  // handed to memx as given, and kept from Catch2, which would take VALUE for a test name.
+  // --memx-fail-on-leak=VALUE and --memx-stacks=DEPTH are memx's (Catch2's flags take no
+  // value): checked above, handed to memx as given, and kept from Catch2, which would take
+  // VALUE for a test name.
   std::vector<char*> catch_args;
   std::vector<std::string> fail_on_leak_values;
   for (int i = 0; i < argc; ++i) {
     const std::string_view arg = argv[i];
-    if (i > 0 && arg.rfind("--memx-fail-on-leak=", 0) == 0) {
+    if (i > 0 && (arg.rfind("--memx-fail-on-leak=", 0) == 0 || arg.rfind("--memx-stacks=", 0) == 0)) {
       fail_on_leak_values.emplace_back(arg);
     } else {
       catch_args.push_back(argv[i]);
@@ -144,6 +159,8 @@ int main(int argc, char* argv[]) {
   if (!report.empty()) flags.push_back("--memx-report=" + report);
   if (!budget.empty()) flags.push_back("--memx-budget=" + budget);
   if (fail_on_leak) flags.push_back("--memx-fail-on-leak");
+  if (stacks) flags.push_back("--memx-stacks");
+  if (!sites.empty()) flags.push_back("--memx-sites=" + sites);
   flags.insert(flags.end(), fail_on_leak_values.begin(), fail_on_leak_values.end());
 
   const bool quiet_warm_up = output_is_a_document(user);

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "memx/config.hpp"
+#include "memx/stacks.hpp"
 #include "memx/thread_state.hpp"
 #include "memx/uncounted.hpp"
 
@@ -281,7 +282,10 @@ void Runtime::section_left() noexcept {
 
 Counters Runtime::framework_call_begin() noexcept {
   const Counters now = this_thread_counters();
-  if (in_pass_ && framework_depth_++ == 0) segment_end(now);
+  if (in_pass_ && framework_depth_++ == 0) {
+    segment_end(now);
+    stacks::set_thread_unscoped(true);  // stack mode: Catch2's blocks are no test's sites
+  }
   return now;
 }
 
@@ -309,6 +313,7 @@ void Runtime::segment_end(const Counters& now) noexcept {
 
 void Runtime::framework_call_end(const Counters& before) noexcept {
   if (!in_pass_ || framework_depth_ == 0 || --framework_depth_ > 0) return;
+  stacks::set_thread_unscoped(false);
   const Counters after = this_thread_counters();
   share_.bytes += after.live_bytes - before.live_bytes;
   share_.blocks += after.live_blocks - before.live_blocks;

@@ -26,6 +26,7 @@
 #include "memx/config.hpp"
 #include "memx/gtest.hpp"
 #include "memx/session.hpp"
+#include "memx/stacks.hpp"
 #include "memx/thread_state.hpp"
 #include "memx/uncounted.hpp"
 
@@ -65,7 +66,9 @@ class RetainedMeter final : public ::testing::ScopedFakeTestPartResultReporter {
     // are not the test's peak (their length depends on the source file's path, too).
     const PeakExcluded excluded;
     const Counters before = this_thread_counters();
+    const bool unscoped = stacks::set_thread_unscoped(true);  // stack mode: not the test's sites
     next->ReportTestPartResult(result);
+    stacks::set_thread_unscoped(unscoped);
     const Counters after = this_thread_counters();
     bytes_.fetch_add(after.live_bytes - before.live_bytes, std::memory_order_relaxed);
     blocks_.fetch_add(after.live_blocks - before.live_blocks, std::memory_order_relaxed);

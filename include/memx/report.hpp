@@ -17,7 +17,9 @@ namespace memx {
 /// The value of the report's "format" field.
 inline constexpr const char* kReportFormat = "memx-report";
 /// The report version this library writes; readers reject newer versions.
-inline constexpr int kReportVersion = 1;
+/// Version 2 added stack mode's allocation sites (Report::stacks, TestRecord::sites);
+/// version 1 reports still read.
+inline constexpr int kReportVersion = 2;
 
 /// What one repetition of a test used.
 struct RunRecord {
@@ -52,6 +54,70 @@ struct ViolationRecord {
   }
 };
 
+/// One source-level frame of an allocation site's stack (memx/symbols.hpp's Frame).
+struct FrameRecord {
+  std::string function;      ///< demangled; "" when unknown
+  std::string file;          ///< source file; "" when unknown
+  int line = 0;              ///< 0 when unknown
+  std::string module;        ///< the executable or shared library
+  std::uint64_t offset = 0;  ///< return address - the module's load address
+  bool inlined = false;      ///< inlined into the next frame
+  std::string note;          ///< why something is missing ("no debug information", ...)
+
+  /// Field-wise equality.
+  friend bool operator==(const FrameRecord& a, const FrameRecord& b) {
+    return a.function == b.function && a.file == b.file && a.line == b.line &&
+           a.module == b.module && a.offset == b.offset && a.inlined == b.inlined &&
+           a.note == b.note;
+  }
+};
+
+/// What one repetition of a test left live at one site.
+struct SiteRun {
+  std::int64_t bytes = 0;   ///< usable bytes still live
+  std::int64_t blocks = 0;  ///< blocks still live
+
+  /// Field-wise equality.
+  friend bool operator==(const SiteRun& a, const SiteRun& b) {
+    return a.bytes == b.bytes && a.blocks == b.blocks;
+  }
+};
+
+/// An allocation site (one call stack) of the blocks a test's repetitions left live, in
+/// stack mode (memx/stacks.hpp).
+struct SiteRecord {
+  std::int64_t bytes = 0;      ///< live bytes from all repetitions
+  std::int64_t blocks = 0;     ///< live blocks from all repetitions
+  std::vector<SiteRun> runs;   ///< per repetition (index = the test's run), what stays live
+  std::vector<FrameRecord> frames;  ///< the whole stack, innermost first (inlined expanded)
+  /// Index in frames of the first frame of the user's code: the frames before it are
+  /// memx's, the C++ runtime's, the standard library's or the test framework's.
+  int user_frame = 0;
+
+  /// Field-wise equality.
+  friend bool operator==(const SiteRecord& a, const SiteRecord& b) {
+    return a.bytes == b.bytes && a.blocks == b.blocks && a.runs == b.runs &&
+           a.frames == b.frames && a.user_frame == b.user_frame;
+  }
+};
+
+/// Stack mode in the run that wrote a report.
+struct StacksInfo {
+  int depth = 0;               ///< frames kept per stack; 0: stack mode was off
+  std::string unwinder;        ///< "libunwind", "frame-pointer" or "glibc-backtrace"
+  int top = 10;                ///< sites kept per test
+  std::uint64_t dropped = 0;   ///< allocations that could not be recorded (sites miss them)
+  /// True when the sites were taken at the end of the whole run (blocks freed by later
+  /// tests are gone); false while the run goes on (each test's sites as of its last run).
+  bool final = false;
+
+  /// Field-wise equality.
+  friend bool operator==(const StacksInfo& a, const StacksInfo& b) {
+    return a.depth == b.depth && a.unwinder == b.unwinder && a.top == b.top &&
+           a.dropped == b.dropped && a.final == b.final;
+  }
+};
+
 /// The outcome of a test as the framework reported it.
 enum class TestStatus { passed, failed, skipped };
 
@@ -68,12 +134,15 @@ struct TestRecord {
   std::optional<Budget> budget;             ///< the effective budget, if any
   std::vector<ViolationRecord> violations;  ///< keys of the budget that were exceeded
   LeakAssessment leak;                      ///< leak verdict over the runs
+  /// Stack mode: where the blocks its repetitions left live were allocated, the sites
+  /// with blocks from the most repetitions first, then by bytes (Report::stacks.top kept).
+  std::vector<SiteRecord> sites;
 
   /// Field-wise equality.
   friend bool operator==(const TestRecord& a, const TestRecord& b) {
     return a.name == b.name && a.binary == b.binary && a.file == b.file && a.line == b.line && a.status == b.status &&
            a.runs == b.runs && a.budget == b.budget && a.violations == b.violations &&
-           a.leak == b.leak;
+           a.leak == b.leak && a.sites == b.sites;
   }
 };
 
@@ -89,6 +158,7 @@ struct Report {
   std::string backend;      ///< allocator behind the counting operator new
   std::string tool;         ///< heap tool in the process ("AddressSanitizer", "Valgrind"), "" = none
   bool measured = true;     ///< false: memx's operator new saw nothing (Valgrind replaced it)
+  StacksInfo stacks;        ///< stack mode (depth 0: off)
   std::vector<std::int64_t> iteration_end_live_bytes;  ///< live heap at the end of each iteration
   std::vector<TestRecord> tests;                       ///< in the order they ran
 
@@ -98,6 +168,7 @@ struct Report {
            a.complete == b.complete && a.repetitions == b.repetitions &&
            a.started_at == b.started_at && a.finished_at == b.finished_at &&
            a.backend == b.backend && a.tool == b.tool && a.measured == b.measured &&
+           a.stacks == b.stacks &&
            a.iteration_end_live_bytes == b.iteration_end_live_bytes &&
            a.tests == b.tests;
   }

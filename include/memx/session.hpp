@@ -27,6 +27,8 @@ struct PluginOptions {
   std::string budget_text;            ///< --memx-budget / MEMX_BUDGET, as given
   Budget budget;                      ///< budget_text parsed: the global default budget
   bool fail_on_leak = false;          ///< --memx-fail-on-leak / MEMX_FAIL_ON_LEAK
+  int stacks_depth = 0;               ///< --memx-stacks[=DEPTH] / MEMX_STACKS; 0: stack mode off
+  int top_sites = 10;                 ///< --memx-sites=N / MEMX_SITES: sites kept per test
   bool quiet = false;                 ///< MEMX_QUIET: no end-of-run summary
   bool properties = false;            ///< MEMX_PROPERTIES: framework properties even without an output file
   std::optional<bool> color;          ///< MEMX_COLOR; unset: the framework's choice
@@ -39,7 +41,8 @@ inline constexpr int kSettingsErrorExit = 2;
 struct OptionsParse {
   PluginOptions options;              ///< valid settings (bad values are left at their defaults)
   /// One line per setting memx cannot use, naming the flag or variable: a bad value of a
-  /// flag or of MEMX_REPORT, MEMX_BUDGET, MEMX_FAIL_ON_LEAK, an unknown --memx-* flag. The
+  /// flag or of MEMX_REPORT, MEMX_BUDGET, MEMX_FAIL_ON_LEAK, MEMX_STACKS, MEMX_SITES, an
+  /// unknown --memx-* flag. The
   /// plugins stop the run on any of them, before the first test, with exit code 2.
   std::vector<std::string> errors;
   /// One line per bad value of a setting that changes no verdict (MEMX_QUIET,
@@ -52,7 +55,7 @@ using EnvLookup = std::function<const char*(const char*)>;
 
 /// Parses the --memx-* arguments among `args` (others are ignored, args[0] included) on top
 /// of the MEMX_* variables read through `env`. Flags: --memx-report=PATH,
-/// --memx-budget=TEXT, --memx-fail-on-leak[=BOOL].
+/// --memx-budget=TEXT, --memx-fail-on-leak[=BOOL], --memx-stacks[=DEPTH], --memx-sites=N.
 OptionsParse parse_plugin_options(const std::vector<std::string>& args, const EnvLookup& env);
 
 /// The process's arguments from /proc/self/cmdline (works before main and with any main);

@@ -56,6 +56,10 @@ Unwinder unwinder() noexcept;
 /// Tags the blocks allocated from now on, from every thread, with this scope id (a test's
 /// number, for example; kept modulo 2^24). 0 until set.
 void set_scope(std::uint32_t id) noexcept;
+/// While on, the blocks the calling thread allocates get scope 0 (no test's), whatever the
+/// current scope: a test plugin's window around a call into its framework, whose memory is
+/// the framework's share. Returns the previous setting (to restore it).
+bool set_thread_unscoped(bool on) noexcept;
 /// The current scope id.
 std::uint32_t scope() noexcept;
 /// The number the next recorded allocation will get: numbers increase by one per recorded
@@ -82,6 +86,23 @@ using List = std::vector<T, UncountedAllocator<T>>;
 
 /// Live blocks grouped by stack, most bytes first (ties: more blocks, then lower id).
 List<Site> live_sites(const Filter& filter = {});
+
+/// The live blocks of one stack made under one scope.
+struct ScopedSite {
+  std::uint32_t scope = 0;     ///< the scope id the blocks were made under (modulo 2^24)
+  std::uint32_t stack_id = 0;  ///< 0: the stack could not be stored
+  std::uint64_t bytes = 0;     ///< usable bytes of its live blocks
+  std::uint64_t blocks = 0;    ///< live blocks
+};
+
+/// Live blocks grouped by (scope, stack), in one pass over the map, for the scopes listed
+/// (ids modulo 2^24, any order; an empty list: every scope but 0). Ordered by scope, then
+/// most bytes first (ties: more blocks, then lower id).
+List<ScopedSite> live_sites_by_scope(const List<std::uint32_t>& scopes);
+
+/// Allocations that could not be recorded since the last enable() (a site's figures then
+/// miss them).
+std::uint64_t dropped() noexcept;
 
 /// The return addresses of a stack, innermost (the allocating call in the user's code) first.
 List<std::uintptr_t> frames(std::uint32_t stack_id);

@@ -117,6 +117,19 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
     note_value(repetition_values, std::to_string(r.repetitions));
     merged.complete = merged.complete && r.complete;
     merged.repetitions = std::max(merged.repetitions, r.repetitions);
+    // Stack mode: kept when any input had it (the tests of the others have no sites); its
+    // sites are final only when every such input's are, and drops add up.
+    if (r.stacks.depth > 0) {
+      if (merged.stacks.depth == 0) {
+        merged.stacks = r.stacks;
+      } else {
+        merged.stacks.depth = std::max(merged.stacks.depth, r.stacks.depth);
+        merged.stacks.top = std::max(merged.stacks.top, r.stacks.top);
+        merged.stacks.dropped += r.stacks.dropped;
+        merged.stacks.final = merged.stacks.final && r.stacks.final;
+        if (merged.stacks.unwinder != r.stacks.unwinder) merged.stacks.unwinder += ", " + r.stacks.unwinder;
+      }
+    }
     if (merged.started_at.empty() || (!r.started_at.empty() && r.started_at < merged.started_at)) {
       merged.started_at = r.started_at;
     }

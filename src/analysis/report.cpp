@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "memx/report.hpp"
+#include "memx/sites.hpp"
 
 namespace memx {
 
@@ -76,6 +77,7 @@ void analyze_report(Report& report) {
       nets.clear();
       for (const RunRecord& r : t.runs) nets.push_back(RunNet{r.net_bytes, r.net_blocks});
       t.leak = assess_leak(nets);
+      refine_leak_by_sites(t, report.stacks);
       continue;
     }
     TestSeries s;
@@ -85,7 +87,10 @@ void analyze_report(Report& report) {
   }
   if (!whole_run) return;
   std::vector<LeakAssessment> leaks = analyze_leaks(series, report.iteration_end_live_bytes);
-  for (std::size_t i = 0; i < leaks.size(); ++i) report.tests[i].leak = std::move(leaks[i]);
+  for (std::size_t i = 0; i < leaks.size(); ++i) {
+    report.tests[i].leak = std::move(leaks[i]);
+    refine_leak_by_sites(report.tests[i], report.stacks);
+  }
 }
 
 }  // namespace memx

@@ -29,7 +29,36 @@ ordered_json budget_json(const Budget& b) {
   return j;
 }
 
-ordered_json test_json(const TestRecord& t, const std::string& report_binary) {
+ordered_json site_json(const SiteRecord& site) {
+  ordered_json j;
+  j["bytes"] = site.bytes;
+  j["blocks"] = site.blocks;
+  ordered_json runs = ordered_json::array();
+  for (const SiteRun& r : site.runs) {
+    ordered_json rj;
+    rj["bytes"] = r.bytes;
+    rj["blocks"] = r.blocks;
+    runs.push_back(std::move(rj));
+  }
+  j["runs"] = std::move(runs);
+  j["user_frame"] = site.user_frame;
+  ordered_json frames = ordered_json::array();
+  for (const FrameRecord& f : site.frames) {
+    ordered_json fj;
+    fj["function"] = f.function;
+    fj["file"] = f.file;
+    fj["line"] = f.line;
+    fj["module"] = f.module;
+    fj["offset"] = f.offset;
+    if (f.inlined) fj["inlined"] = true;
+    if (!f.note.empty()) fj["note"] = f.note;
+    frames.push_back(std::move(fj));
+  }
+  j["frames"] = std::move(frames);
+  return j;
+}
+
+ordered_json test_json(const TestRecord& t, const std::string& report_binary, bool sites) {
   ordered_json j;
   j["name"] = t.name;
   // Only where it differs from the report's (a merged report of several binaries), so a
@@ -68,6 +97,11 @@ ordered_json test_json(const TestRecord& t, const std::string& report_binary) {
   leak["blocks_per_run"] = t.leak.blocks_per_run;
   leak["reason"] = t.leak.reason;
   j["leak"] = std::move(leak);
+  if (sites) {
+    ordered_json list = ordered_json::array();
+    for (const SiteRecord& site : t.sites) list.push_back(site_json(site));
+    j["sites"] = std::move(list);
+  }
   return j;
 }
 
@@ -267,6 +301,63 @@ LeakAssessment leak_at(const json& v, const std::string& path) {
   return a;
 }
 
+FrameRecord frame_at(const json& v, const std::string& path) {
+  object_at(v, path);
+  FrameRecord f;
+  f.function = field(v, path, "function", string_at);
+  f.file = field(v, path, "file", string_at);
+  f.line =
+      field(v, path, "line", [](const json& x, const std::string& p) { return int_at(x, p, 0); });
+  f.module = field(v, path, "module", string_at);
+  f.offset = field(v, path, "offset", uint64_at);
+  f.inlined = optional_field(v, path, "inlined", bool_at, false);
+  f.note = optional_field(v, path, "note", string_at, std::string());
+  return f;
+}
+
+SiteRecord site_at(const json& v, const std::string& path) {
+  object_at(v, path);
+  auto non_negative = [](const json& x, const std::string& p) { return int64_at(x, p, 0); };
+  SiteRecord s;
+  s.bytes = field(v, path, "bytes", non_negative);
+  s.blocks = field(v, path, "blocks", non_negative);
+  const std::string runs_path = join(path, "runs");
+  const json& runs = array_at(member(v, path, "runs"), runs_path);
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const std::string p = index(runs_path, i);
+    object_at(runs[i], p);
+    s.runs.push_back(SiteRun{field(runs[i], p, "bytes", non_negative),
+                             field(runs[i], p, "blocks", non_negative)});
+  }
+  const std::string frames_path = join(path, "frames");
+  const json& frames = array_at(member(v, path, "frames"), frames_path);
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    s.frames.push_back(frame_at(frames[i], index(frames_path, i)));
+  }
+  const int frame_count = static_cast<int>(s.frames.size());
+  s.user_frame = field(v, path, "user_frame", [&](const json& x, const std::string& p) {
+    const int u = int_at(x, p, 0);
+    if (u > 0 && u >= frame_count) {
+      throw Invalid{p, fmt::format("frame {} of a stack of {} frames", u, frame_count)};
+    }
+    return u;
+  });
+  return s;
+}
+
+StacksInfo stacks_at(const json& v, const std::string& path) {
+  object_at(v, path);
+  StacksInfo s;
+  s.depth =
+      field(v, path, "depth", [](const json& x, const std::string& p) { return int_at(x, p, 1); });
+  s.unwinder = field(v, path, "unwinder", string_at);
+  s.top =
+      field(v, path, "top", [](const json& x, const std::string& p) { return int_at(x, p, 0); });
+  s.dropped = field(v, path, "dropped", uint64_at);
+  s.final = field(v, path, "final", bool_at);
+  return s;
+}
+
 TestRecord test_at(const json& v, const std::string& path) {
   object_at(v, path);
   TestRecord t;
@@ -291,6 +382,13 @@ TestRecord test_at(const json& v, const std::string& path) {
     t.violations.push_back(violation_at(violations[i], index(violations_path, i)));
   }
   t.leak = field(v, path, "leak", leak_at);
+  if (auto sites = v.find("sites"); sites != v.end()) {  // version 2, stack mode
+    const std::string sites_path = join(path, "sites");
+    array_at(*sites, sites_path);
+    for (std::size_t i = 0; i < sites->size(); ++i) {
+      t.sites.push_back(site_at((*sites)[i], index(sites_path, i)));
+    }
+  }
   return t;
 }
 
@@ -333,6 +431,9 @@ Report report_at(const json& v) {
   r.backend = field(v, top, "backend", string_at);
   r.tool = optional_field(v, top, "tool", string_at, std::string());
   r.measured = optional_field(v, top, "measured", bool_at, true);
+  if (auto st = v.find("stacks"); st != v.end() && !st->is_null()) {  // version 2
+    r.stacks = stacks_at(*st, "stacks");
+  }
   const json& live =
       array_at(member(v, top, "iteration_end_live_bytes"), "iteration_end_live_bytes");
   for (std::size_t i = 0; i < live.size(); ++i) {
@@ -410,9 +511,19 @@ std::string to_json(const Report& report) {
   // Written only when set, so that a report of an ordinary run is what it always was.
   if (!report.tool.empty()) j["tool"] = report.tool;
   if (!report.measured) j["measured"] = false;
+  const bool stacks = report.stacks.depth > 0;
+  if (stacks) {
+    ordered_json st;
+    st["depth"] = report.stacks.depth;
+    st["unwinder"] = report.stacks.unwinder;
+    st["top"] = report.stacks.top;
+    st["dropped"] = report.stacks.dropped;
+    st["final"] = report.stacks.final;
+    j["stacks"] = std::move(st);
+  }
   j["iteration_end_live_bytes"] = report.iteration_end_live_bytes;
   ordered_json tests = ordered_json::array();
-  for (const TestRecord& t : report.tests) tests.push_back(test_json(t, report.binary));
+  for (const TestRecord& t : report.tests) tests.push_back(test_json(t, report.binary, stacks));
   j["tests"] = std::move(tests);
   // Invalid UTF-8 in names (from user code) is replaced rather than thrown on.
   return j.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";

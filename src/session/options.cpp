@@ -10,6 +10,7 @@
 
 #include "memx/config.hpp"
 #include "memx/session.hpp"
+#include "memx/stacks.hpp"
 
 namespace memx {
 namespace {
@@ -17,6 +18,9 @@ namespace {
 constexpr std::string_view kReportFlag = "--memx-report";
 constexpr std::string_view kBudgetFlag = "--memx-budget";
 constexpr std::string_view kFailOnLeakFlag = "--memx-fail-on-leak";
+constexpr std::string_view kStacksFlag = "--memx-stacks";
+constexpr std::string_view kSitesFlag = "--memx-sites";
+constexpr int kMaxSites = 1000;
 
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
@@ -54,6 +58,34 @@ void set_fail_on_leak(PluginOptions& o, std::string_view value, std::string_view
   o.fail_on_leak = *b;
 }
 
+void set_stacks(PluginOptions& o, std::string_view value, std::string_view origin,
+                std::vector<std::string>& errors) {
+  const std::optional<int> d = stacks::parse_depth(value);
+  if (!d) {
+    errors.push_back("memx: " + std::string(origin) + ": expected a stack depth from 1 to " +
+                     std::to_string(stacks::kMaxDepth) + ", on (depth " +
+                     std::to_string(stacks::kDefaultDepth) + ") or off");
+    return;
+  }
+  o.stacks_depth = *d;
+}
+
+void set_sites(PluginOptions& o, std::string_view value, std::string_view origin,
+               std::vector<std::string>& errors) {
+  int n = 0;
+  bool ok = !value.empty() && value.size() <= 4;
+  for (const char c : value) {
+    ok = ok && c >= '0' && c <= '9';
+    if (ok) n = n * 10 + (c - '0');
+  }
+  if (!ok || n < 1 || n > kMaxSites) {
+    errors.push_back("memx: " + std::string(origin) + ": expected a number of sites per test from 1 to " +
+                     std::to_string(kMaxSites));
+    return;
+  }
+  o.top_sites = n;
+}
+
 std::string describe_env(const char* name, const char* value) {
   return std::string(name) + "=\"" + value + "\"";
 }
@@ -77,6 +109,12 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
   }
   if (const char* v = env("MEMX_FAIL_ON_LEAK"); v != nullptr && *v != '\0') {
     set_fail_on_leak(o, v, describe_env("MEMX_FAIL_ON_LEAK", v), out.errors);
+  }
+  if (const char* v = env("MEMX_STACKS"); v != nullptr && *v != '\0') {
+    set_stacks(o, v, describe_env("MEMX_STACKS", v), out.errors);
+  }
+  if (const char* v = env("MEMX_SITES"); v != nullptr && *v != '\0') {
+    set_sites(o, v, describe_env("MEMX_SITES", v), out.errors);
   }
   if (const char* v = env("MEMX_QUIET"); v != nullptr && *v != '\0') {
     if (std::optional<bool> b = parse_bool(v)) {
@@ -126,11 +164,21 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
       }
     } else if (name == kFailOnLeakFlag) {
       set_fail_on_leak(o, has_value ? value : std::string_view("1"), arg, out.errors);
+    } else if (name == kStacksFlag) {
+      if (has_value) {
+        set_stacks(o, value, arg, out.errors);
+      } else {
+        o.stacks_depth = stacks::kDefaultDepth;
+      }
+    } else if (name == kSitesFlag) {
+      set_sites(o, value, arg, out.errors);
     } else {
       // A mistyped flag (--memx-budegt=...) would run without the check it asked for.
       out.errors.push_back("memx: unknown flag " + std::string(name) + " (known: " +
                            std::string(kReportFlag) + "=PATH, " + std::string(kBudgetFlag) +
-                           "=TEXT, " + std::string(kFailOnLeakFlag) + ")");
+                           "=TEXT, " + std::string(kFailOnLeakFlag) + ", " +
+                             std::string(kStacksFlag) + "[=DEPTH], " + std::string(kSitesFlag) +
+                             "=N)");
     }
   }
   return out;

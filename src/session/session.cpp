@@ -19,6 +19,8 @@
 #include <fmt/format.h>
 
 #include "memx/session.hpp"
+#include "memx/sites.hpp"
+#include "memx/stacks.hpp"
 #include "memx/tools.hpp"
 #include "memx/uncounted.hpp"
 #include "memx/units.hpp"
@@ -119,6 +121,21 @@ Session::Session(SessionConfig config) {
   r.tool = tool_name(detected_tool());
   r.measured = allocations_counted();
   note_tool(r);
+  const int depth = impl_->config.options.stacks_depth;
+  if (depth > 0 && r.measured) {
+    // Stack mode (--memx-stacks, MEMX_STACKS): on from here, unless already on at this depth
+    // (MEMX_STACKS starts it before main).
+    if ((!stacks::enabled() || stacks::depth() != depth) && !stacks::enable(depth)) {
+      std::fprintf(stderr,
+                   "memx: --memx-stacks=%d: stack mode could not be started (no unwinder works "
+                   "in this process); run without it\n",
+                   depth);
+      std::exit(kSettingsErrorExit);
+    }
+    r.stacks.depth = depth;
+    r.stacks.unwinder = stacks::unwinder_name(stacks::unwinder());
+    r.stacks.top = impl_->config.options.top_sites;
+  }
   if (impl_->config.write_report && !impl_->config.options.report_pattern.empty()) {
     impl_->path = expand_report_path(impl_->config.options.report_pattern, impl_->owner_pid);
     claim_report_path(impl_->path, impl_->owner_pid);
@@ -178,6 +195,12 @@ void Session::begin_test(TestId id) {
     m.test_budget_error.clear();
     m.in_test = true;
   }
+  if (m.report.stacks.depth > 0) {
+    m.current_scope = m.next_scope;
+    m.next_scope = (m.next_scope + 1) & 0xffffff;
+    if (m.next_scope == 0) m.next_scope = 1;
+    stacks::set_scope(m.current_scope);
+  }
   m.meter.start();  // last: the test's interval starts here
 }
 
@@ -236,6 +259,8 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   Impl& m = *impl_;
   TestOutcome out;
   out.run = m.meter.stop(share);  // first: the test's interval ends here
+  const bool stack_mode = m.report.stacks.depth > 0;
+  if (stack_mode) stacks::set_scope(0);
 
   std::unique_lock<std::mutex> lock(m.mutex);
   m.in_test = false;
@@ -249,6 +274,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   const std::size_t pos = m.locate(id.name);
   if (pos == m.report.tests.size()) {
     m.live_after.emplace_back();
+    if (stack_mode) m.run_scopes.emplace_back();
     m.report.tests.emplace_back();
     TestRecord& t = m.report.tests.back();
     // The current test's strings are not needed again: move them into the record.
@@ -266,6 +292,16 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
       rec.runs.reserve(static_cast<std::size_t>(m.repetitions));
     }
     rec.runs.push_back(out.run);
+    if (stack_mode) {
+      // The sites of the blocks its runs left live, as they stand now (refreshed for the
+      // whole run at its end): only for a test that left something, so that a suite of
+      // clean tests pays nothing per test.
+      m.run_scopes[pos].push_back(m.current_scope);
+      m.report.stacks.dropped = stacks::dropped();
+      bool left = false;
+      for (const RunRecord& r : rec.runs) left = left || r.net_blocks > 0 || r.net_bytes > 0;
+      if (left || !rec.sites.empty()) m.update_sites({pos});
+    }
   }
 
   // The effective budget: global, overridden by the group's, overridden by the test's.
@@ -299,7 +335,18 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     if (!broken.empty()) {
       std::string msg = fmt::format("memx: {} is over its memory budget ({}):", printable_name(rec.name),
                                     budget_sources(sources));
-      for (const Violation& v : broken) msg += "\n  " + describe(v);
+      bool left_live = false;
+      for (const Violation& v : broken) {
+        msg += "\n  " + describe(v);
+        left_live = left_live || v.key == "net" || v.key == "blocks";
+      }
+      if (stack_mode && left_live && !rec.sites.empty()) {
+        const std::string lines = m.site_lines(rec, rec.runs.size() - 1, 3, false);
+        if (!lines.empty()) {
+          msg += "\n  left live by this run, allocated at:" + lines;
+          if (!m.path.empty()) msg += fmt::format("\n  (every site and its whole stack: {})", m.path);
+        }
+      }
       out.failures.push_back(std::move(msg));
       m.over_budget.insert(rec.name);
     }
@@ -324,14 +371,23 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     const bool aligned = !m.judge_alone && lives.size() == rec.runs.size() &&
                          static_cast<int>(rec.runs.size()) == m.repetitions;
     rec.leak = analyze_leaks({series}, aligned ? lives : std::vector<std::int64_t>{}).front();
+    refine_leak_by_sites(rec, m.report.stacks);
     if (m.config.options.fail_on_leak && rec.leak.verdict == Verdict::leak &&
         rec.leak.confidence >= Confidence::medium) {
-      out.failures.push_back(fmt::format(
+      std::string msg = fmt::format(
           "memx: {} leaks {} in {} per repetition ({} confidence: {})", printable_name(rec.name),
           format_bytes(std::llround(rec.leak.bytes_per_run)),
           fmt::format("{:g} block{}", rec.leak.blocks_per_run,
                       rec.leak.blocks_per_run == 1.0 ? "" : "s"),
-          to_string(rec.leak.confidence), rec.leak.reason));
+          to_string(rec.leak.confidence), rec.leak.reason);
+      if (stack_mode) {
+        const std::string lines = m.site_lines(rec, rec.runs.size() - 1, 3, true);
+        if (!lines.empty()) {
+          msg += "\n  kept from every repetition, allocated at:" + lines;
+          if (!m.path.empty()) msg += fmt::format("\n  (every site and its whole stack: {})", m.path);
+        }
+      }
+      out.failures.push_back(std::move(msg));
     }
   }
 
@@ -364,6 +420,13 @@ void Session::end_run() {
   m.ended = true;
   m.report.complete = true;
   m.report.finished_at = iso8601_utc(std::chrono::system_clock::now());
+  if (m.report.stacks.depth > 0 && m.report.measured) {
+    // Every test's sites as the run leaves them: blocks handed to a later test and freed
+    // there are gone (one pass over the live blocks for all tests).
+    m.update_sites({});
+    m.report.stacks.dropped = stacks::dropped();
+    m.report.stacks.final = true;
+  }
   analyze_report(m.report);
   m.analyzed = true;
   m.dirty = true;

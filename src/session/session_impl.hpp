@@ -12,6 +12,8 @@
 
 #include "memx/rss.hpp"
 #include "memx/session.hpp"
+#include "memx/stacks.hpp"
+#include "memx/symbols.hpp"
 
 namespace memx {
 
@@ -49,6 +51,28 @@ struct Session::Impl {
   std::chrono::steady_clock::duration write_time{};  // spent writing reports so far
   TestMeter meter;
   std::optional<RssWindow> run_rss;  // open from begin_run to end_run
+
+  // Stack mode (report.stacks.depth > 0): each run of a test is a scope of its own, so that
+  // the live blocks of every run can be told apart (memx/stacks.hpp).
+  std::uint32_t next_scope = 1;                       // 0 is "no test"
+  std::uint32_t current_scope = 0;                    // the running test's
+  std::vector<std::vector<std::uint32_t>> run_scopes;  // per test: the scope of each run
+  std::unique_ptr<symbols::Symbolizer> symbolizer;    // made at the first site
+  struct StackFrames {
+    std::vector<FrameRecord> frames;
+    int user_frame = 0;
+    bool framework = false;  // the framework's own memory (sites.hpp: framework_own)
+  };
+  std::unordered_map<std::uint32_t, StackFrames> stack_frames;  // symbolised once per stack
+
+  /// The frames of a stack, symbolised at the first call.
+  const StackFrames& frames_of(std::uint32_t stack_id);
+  /// Rebuilds the sites of the tests at `tests` (every test when empty) from the live
+  /// blocks of their runs.
+  void update_sites(const std::vector<std::size_t>& tests);
+  /// Up to `max` lines "B in N blocks at file:line in function" for the sites of a test's
+  /// run `run` (indented by `indent`).
+  std::string site_lines(const TestRecord& t, std::size_t run, std::size_t max, bool growing_only) const;
 
   // The running test; guarded by `mutex` (MEMX_BUDGET may run on another thread).
   mutable std::mutex mutex;

@@ -40,6 +40,7 @@ struct Probe {
   int lu_n = -1;
 };
 __thread Probe* tls_probe __attribute__((tls_model("initial-exec")));
+__thread bool tls_unscoped __attribute__((tls_model("initial-exec")));  // set_thread_unscoped
 
 int capture(stacks::Unwinder u, void** out, int max) noexcept {
   return u == stacks::Unwinder::kFramePointer ? fp_backtrace(out, max)
@@ -71,7 +72,7 @@ StackHook stacks_on_alloc(void* p, std::size_t usable) noexcept {
   b.address = reinterpret_cast<std::uintptr_t>(p);
   b.size = usable;
   b.stack_id = id;
-  b.scope_id = g_scope.load(kRelaxed);
+  b.scope_id = tls_unscoped ? 0 : g_scope.load(kRelaxed);
   b.alloc_number = g_next_number.fetch_add(1, kRelaxed);
   if (id == 0 || !g_map.insert(b)) g_dropped.fetch_add(1, kRelaxed);
   return StackHook::kCount;
@@ -229,6 +230,7 @@ bool enable(int depth, Unwinder u) noexcept {
   if (skip < 0) return false;
   g_depth.store(0, std::memory_order_release);
   detail::g_map.clear();
+  detail::g_dropped.store(0, kRelaxed);
   detail::g_skip.store(skip, kRelaxed);
   detail::g_unwinder.store(static_cast<unsigned char>(u), kRelaxed);
   g_depth.store(depth, std::memory_order_release);
@@ -256,6 +258,12 @@ Unwinder unwinder() noexcept {
 
 void set_scope(std::uint32_t id) noexcept {
   detail::g_scope.store(id, kRelaxed);
+}
+
+bool set_thread_unscoped(bool on) noexcept {
+  const bool was = detail::tls_unscoped;
+  detail::tls_unscoped = on;
+  return was;
 }
 
 std::uint32_t scope() noexcept {
@@ -303,6 +311,54 @@ List<Site> live_sites(const Filter& filter) {
   });
   return sites;
 }
+
+List<ScopedSite> live_sites_by_scope(const List<std::uint32_t>& scopes) {
+  Uncounted guard;  // the scratch below is memx's own
+  List<std::uint32_t> wanted;
+  for (const std::uint32_t s : scopes) wanted.push_back(s & detail::LiveMap::kScopeMask);
+  std::sort(wanted.begin(), wanted.end());
+  const bool all = wanted.empty();
+  auto selected = [&](std::uint32_t scope) {
+    return all ? scope != 0 : std::binary_search(wanted.begin(), wanted.end(), scope);
+  };
+  // (scope << 32 | stack, size) pairs, copied out shard by shard: nothing allocates under
+  // a shard's lock.
+  using Pair = std::pair<std::uint64_t, std::uint64_t>;
+  List<Pair> pairs;
+  List<Pair> shard;
+  for (int s = 0; s < detail::LiveMap::shards(); ++s) {
+    shard.clear();
+    std::size_t n = 0;
+    detail::g_map.for_each_in_shard(s, [&](const detail::LiveBlock& b) { n += selected(b.scope_id); });
+    shard.reserve(n + 64);  // room for blocks recorded meanwhile; the rest are skipped
+    const std::size_t room = shard.capacity();
+    detail::g_map.for_each_in_shard(s, [&](const detail::LiveBlock& b) {
+      if (!selected(b.scope_id) || shard.size() >= room) return;
+      shard.emplace_back(std::uint64_t{b.scope_id} << 32 | b.stack_id, b.size);
+    });
+    pairs.insert(pairs.end(), shard.begin(), shard.end());
+  }
+  std::sort(pairs.begin(), pairs.end());
+  List<ScopedSite> sites;
+  for (const Pair& p : pairs) {
+    const auto scope = static_cast<std::uint32_t>(p.first >> 32);
+    const auto stack = static_cast<std::uint32_t>(p.first);
+    if (sites.empty() || sites.back().scope != scope || sites.back().stack_id != stack) {
+      sites.push_back(ScopedSite{scope, stack, 0, 0});
+    }
+    sites.back().bytes += p.second;
+    sites.back().blocks += 1;
+  }
+  std::sort(sites.begin(), sites.end(), [](const ScopedSite& a, const ScopedSite& b) {
+    if (a.scope != b.scope) return a.scope < b.scope;
+    if (a.bytes != b.bytes) return a.bytes > b.bytes;
+    if (a.blocks != b.blocks) return a.blocks > b.blocks;
+    return a.stack_id < b.stack_id;
+  });
+  return sites;
+}
+
+std::uint64_t dropped() noexcept { return detail::g_dropped.load(kRelaxed); }
 
 List<std::uintptr_t> frames(std::uint32_t stack_id) {
   std::uintptr_t buf[kMaxDepth];

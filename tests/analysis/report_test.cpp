@@ -317,10 +317,10 @@ TEST(ReadReport, RejectsAnotherFormat) {
 
 TEST(ReadReport, RejectsANewerVersion) {
   json doc = golden_json();
-  doc["version"] = 2;
+  doc["version"] = 3;
   EXPECT_EQ(
       error_for(doc),
-      "report.json: version: report version 2 is newer than this memx reads (1); upgrade memx");
+      "report.json: version: report version 3 is newer than this memx reads (2); upgrade memx");
   doc["version"] = 0;
   EXPECT_EQ(error_for(doc), "report.json: version: invalid report version 0");
   doc["version"] = "1";

@@ -1,0 +1,52 @@
+// memx: allocation sites in a report (stack mode): which frame is the user's, how a site
+// reads for people, and how sites sharpen a leak verdict. Rules: docs/leak-verdicts.md,
+// "By site".
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "memx/report.hpp"
+
+namespace memx {
+
+/// True for a frame of memx, the C++ runtime, the C library, the standard library's
+/// allocation machinery (its headers) or a test framework (GoogleTest, GoogleMock, Catch2):
+/// frames folded away so that the first frame shown is the user's.
+bool is_system_frame(const FrameRecord& f);
+
+/// The index of the first frame that is not a system frame; 0 when every frame is one
+/// (the whole stack is shown).
+int first_user_frame(const std::vector<FrameRecord>& frames);
+
+/// True for a frame of a test framework (GoogleTest, GoogleMock, Catch2) or of memx's plugins.
+bool is_framework_frame(const FrameRecord& f);
+
+/// True when a stack has no frame of the user's and reaches a test framework: memory the
+/// framework allocated for itself (its reporters' records, its messages), not the test's.
+bool framework_own(const std::vector<FrameRecord>& frames);
+
+/// "file:line in function" of a site's first user frame ("module+0xOFFSET in function
+/// (note)" without a line).
+std::string site_location(const SiteRecord& site);
+
+/// The order of sites in a report (see sort_sites): true when a comes before b.
+bool site_before(const SiteRecord& a, const SiteRecord& b);
+
+/// Orders sites for a report: the sites with blocks from the most measured repetitions
+/// (every run but the first) first, then by bytes, then by blocks.
+void sort_sites(std::vector<SiteRecord>& sites);
+
+/// True when the site kept blocks from every measured repetition (there are 2 or more).
+bool grows_every_repetition(const SiteRecord& site, std::size_t runs);
+
+/// Sharpens a test's leak verdict (already judged from its net growth) with its sites, and
+/// names the line in its reason: a leak or a steadily growing suspect with a site that keeps
+/// blocks from every measured repetition is a leak at that site; growth of which nothing is
+/// live at the end of a finished run (info.final, nothing dropped) was handed off and is
+/// clean; a clean verdict with a site kept only from the warm-up names that one-time site.
+/// Does nothing without sites.
+void refine_leak_by_sites(TestRecord& test, const StacksInfo& info);
+
+}  // namespace memx

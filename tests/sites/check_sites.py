@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Checks a stack-mode report: each test's verdict and where its first site is.
+
+check_sites.py REPORT [--site TEST=FILE:LINE]... [--verdict TEST=VERDICT]... [--reason TEST=REGEX]...
+               [--no-sites TEST]...
+
+--site: the test's first site (the sites with blocks from the most repetitions come first)
+has its first user frame (user_frame) at FILE (a path suffix) and LINE, and the frames
+before it are the runtime's, the standard library's or a framework's.
+"""
+import argparse
+import json
+import re
+import sys
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("report")
+    p.add_argument("--site", action="append", default=[])
+    p.add_argument("--verdict", action="append", default=[])
+    p.add_argument("--reason", action="append", default=[])
+    p.add_argument("--no-sites", action="append", default=[])
+    a = p.parse_args()
+    with open(a.report, encoding="utf-8") as f:
+        r = json.load(f)
+    problems = []
+    if r.get("version") != 2:
+        problems.append(f"version {r.get('version')}, expected 2")
+    st = r.get("stacks")
+    if not st or st.get("depth", 0) < 1 or st.get("unwinder") not in ("libunwind", "frame-pointer", "glibc-backtrace"):
+        problems.append(f"no usable stacks header: {st}")
+    elif not st.get("final") or st.get("dropped") != 0:
+        problems.append(f"stacks header not final or allocations dropped: {st}")
+    tests = {t["name"]: t for t in r["tests"]}
+
+    def test(name):
+        if name not in tests:
+            problems.append(f"no test {name} in the report")
+            return None
+        return tests[name]
+
+    for spec in a.site:
+        name, _, where = spec.partition("=")
+        file, _, line = where.rpartition(":")
+        t = test(name)
+        if t is None:
+            continue
+        if not t.get("sites"):
+            problems.append(f"{name}: no sites")
+            continue
+        s = t["sites"][0]
+        u = s["frames"][s["user_frame"]]
+        if not u["file"].endswith(file) or u["line"] != int(line):
+            problems.append(f"{name}: first site's user frame is {u['file']}:{u['line']} in {u['function']}, expected {where}")
+        if s["blocks"] <= 0 or s["bytes"] <= 0 or len(s["runs"]) != len(t["runs"]):
+            problems.append(f"{name}: first site's figures are off: {s['bytes']} B, {s['blocks']} blocks, {len(s['runs'])} runs")
+        if sum(x["blocks"] for x in s["runs"]) != s["blocks"]:
+            problems.append(f"{name}: first site's runs do not add up to its blocks")
+    for spec in a.verdict:
+        name, _, verdict = spec.partition("=")
+        t = test(name)
+        if t is not None and t["leak"]["verdict"] != verdict:
+            problems.append(f"{name}: verdict {t['leak']['verdict']} ({t['leak']['reason']}), expected {verdict}")
+    for spec in a.reason:
+        name, _, rx = spec.partition("=")
+        t = test(name)
+        if t is not None and not re.search(rx, t["leak"]["reason"]):
+            problems.append(f"{name}: reason {t['leak']['reason']!r} does not match {rx!r}")
+    for name in a.no_sites:
+        t = test(name)
+        if t is not None and t.get("sites"):
+            problems.append(f"{name}: has sites {t['sites'][0]['frames'][t['sites'][0]['user_frame']]}")
+    for pr in problems:
+        print("check_sites.py:", pr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
