@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "memx/report.hpp"
@@ -28,8 +29,9 @@ bool is_framework_frame(const FrameRecord& f);
 bool framework_own(const std::vector<FrameRecord>& frames);
 
 /// "file:line in function" of a site's first user frame ("module+0xOFFSET in function
-/// (note)" without a line).
-std::string site_location(const SiteRecord& site);
+/// (note)" without a line). With the test's source file, a site allocated in a helper in
+/// another file adds ", called from file:line in function", the test's own frame.
+std::string site_location(const SiteRecord& site, std::string_view test_file = {});
 
 /// The order of sites in a report (see sort_sites): true when a comes before b.
 bool site_before(const SiteRecord& a, const SiteRecord& b);

@@ -103,9 +103,16 @@ std::string plural(std::int64_t n, const char* what) {
 }  // namespace
 
 bool is_system_frame(const FrameRecord& f) {
-  if (!f.file.empty() && (system_file(f.file) || memx_file(f.file))) return true;
-  if (!f.function.empty() && system_function(f.function)) return true;
-  return !f.module.empty() && system_module(f.module);
+  if (!f.module.empty() && system_module(f.module)) return true;
+  const std::string_view q = qualified_name(f.function);
+  if (starts_with(q, "operator new") || starts_with(q, "operator delete") ||
+      starts_with(q, "memx::") || starts_with(q, "memx_")) {
+    return true;
+  }
+  // Where the source file is known it decides: the user's own code may live in a namespace
+  // named like a library's (GoogleTest's own tests are in namespace testing).
+  if (!f.file.empty()) return system_file(f.file) || memx_file(f.file);
+  return !f.function.empty() && system_function(f.function);
 }
 
 int first_user_frame(const std::vector<FrameRecord>& frames) {
@@ -116,11 +123,13 @@ int first_user_frame(const std::vector<FrameRecord>& frames) {
 }
 
 bool is_framework_frame(const FrameRecord& f) {
-  return (!f.file.empty() && framework_file(f.file)) ||
-         (!f.function.empty() && framework_function(f.function)) ||
-         (!f.module.empty() && (starts_with(basename(f.module), "libgtest") ||
-                                starts_with(basename(f.module), "libgmock") ||
-                                starts_with(basename(f.module), "libCatch2")));
+  if (!f.module.empty() && (starts_with(basename(f.module), "libgtest") ||
+                            starts_with(basename(f.module), "libgmock") ||
+                            starts_with(basename(f.module), "libCatch2"))) {
+    return true;
+  }
+  if (!f.file.empty()) return framework_file(f.file);
+  return !f.function.empty() && framework_function(f.function);
 }
 
 bool framework_own(const std::vector<FrameRecord>& frames) {
@@ -132,12 +141,9 @@ bool framework_own(const std::vector<FrameRecord>& frames) {
   return framework;
 }
 
-std::string site_location(const SiteRecord& site) {
-  if (site.frames.empty()) return "an unknown place (no stack recorded)";
-  const std::size_t i =
-      std::min<std::size_t>(static_cast<std::size_t>(std::max(site.user_frame, 0)),
-                            site.frames.size() - 1);
-  const FrameRecord& f = site.frames[i];
+namespace {
+
+std::string frame_location(const FrameRecord& f) {
   std::string function = f.function.empty() ? std::string("??") : f.function;
   // Catch2 names a TEST_CASE's function itself (C_A_T_C_H_T_E_S_T_7 in 2.x,
   // ____C_A_T_C_H____T_E_S_T____7 in 3.x): say what it is.
@@ -148,6 +154,27 @@ std::string site_location(const SiteRecord& site) {
   std::string s = fmt::format("{}+0x{:x}", f.module.empty() ? std::string("??") : f.module, f.offset);
   if (!f.function.empty()) s += " in " + f.function;
   if (!f.note.empty()) s += " (" + f.note + ")";
+  return s;
+}
+
+}  // namespace
+
+std::string site_location(const SiteRecord& site, std::string_view test_file) {
+  if (site.frames.empty()) return "an unknown place (no stack recorded)";
+  const std::size_t i =
+      std::min<std::size_t>(static_cast<std::size_t>(std::max(site.user_frame, 0)),
+                            site.frames.size() - 1);
+  std::string s = frame_location(site.frames[i]);
+  // Allocated in a helper of the user's: also where the test itself called it.
+  if (!test_file.empty() && basename(site.frames[i].file) != basename(test_file)) {
+    for (std::size_t j = i + 1; j < site.frames.size(); ++j) {
+      const FrameRecord& f = site.frames[j];
+      if (f.line > 0 && basename(f.file) == basename(test_file) && !is_system_frame(f)) {
+        s += ", called from " + frame_location(f);
+        break;
+      }
+    }
+  }
   return s;
 }
 
@@ -199,7 +226,17 @@ void refine_leak_by_sites(TestRecord& t, const StacksInfo& info) {
   }
   if (!growing.empty() &&
       (a.verdict == Verdict::leak || (a.verdict == Verdict::suspect && every_run_grew))) {
-    const SiteRecord& top = *growing.front();
+    // The site named: the first whose user frame is the allocating call itself (a `new` in
+    // the user's code: what LeakSanitizer calls the direct leak; the blocks of the other
+    // growing sites are usually held by it), else the first.
+    const SiteRecord* named = growing.front();
+    for (const SiteRecord* g : growing) {
+      if (g->user_frame == 0 && !g->frames.empty() && !is_system_frame(g->frames.front())) {
+        named = g;
+        break;
+      }
+    }
+    const SiteRecord& top = *named;
     double bytes = 0, blocks = 0;
     for (std::size_t k = 1; k < runs; ++k) {
       bytes += static_cast<double>(top.runs[k].bytes);
@@ -216,7 +253,7 @@ void refine_leak_by_sites(TestRecord& t, const StacksInfo& info) {
     a.reason = fmt::format(
         "every repetition leaves blocks live at {} ({} in {:g} block{} per repetition, still "
         "live {}){}",
-        site_location(top), format_bytes(std::llround(bytes)), blocks, blocks == 1.0 ? "" : "s",
+        site_location(top, t.file), format_bytes(std::llround(bytes)), blocks, blocks == 1.0 ? "" : "s",
         when,
         growing.size() > 1 ? fmt::format(", and at {} more site{}", growing.size() - 1,
                                          growing.size() == 2 ? "" : "s")
@@ -252,7 +289,7 @@ void refine_leak_by_sites(TestRecord& t, const StacksInfo& info) {
   }
   if ((a.verdict == Verdict::leak || a.verdict == Verdict::suspect) && last_run_site != nullptr) {
     a.reason += fmt::format("; its last repetition's blocks are live at {}",
-                            site_location(*last_run_site));
+                            site_location(*last_run_site, t.file));
     return;
   }
   if (a.verdict == Verdict::clean && runs >= 2) {
@@ -260,7 +297,7 @@ void refine_leak_by_sites(TestRecord& t, const StacksInfo& info) {
       if (s.runs.empty() || s.runs[0].blocks <= 0 || measured_runs_with_blocks(s) != 0) continue;
       a.reason += fmt::format("; the warm-up's {} in {} stay live at {} (made once)",
                               format_bytes(s.runs[0].bytes), plural(s.runs[0].blocks, "block"),
-                              site_location(s));
+                              site_location(s, t.file));
       return;
     }
   }

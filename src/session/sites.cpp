@@ -108,7 +108,16 @@ std::string Session::Impl::site_lines(const TestRecord& t, std::size_t run, std:
                                       bool growing_only) const {
   std::string out;
   std::size_t shown = 0, more = 0;
-  for (const SiteRecord& s : t.sites) {
+  // Growing sites: the user's own `new` first (as the verdict names it), then the others.
+  std::vector<const SiteRecord*> order;
+  for (const SiteRecord& s : t.sites) order.push_back(&s);
+  if (growing_only) {
+    std::stable_partition(order.begin(), order.end(), [](const SiteRecord* s) {
+      return s->user_frame == 0 && !s->frames.empty() && !is_system_frame(s->frames.front());
+    });
+  }
+  for (const SiteRecord* sp : order) {
+    const SiteRecord& s = *sp;
     const bool pick = growing_only ? grows_every_repetition(s, t.runs.size())
                                    : run < s.runs.size() && s.runs[run].blocks > 0;
     if (!pick) continue;
@@ -119,7 +128,7 @@ std::string Session::Impl::site_lines(const TestRecord& t, std::size_t run, std:
     const std::int64_t bytes = growing_only ? s.runs.back().bytes : s.runs[run].bytes;
     const std::int64_t blocks = growing_only ? s.runs.back().blocks : s.runs[run].blocks;
     out += fmt::format("\n    {} in {} block{} at {}", format_bytes(bytes), blocks,
-                       blocks == 1 ? "" : "s", site_location(s));
+                       blocks == 1 ? "" : "s", site_location(s, t.file));
     ++shown;
   }
   if (more > 0) out += fmt::format("\n    ... and {} more site{}", more, more == 1 ? "" : "s");

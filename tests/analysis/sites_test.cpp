@@ -92,6 +92,13 @@ TEST(Sites, FoldsTheStandardLibraryAndTheFrameworkDownToTheUsersLine) {
   EXPECT_TRUE(memx::is_system_frame(frame("operator()", "../../catch2_plugin/listener.cpp", 204)));
   // A function of the user's named like a library's is not folded.
   EXPECT_FALSE(memx::is_system_frame(frame("standard::make()", "/work/app/src/standard.cpp", 3)));
+  // Where the file is known it decides: GoogleMock's own tests live in namespace testing.
+  EXPECT_FALSE(memx::is_system_frame(
+      frame("testing::gmock_nice_strict_test::NiceMockTest_AllowLeak_Test::TestBody()",
+            "/usr/src/googletest/googlemock/test/gmock-nice-strict_test.cc", 295)));
+  EXPECT_TRUE(memx::is_system_frame(
+      frame("testing::internal::UnitTestImpl::RunAllTests()", "./googletest/src/gtest.cc", 5870)));
+  EXPECT_TRUE(memx::is_system_frame(frame("testing::Test::Run()", "", 0)));
 }
 
 TEST(Sites, AStackOfTheFrameworkAloneIsTheFrameworksOwn) {
@@ -115,6 +122,14 @@ TEST(Sites, LocationNamesTheUsersLineOrTheModuleAndOffset) {
   EXPECT_EQ(memx::site_location(s), "/opt/vendor/libcodec.so+0x1234 (no symbols or debug information)");
   s.frames = {frame("C_A_T_C_H_T_E_S_T_7", "/work/app/tests/parser_test.cpp", 9)};
   EXPECT_EQ(memx::site_location(s), "/work/app/tests/parser_test.cpp:9 in the TEST_CASE");
+  // Allocated in a helper of the user's: the test's own line follows.
+  s.frames = {frame("Owner::Owner()", "/work/app/src/owner.hpp", 12),
+              frame("std::make_shared<Owner>()", "/usr/include/c++/12/bits/shared_ptr.h", 1010),
+              frame("Owner_Test::TestBody()", "/work/app/tests/owner_test.cpp", 30)};
+  EXPECT_EQ(memx::site_location(s, "/work/app/tests/owner_test.cpp"),
+            "/work/app/src/owner.hpp:12 in Owner::Owner(), called from "
+            "/work/app/tests/owner_test.cpp:30 in Owner_Test::TestBody()");
+  EXPECT_EQ(memx::site_location(s), "/work/app/src/owner.hpp:12 in Owner::Owner()");
 }
 
 TEST(Sites, SortedByRepetitionsThenBytes) {
@@ -133,6 +148,23 @@ TEST(Sites, ASiteKeptFromEveryRepetitionIsTheLeakAndItsLineIsNamed) {
   EXPECT_NE(t.leak.reason.find("every repetition leaves blocks live at /work/app/tests/parser_test.cpp:42 "
                                "in Parser_Keeps_Test::TestBody() (16 B in 1 block per repetition, "
                                "still live at the end of the run)"),
+            std::string::npos)
+      << t.leak.reason;
+}
+
+TEST(Sites, TheUsersOwnNewIsNamedBeforeWhatTheLibraryKeepsForIt) {
+  // A leaked mock: its EXPECT_CALL's records (bigger, allocated inside the library) and the
+  // `new` of the mock itself.
+  memx::SiteRecord held = site({1, 1, 1, 1, 1}, 320);
+  held.frames[2].line = 44;
+  memx::SiteRecord direct = site({1, 1, 1, 1, 1}, 64);
+  direct.frames.erase(direct.frames.begin(), direct.frames.begin() + 2);  // TestBody calls new
+  direct.user_frame = memx::first_user_frame(direct.frames);
+  ASSERT_EQ(direct.user_frame, 0);
+  memx::TestRecord t = test_with({2, 2, 2, 2, 2}, {held, direct}, memx::Verdict::leak);
+  memx::refine_leak_by_sites(t, info(true));
+  EXPECT_NE(t.leak.reason.find("parser_test.cpp:42 in Parser_Keeps_Test::TestBody() (64 B in 1 block "
+                               "per repetition, still live at the end of the run), and at 1 more site"),
             std::string::npos)
       << t.leak.reason;
 }

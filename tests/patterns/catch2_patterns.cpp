@@ -94,12 +94,12 @@ TEST_CASE("Children re-execute the test binary") { CHECK(rerun_self("\"Handoff*\
 
 // --- The real thing ------------------------------------------------------------------------------------
 TEST_CASE("Real leak: new set never deleted") {
-  auto* names = new std::set<std::string>{"alpha", "beta", "gamma"};
+  auto* names = new std::set<std::string>{"alpha", "beta", "gamma"};  // SITE: catch2 new set
   CHECK(names->size() == 3u);
 }
 
 TEST_CASE("Real leak: callback holds its owner") {
-  auto owner = std::make_shared<Owner>();
+  auto owner = std::make_shared<Owner>();  // SITE: catch2 owner
   owner->on_event = [owner] { (void)owner->payload.size(); };  // a cycle: never freed
   owner->on_event();
   CHECK(owner.use_count() == 2);

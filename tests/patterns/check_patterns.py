@@ -14,6 +14,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -35,6 +36,10 @@ def main() -> int:
                    help="the report must have at least this many tests")
     p.add_argument("--min-confidence", action="append", default=[],
                    help="NAME=medium: a leak verdict at least this confident")
+    p.add_argument("--leak-site", action="append", default=[],
+                   help="NAME=FILE:LINE (stack mode): the verdict's reason names FILE:LINE (a path "
+                        "suffix) and one of the test's sites kept from every repetition after the "
+                        "warm-up has its first user frame there")
     a = p.parse_args()
 
     shutil.rmtree(a.out, ignore_errors=True)
@@ -98,6 +103,28 @@ def main() -> int:
         t = tests.get(name)
         if t is None or order[t["leak"]["confidence"]] < order[want]:
             problems.append(f"{name}: confidence below {want}")
+    for e in a.leak_site:
+        name, where = e.split("=", 1)
+        file, line = where.rsplit(":", 1)
+        t = tests.get(name)
+        if t is None:
+            problems.append(f"{name}: not in the report")
+            continue
+        if not report.get("stacks"):
+            problems.append("the report has no stacks header (stack mode was off)")
+            break
+        growing = [x for x in t.get("sites", [])
+                   if len(x["runs"]) >= 3 and all(r["blocks"] > 0 for r in x["runs"][1:])]
+        users = [x["frames"][x["user_frame"]] for x in growing]
+        # The line may be the first user frame or one of its callers (a helper allocates).
+        if not any(f["file"].endswith(file) and f["line"] == int(line)
+                   for x in growing for f in x["frames"][x["user_frame"]:]):
+            problems.append(f"{name}: no site kept every repetition at {where}; "
+                            f"growing sites at {[(u['file'], u['line'], u['function']) for u in users]}")
+        if not re.search(re.escape(file) + ":" + line + " in ", t["leak"]["reason"]):
+            problems.append(f"{name}: the verdict does not name {where}: {t['leak']['reason']}")
+        else:
+            print(f"ok    {name}: {t['leak']['reason']}")
     if problems:
         print("\n".join(["", "FAILED:"] + problems))
         return 1

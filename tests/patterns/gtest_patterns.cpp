@@ -83,12 +83,12 @@ TEST(Children, ReExecutesTheTestBinary) { EXPECT_EQ(rerun_self("--gtest_filter=H
 
 // --- The real thing ----------------------------------------------------------------------------
 TEST(RealLeak, NewSetNeverDeleted) {
-  auto* names = new std::set<std::string>{"alpha", "beta", "gamma"};
+  auto* names = new std::set<std::string>{"alpha", "beta", "gamma"};  // SITE: gtest new set
   EXPECT_EQ(names->size(), 3u);
 }
 
 TEST(RealLeak, CallbackHoldsItsOwner) {
-  auto owner = std::make_shared<Owner>();
+  auto owner = std::make_shared<Owner>();  // SITE: gtest owner
   owner->on_event = [owner] { (void)owner->payload.size(); };  // a cycle: never freed
   owner->on_event();
   EXPECT_EQ(owner.use_count(), 2);
