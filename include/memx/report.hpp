@@ -137,12 +137,15 @@ struct TestRecord {
   /// Stack mode: where the blocks its repetitions left live were allocated, the sites
   /// with blocks from the most repetitions first, then by bytes (Report::stacks.top kept).
   std::vector<SiteRecord> sites;
+  /// Stack mode: what its worst run (by peak) held at its peak, by stack, most bytes first
+  /// (each site's runs empty: one run), within 1/16 of the peak (memx/stacks.hpp).
+  std::vector<SiteRecord> peak_sites;
 
   /// Field-wise equality.
   friend bool operator==(const TestRecord& a, const TestRecord& b) {
     return a.name == b.name && a.binary == b.binary && a.file == b.file && a.line == b.line && a.status == b.status &&
            a.runs == b.runs && a.budget == b.budget && a.violations == b.violations &&
-           a.leak == b.leak && a.sites == b.sites;
+           a.leak == b.leak && a.sites == b.sites && a.peak_sites == b.peak_sites;
   }
 };
 

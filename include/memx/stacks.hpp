@@ -100,6 +100,13 @@ struct ScopedSite {
 /// most bytes first (ties: more blocks, then lower id).
 List<ScopedSite> live_sites_by_scope(const List<std::uint32_t>& scopes);
 
+/// What the scope held at (within 1/16 of) its peak, by stack, most bytes first (up to 256
+/// stacks): the scope's own live blocks each time they reached a new high by more than 1/16
+/// (at least 1 KiB), the last such copy. Empty when that scope took none (it never held
+/// 1 KiB) or another scope has taken one since. *live_bytes (if given): the scope's live
+/// bytes when the copy was taken.
+List<Site> peak_sites(std::uint32_t scope, std::uint64_t* live_bytes = nullptr);
+
 /// Allocations that could not be recorded since the last enable() (a site's figures then
 /// miss them).
 std::uint64_t dropped() noexcept;

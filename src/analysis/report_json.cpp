@@ -101,6 +101,9 @@ ordered_json test_json(const TestRecord& t, const std::string& report_binary, bo
     ordered_json list = ordered_json::array();
     for (const SiteRecord& site : t.sites) list.push_back(site_json(site));
     j["sites"] = std::move(list);
+    ordered_json peak = ordered_json::array();
+    for (const SiteRecord& site : t.peak_sites) peak.push_back(site_json(site));
+    j["peak_sites"] = std::move(peak);
   }
   return j;
 }
@@ -387,6 +390,13 @@ TestRecord test_at(const json& v, const std::string& path) {
     array_at(*sites, sites_path);
     for (std::size_t i = 0; i < sites->size(); ++i) {
       t.sites.push_back(site_at((*sites)[i], index(sites_path, i)));
+    }
+  }
+  if (auto sites = v.find("peak_sites"); sites != v.end()) {  // version 2, stack mode
+    const std::string sites_path = join(path, "peak_sites");
+    array_at(*sites, sites_path);
+    for (std::size_t i = 0; i < sites->size(); ++i) {
+      t.peak_sites.push_back(site_at((*sites)[i], index(sites_path, i)));
     }
   }
   return t;

@@ -133,6 +133,12 @@ bool is_framework_frame(const FrameRecord& f) {
 }
 
 bool framework_own(const std::vector<FrameRecord>& frames) {
+  // GoogleTest's fixture base allocates its flag saver in every test object's constructor:
+  // the plugin books it to the framework (the fixture overhead), so do the sites.
+  for (const FrameRecord& f : frames) {
+    if (!is_system_frame(f)) break;
+    if (starts_with(qualified_name(f.function), "testing::Test::Test(")) return true;
+  }
   bool framework = false;
   for (const FrameRecord& f : frames) {
     if (!is_system_frame(f)) return false;

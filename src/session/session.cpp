@@ -298,6 +298,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
       // clean tests pays nothing per test.
       m.run_scopes[pos].push_back(m.current_scope);
       m.report.stacks.dropped = stacks::dropped();
+      m.update_peak_sites(rec, out.run);
       bool left = false;
       for (const RunRecord& r : rec.runs) left = left || r.net_blocks > 0 || r.net_bytes > 0;
       if (left || !rec.sites.empty()) m.update_sites({pos});
@@ -335,10 +336,17 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     if (!broken.empty()) {
       std::string msg = fmt::format("memx: {} is over its memory budget ({}):", printable_name(rec.name),
                                     budget_sources(sources));
-      bool left_live = false;
+      bool left_live = false, peak = false;
       for (const Violation& v : broken) {
         msg += "\n  " + describe(v);
         left_live = left_live || v.key == "net" || v.key == "blocks";
+        peak = peak || v.key == "peak";
+      }
+      if (stack_mode && peak && !rec.peak_sites.empty()) {
+        msg += "\n  live at its peak, allocated at:" + m.peak_lines(rec, 3);
+        if (!left_live && !m.path.empty()) {
+          msg += fmt::format("\n  (every site and its whole stack: {})", m.path);
+        }
       }
       if (stack_mode && left_live && !rec.sites.empty()) {
         const std::string lines = m.site_lines(rec, rec.runs.size() - 1, 3, false);

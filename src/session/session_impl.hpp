@@ -70,9 +70,16 @@ struct Session::Impl {
   /// Rebuilds the sites of the tests at `tests` (every test when empty) from the live
   /// blocks of their runs.
   void update_sites(const std::vector<std::size_t>& tests);
+  /// Records the running test's peak sites in `rec` when this run's peak is its highest.
+  void update_peak_sites(TestRecord& rec, const RunRecord& run);
+  /// Turns (stack, bytes, blocks) of the live-block map into report sites: symbolised, the
+  /// framework's own left out, at most `max`.
+  std::vector<SiteRecord> to_sites(const stacks::List<stacks::Site>& live, std::size_t max);
   /// Up to `max` lines "B in N blocks at file:line in function" for the sites of a test's
   /// run `run` (indented by `indent`).
   std::string site_lines(const TestRecord& t, std::size_t run, std::size_t max, bool growing_only) const;
+  /// Up to `max` lines for a test's peak sites.
+  std::string peak_lines(const TestRecord& t, std::size_t max) const;
 
   // The running test; guarded by `mutex` (MEMX_BUDGET may run on another thread).
   mutable std::mutex mutex;

@@ -104,6 +104,48 @@ void Session::Impl::update_sites(const std::vector<std::size_t>& tests) {
   }
 }
 
+std::vector<SiteRecord> Session::Impl::to_sites(const stacks::List<stacks::Site>& live,
+                                               std::size_t max) {
+  std::vector<SiteRecord> out;
+  for (const stacks::Site& s : live) {
+    if (out.size() == max) break;
+    const StackFrames& sf = frames_of(s.stack_id);
+    if (sf.framework) continue;
+    SiteRecord site;
+    site.bytes = static_cast<std::int64_t>(s.bytes);
+    site.blocks = static_cast<std::int64_t>(s.blocks);
+    site.frames = sf.frames;
+    site.user_frame = sf.user_frame;
+    out.push_back(std::move(site));
+  }
+  return out;
+}
+
+void Session::Impl::update_peak_sites(TestRecord& rec, const RunRecord& run) {
+  // The worst run by peak keeps its sites (budgets check the worst run); ties: the later.
+  for (std::size_t k = 0; k + 1 < rec.runs.size(); ++k) {
+    if (rec.runs[k].peak_bytes > run.peak_bytes) return;
+  }
+  rec.peak_sites = to_sites(stacks::peak_sites(current_scope),
+                            static_cast<std::size_t>(config.options.top_sites));
+}
+
+std::string Session::Impl::peak_lines(const TestRecord& t, std::size_t max) const {
+  std::string out;
+  std::size_t shown = 0;
+  for (const SiteRecord& s : t.peak_sites) {
+    if (shown == max) {
+      out += fmt::format("\n    ... and {} more site{}", t.peak_sites.size() - shown,
+                         t.peak_sites.size() - shown == 1 ? "" : "s");
+      break;
+    }
+    out += fmt::format("\n    {} in {} block{} at {}", format_bytes(s.bytes), s.blocks,
+                       s.blocks == 1 ? "" : "s", site_location(s, t.file));
+    ++shown;
+  }
+  return out;
+}
+
 std::string Session::Impl::site_lines(const TestRecord& t, std::size_t run, std::size_t max,
                                       bool growing_only) const {
   std::string out;

@@ -71,7 +71,7 @@ bool LiveMap::insert(const LiveBlock& b) noexcept {
   }
 }
 
-bool LiveMap::erase(std::uintptr_t address) noexcept {
+bool LiveMap::erase(std::uintptr_t address, LiveBlock* out) noexcept {
   const std::uint64_t addr = address;
   const std::uint64_t h = hash_address(address);
   Shard& sh = shards_[h & ((1u << kShardBits) - 1)];
@@ -84,6 +84,7 @@ bool LiveMap::erase(std::uintptr_t address) noexcept {
     if (w0 == 0) return false;
     if ((w0 & kAddrMask) == addr) break;
   }
+  if (out != nullptr) *out = unpack(sh.slots[i]);
   // Backward-shift deletion: move later entries of the run into the hole when their home
   // position allows it, so that look-ups never need tombstones.
   std::size_t hole = i;

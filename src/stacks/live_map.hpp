@@ -37,8 +37,8 @@ class LiveMap {
   /// Records a block (replacing an entry at the same address). False when the block cannot
   /// be stored (an address above 2^48, a size above 2^48, or mmap failed).
   bool insert(const LiveBlock& b) noexcept;
-  /// Forgets a block; false if it was not recorded.
-  bool erase(std::uintptr_t address) noexcept;
+  /// Forgets a block; false if it was not recorded. With `out`, the block forgotten.
+  bool erase(std::uintptr_t address, LiveBlock* out = nullptr) noexcept;
   /// Forgets every block (keeps the memory).
   void clear() noexcept;
   /// Blocks recorded.

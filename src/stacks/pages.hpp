@@ -41,6 +41,11 @@ class SpinLock {
       }
     }
   }
+  /// Takes the lock if it is free; false (without waiting) otherwise.
+  bool try_lock() noexcept {
+    return !locked_.load(std::memory_order_relaxed) &&
+           !locked_.exchange(true, std::memory_order_acquire);
+  }
   /// Releases the lock.
   void unlock() noexcept { locked_.store(false, std::memory_order_release); }
 

@@ -10,6 +10,7 @@
 #include "memx/counters.hpp"
 #include "memx/stacks.hpp"
 #include "stacks/live_map.hpp"
+#include "stacks/scope_peak.hpp"
 #include "stacks/record.hpp"
 #include "stacks/stack_table.hpp"
 #include "stacks/unwind.hpp"
@@ -31,6 +32,7 @@ alignas(64) std::atomic<std::uint64_t> g_next_number{0};
 alignas(64) std::atomic<std::uint64_t> g_dropped{0};
 StackTable g_table;
 LiveMap g_map;
+ScopePeak g_peak;  // the sites of the current scope's peak
 
 /// The captures enable() makes of its own probe allocations.
 struct Probe {
@@ -74,14 +76,19 @@ StackHook stacks_on_alloc(void* p, std::size_t usable) noexcept {
   b.stack_id = id;
   b.scope_id = tls_unscoped ? 0 : g_scope.load(kRelaxed);
   b.alloc_number = g_next_number.fetch_add(1, kRelaxed);
-  if (id == 0 || !g_map.insert(b)) g_dropped.fetch_add(1, kRelaxed);
+  if (id == 0 || !g_map.insert(b)) {
+    g_dropped.fetch_add(1, kRelaxed);
+  } else {
+    g_peak.on_alloc(b.scope_id, id, usable);
+  }
   return StackHook::kCount;
 }
 
 StackHook stacks_on_free(void* p) noexcept {
   if (__builtin_expect(tls_probe != nullptr, 0)) return StackHook::kSkip;
   if (g_depth.load(std::memory_order_acquire) == 0) return StackHook::kOff;
-  g_map.erase(reinterpret_cast<std::uintptr_t>(p));
+  LiveBlock b;
+  if (g_map.erase(reinterpret_cast<std::uintptr_t>(p), &b)) g_peak.on_free(b.scope_id, b.stack_id, b.size);
   return StackHook::kCount;
 }
 
@@ -257,7 +264,25 @@ Unwinder unwinder() noexcept {
 }
 
 void set_scope(std::uint32_t id) noexcept {
+  detail::g_peak.begin(id & detail::LiveMap::kScopeMask);
   detail::g_scope.store(id, kRelaxed);
+}
+
+List<Site> peak_sites(std::uint32_t scope, std::uint64_t* live_bytes) {
+  Uncounted guard;
+  List<Site> sites;
+  sites.reserve(256);
+  const std::size_t room = sites.capacity();  // nothing allocates under the copy's lock
+  const std::uint64_t total = detail::g_peak.read(scope & detail::LiveMap::kScopeMask, [&](const detail::ScopePeak::Entry& e) {
+    if (sites.size() < room) sites.push_back(Site{e.stack_id, e.bytes, e.blocks});
+  });
+  if (live_bytes != nullptr) *live_bytes = total;
+  std::sort(sites.begin(), sites.end(), [](const Site& a, const Site& b) {
+    if (a.bytes != b.bytes) return a.bytes > b.bytes;
+    if (a.blocks != b.blocks) return a.blocks > b.blocks;
+    return a.stack_id < b.stack_id;
+  });
+  return sites;
 }
 
 bool set_thread_unscoped(bool on) noexcept {

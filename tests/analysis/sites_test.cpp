@@ -109,6 +109,10 @@ TEST(Sites, AStackOfTheFrameworkAloneIsTheFrameworksOwn) {
             "/usr/include/catch2/catch.hpp", 16893)};
   EXPECT_TRUE(memx::framework_own(reporter));
   EXPECT_EQ(memx::first_user_frame(reporter), 0);  // nothing of the user's: shown whole
+  // GoogleTest's fixture base, constructed for every test, allocates its flag saver.
+  EXPECT_TRUE(memx::framework_own(
+      {frame("testing::Test::Test()", "", 0, "/usr/lib/x86_64-linux-gnu/libgtest.so.1.12.1"),
+       frame("Parser_Keeps_Test::Parser_Keeps_Test()", "/work/app/tests/parser_test.cpp", 40)}));
   // The runtime alone (a stack cut short by the depth) is not said to be the framework's.
   EXPECT_FALSE(memx::framework_own({reporter[0]}));
 }
@@ -271,6 +275,10 @@ memx::Report sites_report() {
   t.line = 40;
   t.sites[0].frames[1].inlined = true;
   t.sites[0].frames[3].note = "no debug information";
+  memx::SiteRecord peak = site({}, 0);
+  peak.bytes = 262144;
+  peak.blocks = 1;
+  t.peak_sites.push_back(peak);
   r.tests.push_back(t);
   memx::analyze_report(r);
   return r;

@@ -21,6 +21,8 @@ def main():
     p.add_argument("--verdict", action="append", default=[])
     p.add_argument("--reason", action="append", default=[])
     p.add_argument("--no-sites", action="append", default=[])
+    p.add_argument("--peak-site", action="append", default=[],
+                   help="TEST=FILE:LINE: the first of the test's peak_sites is there")
     a = p.parse_args()
     with open(a.report, encoding="utf-8") as f:
         r = json.load(f)
@@ -57,6 +59,23 @@ def main():
             problems.append(f"{name}: first site's figures are off: {s['bytes']} B, {s['blocks']} blocks, {len(s['runs'])} runs")
         if sum(x["blocks"] for x in s["runs"]) != s["blocks"]:
             problems.append(f"{name}: first site's runs do not add up to its blocks")
+    for spec in a.peak_site:
+        name, _, where = spec.partition("=")
+        file, _, line = where.rpartition(":")
+        t = test(name)
+        if t is None:
+            continue
+        if not t.get("peak_sites"):
+            problems.append(f"{name}: no peak_sites")
+            continue
+        s = t["peak_sites"][0]
+        u = s["frames"][s["user_frame"]]
+        if not u["file"].endswith(file) or u["line"] != int(line) or s["runs"]:
+            problems.append(f"{name}: first peak site is {u['file']}:{u['line']} in {u['function']} (runs {s['runs']}), expected {where}")
+        peak = max(r["peak_bytes"] for r in t["runs"])
+        held = sum(x["bytes"] for x in t["peak_sites"])
+        if not (peak * 15 // 16 <= held + 4096 and held <= peak + 4096):
+            problems.append(f"{name}: peak sites hold {held} B, the worst peak is {peak} B")
     for spec in a.verdict:
         name, _, verdict = spec.partition("=")
         t = test(name)

@@ -61,6 +61,17 @@ TEST(Sites, HandoffProducer) {
 }
 TEST(Sites, HandoffConsumer) { g_handoff.clear(); }
 
+// Over its peak budget: the peak is a temporary buffer, freed before the test ends.
+[[gnu::noinline]] std::size_t parse_into_buffer() {
+  std::vector<char> buffer(256 * 1024, 'p');  // SITE: peak
+  return buffer.size();
+}
+TEST(Sites, OverPeak) {
+  MEMX_BUDGET("peak=64KiB");
+  std::vector<int> small(100, 1);
+  EXPECT_EQ(parse_into_buffer() + small.size(), 256u * 1024 + 100);
+}
+
 TEST(Sites, Clean) {
   std::vector<int> v(1000, 2);
   EXPECT_EQ(v.size(), 1000u);
