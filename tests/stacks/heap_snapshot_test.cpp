@@ -1,0 +1,158 @@
+// Heap snapshots in code (memx/heap_snapshot.hpp): what grew between two snapshots, by line
+// and by stack, at the lines that allocated it; nothing without stack mode. Also the sites of
+// a scope's peak (memx::stacks::peak_sites).
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "memx/heap_snapshot.hpp"
+#include "memx/stacks.hpp"
+#include "memx/uncounted.hpp"
+
+namespace memx::test {
+namespace {
+
+std::vector<std::unique_ptr<std::string>>* g_cache = nullptr;
+
+[[gnu::noinline]] void fill_cache(int n) {
+  for (int i = 0; i < n; ++i) {
+    g_cache->push_back(std::make_unique<std::string>(200, 'c'));
+  }
+}
+constexpr int kCacheLine = __LINE__ - 3;  // the push_back
+
+[[gnu::noinline]] void* other_site() {
+  void* p = ::operator new(4096);
+  asm volatile("" ::"r"(p) : "memory");  // no tail call: other_site keeps its frame
+  return p;
+}
+constexpr int kOtherLine = __LINE__ - 4;
+
+class HeapSnapshotTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(stacks::enable(32));
+    Uncounted guard;
+    g_cache = new std::vector<std::unique_ptr<std::string>>;
+    g_cache->reserve(1000);
+  }
+  void TearDown() override {
+    {
+      Uncounted guard;
+      delete g_cache;
+      g_cache = nullptr;
+    }
+    stacks::disable();
+  }
+};
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+TEST_F(HeapSnapshotTest, CompareNamesTheLinesThatGrew) {
+  const HeapSnapshot before = HeapSnapshot::take();
+  ASSERT_TRUE(before.enabled());
+  fill_cache(10);
+  void* other = other_site();
+  const HeapSnapshot after = HeapSnapshot::take();
+  const std::vector<HeapSnapshot::Difference> diff = after.compare(before);
+  ASSERT_GE(diff.size(), 2u);
+  // Biggest change first: 10 strings' buffers (200 B each, 208 usable or more) at the cache
+  // line... and the 4 KiB block at its own line.
+  bool cache = false, single = false;
+  for (const HeapSnapshot::Difference& d : diff) {
+    ASSERT_EQ(d.frames.size(), 1u);  // by line: the user frame
+    const symbols::Frame& f = d.frames[0];
+    if (ends_with(f.file, "heap_snapshot_test.cpp") && f.line == kCacheLine && d.blocks_diff == 20) {
+      cache = true;  // the string objects and their buffers: make_unique and the string's own
+      EXPECT_GE(d.bytes_diff, 10 * (200 + 32));
+    }
+    if (ends_with(f.file, "heap_snapshot_test.cpp") && f.line == kOtherLine) {
+      single = true;
+      EXPECT_EQ(d.blocks_diff, 1);
+      EXPECT_GE(d.bytes_diff, 4096);
+      EXPECT_NE(describe(d).find("heap_snapshot_test.cpp:" + std::to_string(kOtherLine) + " in other_site"),
+                std::string::npos)
+          << describe(d);
+    }
+  }
+  EXPECT_TRUE(cache) << describe(diff[0]) << "\n" << describe(diff[1]);
+  EXPECT_TRUE(single);
+  ::operator delete(other);
+  // Freed again: the change from `after` is the block going away.
+  const HeapSnapshot later = HeapSnapshot::take();
+  bool freed = false;
+  for (const HeapSnapshot::Difference& d : later.compare(after)) {
+    if (!d.frames.empty() && d.frames[0].line == kOtherLine) {
+      freed = d.blocks_diff == -1 && d.bytes_diff <= -4096;
+    }
+  }
+  EXPECT_TRUE(freed);
+}
+
+TEST_F(HeapSnapshotTest, ByStackKeepsTheWholeStack) {
+  const HeapSnapshot before = HeapSnapshot::take();
+  fill_cache(3);
+  const std::vector<HeapSnapshot::Difference> diff = HeapSnapshot::take().compare(before, HeapSnapshot::GroupBy::stack);
+  ASSERT_FALSE(diff.empty());
+  EXPECT_GT(diff[0].frames.size(), 2u);  // operator new's callers up to the test
+}
+
+TEST(HeapSnapshotOff, WithoutStackModeASnapshotIsEmptyAndSaysSo) {
+  stacks::disable();
+  const HeapSnapshot s = HeapSnapshot::take();
+  EXPECT_FALSE(s.enabled());
+  EXPECT_EQ(s.bytes(), 0);
+  EXPECT_TRUE(s.statistics().empty());
+}
+
+// --- The sites of a scope's peak --------------------------------------------------------
+
+[[gnu::noinline]] std::size_t big_temporary() {
+  std::vector<char> v(512 * 1024, 'x');
+  return v.size();
+}
+
+TEST_F(HeapSnapshotTest, PeakSitesAreWhatTheScopeHeldAtItsPeak) {
+  stacks::set_scope(4242);
+  std::vector<int> small(1000, 1);
+  const std::size_t n = big_temporary() + small.size();  // the peak: both live
+  std::vector<int> after(100, 2);                         // after the peak: not in it
+  stacks::set_scope(0);
+  EXPECT_EQ(n, 512u * 1024 + 1000);
+  std::uint64_t live = 0;
+  const stacks::List<stacks::Site> sites = stacks::peak_sites(4242, &live);
+  ASSERT_GE(sites.size(), 2u);
+  EXPECT_GE(sites[0].bytes, 512u * 1024);
+  EXPECT_EQ(sites[0].blocks, 1u);
+  EXPECT_GE(sites[1].bytes, 4000u);
+  std::uint64_t held = 0;
+  for (const stacks::Site& s : sites) held += s.bytes;
+  EXPECT_EQ(held, live);
+  EXPECT_GE(live, 512u * 1024 + 4000);
+  // Another scope's query sees nothing of it.
+  EXPECT_TRUE(stacks::peak_sites(4243).empty());
+}
+
+TEST_F(HeapSnapshotTest, PeakSitesCountOtherThreadsOfTheScope) {
+  stacks::set_scope(777);
+  std::thread t([] {
+    std::vector<char> v(300 * 1024, 't');
+    std::vector<char> w(300 * 1024, 'u');
+    (void)v.data();
+    (void)w.data();
+  });
+  t.join();
+  stacks::set_scope(0);
+  std::uint64_t live = 0;
+  const stacks::List<stacks::Site> sites = stacks::peak_sites(777, &live);
+  EXPECT_GE(live, 600u * 1024);
+  ASSERT_FALSE(sites.empty());
+}
+
+}  // namespace
+}  // namespace memx::test
