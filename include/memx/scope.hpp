@@ -9,6 +9,7 @@
 
 #include "memx/counters.hpp"
 #include "memx/rss.hpp"
+#include "memx/stacks.hpp"
 
 namespace memx {
 
@@ -46,12 +47,18 @@ class Scope {
   Usage usage() const;
   /// Stops measuring and returns the final figures (idempotent).
   Usage stop();
+  /// Stack mode (memx/stacks.hpp): the blocks allocated inside the scope (from any thread)
+  /// that are still live, by call stack, most bytes first; empty when stack mode is off.
+  /// Symbolise with memx/symbols.hpp, or group by line with memx/heap_snapshot.hpp.
+  stacks::List<stacks::Site> live_sites() const;
 
  private:
   PeakWindow peak_;  // first: its counters are the scope's start (and end) snapshots
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point stopped_;
   RssWindow rss_;
+  std::uint64_t first_number_ = 0;          // stack mode's allocation numbers of the scope
+  std::uint64_t end_number_ = UINT64_MAX;
   bool open_ = true;
 };
 

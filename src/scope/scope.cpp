@@ -6,7 +6,20 @@
 namespace memx {
 
 Scope::Scope(std::chrono::microseconds rss_interval)
-    : started_(std::chrono::steady_clock::now()), rss_(rss_interval) {}
+    : started_(std::chrono::steady_clock::now()),
+      rss_(rss_interval),
+      first_number_(stacks::next_allocation_number()) {}
+
+stacks::List<stacks::Site> Scope::live_sites() const {
+  if (!stacks::enabled()) {
+    Uncounted guard;
+    return {};
+  }
+  stacks::Filter f;
+  f.first_number = first_number_;
+  f.end_number = end_number_;
+  return stacks::live_sites(f);
+}
 
 Usage Scope::usage() const {
   Uncounted guard;
@@ -31,6 +44,7 @@ Usage Scope::usage() const {
 Usage Scope::stop() {
   if (open_) {
     stopped_ = std::chrono::steady_clock::now();
+    end_number_ = stacks::next_allocation_number();
     peak_.close();
     rss_.close();
     open_ = false;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "memx/heap_snapshot.hpp"
+#include "memx/scope.hpp"
 #include "memx/stacks.hpp"
 #include "memx/uncounted.hpp"
 
@@ -108,6 +109,22 @@ TEST(HeapSnapshotOff, WithoutStackModeASnapshotIsEmptyAndSaysSo) {
   EXPECT_FALSE(s.enabled());
   EXPECT_EQ(s.bytes(), 0);
   EXPECT_TRUE(s.statistics().empty());
+}
+
+TEST_F(HeapSnapshotTest, AScopeGivesTheSitesOfWhatItLeftLive) {
+  void* before = ::operator new(100);  // not the scope's
+  Scope scope;
+  fill_cache(4);
+  void* freed = ::operator new(1000);
+  ::operator delete(freed);
+  scope.stop();
+  void* after = ::operator new(100);  // not the scope's either
+  const stacks::List<stacks::Site> sites = scope.live_sites();
+  std::uint64_t blocks = 0;
+  for (const stacks::Site& s : sites) blocks += s.blocks;
+  EXPECT_EQ(blocks, 8u);  // four strings and their buffers
+  ::operator delete(before);
+  ::operator delete(after);
 }
 
 // --- The sites of a scope's peak --------------------------------------------------------
