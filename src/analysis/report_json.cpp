@@ -2,6 +2,7 @@
 #include <cstdint>
 #include <exception>
 #include <limits>
+#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -29,7 +30,42 @@ ordered_json budget_json(const Budget& b) {
   return j;
 }
 
-ordered_json site_json(const SiteRecord& site) {
+/// The report's frames and stacks, each stored once (version 2, stack mode): a site names
+/// its stack by index, a stack lists frame indices.
+struct StackTables {
+  ordered_json frames = ordered_json::array();
+  ordered_json stacks = ordered_json::array();
+  std::map<std::string, std::size_t> frame_index;
+  std::map<std::vector<std::size_t>, std::size_t> stack_index;
+
+  std::size_t frame(const FrameRecord& f) {
+    std::string key = fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n{}", f.function, f.file, f.line,
+                                  f.module, f.offset, f.inlined, f.note);
+    const auto [it, added] = frame_index.emplace(std::move(key), frames.size());
+    if (added) {
+      ordered_json fj;
+      fj["function"] = f.function;
+      fj["file"] = f.file;
+      fj["line"] = f.line;
+      fj["module"] = f.module;
+      fj["offset"] = f.offset;
+      if (f.inlined) fj["inlined"] = true;
+      if (!f.note.empty()) fj["note"] = f.note;
+      frames.push_back(std::move(fj));
+    }
+    return it->second;
+  }
+  std::size_t stack(const std::vector<FrameRecord>& frames_of_site) {
+    std::vector<std::size_t> ids;
+    ids.reserve(frames_of_site.size());
+    for (const FrameRecord& f : frames_of_site) ids.push_back(frame(f));
+    const auto [it, added] = stack_index.emplace(ids, stacks.size());
+    if (added) stacks.push_back(ids);
+    return it->second;
+  }
+};
+
+ordered_json site_json(const SiteRecord& site, StackTables& tables) {
   ordered_json j;
   j["bytes"] = site.bytes;
   j["blocks"] = site.blocks;
@@ -42,23 +78,11 @@ ordered_json site_json(const SiteRecord& site) {
   }
   j["runs"] = std::move(runs);
   j["user_frame"] = site.user_frame;
-  ordered_json frames = ordered_json::array();
-  for (const FrameRecord& f : site.frames) {
-    ordered_json fj;
-    fj["function"] = f.function;
-    fj["file"] = f.file;
-    fj["line"] = f.line;
-    fj["module"] = f.module;
-    fj["offset"] = f.offset;
-    if (f.inlined) fj["inlined"] = true;
-    if (!f.note.empty()) fj["note"] = f.note;
-    frames.push_back(std::move(fj));
-  }
-  j["frames"] = std::move(frames);
+  j["stack"] = tables.stack(site.frames);
   return j;
 }
 
-ordered_json test_json(const TestRecord& t, const std::string& report_binary, bool sites) {
+ordered_json test_json(const TestRecord& t, const std::string& report_binary, StackTables* sites) {
   ordered_json j;
   j["name"] = t.name;
   // Only where it differs from the report's (a merged report of several binaries), so a
@@ -99,10 +123,10 @@ ordered_json test_json(const TestRecord& t, const std::string& report_binary, bo
   j["leak"] = std::move(leak);
   if (sites) {
     ordered_json list = ordered_json::array();
-    for (const SiteRecord& site : t.sites) list.push_back(site_json(site));
+    for (const SiteRecord& site : t.sites) list.push_back(site_json(site, *sites));
     j["sites"] = std::move(list);
     ordered_json peak = ordered_json::array();
-    for (const SiteRecord& site : t.peak_sites) peak.push_back(site_json(site));
+    for (const SiteRecord& site : t.peak_sites) peak.push_back(site_json(site, *sites));
     j["peak_sites"] = std::move(peak);
   }
   return j;
@@ -318,7 +342,13 @@ FrameRecord frame_at(const json& v, const std::string& path) {
   return f;
 }
 
-SiteRecord site_at(const json& v, const std::string& path) {
+/// The report's frame and stack tables, read before the tests (version 2).
+struct ReadTables {
+  std::vector<FrameRecord> frames;
+  std::vector<std::vector<FrameRecord>> stacks;
+};
+
+SiteRecord site_at(const json& v, const std::string& path, const ReadTables& tables) {
   object_at(v, path);
   auto non_negative = [](const json& x, const std::string& p) { return int64_at(x, p, 0); };
   SiteRecord s;
@@ -332,10 +362,19 @@ SiteRecord site_at(const json& v, const std::string& path) {
     s.runs.push_back(SiteRun{field(runs[i], p, "bytes", non_negative),
                              field(runs[i], p, "blocks", non_negative)});
   }
-  const std::string frames_path = join(path, "frames");
-  const json& frames = array_at(member(v, path, "frames"), frames_path);
-  for (std::size_t i = 0; i < frames.size(); ++i) {
-    s.frames.push_back(frame_at(frames[i], index(frames_path, i)));
+  if (auto st = v.find("stack"); st != v.end()) {  // an index into stack_table
+    const std::string p = join(path, "stack");
+    const std::int64_t at = int64_at(*st, p, 0);
+    if (static_cast<std::size_t>(at) >= tables.stacks.size()) {
+      throw Invalid{p, fmt::format("stack {} is not in stack_table ({} stacks)", at, tables.stacks.size())};
+    }
+    s.frames = tables.stacks[static_cast<std::size_t>(at)];
+  } else {  // the frames written out in the site
+    const std::string frames_path = join(path, "frames");
+    const json& frames = array_at(member(v, path, "frames"), frames_path);
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      s.frames.push_back(frame_at(frames[i], index(frames_path, i)));
+    }
   }
   const int frame_count = static_cast<int>(s.frames.size());
   s.user_frame = field(v, path, "user_frame", [&](const json& x, const std::string& p) {
@@ -361,7 +400,7 @@ StacksInfo stacks_at(const json& v, const std::string& path) {
   return s;
 }
 
-TestRecord test_at(const json& v, const std::string& path) {
+TestRecord test_at(const json& v, const std::string& path, const ReadTables& tables) {
   object_at(v, path);
   TestRecord t;
   t.name = field(v, path, "name", string_at);
@@ -389,14 +428,14 @@ TestRecord test_at(const json& v, const std::string& path) {
     const std::string sites_path = join(path, "sites");
     array_at(*sites, sites_path);
     for (std::size_t i = 0; i < sites->size(); ++i) {
-      t.sites.push_back(site_at((*sites)[i], index(sites_path, i)));
+      t.sites.push_back(site_at((*sites)[i], index(sites_path, i), tables));
     }
   }
   if (auto sites = v.find("peak_sites"); sites != v.end()) {  // version 2, stack mode
     const std::string sites_path = join(path, "peak_sites");
     array_at(*sites, sites_path);
     for (std::size_t i = 0; i < sites->size(); ++i) {
-      t.peak_sites.push_back(site_at((*sites)[i], index(sites_path, i)));
+      t.peak_sites.push_back(site_at((*sites)[i], index(sites_path, i), tables));
     }
   }
   return t;
@@ -450,9 +489,33 @@ Report report_at(const json& v) {
     r.iteration_end_live_bytes.push_back(int64_at(live[i], index("iteration_end_live_bytes", i),
                                                   std::numeric_limits<std::int64_t>::min()));
   }
+  ReadTables tables;
+  if (auto ft = v.find("frame_table"); ft != v.end()) {  // version 2, stack mode
+    array_at(*ft, "frame_table");
+    for (std::size_t i = 0; i < ft->size(); ++i) {
+      tables.frames.push_back(frame_at((*ft)[i], index("frame_table", i)));
+    }
+  }
+  if (auto st = v.find("stack_table"); st != v.end()) {
+    array_at(*st, "stack_table");
+    for (std::size_t i = 0; i < st->size(); ++i) {
+      const std::string p = index("stack_table", i);
+      array_at((*st)[i], p);
+      std::vector<FrameRecord> frames;
+      for (std::size_t k = 0; k < (*st)[i].size(); ++k) {
+        const std::string fp = index(p, k);
+        const std::int64_t at = int64_at((*st)[i][k], fp, 0);
+        if (static_cast<std::size_t>(at) >= tables.frames.size()) {
+          throw Invalid{fp, fmt::format("frame {} is not in frame_table ({} frames)", at, tables.frames.size())};
+        }
+        frames.push_back(tables.frames[static_cast<std::size_t>(at)]);
+      }
+      tables.stacks.push_back(std::move(frames));
+    }
+  }
   const json& tests = array_at(member(v, top, "tests"), "tests");
   for (std::size_t i = 0; i < tests.size(); ++i)
-    r.tests.push_back(test_at(tests[i], index("tests", i)));
+    r.tests.push_back(test_at(tests[i], index("tests", i), tables));
   // One record per test (binary and name): with two, every reader would see only one of
   // them (a regression in the other would pass the gate).
   for (TestRecord& t : r.tests) {
@@ -532,9 +595,14 @@ std::string to_json(const Report& report) {
     j["stacks"] = std::move(st);
   }
   j["iteration_end_live_bytes"] = report.iteration_end_live_bytes;
+  StackTables tables;
   ordered_json tests = ordered_json::array();
-  for (const TestRecord& t : report.tests) tests.push_back(test_json(t, report.binary, stacks));
+  for (const TestRecord& t : report.tests) tests.push_back(test_json(t, report.binary, stacks ? &tables : nullptr));
   j["tests"] = std::move(tests);
+  if (stacks) {
+    j["frame_table"] = std::move(tables.frames);
+    j["stack_table"] = std::move(tables.stacks);
+  }
   // Invalid UTF-8 in names (from user code) is replaced rather than thrown on.
   return j.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
 }

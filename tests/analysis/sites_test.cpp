@@ -308,6 +308,32 @@ TEST(SitesReport, WithoutStackModeNoStacksAndNoSitesAreWritten) {
   EXPECT_EQ(text.find("\"sites\""), std::string::npos);
 }
 
+TEST(SitesReport, EachStackAndFrameIsWrittenOnce) {
+  const std::string text = memx::to_json(sites_report());
+  // The leak site's stack and the peak site's share two of their four frames (the other two
+  // differ: inlined, a note): two stacks, six frames, each written once.
+  std::size_t functions = 0;
+  for (std::size_t at = text.find("\"function\""); at != std::string::npos; at = text.find("\"function\"", at + 1)) {
+    ++functions;
+  }
+  EXPECT_EQ(functions, 6u);
+}
+
+TEST(SitesReport, InlineFramesAreReadToo) {
+  // A site may carry its frames itself (the form hand-written reports use).
+  std::string text = memx::to_json(sites_report());
+  const memx::ReportRead golden = memx::read_report(text, "sites.json");
+  ASSERT_TRUE(golden.report.has_value());
+  const std::size_t st = text.find("\"stack\": 0");
+  ASSERT_NE(st, std::string::npos);
+  const std::string frame = "{\"function\": \"f\", \"file\": \"a.cpp\", \"line\": 3, \"module\": \"m\", \"offset\": 16}";
+  text.replace(st, 10, "\"frames\": [" + frame + ", " + frame + ", " + frame + "]");
+  const memx::ReportRead read = memx::read_report(text, "sites.json");
+  ASSERT_TRUE(read.report.has_value()) << read.error;
+  ASSERT_EQ(read.report->tests[0].sites[0].frames.size(), 3u);
+  EXPECT_EQ(read.report->tests[0].sites[0].frames[0].file, "a.cpp");
+}
+
 TEST(SitesReport, Version1StillReads) {
   std::string text = read_file(std::string(MEMX_ANALYSIS_GOLDEN_DIR) + "/report_basic.json");
   const std::size_t at = text.find("\"version\": 2");
@@ -326,6 +352,13 @@ TEST(SitesReport, BadSitesAreRejectedWithTheirPath) {
   const memx::ReportRead read = memx::read_report(text, "sites.json");
   ASSERT_FALSE(read.report.has_value());
   EXPECT_EQ(read.error, "sites.json: tests[0].sites[0].user_frame: frame 9 of a stack of 4 frames");
+  std::string bad_stack = read_file(golden_path());
+  const std::size_t st = bad_stack.find("\"stack\": 0");
+  ASSERT_NE(st, std::string::npos);
+  bad_stack.replace(st, 10, "\"stack\": 7");
+  const memx::ReportRead r1 = memx::read_report(bad_stack, "sites.json");
+  ASSERT_FALSE(r1.report.has_value());
+  EXPECT_EQ(r1.error, "sites.json: tests[0].sites[0].stack: stack 7 is not in stack_table (2 stacks)");
   std::string neg = read_file(golden_path());
   const std::size_t b = neg.find("\"blocks\": 3");
   ASSERT_NE(b, std::string::npos);

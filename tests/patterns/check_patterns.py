@@ -21,6 +21,17 @@ import subprocess
 import sys
 
 
+def resolve_frames(report):
+    """Gives every site of the report its "frames" (version 2 stores them once, in
+    frame_table and stack_table, and a site names its stack)."""
+    frames = report.get("frame_table", [])
+    stacks = [[frames[i] for i in st] for st in report.get("stack_table", [])]
+    for t in report.get("tests", []):
+        for s in t.get("sites", []) + t.get("peak_sites", []):
+            if "stack" in s:
+                s["frames"] = stacks[s["stack"]]
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--binary", required=True)
@@ -62,6 +73,7 @@ def main() -> int:
         return 1
     with open(reports[0]) as f:
         report = json.load(f)
+    resolve_frames(report)
     if not report.get("complete"):
         problems.append("the report is not complete")
     if a.expect and len(report["tests"]) < len(a.expect):

@@ -14,6 +14,17 @@ import re
 import sys
 
 
+def resolve_frames(report):
+    """Gives every site of the report its "frames" (version 2 stores them once, in
+    frame_table and stack_table, and a site names its stack)."""
+    frames = report.get("frame_table", [])
+    stacks = [[frames[i] for i in st] for st in report.get("stack_table", [])]
+    for t in report.get("tests", []):
+        for s in t.get("sites", []) + t.get("peak_sites", []):
+            if "stack" in s:
+                s["frames"] = stacks[s["stack"]]
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("report")
@@ -26,6 +37,7 @@ def main():
     a = p.parse_args()
     with open(a.report, encoding="utf-8") as f:
         r = json.load(f)
+    resolve_frames(r)
     problems = []
     if r.get("version") != 2:
         problems.append(f"version {r.get('version')}, expected 2")
