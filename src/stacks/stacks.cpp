@@ -1,4 +1,6 @@
 // Stack mode: the recording hooks, enable/disable with the unwinder probe, and the queries.
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -222,8 +224,19 @@ const char* unwinder_name(Unwinder u) noexcept {
   }
 }
 
+namespace {
+
+/// A child forked while stack mode is on may have been forked while another thread held a
+/// shard's, a bucket's or the peak copy's lock, which nobody would ever release in the child:
+/// stack mode is off in the child (it counts as usual; a death test's child never reports).
+void stacks_off_in_child() { g_depth.store(0, std::memory_order_relaxed); }
+
+}  // namespace
+
 bool enable(int depth, Unwinder u) noexcept {
   if (depth < 1 || depth > kMaxDepth) return false;
+  static const bool fork_handler = pthread_atfork(nullptr, nullptr, stacks_off_in_child) == 0;
+  (void)fork_handler;
   detail::ProbeResult r;
   try {
     r = detail::probe_unwinders();

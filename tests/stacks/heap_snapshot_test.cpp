@@ -1,7 +1,11 @@
 // Heap snapshots in code (memx/heap_snapshot.hpp): what grew between two snapshots, by line
 // and by stack, at the lines that allocated it; nothing without stack mode. Also the sites of
-// a scope's peak (memx::stacks::peak_sites).
+// a scope's peak (memx::stacks::peak_sites), a Scope's live sites, and fork.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
 
 #include <memory>
 #include <string>
@@ -169,6 +173,43 @@ TEST_F(HeapSnapshotTest, PeakSitesCountOtherThreadsOfTheScope) {
   const stacks::List<stacks::Site> sites = stacks::peak_sites(777, &live);
   EXPECT_GE(live, 600u * 1024);
   ASSERT_FALSE(sites.empty());
+}
+
+}  // namespace
+}  // namespace memx::test
+
+namespace memx::test {
+namespace {
+
+// A child forked while another thread records (and so may hold a lock of the live-block map)
+// must not hang: stack mode is off in the child.
+TEST(StackModeFork, AForkedChildCountsWithoutStackModeAndNeverHangs) {
+  ASSERT_TRUE(stacks::enable(16));
+  std::atomic<bool> stop{false};
+  std::thread busy([&] {
+    while (!stop.load()) {
+      std::vector<std::string> v;
+      for (int i = 0; i < 64; ++i) v.emplace_back(100, 'b');
+    }
+  });
+  for (int i = 0; i < 50; ++i) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::alarm(10);  // a hang ends with SIGALRM, which the parent sees
+      std::vector<std::string> v;
+      for (int k = 0; k < 100; ++k) v.emplace_back(100, 'c');
+      ::_exit(stacks::enabled() ? 3 : 0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status)) << "child " << i << " died of signal " << WTERMSIG(status);
+    ASSERT_EQ(WEXITSTATUS(status), 0) << "stack mode was still on in the child";
+  }
+  stop.store(true);
+  busy.join();
+  EXPECT_TRUE(stacks::enabled());  // the parent keeps it
+  stacks::disable();
 }
 
 }  // namespace
