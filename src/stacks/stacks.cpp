@@ -18,9 +18,8 @@ namespace memx::detail {
 namespace {
 
 constexpr auto kRelaxed = std::memory_order_relaxed;
-/// Frames inside memx (the hooks, the slow path, operator new) that a capture skips, at most.
-constexpr int kMaxSkip = 8;
 constexpr int kMaxDepth = stacks::kMaxDepth;
+static_assert(kCaptureMax == kMaxDepth + kMaxSkip, "record.hpp's capture size");
 
 /// A counter every recording thread writes, alone on its cache line: alignas on a plain
 /// variable aligns its start only, and the linker placed the read-mostly settings below in
@@ -31,22 +30,12 @@ struct alignas(64) SharedCounter {
 
 // Constant-initialised: the hooks may run before any constructor.
 std::atomic<int> g_depth{0};  // 0: off
-std::atomic<int> g_skip{0};
 std::atomic<unsigned char> g_unwinder{static_cast<unsigned char>(stacks::Unwinder::kAuto)};
 std::atomic<std::uint32_t> g_scope{0};
 SharedCounter g_next_number;
 SharedCounter g_dropped;
 StackTable g_table;
 LiveMap g_map;
-
-/// The captures enable() makes of its own probe allocations.
-struct Probe {
-  void* fp[kMaxDepth + kMaxSkip];
-  void* lu[kMaxDepth + kMaxSkip];
-  int fp_n = -1;
-  int lu_n = -1;
-};
-__thread Probe* tls_probe __attribute__((tls_model("initial-exec")));
 
 int capture(stacks::Unwinder u, void** out, int max) noexcept {
   return u == stacks::Unwinder::kFramePointer ? fp_backtrace(out, max)
@@ -55,25 +44,19 @@ int capture(stacks::Unwinder u, void** out, int max) noexcept {
 
 }  // namespace
 
+std::atomic<std::uint32_t> g_capture_plan{0};
+std::atomic<BacktraceFn> g_capture_fn{nullptr};
+__thread ProbeCapture* tls_probe __attribute__((tls_model("initial-exec")));
+
 bool stacks_wanted() noexcept {
   return g_depth.load(std::memory_order_acquire) != 0 || tls_probe != nullptr;
 }
 
-StackHook stacks_on_alloc(void* p, std::size_t usable) noexcept {
-  if (Probe* probe = tls_probe; __builtin_expect(probe != nullptr, 0)) {
-    if (probe->fp_n < 0) {  // the first allocation of each probe only
-      probe->fp_n = fp_backtrace(probe->fp, kMaxDepth + kMaxSkip);
-      probe->lu_n = libunwind_backtrace(probe->lu, kMaxDepth + kMaxSkip);
-    }
-    return StackHook::kSkip;
-  }
-  const int depth = g_depth.load(std::memory_order_acquire);
-  if (depth == 0) return StackHook::kOff;
-  const int skip = g_skip.load(kRelaxed);
-  void* buf[kMaxDepth + kMaxSkip];
-  const int n =
-      capture(static_cast<stacks::Unwinder>(g_unwinder.load(kRelaxed)), buf, depth + skip);
-  const std::uint32_t id = n > skip ? g_table.intern(buf + skip, n - skip) : 0;
+StackHook stacks_on_alloc(void* p, std::size_t usable, const StackCapture& c) noexcept {
+  if (__builtin_expect(tls_probe != nullptr, 0)) return StackHook::kSkip;
+  if (c.plan == 0) return StackHook::kOff;
+  const int skip = static_cast<int>((c.plan >> 8) & 0xff);
+  const std::uint32_t id = c.n > skip ? g_table.intern(c.frames + skip, c.n - skip) : 0;
   LiveBlock b;
   b.address = reinterpret_cast<std::uintptr_t>(p);
   b.size = usable;
@@ -137,7 +120,7 @@ struct ProbeResult {
 };
 
 template <class F>
-bool run_probe(Probe& probe, F&& f) {
+bool run_probe(ProbeCapture& probe, F&& f) {
   ThreadCounters& t = tls_counters;
   const unsigned char saved = t.state;
   tls_probe = &probe;
@@ -154,7 +137,7 @@ ProbeResult probe_unwinders() {
   ThreadCounters& t = tls_counters;
   if (t.state == kUnregistered) ::operator delete(::operator new(1));  // registers the thread
   if (t.state == kExited || t.state == kUnregistered) return r;
-  Probe direct;
+  ProbeCapture direct;
   void* block = nullptr;
   if (!run_probe(direct, [&] { block = probe_direct(); })) return r;
   run_probe(direct, [&] { ::operator delete(block); });  // freed uncounted, as it was made
@@ -164,7 +147,7 @@ ProbeResult probe_unwinders() {
       find_frame(direct.lu, direct.lu_n, __start_memx_probe_direct, __stop_memx_probe_direct);
   if (r.fp_skip > kMaxSkip) r.fp_skip = -1;
   if (r.lu_skip > kMaxSkip) r.lu_skip = -1;
-  Probe lib;
+  ProbeCapture lib;
   std::string s;
   if (!run_probe(lib, [&] { s = probe_library(); })) return r;
   run_probe(lib, [&] { std::string().swap(s); });
@@ -235,9 +218,15 @@ bool enable(int depth, Unwinder u) noexcept {
   const int skip = u == Unwinder::kFramePointer ? r.fp_skip : r.lu_skip;
   if (skip < 0) return false;
   g_depth.store(0, std::memory_order_release);
+  detail::g_capture_plan.store(0, std::memory_order_release);
   detail::g_map.clear();
-  detail::g_skip.store(skip, kRelaxed);
   detail::g_unwinder.store(static_cast<unsigned char>(u), kRelaxed);
+  detail::g_capture_fn.store(
+      u == Unwinder::kFramePointer ? &detail::fp_backtrace : detail::dwarf_backtrace_fn(),
+      kRelaxed);
+  detail::g_capture_plan.store(
+      static_cast<std::uint32_t>(depth) | static_cast<std::uint32_t>(skip) << 8,
+      std::memory_order_release);
   g_depth.store(depth, std::memory_order_release);
   // Every thread in the counting state takes the slow path at its next allocation (its
   // epoch is stale), sees the depth and switches to the stack state.
@@ -247,6 +236,7 @@ bool enable(int depth, Unwinder u) noexcept {
 
 void disable() noexcept {
   g_depth.store(0, std::memory_order_release);
+  detail::g_capture_plan.store(0, std::memory_order_release);
 }
 
 bool enabled() noexcept {
