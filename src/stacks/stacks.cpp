@@ -36,6 +36,8 @@ SharedCounter g_next_number;
 SharedCounter g_dropped;
 StackTable g_table;
 LiveMap g_map;
+/// The calling thread's cache in front of g_table (most allocations repeat a recent stack).
+__thread StackCache tls_stack_cache __attribute__((tls_model("initial-exec")));
 
 int capture(stacks::Unwinder u, void** out, int max) noexcept {
   return u == stacks::Unwinder::kFramePointer ? fp_backtrace(out, max)
@@ -56,7 +58,7 @@ StackHook stacks_on_alloc(void* p, std::size_t usable, const StackCapture& c) no
   if (__builtin_expect(tls_probe != nullptr, 0)) return StackHook::kSkip;
   if (c.plan == 0) return StackHook::kOff;
   const int skip = static_cast<int>((c.plan >> 8) & 0xff);
-  const std::uint32_t id = c.n > skip ? g_table.intern(c.frames + skip, c.n - skip) : 0;
+  const std::uint32_t id = c.n > skip ? g_table.intern(c.frames + skip, c.n - skip, tls_stack_cache) : 0;
   LiveBlock b;
   b.address = reinterpret_cast<std::uintptr_t>(p);
   b.size = usable;
