@@ -225,10 +225,11 @@ StackHook guarded_hook(ThreadCounters& t, F&& hook) noexcept {
 
 /// Captures the stack into c with the thread guarded (an unwinder's first call in a thread
 /// may allocate). Always inlined: the capture must start in count_alloc_slow's own frame.
-[[gnu::always_inline]] inline void guarded_capture(ThreadCounters& t, StackCapture& c) noexcept {
+[[gnu::always_inline]] inline void guarded_capture(ThreadCounters& t, StackCapture& c,
+                                                   void* p) noexcept {
   const unsigned char saved = t.state;
   t.state = kGuarded;
-  capture_here(c);
+  capture_here(c, p);
   t.state = saved;
 }
 
@@ -246,7 +247,7 @@ void count_alloc_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept {
       sync_epoch(t);
       if (stacks_wanted()) {
         t.state = kStacks;
-        guarded_capture(t, c);
+        guarded_capture(t, c, p);
         if (guarded_hook(t, [&] { return stacks_on_alloc(p, usable, c); }) == StackHook::kSkip) {
           return;
         }
@@ -254,7 +255,7 @@ void count_alloc_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept {
       count_alloc_fast(t, usable);
       return;
     case kStacks: {
-      guarded_capture(t, c);
+      guarded_capture(t, c, p);
       const StackHook h = guarded_hook(t, [&] { return stacks_on_alloc(p, usable, c); });
       if (h == StackHook::kSkip) return;
       if (h == StackHook::kOff) t.state = kCounting;
@@ -266,7 +267,7 @@ void count_alloc_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept {
       return;
     default: {  // kExited
       if (stacks_wanted()) {
-        guarded_capture(t, c);
+        guarded_capture(t, c, p);
         if (guarded_hook(t, [&] { return stacks_on_alloc(p, usable, c); }) == StackHook::kSkip) {
           return;
         }

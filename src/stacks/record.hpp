@@ -51,9 +51,12 @@ struct StackCapture {
   void* frames[kCaptureMax];
 };
 
+/// Starts loading the live-block map's lines for block p (LiveMap::prefetch).
+void prefetch_block_entry(void* p) noexcept;
+
 /// Captures the calling function's stack into c (always inlined, so that the walk starts in
-/// the slow path's own frame). Captures nothing (n = 0) when stack mode is off.
-[[gnu::always_inline]] inline void capture_here(StackCapture& c) noexcept {
+/// the slow path's own frame), for block p. Captures nothing (n = 0) when stack mode is off.
+[[gnu::always_inline]] inline void capture_here(StackCapture& c, void* p) noexcept {
   c.n = 0;
   c.plan = 0;
   if (ProbeCapture* probe = tls_probe; __builtin_expect(probe != nullptr, 0)) {
@@ -66,6 +69,7 @@ struct StackCapture {
   }
   c.plan = g_capture_plan.load(std::memory_order_acquire);
   if (c.plan == 0) return;
+  prefetch_block_entry(p);  // the map's lines load while the unwinder walks
   const BacktraceFn fn = g_capture_fn.load(std::memory_order_relaxed);
   c.n = fn(c.frames, static_cast<int>(c.plan & 0xff) + static_cast<int>((c.plan >> 8) & 0xff));
 }

@@ -50,6 +50,10 @@ std::atomic<std::uint32_t> g_capture_plan{0};
 std::atomic<BacktraceFn> g_capture_fn{nullptr};
 __thread ProbeCapture* tls_probe __attribute__((tls_model("initial-exec")));
 
+void prefetch_block_entry(void* p) noexcept {
+  g_map.prefetch(reinterpret_cast<std::uintptr_t>(p));
+}
+
 bool stacks_wanted() noexcept {
   return g_depth.load(std::memory_order_acquire) != 0 || tls_probe != nullptr;
 }
