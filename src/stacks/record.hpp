@@ -27,11 +27,13 @@ inline constexpr int kMaxSkip = 8;
 inline constexpr int kCaptureMax = 64 + kMaxSkip;
 
 /// What a capture needs, in one word so that the capture and the hook that records it
-/// always agree: 0 when stack mode is off, else depth | skip << 8.
+/// always agree, even while enable() switches unwinders: 0 when stack mode is off, else
+/// depth | skip << 8 | kPlanFramePointer when the frame-pointer walk is chosen.
 extern std::atomic<std::uint32_t> g_capture_plan;
-/// The unwinder stack mode captures with (fp_backtrace or libunwind's unw_backtrace),
-/// published before g_capture_plan.
-extern std::atomic<BacktraceFn> g_capture_fn;
+inline constexpr std::uint32_t kPlanFramePointer = std::uint32_t{1} << 16;
+/// The DWARF unwinder (dwarf_backtrace_fn(): libunwind's unw_backtrace, or glibc's
+/// backtrace()), stored before the first plan is published and never changed after.
+extern std::atomic<BacktraceFn> g_dwarf_fn;
 
 /// The captures enable() makes of its own probe allocations, from the same place as the
 /// real captures, with both unwinders (stacks.cpp compares them).
@@ -70,7 +72,9 @@ void prefetch_block_entry(void* p) noexcept;
   c.plan = g_capture_plan.load(std::memory_order_acquire);
   if (c.plan == 0) return;
   prefetch_block_entry(p);  // the map's lines load while the unwinder walks
-  const BacktraceFn fn = g_capture_fn.load(std::memory_order_relaxed);
+  const BacktraceFn fn = (c.plan & kPlanFramePointer) != 0
+                            ? &fp_backtrace
+                            : g_dwarf_fn.load(std::memory_order_relaxed);
   c.n = fn(c.frames, static_cast<int>(c.plan & 0xff) + static_cast<int>((c.plan >> 8) & 0xff));
 }
 

@@ -47,7 +47,7 @@ int capture(stacks::Unwinder u, void** out, int max) noexcept {
 }  // namespace
 
 std::atomic<std::uint32_t> g_capture_plan{0};
-std::atomic<BacktraceFn> g_capture_fn{nullptr};
+std::atomic<BacktraceFn> g_dwarf_fn{nullptr};
 __thread ProbeCapture* tls_probe __attribute__((tls_model("initial-exec")));
 
 void prefetch_block_entry(void* p) noexcept {
@@ -227,11 +227,10 @@ bool enable(int depth, Unwinder u) noexcept {
   detail::g_capture_plan.store(0, std::memory_order_release);
   detail::g_map.clear();
   detail::g_unwinder.store(static_cast<unsigned char>(u), kRelaxed);
-  detail::g_capture_fn.store(
-      u == Unwinder::kFramePointer ? &detail::fp_backtrace : detail::dwarf_backtrace_fn(),
-      kRelaxed);
+  detail::g_dwarf_fn.store(detail::dwarf_backtrace_fn(), kRelaxed);
   detail::g_capture_plan.store(
-      static_cast<std::uint32_t>(depth) | static_cast<std::uint32_t>(skip) << 8,
+      static_cast<std::uint32_t>(depth) | static_cast<std::uint32_t>(skip) << 8 |
+          (u == Unwinder::kFramePointer ? detail::kPlanFramePointer : 0),
       std::memory_order_release);
   g_depth.store(depth, std::memory_order_release);
   // Every thread in the counting state takes the slow path at its next allocation (its
