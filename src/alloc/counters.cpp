@@ -223,9 +223,22 @@ StackHook guarded_hook(ThreadCounters& t, F&& hook) noexcept {
   return h;
 }
 
+/// Captures the stack into c with the thread guarded (an unwinder's first call in a thread
+/// may allocate). Always inlined: the capture must start in count_alloc_slow's own frame.
+[[gnu::always_inline]] inline void guarded_capture(ThreadCounters& t, StackCapture& c,
+                                                   void* p) noexcept {
+  const unsigned char saved = t.state;
+  t.state = kGuarded;
+  capture_here(c, p);
+  t.state = saved;
+}
+
 }  // namespace
 
+// The stack is captured here, in this function's own frame (capture_here is inlined), so
+// that the unwinder walks no frame of stack mode's own: the first frame it skips is this one.
 void count_alloc_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept {
+  StackCapture c;
   switch (t.state) {
     case kUnregistered:
       register_thread(t);
@@ -234,12 +247,16 @@ void count_alloc_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept {
       sync_epoch(t);
       if (stacks_wanted()) {
         t.state = kStacks;
-        if (guarded_hook(t, [&] { return stacks_on_alloc(p, usable); }) == StackHook::kSkip) return;
+        guarded_capture(t, c, p);
+        if (guarded_hook(t, [&] { return stacks_on_alloc(p, usable, c); }) == StackHook::kSkip) {
+          return;
+        }
       }
       count_alloc_fast(t, usable);
       return;
     case kStacks: {
-      const StackHook h = guarded_hook(t, [&] { return stacks_on_alloc(p, usable); });
+      guarded_capture(t, c, p);
+      const StackHook h = guarded_hook(t, [&] { return stacks_on_alloc(p, usable, c); });
       if (h == StackHook::kSkip) return;
       if (h == StackHook::kOff) t.state = kCounting;
       if (t.epoch.load(kRelaxed) != g_epoch.load(kRelaxed)) sync_epoch(t);
@@ -249,9 +266,11 @@ void count_alloc_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept {
     case kGuarded:
       return;
     default: {  // kExited
-      if (stacks_wanted() &&
-          guarded_hook(t, [&] { return stacks_on_alloc(p, usable); }) == StackHook::kSkip) {
-        return;
+      if (stacks_wanted()) {
+        guarded_capture(t, c, p);
+        if (guarded_hook(t, [&] { return stacks_on_alloc(p, usable, c); }) == StackHook::kSkip) {
+          return;
+        }
       }
       DeadTotals& d = g_registry.dead;
       d.allocs.fetch_add(1, kRelaxed);

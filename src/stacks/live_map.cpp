@@ -14,10 +14,6 @@ std::uint64_t hash_address(std::uintptr_t a) noexcept {
 
 }  // namespace
 
-std::size_t LiveMap::home(std::uint64_t hash, std::size_t capacity) noexcept {
-  return static_cast<std::size_t>(hash >> kShardBits) & (capacity - 1);
-}
-
 LiveBlock LiveMap::unpack(const Slot& s) noexcept {
   LiveBlock b;
   b.address = static_cast<std::uintptr_t>(s.w0 & kAddrMask);
@@ -40,9 +36,20 @@ bool LiveMap::grow(Shard& sh) noexcept {
     slots[j] = s;
   }
   unmap_pages(sh.slots, sh.capacity * sizeof(Slot));
-  sh.slots = slots;
-  sh.capacity = capacity;
+  __atomic_store_n(&sh.slots, slots, __ATOMIC_RELAXED);
+  __atomic_store_n(&sh.capacity, capacity, __ATOMIC_RELAXED);
   return true;
+}
+
+void LiveMap::prefetch(std::uintptr_t address) const noexcept {
+  const std::uint64_t h = hash_address(address);
+  const Shard& sh = shards_[h & ((1u << kShardBits) - 1)];
+  __builtin_prefetch(&sh.lock, 1);
+  const Slot* slots = __atomic_load_n(&sh.slots, __ATOMIC_RELAXED);
+  const std::size_t capacity = __atomic_load_n(&sh.capacity, __ATOMIC_RELAXED);
+  // A stale pair (the shard growing meanwhile) gives a useless hint, never a fault:
+  // prefetches do not fault.
+  if (slots != nullptr && capacity != 0) __builtin_prefetch(&slots[home(h, capacity)], 1);
 }
 
 bool LiveMap::insert(const LiveBlock& b) noexcept {
@@ -75,6 +82,8 @@ bool LiveMap::erase(std::uintptr_t address, LiveBlock* out) noexcept {
   const std::uint64_t addr = address;
   const std::uint64_t h = hash_address(address);
   Shard& sh = shards_[h & ((1u << kShardBits) - 1)];
+  // Start loading the home slot before taking the lock: the two loads overlap.
+  prefetch(address);
   SpinGuard g(sh.lock);
   if (sh.capacity == 0) return false;
   const std::size_t mask = sh.capacity - 1;

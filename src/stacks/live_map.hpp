@@ -39,6 +39,10 @@ class LiveMap {
   bool insert(const LiveBlock& b) noexcept;
   /// Forgets a block; false if it was not recorded. With `out`, the block forgotten.
   bool erase(std::uintptr_t address, LiveBlock* out = nullptr) noexcept;
+  /// Starts loading the cache lines an insert or erase of address will touch (its shard's
+  /// lock and its home slot), without the lock: a hint, harmless if the shard grows
+  /// meanwhile. Stack mode calls it before unwinding, so that the loads overlap the walk.
+  void prefetch(std::uintptr_t address) const noexcept;
   /// Forgets every block (keeps the memory).
   void clear() noexcept;
   /// Blocks recorded.
@@ -65,6 +69,8 @@ class LiveMap {
     std::uint64_t w1;  // size & 0xffffffff | stack id << 32
     std::uint64_t w2;  // allocation number (40 bits) | scope id << 40
   };
+  // slots and capacity change under the lock, with atomic stores, so that prefetch() may
+  // read them without it.
   struct alignas(64) Shard {
     SpinLock lock;
     Slot* slots = nullptr;
@@ -74,7 +80,9 @@ class LiveMap {
 
   static LiveBlock unpack(const Slot& s) noexcept;
   static bool grow(Shard& sh) noexcept;
-  static std::size_t home(std::uint64_t hash, std::size_t capacity) noexcept;
+  static std::size_t home(std::uint64_t hash, std::size_t capacity) noexcept {
+    return static_cast<std::size_t>(hash >> kShardBits) & (capacity - 1);
+  }
 
   Shard shards_[std::size_t{1} << kShardBits];
 };

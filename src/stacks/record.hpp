@@ -1,7 +1,17 @@
 // Stack mode's entry points from the counting slow path (alloc/counters.cpp).
+//
+// The slow path captures the stack itself, with capture_here() inlined into its own frame,
+// and hands the frames to stacks_on_alloc: the walk then starts in the slow path, and no
+// frame of stack mode's own (the hook, a wrapper around the unwinder) is unwound only to be
+// skipped. Each frame costs libunwind 10-12 ns, and the benchmark workloads' captures walk
+// 6 to 17 frames (docs/stacks.md, "Where the time goes").
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
+
+#include "stacks/unwind.hpp"
 
 namespace memx::detail {
 
@@ -12,10 +22,68 @@ enum class StackHook : unsigned char {
   kSkip,   // memx's own probe block (enable() measuring the unwinders): do not count
 };
 
+/// Frames inside memx (the slow path and operator new) that a capture skips, at most.
+inline constexpr int kMaxSkip = 8;
+/// The most frames a capture writes: the deepest stack kept (stacks::kMaxDepth) and the skip.
+inline constexpr int kCaptureMax = 64 + kMaxSkip;
+
+/// What a capture needs, in one word so that the capture and the hook that records it
+/// always agree, even while enable() switches unwinders: 0 when stack mode is off, else
+/// depth | skip << 8 | kPlanFramePointer when the frame-pointer walk is chosen.
+extern std::atomic<std::uint32_t> g_capture_plan;
+inline constexpr std::uint32_t kPlanFramePointer = std::uint32_t{1} << 16;
+/// The DWARF unwinder (dwarf_backtrace_fn(): libunwind's unw_backtrace, or glibc's
+/// backtrace()), stored before the first plan is published and never changed after.
+extern std::atomic<BacktraceFn> g_dwarf_fn;
+
+/// The captures enable() makes of its own probe allocations, from the same place as the
+/// real captures, with both unwinders (stacks.cpp compares them).
+struct ProbeCapture {
+  void* fp[kCaptureMax];
+  void* lu[kCaptureMax];
+  int fp_n = -1;
+  int lu_n = -1;
+};
+/// The calling thread's probe while enable() runs one; nullptr otherwise.
+extern __thread ProbeCapture* tls_probe __attribute__((tls_model("initial-exec")));
+
+/// The return addresses of one capture and the plan it was made with.
+struct StackCapture {
+  std::uint32_t plan;
+  int n;
+  void* frames[kCaptureMax];
+};
+
+/// Starts loading the live-block map's lines for block p (LiveMap::prefetch).
+void prefetch_block_entry(void* p) noexcept;
+
+/// Captures the calling function's stack into c (always inlined, so that the walk starts in
+/// the slow path's own frame), for block p. Captures nothing (n = 0) when stack mode is off.
+[[gnu::always_inline]] inline void capture_here(StackCapture& c, void* p) noexcept {
+  c.n = 0;
+  c.plan = 0;
+  if (ProbeCapture* probe = tls_probe; __builtin_expect(probe != nullptr, 0)) {
+    if (probe->fp_n < 0) {  // the first allocation of each probe only
+      // Both unwinders, each called from here as the real capture is.
+      probe->fp_n = fp_backtrace(probe->fp, kCaptureMax);
+      probe->lu_n = dwarf_backtrace_fn()(probe->lu, kCaptureMax);
+    }
+    return;
+  }
+  c.plan = g_capture_plan.load(std::memory_order_acquire);
+  if (c.plan == 0) return;
+  prefetch_block_entry(p);  // the map's lines load while the unwinder walks
+  const BacktraceFn fn = (c.plan & kPlanFramePointer) != 0
+                            ? &fp_backtrace
+                            : g_dwarf_fn.load(std::memory_order_relaxed);
+  c.n = fn(c.frames, static_cast<int>(c.plan & 0xff) + static_cast<int>((c.plan >> 8) & 0xff));
+}
+
 /// True when a thread in the counting state should switch to the stack state.
 bool stacks_wanted() noexcept;
-/// Captures the stack of a block just allocated and records it in the live-block map.
-[[gnu::noinline]] StackHook stacks_on_alloc(void* p, std::size_t usable) noexcept;
+/// Records a block just allocated, with the stack capture_here() took, in the live-block map.
+[[gnu::noinline]] StackHook stacks_on_alloc(void* p, std::size_t usable,
+                                            const StackCapture& c) noexcept;
 /// Forgets a block about to be freed.
 StackHook stacks_on_free(void* p) noexcept;
 

@@ -63,14 +63,14 @@ bool StackTable::same(const Node* n, std::uint64_t hash, void* const* frames, in
   return true;
 }
 
-std::uint32_t StackTable::intern(void* const* frames, int depth) noexcept {
-  if (depth <= 0 || depth > kMaxStackDepth || !init()) return 0;
+StackTable::Node* StackTable::find_or_insert(void* const* frames, int depth) noexcept {
+  if (depth <= 0 || depth > kMaxStackDepth || !init()) return nullptr;
   const std::uint64_t hash = hash_stack(frames, depth);
   std::atomic<std::uintptr_t>& bucket = buckets_[hash & (kBuckets - 1)];
   // Lock-free look-up: nodes are fully written before they are published with a release.
   std::uintptr_t head = bucket.load(std::memory_order_acquire);
   for (auto* n = reinterpret_cast<Node*>(head & ~kLocked); n != nullptr; n = n->next) {
-    if (same(n, hash, frames, depth)) return n->id;
+    if (same(n, hash, frames, depth)) return n;
   }
   // Lock the bucket: set its low bit (yielding after a short spin, as SpinLock does).
   for (int spins = 0;; ++spins) {
@@ -89,13 +89,13 @@ std::uint32_t StackTable::intern(void* const* frames, int depth) noexcept {
   for (auto* n = reinterpret_cast<Node*>(head); n != nullptr; n = n->next) {
     if (same(n, hash, frames, depth)) {
       bucket.store(head, std::memory_order_release);
-      return n->id;
+      return n;
     }
   }
-  std::uint32_t id = 0;
+  Node* found = nullptr;
   if (next_id_.load(std::memory_order_relaxed) < kMaxStacks) {
     if (Node* n = new_node(depth)) {
-      id = next_id_.fetch_add(1, std::memory_order_relaxed);
+      const std::uint32_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
       n->next = reinterpret_cast<Node*>(head);
       n->hash = hash;
       n->id = id;
@@ -103,10 +103,37 @@ std::uint32_t StackTable::intern(void* const* frames, int depth) noexcept {
       std::memcpy(n->frames, frames, static_cast<std::size_t>(depth) * sizeof(std::uintptr_t));
       by_id_[id].store(n, std::memory_order_release);
       head = reinterpret_cast<std::uintptr_t>(n);
+      found = n;
     }
   }
   bucket.store(head, std::memory_order_release);  // publishes the node and unlocks
-  return id;
+  return found;
+}
+
+std::uint32_t StackTable::intern(void* const* frames, int depth) noexcept {
+  const Node* n = find_or_insert(frames, depth);
+  return n != nullptr ? n->id : 0;
+}
+
+std::uint32_t StackTable::intern(void* const* frames, int depth, StackCache& cache) noexcept {
+  if (depth <= 0 || depth > kMaxStackDepth) return 0;
+  // The key: the depth and the innermost frames, where a thread's stacks differ most.
+  std::uint64_t key = static_cast<std::uint64_t>(depth) * 0x9E3779B97F4A7C15ull;
+  for (int i = 0; i < 3 && i < depth; ++i) {
+    key = (key ^ reinterpret_cast<std::uintptr_t>(frames[i])) * 0xff51afd7ed558ccdull;
+  }
+  static_assert(StackCache::kEntries == 16, "the top 4 bits of the key pick the entry");
+  const void*& slot = cache.node[key >> 60];
+  if (const auto* n = static_cast<const Node*>(slot);
+      n != nullptr && n->depth == static_cast<std::uint32_t>(depth)) {
+    int i = 0;
+    while (i < depth && n->frames[i] == reinterpret_cast<std::uintptr_t>(frames[i])) ++i;
+    if (i == depth) return n->id;
+  }
+  const Node* n = find_or_insert(frames, depth);
+  if (n == nullptr) return 0;
+  slot = n;
+  return n->id;
 }
 
 int StackTable::frames(std::uint32_t id, std::uintptr_t* out, int max) const noexcept {

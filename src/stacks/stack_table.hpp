@@ -18,6 +18,16 @@ namespace memx::detail {
 /// The longest stack the table stores.
 inline constexpr int kMaxStackDepth = 64;
 
+/// A thread's small cache in front of a StackTable: the stacks it interned last, found by a
+/// cheap key (the depth and the three innermost frames) and confirmed frame by frame against
+/// the stored stack, so that a hit hashes nothing and reads no bucket. Stored stacks are
+/// never freed or changed, so an entry stays valid for the life of the process; a cache
+/// must be used with one table only. Zero-initialised (static TLS).
+struct StackCache {
+  static constexpr int kEntries = 16;  // a power of two
+  const void* node[kEntries];
+};
+
 class StackTable {
  public:
   /// Buckets (a power of two) and the largest number of distinct stacks.
@@ -31,6 +41,8 @@ class StackTable {
   /// The id of this stack (1, 2, ...), inserting it if new; 0 when depth is 0 or out of range
   /// or when the table cannot grow (mmap failed, kMaxStacks reached).
   std::uint32_t intern(void* const* frames, int depth) noexcept;
+  /// The same, looking in the calling thread's cache first (and keeping the stack there).
+  std::uint32_t intern(void* const* frames, int depth, StackCache& cache) noexcept;
 
   /// The frames of stack id into out (at most max); returns how many, 0 for an unknown id.
   int frames(std::uint32_t id, std::uintptr_t* out, int max) const noexcept;
@@ -52,6 +64,7 @@ class StackTable {
   };
 
   bool init() noexcept;
+  Node* find_or_insert(void* const* frames, int depth) noexcept;
   Node* new_node(int depth) noexcept;
   static bool same(const Node* n, std::uint64_t hash, void* const* frames, int depth) noexcept;
 

@@ -21,29 +21,27 @@ namespace memx::detail {
 namespace {
 
 constexpr auto kRelaxed = std::memory_order_relaxed;
-/// Frames inside memx (the hooks, the slow path, operator new) that a capture skips, at most.
-constexpr int kMaxSkip = 8;
 constexpr int kMaxDepth = stacks::kMaxDepth;
+static_assert(kCaptureMax == kMaxDepth + kMaxSkip, "record.hpp's capture size");
+
+/// A counter every recording thread writes, alone on its cache line: alignas on a plain
+/// variable aligns its start only, and the linker placed the read-mostly settings below in
+/// the allocation number's line, so every fetch_add evicted them from the other cores.
+struct alignas(64) SharedCounter {
+  std::atomic<std::uint64_t> value{0};
+};
 
 // Constant-initialised: the hooks may run before any constructor.
 std::atomic<int> g_depth{0};  // 0: off
-std::atomic<int> g_skip{0};
 std::atomic<unsigned char> g_unwinder{static_cast<unsigned char>(stacks::Unwinder::kAuto)};
 std::atomic<std::uint32_t> g_scope{0};
-alignas(64) std::atomic<std::uint64_t> g_next_number{0};
-alignas(64) std::atomic<std::uint64_t> g_dropped{0};
+SharedCounter g_next_number;
+SharedCounter g_dropped;
 StackTable g_table;
 LiveMap g_map;
 ScopePeak g_peak;  // the sites of the current scope's peak
-
-/// The captures enable() makes of its own probe allocations.
-struct Probe {
-  void* fp[kMaxDepth + kMaxSkip];
-  void* lu[kMaxDepth + kMaxSkip];
-  int fp_n = -1;
-  int lu_n = -1;
-};
-__thread Probe* tls_probe __attribute__((tls_model("initial-exec")));
+/// The calling thread's cache in front of g_table (most allocations repeat a recent stack).
+__thread StackCache tls_stack_cache __attribute__((tls_model("initial-exec")));
 __thread bool tls_unscoped __attribute__((tls_model("initial-exec")));  // set_thread_unscoped
 
 int capture(stacks::Unwinder u, void** out, int max) noexcept {
@@ -53,33 +51,31 @@ int capture(stacks::Unwinder u, void** out, int max) noexcept {
 
 }  // namespace
 
+std::atomic<std::uint32_t> g_capture_plan{0};
+std::atomic<BacktraceFn> g_dwarf_fn{nullptr};
+__thread ProbeCapture* tls_probe __attribute__((tls_model("initial-exec")));
+
+void prefetch_block_entry(void* p) noexcept {
+  g_map.prefetch(reinterpret_cast<std::uintptr_t>(p));
+}
+
 bool stacks_wanted() noexcept {
   return g_depth.load(std::memory_order_acquire) != 0 || tls_probe != nullptr;
 }
 
-StackHook stacks_on_alloc(void* p, std::size_t usable) noexcept {
-  if (Probe* probe = tls_probe; __builtin_expect(probe != nullptr, 0)) {
-    if (probe->fp_n < 0) {  // the first allocation of each probe only
-      probe->fp_n = fp_backtrace(probe->fp, kMaxDepth + kMaxSkip);
-      probe->lu_n = libunwind_backtrace(probe->lu, kMaxDepth + kMaxSkip);
-    }
-    return StackHook::kSkip;
-  }
-  const int depth = g_depth.load(std::memory_order_acquire);
-  if (depth == 0) return StackHook::kOff;
-  const int skip = g_skip.load(kRelaxed);
-  void* buf[kMaxDepth + kMaxSkip];
-  const int n =
-      capture(static_cast<stacks::Unwinder>(g_unwinder.load(kRelaxed)), buf, depth + skip);
-  const std::uint32_t id = n > skip ? g_table.intern(buf + skip, n - skip) : 0;
+StackHook stacks_on_alloc(void* p, std::size_t usable, const StackCapture& c) noexcept {
+  if (__builtin_expect(tls_probe != nullptr, 0)) return StackHook::kSkip;
+  if (c.plan == 0) return StackHook::kOff;
+  const int skip = static_cast<int>((c.plan >> 8) & 0xff);
+  const std::uint32_t id = c.n > skip ? g_table.intern(c.frames + skip, c.n - skip, tls_stack_cache) : 0;
   LiveBlock b;
   b.address = reinterpret_cast<std::uintptr_t>(p);
   b.size = usable;
   b.stack_id = id;
   b.scope_id = tls_unscoped ? 0 : g_scope.load(kRelaxed);
-  b.alloc_number = g_next_number.fetch_add(1, kRelaxed);
+  b.alloc_number = g_next_number.value.fetch_add(1, kRelaxed);
   if (id == 0 || !g_map.insert(b)) {
-    g_dropped.fetch_add(1, kRelaxed);
+    g_dropped.value.fetch_add(1, kRelaxed);
   } else {
     g_peak.on_alloc(b.scope_id, id, usable);
   }
@@ -140,7 +136,7 @@ struct ProbeResult {
 };
 
 template <class F>
-bool run_probe(Probe& probe, F&& f) {
+bool run_probe(ProbeCapture& probe, F&& f) {
   ThreadCounters& t = tls_counters;
   const unsigned char saved = t.state;
   tls_probe = &probe;
@@ -157,7 +153,7 @@ ProbeResult probe_unwinders() {
   ThreadCounters& t = tls_counters;
   if (t.state == kUnregistered) ::operator delete(::operator new(1));  // registers the thread
   if (t.state == kExited || t.state == kUnregistered) return r;
-  Probe direct;
+  ProbeCapture direct;
   void* block = nullptr;
   if (!run_probe(direct, [&] { block = probe_direct(); })) return r;
   run_probe(direct, [&] { ::operator delete(block); });  // freed uncounted, as it was made
@@ -167,7 +163,7 @@ ProbeResult probe_unwinders() {
       find_frame(direct.lu, direct.lu_n, __start_memx_probe_direct, __stop_memx_probe_direct);
   if (r.fp_skip > kMaxSkip) r.fp_skip = -1;
   if (r.lu_skip > kMaxSkip) r.lu_skip = -1;
-  Probe lib;
+  ProbeCapture lib;
   std::string s;
   if (!run_probe(lib, [&] { s = probe_library(); })) return r;
   run_probe(lib, [&] { std::string().swap(s); });
@@ -249,10 +245,15 @@ bool enable(int depth, Unwinder u) noexcept {
   const int skip = u == Unwinder::kFramePointer ? r.fp_skip : r.lu_skip;
   if (skip < 0) return false;
   g_depth.store(0, std::memory_order_release);
+  detail::g_capture_plan.store(0, std::memory_order_release);
   detail::g_map.clear();
-  detail::g_dropped.store(0, kRelaxed);
-  detail::g_skip.store(skip, kRelaxed);
+  detail::g_dropped.value.store(0, kRelaxed);
   detail::g_unwinder.store(static_cast<unsigned char>(u), kRelaxed);
+  detail::g_dwarf_fn.store(detail::dwarf_backtrace_fn(), kRelaxed);
+  detail::g_capture_plan.store(
+      static_cast<std::uint32_t>(depth) | static_cast<std::uint32_t>(skip) << 8 |
+          (u == Unwinder::kFramePointer ? detail::kPlanFramePointer : 0),
+      std::memory_order_release);
   g_depth.store(depth, std::memory_order_release);
   // Every thread in the counting state takes the slow path at its next allocation (its
   // epoch is stale), sees the depth and switches to the stack state.
@@ -262,6 +263,7 @@ bool enable(int depth, Unwinder u) noexcept {
 
 void disable() noexcept {
   g_depth.store(0, std::memory_order_release);
+  detail::g_capture_plan.store(0, std::memory_order_release);
 }
 
 bool enabled() noexcept {
@@ -309,7 +311,7 @@ std::uint32_t scope() noexcept {
 }
 
 std::uint64_t next_allocation_number() noexcept {
-  return detail::g_next_number.load(kRelaxed);
+  return detail::g_next_number.value.load(kRelaxed);
 }
 
 List<Site> live_sites(const Filter& filter) {
@@ -396,7 +398,7 @@ List<ScopedSite> live_sites_by_scope(const List<std::uint32_t>& scopes) {
   return sites;
 }
 
-std::uint64_t dropped() noexcept { return detail::g_dropped.load(kRelaxed); }
+std::uint64_t dropped() noexcept { return detail::g_dropped.value.load(kRelaxed); }
 
 List<std::uintptr_t> frames(std::uint32_t stack_id) {
   std::uintptr_t buf[kMaxDepth];
@@ -411,7 +413,7 @@ MemoryUse memory_use() noexcept {
   m.live_map_bytes = detail::g_map.memory_bytes();
   m.stacks = detail::g_table.size();
   m.stack_table_bytes = detail::g_table.memory_bytes();
-  m.dropped = detail::g_dropped.load(kRelaxed);
+  m.dropped = detail::g_dropped.value.load(kRelaxed);
   return m;
 }
 

@@ -66,13 +66,8 @@ int fp_backtrace(void** out, int max) noexcept {
 
 namespace {
 
-using BacktraceFn = int (*)(void**, int);
 std::atomic<BacktraceFn> g_unw_backtrace{nullptr};
 std::atomic<bool> g_libunwind_loaded{false};
-
-int glibc_backtrace(void** out, int max) noexcept {
-  return backtrace(out, max);
-}
 
 }  // namespace
 
@@ -80,7 +75,7 @@ bool load_dwarf_unwinder() noexcept {
   if (g_unw_backtrace.load(std::memory_order_acquire) != nullptr) {
     return g_libunwind_loaded.load(std::memory_order_relaxed);
   }
-  BacktraceFn f = &glibc_backtrace;
+  BacktraceFn f = &backtrace;
   bool libunwind = false;
 #if !defined(__SANITIZE_THREAD__)
   // RTLD_LOCAL: libunwind also defines libgcc's _Unwind_* functions; loaded globally (or
@@ -104,9 +99,13 @@ bool dwarf_unwinder_is_libunwind() noexcept {
   return g_libunwind_loaded.load(std::memory_order_relaxed);
 }
 
-int libunwind_backtrace(void** out, int max) noexcept {
+BacktraceFn dwarf_backtrace_fn() noexcept {
   const BacktraceFn f = g_unw_backtrace.load(std::memory_order_acquire);
-  return f != nullptr ? f(out, max) : backtrace(out, max);
+  return f != nullptr ? f : &backtrace;
+}
+
+int libunwind_backtrace(void** out, int max) noexcept {
+  return dwarf_backtrace_fn()(out, max);
 }
 
 }  // namespace memx::detail

@@ -30,6 +30,14 @@ StackBounds this_thread_stack() noexcept;
 /// (not installed; ThreadSanitizer builds, unwind.cpp says why).
 [[gnu::noinline]] int libunwind_backtrace(void** out, int max) noexcept;
 
+/// An unwinder: writes up to max return addresses, its caller's first; returns how many.
+using BacktraceFn = int (*)(void** out, int max);
+
+/// The unwinder libunwind_backtrace calls: libunwind's unw_backtrace once
+/// load_dwarf_unwinder() has loaded it, else glibc's backtrace(). Calling it directly saves
+/// the wrapper's frame.
+BacktraceFn dwarf_backtrace_fn() noexcept;
+
 /// Loads libunwind (dlopen, RTLD_LOCAL) for libunwind_backtrace once; true if it is in use.
 /// Not for the allocation path: it may allocate and take the loader's lock.
 bool load_dwarf_unwinder() noexcept;

@@ -1,4 +1,5 @@
-// The stack table: ids, dedup (also from 16 threads at once), frames back, bounds.
+// The stack table: ids, dedup (also from 16 threads at once), frames back, bounds, and the
+// per-thread cache in front of it.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -63,6 +64,41 @@ TEST(StackTable, ManyStacksRoundTripAndIdsAreDense) {
   EXPECT_GT(table.memory_bytes(), 20000u * 8);
 }
 
+TEST(StackTable, ThreadCacheGivesTheTablesIdsAndNeverConfusesStacks) {
+  static StackTable table;
+  static StackCache cache;  // zero-initialised, as the per-thread caches are
+  // Stacks the cache's key cannot tell apart (same depth, same three innermost frames):
+  // they differ in an outer frame only, or are one frame shorter.
+  std::vector<std::vector<void*>> stacks;
+  for (std::uintptr_t s = 0; s < 4; ++s) {
+    auto st = stack_of(7, 12);
+    st[11] = reinterpret_cast<void*>(0x900000 + s * 16);
+    stacks.push_back(st);
+  }
+  stacks.push_back(stack_of(7, 11));
+  // And more stacks than the cache has entries, so that entries are replaced.
+  for (std::uintptr_t s = 100; s < 164; ++s) stacks.push_back(stack_of(s, 1 + s % 20));
+  std::vector<std::uint32_t> ids;
+  for (const auto& st : stacks) ids.push_back(table.intern(st.data(), static_cast<int>(st.size())));
+  EXPECT_EQ(std::set<std::uint32_t>(ids.begin(), ids.end()).size(), stacks.size());
+  for (int round = 0; round < 3; ++round) {
+    for (std::size_t i = 0; i < stacks.size(); ++i) {
+      ASSERT_EQ(table.intern(stacks[i].data(), static_cast<int>(stacks[i].size()), cache), ids[i])
+          << "stack " << i << ", round " << round;
+      // A repeat is the cache's hit.
+      ASSERT_EQ(table.intern(stacks[i].data(), static_cast<int>(stacks[i].size()), cache), ids[i]);
+    }
+  }
+  // A stack first seen through a cache is stored in the table like any other.
+  const auto fresh = stack_of(999, 9);
+  const std::uint32_t id = table.intern(fresh.data(), 9, cache);
+  EXPECT_NE(id, 0u);
+  EXPECT_EQ(table.intern(fresh.data(), 9), id);
+  EXPECT_EQ(table.size(), static_cast<std::uint32_t>(stacks.size() + 1));
+  EXPECT_EQ(table.intern(fresh.data(), 0, cache), 0u);
+  EXPECT_EQ(table.intern(fresh.data(), kMaxStackDepth + 1, cache), 0u);
+}
+
 TEST(StackTable, SixteenThreadsInterningTheSameStacksGetOneIdEach) {
   static StackTable table;
   constexpr int kThreads = 16, kStacks = 200;
@@ -74,9 +110,10 @@ TEST(StackTable, SixteenThreadsInterningTheSameStacksGetOneIdEach) {
       ready.fetch_add(1);
       while (ready.load() < kThreads) {
       }
+      StackCache cache{};  // half the threads go through a cache of their own
       for (int s = 0; s < kStacks; ++s) {
         const auto st = stack_of(static_cast<std::uintptr_t>(s), 8);
-        seen[t][s] = table.intern(st.data(), 8);
+        seen[t][s] = t % 2 == 0 ? table.intern(st.data(), 8) : table.intern(st.data(), 8, cache);
       }
     });
   }
