@@ -11,6 +11,7 @@
 #include "memx/sites.hpp"
 #include "sites_text.hpp"
 #include "table.hpp"
+#include "two_phase.hpp"
 
 namespace memx::cli {
 namespace {
@@ -496,6 +497,56 @@ TEST(Sites, StackMarksTheFoldedFramesAndTheUsersFrame) {
             "  #1 >      keep() at app.cpp:7\n"
             "  #2        ?? at /ci/build/app_tests+0xa4777 (no symbols or debug information)\n");
   EXPECT_EQ(stack_lines(s, "", true).substr(0, 8), "\x1b[2m#0 f");
+}
+
+// ---- memx check --stacks (two phases) -----------------------------------------------------
+
+TEST(TwoPhase, CulpritsLeakOrAreOverBudget) {
+  Report r = report({test("A.clean", 1, {run(0, 10, 1), run(0, 10, 1), run(0, 10, 1)}),
+                     test("A.leaks", 2, {run(16, 16, 1), run(16, 16, 1), run(16, 16, 1)}),
+                     test("A.over", 3, {run(0, 100, 1), run(0, 100, 1), run(0, 100, 1)})});
+  r.tests[2].violations.push_back(ViolationRecord{"peak", 100, 50, "peak 100 B exceeds budget 50 B"});
+  EXPECT_EQ(culprits(r), (std::vector<std::string>{"A.leaks", "A.over"}));
+  EXPECT_EQ(gtest_filter({"A.leaks", "Param/A.over/0"}), "--gtest_filter=A.leaks:Param/A.over/0");
+}
+
+TEST(TwoPhase, Catch2SpecsEscapeAndFindTheTestCase) {
+  EXPECT_EQ(catch2_spec("Parser, \"quoted\" [tag] ~x *"), "Parser\\, \\\"quoted\\\" \\[tag\\] \\~x \\*");
+  EXPECT_EQ(catch2_spec("a\\b"), "a\\\\b");
+  const std::vector<std::string> cases = {"Vec", "Vec / push", "Map", "Vector"};
+  EXPECT_EQ(catch2_test_case("Vec", cases), "Vec");
+  EXPECT_EQ(catch2_test_case("Vec / grows / twice", cases), "Vec");
+  EXPECT_EQ(catch2_test_case("Vec / push / again", cases), "Vec / push");  // the longest
+  EXPECT_EQ(catch2_test_case("Map #2", cases), "Map");
+  EXPECT_EQ(catch2_test_case("Vector", cases), "Vector");
+  EXPECT_EQ(catch2_test_case("Vectors", cases), "");
+}
+
+TEST(TwoPhase, MergedSitesKeepTheCountingVerdictAndNameTheLine) {
+  const std::vector<RunRecord> grows = {run(16, 16, 1), run(16, 16, 1), run(16, 16, 1)};
+  Report counting = report({test("T.leaks", 1, grows), test("T.handoff", 2, grows), test("T.fine", 3, grows)});
+  ASSERT_EQ(counting.tests[0].leak.verdict, Verdict::leak);
+  ASSERT_EQ(counting.tests[1].leak.verdict, Verdict::leak);
+  Report rerun = counting;
+  rerun.stacks = StacksInfo{32, "libunwind", 10, 0, true};
+  rerun.tests[0].sites = {site(frame("keep()", "app.cpp", 7), {1, 1, 1})};
+  // In the rerun only T.handoff's warm-up block stays live: alone, the rule by site would
+  // call its growth handed off (clean); the counting run, where every test ran, said leak.
+  rerun.tests[1].sites = {site(frame("once()", "app.cpp", 9), {1, 0, 0})};
+  TestRecord alone = rerun.tests[1];
+  refine_leak_by_sites(alone, rerun.stacks);
+  ASSERT_EQ(alone.leak.verdict, Verdict::clean);
+  rerun.tests.pop_back();
+  const std::vector<std::string> missing = merge_sites(counting, rerun, {"T.leaks", "T.handoff", "T.fine"});
+  EXPECT_EQ(missing, std::vector<std::string>{"T.fine"});
+  EXPECT_EQ(counting.stacks, rerun.stacks);
+  EXPECT_EQ(counting.tests[0].sites.size(), 1u);
+  EXPECT_EQ(counting.tests[0].leak.verdict, Verdict::leak);
+  EXPECT_NE(counting.tests[0].leak.reason.find("app.cpp:7 in keep()"), std::string::npos)
+      << counting.tests[0].leak.reason;
+  EXPECT_EQ(counting.tests[1].leak.verdict, Verdict::leak);
+  EXPECT_EQ(counting.tests[1].sites.size(), 1u);
+  EXPECT_EQ(counting.tests[0].runs, grows);
 }
 
 }  // namespace

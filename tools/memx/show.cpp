@@ -319,6 +319,7 @@ std::string render_sites(const Report& report, const ShowOptions& options, bool 
       if (options.stacks) out += stack_lines(site, "      ", color);
     }
   }
+  if (!options.summary) return out;
   if (matching != report.tests.size() || tests.size() != matching) {
     out += fmt::format("showing {} of {} tests\n", tests.size(), report.tests.size());
   }

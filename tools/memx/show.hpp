@@ -20,6 +20,7 @@ struct ShowOptions {
   /// tests whose name (or BINARY: NAME) matches this pattern ('*' matches any characters).
   std::string sites;
   bool stacks = false;              ///< --stacks: each site's whole stack too (implies --sites)
+  bool summary = true;              ///< end with "showing N of M" and the summary line
 };
 
 /// Checks the values of `options`; returns "" or a message naming the bad value.
