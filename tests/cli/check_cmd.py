@@ -160,6 +160,26 @@ def main():
         with open(report) as f:
             if "stacks" in json.load(f):
                 fail(f"{report}: stack mode without a rerun")
+    # A rerun that leaves no report (a crash in stack mode) costs the sites, not the results.
+    fake = os.path.join(a.workdir, "fake_gtest")
+    fixture = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "sites_base_v1.json")
+    with open(fake, "w") as f:
+        f.write(f"""#!{sys.executable}
+import shutil, sys
+args = sys.argv[1:]
+if "--help" in args or "--gtest_list_tests" in args:
+    print("--gtest_list_tests")
+    sys.exit(0)
+if "--memx-stacks" in args:
+    sys.exit(134)
+shutil.copy({fixture!r}, [x[len("--memx-report="):] for x in args if x.startswith("--memx-report=")][0])
+sys.exit(1)
+""")
+    os.chmod(fake, 0o755)
+    memx_check(a.memx, ["--stacks", "--", fake], 1,
+               ["4 tests again in stack mode: Sites.MakeShared", "the stack-mode rerun exited with status "
+                "134 and left no usable report", "Sites.OtherLibrary", "memx check: FAILED: 1 over budget, 3 leaking"])
+
     if a.sites_catch2:
         c_src = "catch2_sites.cpp"
         two_phase(a.memx, a.sites_catch2, a.workdir, 3,

@@ -198,8 +198,8 @@ void register_check(CLI::App& app, Runner& runner) {
         if (terminal) fmt::print(io.err, "\r\x1b[K");
         return status;
       };
-      auto no_report = [&](int status, const std::string& error, const std::string& log_file) {
-        std::string tail = terminal ? last_lines(log_file, 20) : "";
+      auto no_report = [&](int status, const std::string& error) {
+        std::string tail = terminal ? last_lines(log, 20) : "";
         return InputError(fmt::format(
             "{} exited with status {} and left no usable report ({}){}{}", command.front(),
             status, error,
@@ -216,7 +216,7 @@ void register_check(CLI::App& app, Runner& runner) {
       const std::string counting_path = args->stacks ? dir + "/counting.json" : report_path;
       const int status = run({}, counting_path, total, log);
       ReportRead read = read_report_file(counting_path);
-      if (!read.report) throw no_report(status, read.error, log);
+      if (!read.report) throw no_report(status, read.error);
 
       // Phase two: the culprits again, in stack mode.
       std::vector<std::string> rerun_names = args->stacks ? culprits(*read.report) : std::vector<std::string>{};
@@ -258,9 +258,17 @@ void register_check(CLI::App& app, Runner& runner) {
                   terminal ? rerun_names.size() * static_cast<std::size_t>(args->repeat) : 0,
                   stacks_log);
           const ReportRead rerun = read_report_file(stacks_path);
-          if (!rerun.report) throw no_report(rerun_status, rerun.error, stacks_log);
-          for (const std::string& m : merge_sites(*read.report, *rerun.report, rerun_names)) {
-            fmt::print(io.err, "memx check: {} did not run again in stack mode: no sites\n", printable_name(m));
+          if (!rerun.report) {
+            // The counting run's results stand; only the sites are missing.
+            fmt::print(io.err,
+                       "memx check: the stack-mode rerun exited with status {} and left no usable "
+                       "report ({}): no sites\n{}",
+                       rerun_status, rerun.error, terminal ? last_lines(stacks_log, 20) : "");
+          } else {
+            for (const std::string& m : merge_sites(*read.report, *rerun.report, rerun_names)) {
+              fmt::print(io.err, "memx check: {} did not run again in stack mode: no sites\n",
+                         printable_name(m));
+            }
           }
         }
       }
