@@ -328,7 +328,8 @@ std::string render_sites(const Report& report, const ShowOptions& options, bool 
 }
 
 void register_show(CLI::App& app, Runner& runner) {
-  auto* cmd = app.add_subcommand("show", "Print a table of the tests of one or more reports");
+  auto* cmd = app.add_subcommand(
+      "show", "Print a table of the tests of one or more reports, or their allocation sites (--sites)");
   struct Args {
     std::vector<std::string> reports;
     ShowOptions options;
@@ -370,6 +371,7 @@ void register_show(CLI::App& app, Runner& runner) {
       }
       args->options.only = only;
       if (std::string bad = validate(args->options); !bad.empty()) throw InputError(bad);
+      if (args->options.stacks && args->options.sites.empty()) args->options.sites = "*";
       if (args->options.sites == "*") {
         // `--sites NAME`: a test's name taken for a report (the flag's value needs '=').
         for (const std::string& path : args->reports) {
@@ -382,7 +384,6 @@ void register_show(CLI::App& app, Runner& runner) {
         }
       }
       const Report report = read_one_report(args->reports, io.err, "", args->options.root);
-      if (args->options.stacks && args->options.sites.empty()) args->options.sites = "*";
       if (args->options.sites.empty()) {
         io.out << render_show(report, args->options, io.color);
         return kOk;
