@@ -33,6 +33,11 @@ bool framework_own(const std::vector<FrameRecord>& frames);
 /// another file adds ", called from file:line in function", the test's own frame.
 std::string site_location(const SiteRecord& site, std::string_view test_file = {});
 
+/// True when two sites (of two reports, say) are at the same place: their first user frames
+/// (the frame site_location names) have the same file name (without its directory), line
+/// and function. Return addresses are not compared: they change with every build.
+bool same_place(const SiteRecord& a, const SiteRecord& b);
+
 /// The order of sites in a report (see sort_sites): true when a comes before b.
 bool site_before(const SiteRecord& a, const SiteRecord& b);
 

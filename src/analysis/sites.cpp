@@ -186,6 +186,27 @@ std::string site_location(const SiteRecord& site, std::string_view test_file) {
 
 namespace {
 
+/// The frame site_location names: the first user frame (the last frame when user_frame is
+/// past the end), or nullptr for a site without frames.
+const FrameRecord* shown_frame(const SiteRecord& site) {
+  if (site.frames.empty()) return nullptr;
+  const std::size_t i = std::min<std::size_t>(static_cast<std::size_t>(std::max(site.user_frame, 0)),
+                                              site.frames.size() - 1);
+  return &site.frames[i];
+}
+
+}  // namespace
+
+bool same_place(const SiteRecord& a, const SiteRecord& b) {
+  const FrameRecord* fa = shown_frame(a);
+  const FrameRecord* fb = shown_frame(b);
+  if (fa == nullptr || fb == nullptr) return fa == fb;
+  return basename(fa->file) == basename(fb->file) && fa->line == fb->line &&
+         fa->function == fb->function;
+}
+
+namespace {
+
 std::size_t measured_runs_with_blocks(const SiteRecord& s) {
   std::size_t n = 0;
   for (std::size_t k = 1; k < s.runs.size(); ++k) n += s.runs[k].blocks > 0;

@@ -8,8 +8,11 @@ names as text (no markup injection). Then, when /usr/bin/chromium exists (Debian
 `chromium` package), each page is rendered headless with --dump-dom and the DOM must show
 what the page's script drew: one peak and one net bar per test that ran, one RSS bar per
 test that ran, one leak-growth line per test judged leak or suspect, one table row per
-test, and the table sorted by peak when opened with #sort=peak. Without Chromium the
-browser part is skipped with exit status 77 (CTest SKIP_RETURN_CODE) and says so.
+test, and the table sorted by peak when opened with #sort=peak. Allocation sites (stack
+mode): one tree per test with sites, one stack per site, opened by #sites=open, every frame
+as text, the frames folded away before the user's grey and the user's bold; a report
+without them says how to get them. Without Chromium the browser part is skipped with exit
+status 77 (CTest SKIP_RETURN_CODE) and says so.
 """
 import argparse
 import html
@@ -37,7 +40,10 @@ def expected(report):
     return {"tests": len(report["tests"]), "rows": len(report["tests"]),
             "heap-bars": 2 * min(len(ran), 60), "rss-bars": min(len(ran), 60),
             "leak-lines": min(len(growing), 12), "charts": 3 if growing else 2,
-            "by_peak": [t["name"] for t in by_peak]}
+            "by_peak": [t["name"] for t in by_peak],
+            "site-tests": len([t for t in report["tests"] if t.get("sites")]),
+            "site-stacks": sum(len(t.get("sites", [])) for t in report["tests"]),
+            "site-frames": sum(len(s["frames"]) for t in report["tests"] for s in t.get("sites", []))}
 
 
 def static_checks(page_path, report):
@@ -53,6 +59,10 @@ def static_checks(page_path, report):
     for t in report["tests"]:
         if "<" in t["name"] and t["name"] in text:
             fail(f"{page_path}: the name {t['name']!r} appears unescaped")
+        for site in t.get("sites", []):
+            for f in site["frames"]:
+                if "<" in f["function"] and f["function"] in text:
+                    fail(f"{page_path}: the function {f['function']!r} appears unescaped")
 
 
 def render(page_path, fragment, workdir):
@@ -73,14 +83,15 @@ def render(page_path, fragment, workdir):
 
 def browser_checks(page_path, report, workdir):
     want = expected(report)
-    dom = render(page_path, "#sort=peak", workdir)
+    dom = render(page_path, "#sort=peak&sites=open", workdir)
     body = re.search(r"<body([^>]*)>", dom)
     if not body:
         fail(f"{page_path}: no <body> in the DOM Chromium dumped")
     attrs = dict(re.findall(r'data-memx-([\w-]+)="([^"]*)"', body.group(1)))
     if attrs.get("ready") != "1":
         fail(f"{page_path}: the page's script did not finish (body attributes {attrs})")
-    for key in ("tests", "rows", "heap-bars", "rss-bars", "leak-lines", "charts"):
+    for key in ("tests", "rows", "heap-bars", "rss-bars", "leak-lines", "charts", "site-tests",
+                "site-stacks", "site-frames"):
         if attrs.get(key) != str(want[key]):
             fail(f"{page_path}: data-memx-{key}={attrs.get(key)}, expected {want[key]}")
     # The drawn elements themselves, not only the page's own counts.
@@ -98,9 +109,45 @@ def browser_checks(page_path, report, workdir):
         fail(f"{page_path}: data-memx-sorted={attrs.get('sorted')}")
     if len(re.findall(r"<script\b", dom)) != 2:
         fail(f"{page_path}: the DOM has extra <script> elements (markup injected from a name?)")
+    site_checks(page_path, report, dom, want)
     print(f"check_html.py: {page_path}: Chromium drew {attrs['charts']} charts, "
           f"{attrs['heap-bars']} heap bars, {attrs['rss-bars']} RSS bars, "
           f"{attrs['leak-lines']} leak lines, {attrs['rows']} rows sorted by peak")
+
+
+def site_checks(page_path, report, dom, want):
+    """The sites' tree as drawn: every stack open (#sites=open), every frame as text."""
+    if not report.get("stacks"):
+        if "has no allocation sites" not in dom or "--memx-stacks" not in dom:
+            fail(f"{page_path}: no stack mode, and the page does not say how to get sites")
+        return
+    trees = re.findall(r'<details class="site-test" data-name="([^"]*)"', dom)
+    if sorted(html.unescape(n) for n in trees) != sorted(t["name"] for t in report["tests"] if t.get("sites")):
+        fail(f"{page_path}: site trees for {trees}")
+    if len(re.findall(r'<details class="site" open="">', dom)) != want["site-stacks"]:
+        fail(f"{page_path}: not every stack is open with #sites=open")
+    # Each test's tree (the page orders them leaks first), its frames in the report's order.
+    segments = re.split(r'(?=<details class="site-test" )', dom)[1:]
+    drawn = {}
+    for seg in segments:
+        name = html.unescape(re.match(r'<details class="site-test" data-name="([^"]*)"', seg).group(1))
+        drawn[name] = re.findall(r'<li class="([^"]*)">(.*?)</li>', seg, re.S)
+    frames = 0
+    for t in report["tests"]:
+        want_frames = [(s, i, f) for s in t.get("sites", []) for i, f in enumerate(s["frames"])]
+        items = drawn.get(t["name"], [])
+        if len(items) != len(want_frames):
+            fail(f"{page_path}: {t['name']}: {len(items)} frames drawn, expected {len(want_frames)}")
+        frames += len(items)
+        for (cls, body), (site, i, f) in zip(items, want_frames):
+            line = html.unescape(re.sub(r"<[^>]*>", "", body))
+            want_cls = "folded" if i < site["user_frame"] else "user" if i == site["user_frame"] else ""
+            if cls != want_cls or not line.startswith(f"#{i} {f['function'] or '??'} at "):
+                fail(f"{page_path}: frame drawn as {cls!r} {line!r}, expected {want_cls!r} #{i} {f['function']}")
+            if f["file"] and f["line"] > 0 and f"{f['file']}:{f['line']}" not in line:
+                fail(f"{page_path}: frame {line!r} does not name {f['file']}:{f['line']}")
+    print(f"check_html.py: {page_path}: {want['site-tests']} site trees, {want['site-stacks']} "
+          f"stacks, {frames} frames, the user's frame of each marked")
 
 
 def main():

@@ -2,7 +2,14 @@
 """Writes the raw report fixtures of tests/cli/fixtures/ (then `memx analyze` fills in the
 budget violations and leak verdicts with memx's own analysis). Run from tests/cli/:
 
-    python3 make_fixtures.py MEMX_BINARY
+    python3 make_fixtures.py MEMX_BINARY [SITES_REPORT]
+
+sites.json (stack mode, report version 2) is the report of the stack-mode scenario
+(tests/sites/gtest_sites.cpp) with its paths made stable; give SITES_REPORT to remake it:
+
+    build/tests/sites/memx_sites_gtest_omit --gtest_repeat=5 --memx-stacks --memx-report=x.json
+
+sites_base.json and sites_base_v1.json (its base for `memx diff`) are derived from it.
 """
 import copy
 import json
@@ -84,6 +91,46 @@ def write(name, r):
         f.write("\n")
 
 
+def stable_sites_report(path):
+    """The scenario's report with the paths of this checkout and build made stable."""
+    text = open(path).read()
+    root = os.path.dirname(os.path.dirname(HERE))
+    for old, new in ((root + "/build/", "/ci/build/"), (root + "/", "/ci/src/"),
+                     ('"build/tests/', '"/ci/build/tests/'),
+                     ("../../../tests/", "/ci/src/tests/"),
+                     ("../../gtest_plugin/", "/ci/src/gtest_plugin/")):
+        text = text.replace(old, new)
+    r = json.loads(text)
+    r.update(pid=5000, started_at="2026-11-30T09:00:00Z", finished_at="2026-11-30T09:00:01Z")
+    for t in r["tests"]:
+        for run_ in t["runs"]:
+            run_["duration_ms"] = 0.05
+    return r
+
+
+def sites_base(r):
+    """The base of sites.json for `memx diff`: an older run of the scenario in which
+    Sites.Direct did not leak yet and Sites.String leaked in another function (so its
+    leaking site in sites.json is new); the other leaks are at the same sites."""
+    r = copy.deepcopy(r)
+    r.update(pid=4999, started_at="2026-11-29T09:00:00Z", finished_at="2026-11-29T09:00:01Z")
+    tests = {t["name"]: t for t in r["tests"]}
+    direct = tests["Sites.Direct"]
+    removed = 0
+    for k, run_ in enumerate(direct["runs"]):
+        if k > 0:
+            removed += run_["net_bytes"]
+            run_.update(net_bytes=0, net_blocks=0)
+        r["iteration_end_live_bytes"][k] -= removed
+    direct["sites"] = [s for s in direct["sites"] if s["runs"][0]["blocks"] > 0]
+    for s in direct["sites"]:
+        s["runs"] = [s["runs"][0]] + [{"bytes": 0, "blocks": 0}] * (len(s["runs"]) - 1)
+        s["bytes"], s["blocks"] = s["runs"][0]["bytes"], s["runs"][0]["blocks"]
+    string = tests["Sites.String"]["sites"][0]
+    string["frames"][string["user_frame"]].update(function="append_text(unsigned long)", line=27)
+    return r
+
+
 def main():
     memx = sys.argv[1]
     os.makedirs(FIX, exist_ok=True)
@@ -146,11 +193,27 @@ def main():
                                               file="b/print_test.cc")],
                                         reps=3, pid=4006, binary="/ci/build/b/print_test"),
     }
+    # Stack mode: the scenario's own report (its verdicts as the plugin judged them) and a
+    # base derived from it, in version 2 and, without stack mode, version 1.
+    if len(sys.argv) > 2:
+        write("sites.json", stable_sites_report(sys.argv[2]))
+    sites = json.load(open(os.path.join(FIX, "sites.json")))
+    raw["sites_base.json"] = sites_base(sites)
+    v1 = copy.deepcopy(raw["sites_base.json"])
+    v1["version"] = 1
+    del v1["stacks"]
+    for t in v1["tests"]:
+        del t["sites"]
+    raw["sites_base_v1.json"] = v1
     for name, r in raw.items():
         os.makedirs(os.path.dirname(os.path.join(FIX, name)), exist_ok=True)
         write(name, r)
         path = os.path.join(FIX, name)
         subprocess.run([memx, "analyze", path, "-o", path], check=True, stdout=subprocess.DEVNULL)
+    # memx analyze writes the current version: the version 1 base is written back as one.
+    v1 = json.load(open(os.path.join(FIX, "sites_base_v1.json")))
+    v1["version"] = 1
+    write("sites_base_v1.json", v1)
 
     # Bad inputs: every one must be rejected with exit 2 and one message.
     text = open(os.path.join(FIX, "base.json")).read()
@@ -162,7 +225,7 @@ def main():
     open(os.path.join(bad, "other_format.json"), "w").write(
         '{"format": "heaptrack", "version": 1}\n')
     newer = json.loads(text)
-    newer["version"] = 2
+    newer["version"] = 3
     write("bad/newer_version.json", newer)
     wrong = json.loads(text)
     wrong["tests"][2]["runs"][1]["net_bytes"] = "32"

@@ -8,7 +8,10 @@
 #include "memx/diff.hpp"
 #include "memx/identity.hpp"
 #include "memx/merge.hpp"
+#include "memx/sites.hpp"
+#include "sites_text.hpp"
 #include "table.hpp"
+#include "two_phase.hpp"
 
 namespace memx::cli {
 namespace {
@@ -409,6 +412,141 @@ TEST(Gate, DescribeChange) {
   EXPECT_EQ(describe_change(0, 10, false), "+10");
   EXPECT_EQ(describe_change(100, 90, false), "-10, -10.0%");
   EXPECT_EQ(describe_change(INT64_MIN, INT64_MAX, true).substr(0, 1), "+");
+}
+
+
+// ---- allocation sites (stack mode) ---------------------------------------------------------
+
+FrameRecord frame(std::string function, std::string file, int line, std::uint64_t offset = 0x10) {
+  FrameRecord f;
+  f.function = std::move(function);
+  f.file = std::move(file);
+  f.line = line;
+  f.module = "/ci/build/app_tests";
+  f.offset = offset;
+  return f;
+}
+
+// A site whose user frame is `user` under one frame of the standard library; `blocks` per run.
+SiteRecord site(const FrameRecord& user, std::vector<std::int64_t> blocks) {
+  SiteRecord s;
+  s.frames = {frame("std::__new_allocator<int>::allocate(unsigned long, void const*)",
+                    "/usr/include/c++/12/bits/new_allocator.h", 137),
+              user};
+  s.user_frame = 1;
+  for (std::int64_t b : blocks) {
+    s.runs.push_back(SiteRun{16 * b, b});
+    s.bytes += 16 * b;
+    s.blocks += b;
+  }
+  return s;
+}
+
+TEST(Sites, KeptByNamesTheRunsAsRanges) {
+  const FrameRecord user = frame("keep()", "app.cpp", 7);
+  EXPECT_EQ(kept_by(site(user, {1, 1, 1, 1, 1}), 5), "runs 1-5 of 5");
+  EXPECT_EQ(kept_by(site(user, {0, 1, 1, 1, 1}), 5), "runs 2-5 of 5");
+  EXPECT_EQ(kept_by(site(user, {0, 0, 0, 0, 2}), 5), "run 5 of 5");
+  EXPECT_EQ(kept_by(site(user, {1, 0, 1, 1, 0, 1}), 6), "runs 1, 3-4, 6 of 6");
+  EXPECT_EQ(kept_by(site(user, {0, 0, 0}), 3), "no run of 3");
+  // A site with fewer runs than the test (a report written while the test ran).
+  EXPECT_EQ(kept_by(site(user, {1, 1}), 3), "runs 1-2 of 3");
+  EXPECT_EQ(site_line(site(user, {0, 1, 1}), 3), "32 B in 2 blocks (kept by runs 2-3 of 3) at app.cpp:7 in keep()");
+}
+
+TEST(Sites, SamePlaceIsTheUserFramesFileNameLineAndFunction) {
+  const SiteRecord a = site(frame("keep()", "/ci/src/app.cpp", 7, 0x100), {1});
+  // Another checkout and build: other directory, other return address.
+  EXPECT_TRUE(same_place(a, site(frame("keep()", "/home/me/src/app.cpp", 7, 0x999), {1})));
+  EXPECT_FALSE(same_place(a, site(frame("keep()", "/ci/src/app.cpp", 8), {1})));
+  EXPECT_FALSE(same_place(a, site(frame("other()", "/ci/src/app.cpp", 7), {1})));
+  EXPECT_FALSE(same_place(a, site(frame("keep()", "/ci/src/other.cpp", 7), {1})));
+  // The frames folded away before the user's are not compared.
+  SiteRecord b = a;
+  b.frames[0].line = 140;
+  EXPECT_TRUE(same_place(a, b));
+  EXPECT_FALSE(same_place(a, SiteRecord{}));
+  EXPECT_TRUE(same_place(SiteRecord{}, SiteRecord{}));
+}
+
+TEST(Sites, NewGrowingSitesAreTheLeakingOnesTheBaseDidNotHave) {
+  TestRecord now = test("T", 1, {run(16, 64, 1), run(16, 64, 1), run(16, 64, 1)});
+  now.sites = {site(frame("keep()", "app.cpp", 7), {1, 1, 1}),      // leaks, known
+               site(frame("grow()", "app.cpp", 9), {0, 1, 1}),      // leaks, new
+               site(frame("once()", "app.cpp", 11), {1, 0, 0})};    // one-time, not a leak
+  TestRecord base = now;
+  base.sites = {site(frame("keep()", "app.cpp", 7), {1, 1, 1}), site(frame("once()", "app.cpp", 11), {1, 0, 0})};
+  ASSERT_EQ(growing_sites(now).size(), 2u);
+  const std::vector<const SiteRecord*> fresh = new_growing_sites(base, now);
+  ASSERT_EQ(fresh.size(), 1u);
+  EXPECT_EQ(fresh[0], &now.sites[1]);
+  EXPECT_EQ(new_leak_line(*fresh[0], 3), "new leak at app.cpp:9 in grow() (16 B in 1 block per repetition)");
+  base.sites.push_back(site(frame("grow()", "app.cpp", 9), {1, 0, 0}));  // there, if only once
+  EXPECT_TRUE(new_growing_sites(base, now).empty());
+}
+
+TEST(Sites, StackMarksTheFoldedFramesAndTheUsersFrame) {
+  SiteRecord s = site(frame("keep()", "app.cpp", 7), {1});
+  s.frames[0].inlined = true;
+  FrameRecord stripped = frame("", "", 0, 0xa4777);
+  stripped.note = "no symbols or debug information";
+  s.frames.push_back(stripped);
+  EXPECT_EQ(stack_lines(s, "  ", false),
+            "  #0 folded std::__new_allocator<int>::allocate(unsigned long, void const*) at "
+            "/usr/include/c++/12/bits/new_allocator.h:137 (inlined)\n"
+            "  #1 >      keep() at app.cpp:7\n"
+            "  #2        ?? at /ci/build/app_tests+0xa4777 (no symbols or debug information)\n");
+  EXPECT_EQ(stack_lines(s, "", true).substr(0, 8), "\x1b[2m#0 f");
+}
+
+// ---- memx check --stacks (two phases) -----------------------------------------------------
+
+TEST(TwoPhase, CulpritsLeakOrAreOverBudget) {
+  Report r = report({test("A.clean", 1, {run(0, 10, 1), run(0, 10, 1), run(0, 10, 1)}),
+                     test("A.leaks", 2, {run(16, 16, 1), run(16, 16, 1), run(16, 16, 1)}),
+                     test("A.over", 3, {run(0, 100, 1), run(0, 100, 1), run(0, 100, 1)})});
+  r.tests[2].violations.push_back(ViolationRecord{"peak", 100, 50, "peak 100 B exceeds budget 50 B"});
+  EXPECT_EQ(culprits(r), (std::vector<std::string>{"A.leaks", "A.over"}));
+  EXPECT_EQ(gtest_filter({"A.leaks", "Param/A.over/0"}), "--gtest_filter=A.leaks:Param/A.over/0");
+}
+
+TEST(TwoPhase, Catch2SpecsEscapeAndFindTheTestCase) {
+  EXPECT_EQ(catch2_spec("Parser, \"quoted\" [tag] ~x *"), "Parser\\, \\\"quoted\\\" \\[tag\\] \\~x \\*");
+  EXPECT_EQ(catch2_spec("a\\b"), "a\\\\b");
+  const std::vector<std::string> cases = {"Vec", "Vec / push", "Map", "Vector"};
+  EXPECT_EQ(catch2_test_case("Vec", cases), "Vec");
+  EXPECT_EQ(catch2_test_case("Vec / grows / twice", cases), "Vec");
+  EXPECT_EQ(catch2_test_case("Vec / push / again", cases), "Vec / push");  // the longest
+  EXPECT_EQ(catch2_test_case("Map #2", cases), "Map");
+  EXPECT_EQ(catch2_test_case("Vector", cases), "Vector");
+  EXPECT_EQ(catch2_test_case("Vectors", cases), "");
+}
+
+TEST(TwoPhase, MergedSitesKeepTheCountingVerdictAndNameTheLine) {
+  const std::vector<RunRecord> grows = {run(16, 16, 1), run(16, 16, 1), run(16, 16, 1)};
+  Report counting = report({test("T.leaks", 1, grows), test("T.handoff", 2, grows), test("T.fine", 3, grows)});
+  ASSERT_EQ(counting.tests[0].leak.verdict, Verdict::leak);
+  ASSERT_EQ(counting.tests[1].leak.verdict, Verdict::leak);
+  Report rerun = counting;
+  rerun.stacks = StacksInfo{32, "libunwind", 10, 0, true};
+  rerun.tests[0].sites = {site(frame("keep()", "app.cpp", 7), {1, 1, 1})};
+  // In the rerun only T.handoff's warm-up block stays live: alone, the rule by site would
+  // call its growth handed off (clean); the counting run, where every test ran, said leak.
+  rerun.tests[1].sites = {site(frame("once()", "app.cpp", 9), {1, 0, 0})};
+  TestRecord alone = rerun.tests[1];
+  refine_leak_by_sites(alone, rerun.stacks);
+  ASSERT_EQ(alone.leak.verdict, Verdict::clean);
+  rerun.tests.pop_back();
+  const std::vector<std::string> missing = merge_sites(counting, rerun, {"T.leaks", "T.handoff", "T.fine"});
+  EXPECT_EQ(missing, std::vector<std::string>{"T.fine"});
+  EXPECT_EQ(counting.stacks, rerun.stacks);
+  EXPECT_EQ(counting.tests[0].sites.size(), 1u);
+  EXPECT_EQ(counting.tests[0].leak.verdict, Verdict::leak);
+  EXPECT_NE(counting.tests[0].leak.reason.find("app.cpp:7 in keep()"), std::string::npos)
+      << counting.tests[0].leak.reason;
+  EXPECT_EQ(counting.tests[1].leak.verdict, Verdict::leak);
+  EXPECT_EQ(counting.tests[1].sites.size(), 1u);
+  EXPECT_EQ(counting.tests[0].runs, grows);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -21,7 +22,9 @@
 
 #include "cli.hpp"
 #include "process.hpp"
+#include "memx/units.hpp"
 #include "show.hpp"
+#include "two_phase.hpp"
 
 namespace memx::cli {
 namespace {
@@ -49,7 +52,8 @@ std::size_t count_tests(Framework f, const std::vector<std::string>& command) {
   std::vector<std::string> argv = command;
   argv.push_back(f == Framework::googletest ? "--gtest_list_tests" : "--list-test-names-only");
   const Captured list = run_captured(argv, 60);
-  if (!list.started || list.status != 0) return 0;
+  // Catch2 2.x exits with the number of tests it listed.
+  if (!list.started || list.timed_out || (f == Framework::googletest && list.status != 0)) return 0;
   std::size_t n = 0;
   std::istringstream lines(list.output);
   for (std::string line; std::getline(lines, line);) {
@@ -57,6 +61,25 @@ std::size_t count_tests(Framework f, const std::vector<std::string>& command) {
     if (f == Framework::googletest ? line.rfind("  ", 0) == 0 : true) ++n;
   }
   return n;
+}
+
+// Catch2's test case names (--list-test-names-only), for test specs of a rerun.
+std::vector<std::string> catch2_test_cases(const std::vector<std::string>& command) {
+  std::vector<std::string> argv = command;
+  argv.push_back("--list-test-names-only");
+  const Captured list = run_captured(argv, 60);
+  std::vector<std::string> names;
+  if (!list.started || list.timed_out) return names;  // Catch2 2.x exits with the count
+  std::istringstream lines(list.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line.rfind("memx", 0) == 0) continue;
+    // Catch2 2.x quotes a name that starts with '#'.
+    if (line.size() >= 2 && line.front() == '"' && line.back() == '"' && line[1] == '#') {
+      line = line.substr(1, line.size() - 2);
+    }
+    names.push_back(line);
+  }
+  return names;
 }
 
 // Test runs recorded so far in the (atomically rewritten) report.
@@ -91,6 +114,7 @@ void register_check(CLI::App& app, Runner& runner) {
     std::string framework = "auto";
     std::vector<std::string> command;
     ShowOptions show;
+    bool stacks = false;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--repeat", args->repeat,
@@ -106,6 +130,10 @@ void register_check(CLI::App& app, Runner& runner) {
       ->capture_default_str();
   cmd->add_option("--sort", args->show.sort, "Sort the table (as memx show --sort)")
       ->capture_default_str();
+  cmd->add_flag("--stacks", args->stacks,
+                "Two phases: the whole run in counting mode, then only the tests judged leaking "
+                "or over budget again in stack mode (--memx-stacks), their allocation sites "
+                "merged into the report and shown");
   cmd->add_option("command", args->command,
                   "-- then the test binary and its own arguments (e.g. --gtest_filter=...)")
       ->required();
@@ -139,49 +167,125 @@ void register_check(CLI::App& app, Runner& runner) {
       const std::string report_path = args->report.empty() ? dir + "/report.json" : args->report;
       if (!args->report.empty()) std::remove(args->report.c_str());  // no stale report
 
-      std::vector<std::string> argv = command;
-      if (framework == Framework::googletest) {
-        argv.push_back(fmt::format("--gtest_repeat={}", args->repeat));
-      } else {
-        argv.push_back(fmt::format("--memx-repeat={}", args->repeat));
-      }
-      argv.push_back("--memx-report=" + report_path);
-
       const bool terminal = ::isatty(STDERR_FILENO) == 1;
-      const std::size_t total = terminal ? count_tests(framework, command) * static_cast<std::size_t>(args->repeat) : 0;
       const std::string log = terminal ? dir + "/output.log" : "";
+      // Runs the binary with `extra` arguments and memx's repetitions and report, showing
+      // progress out of `total` test runs on a terminal; returns its exit status.
+      auto run = [&](const std::vector<std::string>& extra, const std::string& report_file,
+                     std::size_t total, const std::string& log_file) {
+        std::vector<std::string> argv = command;
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        if (framework == Framework::googletest) {
+          argv.push_back(fmt::format("--gtest_repeat={}", args->repeat));
+        } else {
+          argv.push_back(fmt::format("--memx-repeat={}", args->repeat));
+        }
+        argv.push_back("--memx-report=" + report_file);
+        std::string error;
+        const pid_t pid = start(argv, log_file, &error);
+        if (pid < 0) throw InputError(error);
+        int status = 0;
+        do {
+          if (!terminal) continue;
+          const std::size_t done = runs_done(report_file);
+          if (total > 0) {
+            fmt::print(io.err, "\rmemx check: {}/{} test runs done", std::min(done, total), total);
+          } else {
+            fmt::print(io.err, "\rmemx check: {} test runs done", done);
+          }
+          io.err.flush();
+        } while (!finished(pid, 200, &status));
+        if (terminal) fmt::print(io.err, "\r\x1b[K");
+        return status;
+      };
+      auto no_report = [&](int status, const std::string& error) {
+        std::string tail = terminal ? last_lines(log, 20) : "";
+        return InputError(fmt::format(
+            "{} exited with status {} and left no usable report ({}){}{}", command.front(),
+            status, error,
+            ": is it linked with memx::gtest_main or memx::catch2_main (or memx::gtest / the "
+            "Catch2 listener)?",
+            tail.empty() ? "" : "\nits last lines:\n" + tail));
+      };
+
+      const std::size_t total = terminal ? count_tests(framework, command) * static_cast<std::size_t>(args->repeat) : 0;
       const char* name = framework == Framework::googletest ? "GoogleTest" : "Catch2";
       fmt::print(io.err, "memx check: {} binary {}, {} repetition{}\n", name, command.front(),
                  args->repeat, args->repeat == 1 ? "" : "s");
       io.err.flush();
-      std::string error;
-      const pid_t pid = start(argv, log, &error);
-      if (pid < 0) throw InputError(error);
-      int status = 0;
-      do {
-        if (!terminal) continue;
-        const std::size_t done = runs_done(report_path);
-        if (total > 0) {
-          fmt::print(io.err, "\rmemx check: {}/{} test runs done", std::min(done, total), total);
-        } else {
-          fmt::print(io.err, "\rmemx check: {} test runs done", done);
-        }
-        io.err.flush();
-      } while (!finished(pid, 200, &status));
-      if (terminal) fmt::print(io.err, "\r\x1b[K");
+      const std::string counting_path = args->stacks ? dir + "/counting.json" : report_path;
+      const int status = run({}, counting_path, total, log);
+      ReportRead read = read_report_file(counting_path);
+      if (!read.report) throw no_report(status, read.error);
 
-      ReportRead read = read_report_file(report_path);
-      if (!read.report) {
-        std::string tail = terminal ? last_lines(log, 20) : "";
-        throw InputError(fmt::format(
-            "{} exited with status {} and left no usable report ({}){}{}", command.front(),
-            status, read.error,
-            ": is it linked with memx::gtest_main or memx::catch2_main (or memx::gtest / the "
-            "Catch2 listener)?",
-            tail.empty() ? "" : "\nits last lines:\n" + tail));
+      // Phase two: the culprits again, in stack mode.
+      std::vector<std::string> rerun_names = args->stacks ? culprits(*read.report) : std::vector<std::string>{};
+      if (args->stacks && !read.report->measured) rerun_names.clear();
+      if (args->stacks && rerun_names.empty()) {
+        fmt::print(io.err, "memx check: no test leaks or is over budget: no stack-mode rerun\n");
+      } else if (args->stacks) {
+        std::vector<std::string> select;
+        if (framework == Framework::googletest) {
+          select.push_back(gtest_filter(rerun_names));
+        } else {
+          // One argument, the test cases separated by ',' (Catch2 2.x makes separate
+          // arguments one filter: all of them must match).
+          const std::vector<std::string> cases = catch2_test_cases(command);
+          std::vector<std::string> specs;
+          for (const std::string& n : rerun_names) {
+            const std::string tc = catch2_test_case(n, cases);
+            if (tc.empty()) continue;
+            const std::string spec = catch2_spec(tc);
+            if (std::find(specs.begin(), specs.end(), spec) == specs.end()) specs.push_back(spec);
+          }
+          if (!specs.empty()) select.push_back(fmt::format("{}", fmt::join(specs, ",")));
+        }
+        const std::size_t named = std::min<std::size_t>(rerun_names.size(), 10);
+        fmt::print(io.err, "memx check: {} test{} again in stack mode: {}{}\n", rerun_names.size(),
+                   rerun_names.size() == 1 ? "" : "s",
+                   printable_name(fmt::format("{}", fmt::join(rerun_names.begin(),
+                                                              rerun_names.begin() + static_cast<std::ptrdiff_t>(named), ", "))),
+                   rerun_names.size() > named ? fmt::format(" and {} more", rerun_names.size() - named) : "");
+        io.err.flush();
+        if (select.empty()) {
+          fmt::print(io.err, "memx check: no Catch2 test case found for them (--list-test-names-only); no sites\n");
+        } else {
+          select.push_back("--memx-stacks");
+          const std::string stacks_path = dir + "/stacks.json";
+          const std::string stacks_log = terminal ? dir + "/stacks.log" : "";
+          const int rerun_status =
+              run(select, stacks_path,
+                  terminal ? rerun_names.size() * static_cast<std::size_t>(args->repeat) : 0,
+                  stacks_log);
+          const ReportRead rerun = read_report_file(stacks_path);
+          if (!rerun.report) {
+            // The counting run's results stand; only the sites are missing.
+            fmt::print(io.err,
+                       "memx check: the stack-mode rerun exited with status {} and left no usable "
+                       "report ({}): no sites\n{}",
+                       rerun_status, rerun.error, terminal ? last_lines(stacks_log, 20) : "");
+          } else {
+            for (const std::string& m : merge_sites(*read.report, *rerun.report, rerun_names)) {
+              fmt::print(io.err, "memx check: {} did not run again in stack mode: no sites\n",
+                         printable_name(m));
+            }
+          }
+        }
+      }
+      if (args->stacks) {
+        std::string error;
+        if (!write_report_atomically(*read.report, report_path, &error)) throw InputError(error);
       }
       const Report& report = *read.report;
       io.out << render_show(report, args->show, io.color);
+      if (report.stacks.depth > 0 && args->stacks) {
+        ShowOptions sites = args->show;
+        sites.sites = "*";
+        sites.only = {"leaks", "budget"};
+        sites.top = 0;
+        sites.summary = false;
+        io.out << render_sites(report, sites, io.color);
+      }
       std::size_t over = 0, leaking = 0;
       for (const TestRecord& t : report.tests) {
         if (!t.violations.empty()) ++over;

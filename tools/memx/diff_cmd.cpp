@@ -13,6 +13,7 @@
 #include "gate_rules.hpp"
 #include "memx/diff.hpp"
 #include "memx/units.hpp"
+#include "sites_text.hpp"
 #include "table.hpp"
 
 namespace memx::cli {
@@ -86,20 +87,41 @@ void register_diff(CLI::App& app, Runner& runner) {
   cmd->add_flag("--exit-code", args->exit_code, "Exit 1 when anything differs (as git diff)");
   cmd->footer(
       "Each figure is the test's worst run (highest peak, net and allocations over its "
-      "repetitions), as for budgets. RSS and durations are not compared.");
+      "repetitions), as for budgets. RSS and durations are not compared. With allocation sites "
+      "(stack mode, --memx-stacks), a new leak names its site that kept blocks from every "
+      "repetition, and a test leaking in both reports names its leaking sites the base did "
+      "not have (matched by file name, line and function).");
   add_root_option(cmd, args->root);
   cmd->callback([args, &runner] {
     runner = [args](Output& io) {
       const Report base = read_one_report({args->base}, io.err, "base", args->root);
       const Report now = read_one_report({args->now}, io.err, "new", args->root);
       const std::vector<TestDiff> diffs = diff_reports(base, now, args->root);
-      std::vector<std::string> new_leaks, fixed, changed, added, removed;
+      std::vector<std::string> new_leaks, new_sites, fixed, changed, added, removed;
       std::size_t unchanged = 0;
+      // Stack mode: where a new leak is, and the leaks at sites the base did not have.
+      const bool base_sites = base.stacks.depth > 0;
       for (const TestDiff& d : diffs) {
+        bool sites_differ = false;
         if (d.newly_leaks()) {
-          new_leaks.push_back(fmt::format(
+          std::string entry = fmt::format(
               "{}: {}; {}", printable_name(d.label()), leak_text(d.now->leak),
-              d.base ? "baseline: " + leak_text(d.base->leak) : std::string("a new test")));
+              d.base ? "baseline: " + leak_text(d.base->leak) : std::string("a new test"));
+          const std::vector<const SiteRecord*> growing = growing_sites(*d.now);
+          if (!growing.empty()) {
+            entry += "\n    " + new_leak_line(*growing.front(), d.now->runs.size());
+            if (growing.size() > 1) {
+              entry += fmt::format(", and at {} more site{}", growing.size() - 1,
+                                   growing.size() == 2 ? "" : "s");
+            }
+          }
+          new_leaks.push_back(std::move(entry));
+        } else if (base_sites && d.base && d.now && d.now->leak.verdict == Verdict::leak) {
+          for (const SiteRecord* s : new_growing_sites(*d.base, *d.now)) {
+            new_sites.push_back(fmt::format("{}: {}", printable_name(d.label()),
+                                            new_leak_line(*s, d.now->runs.size())));
+            sites_differ = true;
+          }
         }
         if (d.leak_fixed()) {
           fixed.push_back(fmt::format("{}: {}; baseline: {}", printable_name(d.label()), leak_text(d.now->leak),
@@ -112,7 +134,7 @@ void register_diff(CLI::App& app, Runner& runner) {
               fmt::format("{}: was {}", printable_name(d.label()), figures_text(*d.base, *d.base_figures)));
         } else if (d.changed()) {
           changed.push_back(fmt::format("{}: {}", printable_name(d.label()), changes_text(d)));
-        } else {
+        } else if (!sites_differ) {
           ++unchanged;
         }
       }
@@ -124,13 +146,18 @@ void register_diff(CLI::App& app, Runner& runner) {
         for (const std::string& l : lines) out += "  " + l + "\n";
       };
       section("new leaks", new_leaks, Color::red);
+      section("new leaking sites", new_sites, Color::red);
       section("fixed leaks", fixed, Color::green);
       section("changed", changed, Color::yellow);
       section("new tests", added, Color::none);
       section("removed tests", removed, Color::none);
       out += fmt::format("unchanged: {} test{}\n", unchanged, unchanged == 1 ? "" : "s");
+      if (now.stacks.depth > 0 && !base_sites) {
+        out += "sites: the base report was written without stack mode: new leaks are placed, sites "
+               "are not compared\n";
+      }
       io.out << out;
-      const bool differs = !new_leaks.empty() || !fixed.empty() || !changed.empty() ||
+      const bool differs = !new_leaks.empty() || !new_sites.empty() || !fixed.empty() || !changed.empty() ||
                            !added.empty() || !removed.empty();
       return args->exit_code && differs ? kProblem : kOk;
     };

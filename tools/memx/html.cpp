@@ -85,7 +85,7 @@ std::string render_html(const Report& report, const std::string& title, const st
 void register_html(CLI::App& app, Runner& runner) {
   auto* cmd = app.add_subcommand(
       "html", "Write one self-contained HTML page: charts of peak, net, RSS and leak growth, "
-              "and a sortable table");
+              "a sortable table, and each test's allocation sites (stack mode)");
   struct Args {
     std::vector<std::string> reports;
     std::string output;
@@ -101,7 +101,8 @@ void register_html(CLI::App& app, Runner& runner) {
   cmd->footer(
       "The page needs no network access: its CSS, JavaScript and the report's data are "
       "inline. Open #sort=peak (or any column: name, net, allocs, rss, leakRank, ...) to "
-      "start sorted.");
+      "start sorted; #sites=open opens every allocation site's tree (#sort=peak&sites=open "
+      "does both).");
   add_root_option(cmd, args->root);
   cmd->callback([args, &runner] {
     runner = [args](Output& io) {

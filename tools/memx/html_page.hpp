@@ -24,6 +24,14 @@ th { cursor: pointer; user-select: none; background: #f4f4f4; position: sticky; 
 th[data-dir="desc"]::after { content: " \25BC"; } th[data-dir="asc"]::after { content: " \25B2"; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 svg text { font: 11px system-ui, sans-serif; fill: #333; }
+details.site-test { margin: .3em 0; } details.site-test > summary { cursor: pointer; }
+details.site-place, details.site { margin: .15em 0 .15em 1.6em; } details summary { cursor: pointer; }
+.site-bar-box { display: inline-block; width: 126px; } .site-bar { display: inline-block; height: .7em; background: #e08a2c; }
+.site-bytes { display: inline-block; min-width: 11em; font-variant-numeric: tabular-nums; }
+.where { font-family: ui-monospace, monospace; font-size: .92em; }
+ol.stack { list-style: none; margin: .2em 0 .4em 1.6em; padding: 0; font: 12px/1.45 ui-monospace, monospace; }
+ol.stack li { white-space: pre-wrap; word-break: break-all; } ol.stack li.folded { color: #999; }
+ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack li.folded .at { color: #aaa; }
 .legend i { display: inline-block; width: .9em; height: .9em; margin: 0 .3em 0 1em; vertical-align: -.1em; }
 </style>
 </head>
@@ -42,7 +50,7 @@ svg text { font: 11px system-ui, sans-serif; fill: #333; }
 <div id="chart-leaks"></div>
 
 <h2>RSS per test</h2>
-<div class="note">Each test's highest RSS growth above its start (<code>rss_peak_bytes</code>, the highest run). The report format (version 1) records no RSS timeline of the whole run, so none is drawn; allocation sites are not recorded either.</div>
+<div class="note">Each test's highest RSS growth above its start (<code>rss_peak_bytes</code>, the highest run). The report records no RSS timeline of the whole run, so none is drawn.</div>
 <div id="chart-rss"></div>
 
 <h2>Tests</h2>
@@ -54,6 +62,10 @@ svg text { font: 11px system-ui, sans-serif; fill: #333; }
 <th data-key="rss" data-type="num">rss</th><th data-key="ms" data-type="num">time</th>
 <th data-key="leakRank" data-type="num">leak</th><th data-key="budget">budget</th>
 </tr></thead><tbody></tbody></table>
+
+<h2>Allocation sites</h2>
+<div class="note" id="sites-note"></div>
+<div id="sites"></div>
 
 <script type="application/json" id="memx-report">@@REPORT@@</script>
 <script>
@@ -251,8 +263,131 @@ svg text { font: 11px system-ui, sans-serif; fill: #333; }
     render(rows);
   }
   headers.forEach(function (h) { h.addEventListener("click", function () { sortBy(h.getAttribute("data-key")); }); });
-  var m = /^#sort=(\w+)(?::(asc|desc))?$/.exec(location.hash);
+  var m = /^#(?:[^#]*&)?sort=(\w+)(?::(asc|desc))?(?:&|$)/.exec(location.hash);
   if (m) sortBy(m[1], m[2]); else render(tests);
+
+  // Allocation sites (stack mode): per test, a tree of live bytes by the user's line that
+  // allocated them, then by whole stack, then the stack's frames. Text only (textContent).
+  var siteTests = 0, sitePlaces = 0, siteStacks = 0, siteFrames = 0;
+  (function () {
+    var container = document.getElementById("sites"), note = document.getElementById("sites-note");
+    var st = report.stacks;
+    if (!st) {
+      note.textContent = "This report has no allocation sites: its tests ran without stack mode. " +
+        "Run them with --memx-stacks (or MEMX_STACKS=on) to record where the blocks each test " +
+        "left live were allocated.";
+      return;
+    }
+    var openAll = /(^#|&)sites=open\b/.test(location.hash);
+    note.textContent = "Where the blocks each test's repetitions left live were allocated (stack mode: depth " +
+      st.depth + ", " + st.unwinder + ", at most " + st.top + " sites per test, " +
+      (st.final ? "taken at the end of the run" : "each test's as of its last run") +
+      (st.dropped ? "; " + st.dropped + " allocations could not be recorded, and the sites miss them" : "") +
+      "). Each test opens to the lines of its code that allocated them, each line to its call stacks, " +
+      "each stack to its frames, innermost first; the frames before the user's (memx, the runtime, " +
+      "the standard library, the test framework) are grey, the user's is bold.";
+    function userFrame(s) {
+      if (!s.frames.length) return null;
+      return s.frames[Math.min(Math.max(s.user_frame, 0), s.frames.length - 1)];
+    }
+    function hex(n) { return "0x" + Number(n).toString(16); }
+    // As memx::site_location: "file:line in function", else "module+0xOFFSET in function (note)".
+    function where(s) {
+      var f = userFrame(s);
+      if (!f) return "an unknown place (no stack recorded)";
+      var fn = f.function || "??";
+      if (/C_A_T_C_H_T_E_S_T_|C_A_T_C_H____T_E_S_T/.test(fn)) fn = "the TEST_CASE";
+      if (f.file && f.line > 0) return f.file + ":" + f.line + " in " + fn;
+      return (f.module || "??") + "+" + hex(f.offset) + (f.function ? " in " + f.function : "") +
+        (f.note ? " (" + f.note + ")" : "");
+    }
+    function plural(n, what) { return n + " " + what + (n === 1 ? "" : "s"); }
+    // As `memx show --sites`: "runs 2-5 of 5", "run 1 of 5".
+    function keptBy(s, runs) {
+      var n = Math.max(runs, s.runs.length), ranges = [], kept = 0;
+      for (var k = 0; k < s.runs.length;) {
+        if (s.runs[k].blocks <= 0) { k++; continue; }
+        var end = k;
+        while (end + 1 < s.runs.length && s.runs[end + 1].blocks > 0) end++;
+        kept += end - k + 1;
+        ranges.push(end === k ? String(k + 1) : (k + 1) + "-" + (end + 1));
+        k = end + 1;
+      }
+      return kept ? (kept === 1 ? "run " : "runs ") + ranges.join(", ") + " of " + n : "no run of " + n;
+    }
+    function bar(bytes, max) {
+      var box = el("span", { "class": "site-bar-box" }), b = el("span", { "class": "site-bar" });
+      b.style.width = Math.max(1, Math.round(bytes / max * 120)) + "px";
+      box.appendChild(b);
+      return box;
+    }
+    function frameItem(f, i, user) {
+      var li = el("li", { "class": i < user ? "folded" : i === user ? "user" : "" });
+      li.appendChild(document.createTextNode("#" + i + " " + (f.function || "??")));
+      var at = f.file && f.line > 0 ? f.file + ":" + f.line
+             : (f.file ? f.file + " in " : "") + (f.module || "??") + "+" + hex(f.offset);
+      var notes = (f.inlined ? ["inlined"] : []).concat(f.note ? [f.note] : []);
+      li.appendChild(el("span", { "class": "at" }, " at " + at + (notes.length ? " (" + notes.join(", ") + ")" : "")));
+      return li;
+    }
+    var withSites = tests.filter(function (f) { return f.raw.sites && f.raw.sites.length; });
+    var bytesOf = function (f) { return f.raw.sites.reduce(function (a, s) { return a + s.bytes; }, 0); };
+    withSites.sort(function (a, b) { return b.leakRank - a.leakRank || bytesOf(b) - bytesOf(a) || a.index - b.index; });
+    var none = tests.filter(function (f) { return f.runs > 0 && !(f.raw.sites && f.raw.sites.length); }).length;
+    if (!withSites.length) {
+      container.appendChild(el("div", { "class": "note good" }, "No test left blocks live."));
+      return;
+    }
+    withSites.forEach(function (f) {
+      var sites = f.raw.sites, runs = f.raw.runs.length;
+      var bytes = 0, blocks = 0, places = [], byKey = {};
+      sites.forEach(function (s) {
+        bytes += s.bytes; blocks += s.blocks;
+        var key = where(s);
+        if (!byKey[key]) { byKey[key] = { where: key, bytes: 0, blocks: 0, sites: [] }; places.push(byKey[key]); }
+        byKey[key].bytes += s.bytes; byKey[key].blocks += s.blocks; byKey[key].sites.push(s);
+      });
+      var max = Math.max(1, places.reduce(function (a, p) { return Math.max(a, p.bytes); }, 0));
+      var cls = { leak: f.leak.confidence === "low" ? "warn" : "bad", suspect: "warn", clean: "good", unknown: "dim" }[f.leak.verdict];
+      var d = el("details", { "class": "site-test", "data-name": f.name });
+      d.open = openAll || f.leak.verdict === "leak";
+      var sum = el("summary");
+      sum.appendChild(el("b", {}, f.name));
+      sum.appendChild(document.createTextNode(" \u2014 "));
+      sum.appendChild(el("span", { "class": cls, title: f.leak.reason }, f.leak.verdict + " (" + f.leak.confidence + ")"));
+      sum.appendChild(document.createTextNode(" \u2014 " + fmtBytes(bytes) + " in " + plural(blocks, "block") +
+        " live at " + plural(sites.length, "site") + (st.top > 0 && sites.length >= st.top ? " (the top " + sites.length + "; more with --memx-sites=N)" : "")));
+      d.appendChild(sum);
+      places.forEach(function (p, pi) {
+        var pd = el("details", { "class": "site-place" });
+        pd.open = openAll || (d.open && pi === 0);
+        var ps = el("summary");
+        ps.appendChild(el("span", { "class": "site-bytes" }, fmtBytes(p.bytes) + " in " + plural(p.blocks, "block")));
+        ps.appendChild(bar(p.bytes, max));
+        ps.appendChild(el("span", { "class": "where" }, p.where));
+        if (p.sites.length > 1) ps.appendChild(document.createTextNode(" (" + p.sites.length + " stacks)"));
+        pd.appendChild(ps);
+        p.sites.forEach(function (s) {
+          var sd = el("details", { "class": "site" });
+          sd.open = openAll;
+          sd.appendChild(el("summary", {}, fmtBytes(s.bytes) + " in " + plural(s.blocks, "block") +
+            ", kept by " + keptBy(s, runs) + ", " + plural(s.frames.length, "frame")));
+          var ol = el("ol", { "class": "stack" });
+          s.frames.forEach(function (fr, i) { ol.appendChild(frameItem(fr, i, s.user_frame)); siteFrames++; });
+          sd.appendChild(ol);
+          pd.appendChild(sd);
+          siteStacks++;
+        });
+        d.appendChild(pd);
+        sitePlaces++;
+      });
+      container.appendChild(d);
+      siteTests++;
+    });
+    if (none) {
+      container.appendChild(el("div", { "class": "note" }, plural(none, "other test") + " that ran left no block live."));
+    }
+  })();
 
   // For tests and tools: what was drawn.
   var b = document.body;
@@ -261,6 +396,10 @@ svg text { font: 11px system-ui, sans-serif; fill: #333; }
   b.setAttribute("data-memx-rss-bars", rssBars);
   b.setAttribute("data-memx-leak-lines", leakLines);
   b.setAttribute("data-memx-rows", tbody.rows.length);
+  b.setAttribute("data-memx-site-tests", siteTests);
+  b.setAttribute("data-memx-site-places", sitePlaces);
+  b.setAttribute("data-memx-site-stacks", siteStacks);
+  b.setAttribute("data-memx-site-frames", siteFrames);
   b.setAttribute("data-memx-charts", document.querySelectorAll("svg").length);
   b.setAttribute("data-memx-ready", "1");
 })();

@@ -3,9 +3,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -16,7 +18,9 @@
 #include "cli.hpp"
 #include "memx/diff.hpp"
 #include "memx/identity.hpp"
+#include "gate_rules.hpp"
 #include "memx/units.hpp"
+#include "sites_text.hpp"
 #include "table.hpp"
 
 namespace memx::cli {
@@ -100,6 +104,19 @@ std::vector<std::string> shown_names(const Report& report, const std::string& ro
   return out;
 }
 
+// Help shows a flag that takes a value as CLI11 declares it, with its default value
+// ("--sites{*}"); `--sites[=TEST]` is how it is written.
+class ShowFormatter : public CLI::Formatter {
+ public:
+  std::string make_option_name(const CLI::Option* opt, bool positional) const override {
+    std::string name = CLI::Formatter::make_option_name(opt, positional);
+    if (const std::size_t at = name.find("{*}"); at != std::string::npos) {
+      name.replace(at, 3, "[=TEST]");
+    }
+    return name;
+  }
+};
+
 }  // namespace
 
 std::string validate(const ShowOptions& options) {
@@ -146,13 +163,20 @@ std::string summary_line(const Report& report, const std::string& root) {
   return line;
 }
 
-std::string render_show(const Report& report, const ShowOptions& options, bool color) {
-  const std::vector<std::string> labels = shown_names(report, options.root);
+namespace {
+
+// The tests `options` selects (--sites pattern, --only), sorted (--sort), at most --top;
+// *matching is how many there were before --top.
+std::vector<const TestRecord*> chosen_tests(const Report& report, const ShowOptions& options,
+                                            const std::vector<std::string>& labels,
+                                            std::size_t* matching) {
   auto label = [&](const TestRecord* t) -> const std::string& {
     return labels.empty() ? t->name : labels[static_cast<std::size_t>(t - report.tests.data())];
   };
+  const AllowList pattern{{options.sites}};
   std::vector<const TestRecord*> tests;
   for (const TestRecord& t : report.tests) {
+    if (!options.sites.empty() && !pattern.allows(t.name) && !pattern.allows(label(&t))) continue;
     if (selected(t, options.only)) tests.push_back(&t);
   }
   const std::string& s = options.sort;
@@ -173,8 +197,20 @@ std::string render_show(const Report& report, const ShowOptions& options, bool c
     std::stable_sort(tests.begin(), tests.end(),
                      [&](const TestRecord* a, const TestRecord* b) { return key(a) > key(b); });
   }
-  const std::size_t matching = tests.size();
+  *matching = tests.size();
   if (options.top > 0 && tests.size() > options.top) tests.resize(options.top);
+  return tests;
+}
+
+}  // namespace
+
+std::string render_show(const Report& report, const ShowOptions& options, bool color) {
+  const std::vector<std::string> labels = shown_names(report, options.root);
+  auto label = [&](const TestRecord* t) -> const std::string& {
+    return labels.empty() ? t->name : labels[static_cast<std::size_t>(t - report.tests.data())];
+  };
+  std::size_t matching = 0;
+  const std::vector<const TestRecord*> tests = chosen_tests(report, options, labels, &matching);
 
   Table table({{"test", false},
                {"status", false},
@@ -226,8 +262,74 @@ std::string render_show(const Report& report, const ShowOptions& options, bool c
   return out;
 }
 
+std::string render_sites(const Report& report, const ShowOptions& options, bool color) {
+  const std::vector<std::string> labels = shown_names(report, options.root);
+  std::size_t matching = 0;
+  const std::vector<const TestRecord*> tests = chosen_tests(report, options, labels, &matching);
+  if (matching == 0 && options.sites != "*" && !options.sites.empty()) {
+    ShowOptions every = options;
+    every.only.clear();
+    std::size_t named = 0;
+    chosen_tests(report, every, labels, &named);
+    if (named == 0) {
+      throw InputError(fmt::format("--sites={}: no test of the report has this name (a pattern: "
+                                   "'*' matches any characters)",
+                                   printable_name(options.sites)));
+    }
+  }
+  const StacksInfo& st = report.stacks;
+  std::string out = fmt::format(
+      "stack mode: depth {} ({}), at most {} site{} per test, {}", st.depth, st.unwinder, st.top,
+      st.top == 1 ? "" : "s",
+      st.final ? "taken at the end of the run"
+               : "each test's as of its last run (the report was written while tests ran)");
+  if (st.dropped > 0) {
+    out += fmt::format("; {} allocation{} could not be recorded (the sites miss them)",
+                       st.dropped, st.dropped == 1 ? "" : "s");
+  }
+  out += "\n";
+  for (const TestRecord* t : tests) {
+    const std::string name = printable_name(
+        labels.empty() ? t->name : labels[static_cast<std::size_t>(t - report.tests.data())]);
+    const std::string verdict =
+        fmt::format("{} ({})", to_string(t->leak.verdict), to_string(t->leak.confidence));
+    std::string head = paint(name, Color::bold, color) + ": " +
+                       (color ? paint(verdict, leak_color(t->leak), true) : verdict);
+    if (t->runs.empty()) {
+      out += head + fmt::format(": {}, never ran\n", to_string(t->status));
+      continue;
+    }
+    if (t->sites.empty()) {
+      out += head + ": no blocks left live\n";
+      continue;
+    }
+    std::int64_t bytes = 0, blocks = 0;
+    for (const SiteRecord& site : t->sites) {
+      bytes += site.bytes;
+      blocks += site.blocks;
+    }
+    const std::size_t n = t->sites.size();
+    out += head + fmt::format(": {} in {} block{} live at {}\n", format_bytes(bytes), blocks,
+                              blocks == 1 ? "" : "s",
+                              st.top > 0 && n >= static_cast<std::size_t>(st.top)
+                                  ? fmt::format("its top {} sites (more with --memx-sites=N)", n)
+                                  : fmt::format("{} site{}", n, n == 1 ? "" : "s"));
+    for (const SiteRecord& site : t->sites) {
+      out += "  " + site_line(site, t->runs.size()) + "\n";
+      if (options.stacks) out += stack_lines(site, "      ", color);
+    }
+  }
+  if (!options.summary) return out;
+  if (matching != report.tests.size() || tests.size() != matching) {
+    out += fmt::format("showing {} of {} tests\n", tests.size(), report.tests.size());
+  }
+  out += summary_line(report, options.root) + "\n";
+  return out;
+}
+
 void register_show(CLI::App& app, Runner& runner) {
-  auto* cmd = app.add_subcommand("show", "Print a table of the tests of one or more reports");
+  auto* cmd = app.add_subcommand(
+      "show", "Print a table of the tests of one or more reports, or their allocation sites (--sites)");
   struct Args {
     std::vector<std::string> reports;
     ShowOptions options;
@@ -245,7 +347,15 @@ void register_show(CLI::App& app, Runner& runner) {
       ->allow_extra_args(false);
   cmd->add_option("--top", args->options.top, "At most N rows (after sorting)");
   cmd->add_flag("--ascii", args->options.ascii, "Draw the table with +, - and |");
+  cmd->add_flag("--sites{*}", args->options.sites,
+                "Instead of the table, where each test's live blocks were allocated (stack "
+                "mode: reports of runs with --memx-stacks); --sites=TEST for the tests whose "
+                "name matches TEST ('*' matches any characters)");
+  cmd->add_flag("--stacks", args->options.stacks,
+                "With --sites: each site's whole stack, the frames folded away before the "
+                "user's marked (implies --sites)");
   add_root_option(cmd, args->options.root);
+  cmd->formatter(std::make_shared<ShowFormatter>());
   cmd->callback([args, &runner] {
     runner = [args](Output& io) {
       // --only budget,failed: split the comma-separated values.
@@ -261,8 +371,30 @@ void register_show(CLI::App& app, Runner& runner) {
       }
       args->options.only = only;
       if (std::string bad = validate(args->options); !bad.empty()) throw InputError(bad);
+      if (args->options.stacks && args->options.sites.empty()) args->options.sites = "*";
+      if (args->options.sites == "*") {
+        // `--sites NAME`: a test's name taken for a report (the flag's value needs '=').
+        for (const std::string& path : args->reports) {
+          std::error_code ec;
+          if (!std::filesystem::exists(path, ec) && path.find('/') == std::string::npos &&
+              path.find(".json") == std::string::npos) {
+            throw InputError(fmt::format("{}: no such report; to show the sites of a test, "
+                                         "write --sites={}", path, path));
+          }
+        }
+      }
       const Report report = read_one_report(args->reports, io.err, "", args->options.root);
-      io.out << render_show(report, args->options, io.color);
+      if (args->options.sites.empty()) {
+        io.out << render_show(report, args->options, io.color);
+        return kOk;
+      }
+      if (report.stacks.depth <= 0) {
+        throw InputError(fmt::format(
+            "{}: no allocation sites: the tests ran without stack mode; run them with "
+            "--memx-stacks (or MEMX_STACKS=on) to record where their live blocks were allocated",
+            fmt::join(args->reports, " ")));
+      }
+      io.out << render_sites(report, args->options, io.color);
       return kOk;
     };
   });

@@ -16,6 +16,11 @@ struct ShowOptions {
   std::size_t top = 0;              ///< at most this many rows (0: all)
   bool ascii = false;               ///< +-| instead of box-drawing characters
   std::string root;                 ///< --root: binaries identified relative to it
+  /// --sites[=TEST]: "" the table; "*" every test's allocation sites; else the sites of the
+  /// tests whose name (or BINARY: NAME) matches this pattern ('*' matches any characters).
+  std::string sites;
+  bool stacks = false;              ///< --stacks: each site's whole stack too (implies --sites)
+  bool summary = true;              ///< end with "showing N of M" and the summary line
 };
 
 /// Checks the values of `options`; returns "" or a message naming the bad value.
@@ -23,6 +28,12 @@ std::string validate(const ShowOptions& options);
 
 /// The table and its summary line for `report`.
 std::string render_show(const Report& report, const ShowOptions& options, bool color);
+
+/// The allocation sites (stack mode) of the tests `options` selects (--sites pattern, then
+/// --only, --sort, --top), each with its whole stack when options.stacks, and the summary
+/// line. Throws InputError when no test matches the --sites pattern; the caller checks that
+/// the report has stack mode.
+std::string render_sites(const Report& report, const ShowOptions& options, bool color);
 
 /// One line: tests, over budget, leaking, highest peak.
 std::string summary_line(const Report& report, const std::string& root = "");
