@@ -22,6 +22,9 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from report_frames import resolve_frames  # noqa: E402
+
 
 def fail(msg):
     print("check_cmd.py: FAILED: " + msg)
@@ -84,10 +87,10 @@ def two_phase(memx, binary, workdir, repeat, culprits, expect_sites, framework):
     out = memx_check(memx, ["--stacks", "--repeat", str(repeat), "--report", report, "--", binary], 1,
                      [f"memx check: {len(culprits)} tests again in stack mode: " + ", ".join(culprits)])
     with open(report) as f:
-        r = json.load(f)
+        r = resolve_frames(json.load(f))
     if r["version"] != 2 or not r.get("stacks") or r["repetitions"] != repeat:
         fail(f"{report}: not a stack-mode report of {repeat} repetitions: {r.get('stacks')}")
-    with_sites = [t["name"] for t in r["tests"] if t.get("sites")]
+    with_sites = [t["name"] for t in r["tests"] if t.get("sites") or t.get("peak_sites")]
     if with_sites != culprits:
         fail(f"{report}: sites for {with_sites}, expected only the culprits {culprits}")
     for t in r["tests"]:
@@ -128,7 +131,7 @@ def main():
                         "--gtest_filter=Mixed.*"], 1,
                ["Mixed.KeepsABlock", "leak (medium)", "memx check: FAILED: 1 leaking"])
     with open(report) as f:
-        r = json.load(f)
+        r = resolve_frames(json.load(f))
     if r["repetitions"] != 4 or any(len(t["runs"]) != 4 for t in r["tests"]) or \
             [t["name"] for t in r["tests"]] != ["Mixed.Vector", "Mixed.Map", "Mixed.Budgeted",
                                                "Mixed.KeepsABlock", "Mixed.Skipped"]:
@@ -147,7 +150,7 @@ def main():
         g_src = "gtest_sites.cpp"
         two_phase(a.memx, a.sites_gtest, a.workdir, 5,
                   ["Sites.Direct", "Sites.MakeShared", "Sites.String", "Sites.OtherLibrary",
-                   "Sites.OverBudget"],
+                   "Sites.OverBudget", "Sites.OverPeak"],
                   {"Sites.Direct": f"{g_src}:{site_line(g_src, 'SITE: direct')}",
                    "Sites.String": f"{g_src}:{site_line(g_src, 'SITE: string')}",
                    "Sites.OtherLibrary": f"sites_lib.cpp:{site_line('sites_lib.cpp', 'SITE: library')}",
@@ -195,7 +198,7 @@ sys.exit(1)
         memx_check(a.memx, ["--repeat", "3", "--report", report, "--", c], 1,
                    ["Catch2 binary", "leaking"])
         with open(report) as f:
-            r = json.load(f)
+            r = resolve_frames(json.load(f))
         if r["framework"] != "catch2" or r["repetitions"] != 3:
             fail(f"{report}: framework {r['framework']}, repetitions {r['repetitions']}")
     return 0

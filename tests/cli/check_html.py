@@ -22,6 +22,9 @@ import re
 import shutil
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from report_frames import resolve_frames  # noqa: E402
 import tempfile
 
 CHROMIUM = "/usr/bin/chromium"
@@ -166,7 +169,7 @@ def main():
         if r.returncode != 0:
             fail(f"memx html {path} exited {r.returncode}: {r.stdout.decode(errors='replace')}")
         with open(path) as f:
-            report = json.load(f)
+            report = resolve_frames(json.load(f))
         static_checks(page, report)
         pages.append((page, report))
     print(f"check_html.py: {len(pages)} pages written, self-contained")

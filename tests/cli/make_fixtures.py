@@ -17,6 +17,9 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from report_frames import resolve_frames  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "fixtures")
 
@@ -100,7 +103,7 @@ def stable_sites_report(path):
                      ("../../../tests/", "/ci/src/tests/"),
                      ("../../gtest_plugin/", "/ci/src/gtest_plugin/")):
         text = text.replace(old, new)
-    r = json.loads(text)
+    r = resolve_frames(json.loads(text), keep_tables=False)
     r.update(pid=5000, started_at="2026-11-30T09:00:00Z", finished_at="2026-11-30T09:00:01Z")
     for t in r["tests"]:
         for run_ in t["runs"]:

@@ -20,16 +20,8 @@ import shutil
 import subprocess
 import sys
 
-
-def resolve_frames(report):
-    """Gives every site of the report its "frames" (version 2 stores them once, in
-    frame_table and stack_table, and a site names its stack)."""
-    frames = report.get("frame_table", [])
-    stacks = [[frames[i] for i in st] for st in report.get("stack_table", [])]
-    for t in report.get("tests", []):
-        for s in t.get("sites", []) + t.get("peak_sites", []):
-            if "stack" in s:
-                s["frames"] = stacks[s["stack"]]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from report_frames import resolve_frames  # noqa: E402
 
 
 def main() -> int:

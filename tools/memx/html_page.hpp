@@ -73,6 +73,18 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
   var report = JSON.parse(document.getElementById("memx-report").textContent);
+  // Report version 2 stores each frame and stack once: give every site its frames.
+  (function () {
+    var frames = report.frame_table || [], stacks = report.stack_table || [];
+    (report.tests || []).forEach(function (t) {
+      (t.sites || []).concat(t.peak_sites || []).forEach(function (s) {
+        if (s.frames === undefined && typeof s.stack === "number" && stacks[s.stack]) {
+          s.frames = stacks[s.stack].map(function (i) { return frames[i] || {}; });
+        }
+        if (s.frames === undefined) s.frames = [];
+      });
+    });
+  })();
   var MAX_BARS = 60;
 
   function fmtBytes(v) {

@@ -57,6 +57,7 @@ std::vector<std::string> merge_sites(Report& into, const Report& rerun,
       continue;
     }
     to->sites = from->sites;
+    to->peak_sites = from->peak_sites;
     // The rerun ran the culprits alone: what it says of a handoff to a later test, which did
     // not run, is not evidence. Only a sharper reason for the same verdict is taken.
     TestRecord probe = *to;
