@@ -225,7 +225,10 @@ namespace {
 /// A child forked while stack mode is on may have been forked while another thread held a
 /// shard's, a bucket's or the peak copy's lock, which nobody would ever release in the child:
 /// stack mode is off in the child (it counts as usual; a death test's child never reports).
-void stacks_off_in_child() { g_depth.store(0, std::memory_order_relaxed); }
+void stacks_off_in_child() {
+  g_depth.store(0, std::memory_order_relaxed);
+  detail::g_capture_plan.store(0, std::memory_order_relaxed);  // no capture either
+}
 
 }  // namespace
 

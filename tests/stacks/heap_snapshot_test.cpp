@@ -185,14 +185,20 @@ namespace {
 // must not hang: stack mode is off in the child.
 TEST(StackModeFork, AForkedChildCountsWithoutStackModeAndNeverHangs) {
   ASSERT_TRUE(stacks::enable(16));
-  std::atomic<bool> stop{false};
-  std::thread busy([&] {
-    while (!stop.load()) {
-      std::vector<std::string> v;
-      for (int i = 0; i < 64; ++i) v.emplace_back(100, 'b');
+  struct Busy {  // joined whatever the assertions below do
+    std::atomic<bool> stop{false};
+    std::thread thread{[this] {
+      while (!stop.load()) {
+        std::vector<std::string> v;
+        for (int i = 0; i < 64; ++i) v.emplace_back(100, 'b');
+      }
+    }};
+    ~Busy() {
+      stop.store(true);
+      thread.join();
     }
-  });
-  for (int i = 0; i < 50; ++i) {
+  } busy;
+  for (int i = 0; i < 200; ++i) {
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
@@ -206,8 +212,6 @@ TEST(StackModeFork, AForkedChildCountsWithoutStackModeAndNeverHangs) {
     ASSERT_TRUE(WIFEXITED(status)) << "child " << i << " died of signal " << WTERMSIG(status);
     ASSERT_EQ(WEXITSTATUS(status), 0) << "stack mode was still on in the child";
   }
-  stop.store(true);
-  busy.join();
   EXPECT_TRUE(stacks::enabled());  // the parent keeps it
   stacks::disable();
 }
