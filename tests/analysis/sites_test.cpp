@@ -275,6 +275,7 @@ memx::Report sites_report() {
   t.line = 40;
   t.sites[0].frames[1].inlined = true;
   t.sites[0].frames[3].note = "no debug information";
+  for (memx::RunRecord& run : t.runs) run.peak_bytes = 262144 + 64;
   memx::SiteRecord peak = site({}, 0);
   peak.bytes = 262144;
   peak.blocks = 1;

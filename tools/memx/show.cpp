@@ -20,6 +20,7 @@
 #include "memx/identity.hpp"
 #include "gate_rules.hpp"
 #include "memx/units.hpp"
+#include "memx/sites.hpp"
 #include "sites_text.hpp"
 #include "table.hpp"
 
@@ -301,22 +302,33 @@ std::string render_sites(const Report& report, const ShowOptions& options, bool 
     }
     if (t->sites.empty()) {
       out += head + ": no blocks left live\n";
-      continue;
+    } else {
+      std::int64_t bytes = 0, blocks = 0;
+      for (const SiteRecord& site : t->sites) {
+        bytes += site.bytes;
+        blocks += site.blocks;
+      }
+      const std::size_t n = t->sites.size();
+      out += head + fmt::format(": {} in {} block{} live at {}\n", format_bytes(bytes), blocks,
+                                blocks == 1 ? "" : "s",
+                                st.top > 0 && n >= static_cast<std::size_t>(st.top)
+                                    ? fmt::format("its top {} sites (more with --memx-sites=N)", n)
+                                    : fmt::format("{} site{}", n, n == 1 ? "" : "s"));
+      for (const SiteRecord& site : t->sites) {
+        out += "  " + site_line(site, t->runs.size()) + "\n";
+        if (options.stacks) out += stack_lines(site, "      ", color);
+      }
     }
-    std::int64_t bytes = 0, blocks = 0;
-    for (const SiteRecord& site : t->sites) {
-      bytes += site.bytes;
-      blocks += site.blocks;
-    }
-    const std::size_t n = t->sites.size();
-    out += head + fmt::format(": {} in {} block{} live at {}\n", format_bytes(bytes), blocks,
-                              blocks == 1 ? "" : "s",
-                              st.top > 0 && n >= static_cast<std::size_t>(st.top)
-                                  ? fmt::format("its top {} sites (more with --memx-sites=N)", n)
-                                  : fmt::format("{} site{}", n, n == 1 ? "" : "s"));
-    for (const SiteRecord& site : t->sites) {
-      out += "  " + site_line(site, t->runs.size()) + "\n";
-      if (options.stacks) out += stack_lines(site, "      ", color);
+    if (!t->peak_sites.empty()) {
+      // What its worst run held at its peak (within 1/16 of it).
+      std::int64_t peak = 0;
+      for (const RunRecord& r : t->runs) peak = std::max(peak, r.peak_bytes);
+      out += fmt::format("  at its peak ({}, its worst run):\n", format_bytes(peak));
+      for (const SiteRecord& site : t->peak_sites) {
+        out += fmt::format("    {} in {} block{} at {}\n", format_bytes(site.bytes), site.blocks,
+                           site.blocks == 1 ? "" : "s", site_location(site, t->file));
+        if (options.stacks) out += stack_lines(site, "        ", color);
+      }
     }
   }
   if (!options.summary) return out;
