@@ -180,6 +180,15 @@ struct Symbolizer::Impl {
     // A return address points after the call: look up the call instruction's last byte.
     const Dwarf_Addr pc = ret == 0 ? 0 : ret - 1;
     Dwfl_Module* mod = dwfl != nullptr ? dwfl_addrmodule(dwfl, pc) : nullptr;
+    if (mod == nullptr && dwfl != nullptr) {
+      // A library loaded since the module list was read (dlopen): read it again. Modules
+      // reported again at the same place are kept, with what was read of them.
+      dwfl_report_begin(dwfl);
+      const bool ok = dwfl_linux_proc_report(dwfl, getpid()) == 0;
+      dwfl_report_end(dwfl, nullptr, nullptr);
+      if (ok) mod = dwfl_addrmodule(dwfl, pc);
+      trees.clear();  // a module unloaded meanwhile may have left its Dwarf's address to another
+    }
     if (mod == nullptr) {
       base.note = dwfl == nullptr ? "the process's modules could not be read" : "no module";
       out.push_back(base);

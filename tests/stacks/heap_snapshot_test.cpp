@@ -2,6 +2,7 @@
 // and by stack, at the lines that allocated it; nothing without stack mode. Also the sites of
 // a scope's peak (memx::stacks::peak_sites), a Scope's live sites, and fork.
 #include <gtest/gtest.h>
+#include <dlfcn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -180,6 +181,35 @@ TEST_F(HeapSnapshotTest, PeakSitesCountOtherThreadsOfTheScope) {
 
 namespace memx::test {
 namespace {
+
+// A library loaded after the symboliser read the process's modules is still symbolised.
+TEST(Symbolizer, ALibraryLoadedLaterIsFound) {
+  ASSERT_TRUE(stacks::enable(16));
+  symbols::Symbolizer sym;  // reads the module list now
+  (void)sym.resolve(reinterpret_cast<std::uintptr_t>(&big_temporary));
+  void* handle = dlopen(MEMX_STACKS_DLOPENED_PATH, RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(handle, nullptr) << dlerror();
+  using Allocate = void* (*)(std::size_t);
+  auto allocate = reinterpret_cast<Allocate>(dlsym(handle, "memx_test_dlopened_allocate"));
+  ASSERT_NE(allocate, nullptr);
+  const std::uint64_t first = stacks::next_allocation_number();
+  char* p = static_cast<char*>(allocate(333));
+  stacks::Filter f;
+  f.first_number = first;
+  const stacks::List<stacks::Site> sites = stacks::live_sites(f);
+  bool found = false;
+  for (const stacks::Site& s : sites) {
+    for (const std::uintptr_t pc : stacks::frames(s.stack_id)) {
+      for (const symbols::Frame& fr : sym.resolve(pc)) {
+        found = found || (fr.file.find("dlopened.cpp") != std::string::npos && fr.line == 5);
+      }
+    }
+  }
+  EXPECT_TRUE(found) << "the dlopened library's line was not found";
+  delete[] p;
+  dlclose(handle);
+  stacks::disable();
+}
 
 // A child forked while another thread records (and so may hold a lock of the live-block map)
 // must not hang: stack mode is off in the child.
