@@ -44,6 +44,8 @@ def main():
     p.add_argument("--no-build", action="store_true")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--repeat", type=int, default=5, help="memx check --repeat (default 5)")
+    p.add_argument("--scale", type=int, default=10,
+                   help="CHECK_SCALE: work per test (default 10: a plain check of about 3 s)")
     a = p.parse_args()
     build_dir = os.path.abspath(a.build)
     if not a.no_build:
@@ -56,6 +58,7 @@ def main():
     for path in (memx, suite):
         if not os.path.exists(path):
             sys.exit("error: %s not found: build it (or drop --no-build)" % path)
+    os.environ["CHECK_SCALE"] = str(a.scale)
     tmp = tempfile.mkdtemp(prefix="memx-check-bench-")
     plain = [memx, "check", "--repeat", str(a.repeat), "--report", os.path.join(tmp, "plain.json"), "--", suite]
     stacks = [memx, "check", "--stacks", "--repeat", str(a.repeat), "--report",
@@ -78,7 +81,7 @@ def main():
     ratio = med["check --stacks"] / med["check"]
     print("memx check --stacks benchmark, %s" % time.strftime("%Y-%m-%d"))
     print("")
-    print("| suite (100 tests, 5 leaking, --repeat %d, %d rounds) | memx check s | memx check --stacks s | ratio (<= %.1f) |" % (a.repeat, a.rounds, TARGET))
+    print("| suite (100 tests, 5 leaking, CHECK_SCALE=%d, --repeat %d, %d rounds) | memx check s | memx check --stacks s | ratio (<= %.1f) |" % (a.scale, a.repeat, a.rounds, TARGET))
     print("|---|---:|---:|---:|")
     print("| bench/check_stacks/suite.cpp | %.3f | %.3f | %.2f %s |" % (
         med["check"], med["check --stacks"], ratio, run.verdict(ratio <= TARGET)))

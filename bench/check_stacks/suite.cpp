@@ -4,6 +4,7 @@
 // per repetition. Linked with memx::gtest_main; run by bench/check_stacks.py.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,11 +14,19 @@ namespace {
 
 std::vector<std::unique_ptr<std::string>>* g_kept = new std::vector<std::unique_ptr<std::string>>;
 
+/// CHECK_SCALE (default 1): how much work each test does (bench/check_stacks.py --scale).
+int scale() {
+  const char* s = std::getenv("CHECK_SCALE");
+  const int v = s != nullptr ? std::atoi(s) : 1;
+  return v > 0 ? v : 1;
+}
+
 std::size_t churn(int seed) {
   std::map<int, std::string> index;
   std::vector<std::vector<int>> rows;
   std::size_t total = 0;
-  for (int i = 0; i < 3000; ++i) {
+  const int n = 3000 * scale();
+  for (int i = 0; i < n; ++i) {
     index.emplace(i * 7 + seed, std::string(24 + (i % 40), static_cast<char>('a' + i % 26)));
     if (i % 10 == 0) rows.emplace_back(static_cast<std::size_t>(16 + i % 64), i);
   }
