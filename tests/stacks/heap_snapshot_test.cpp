@@ -16,6 +16,7 @@
 #include "memx/heap_snapshot.hpp"
 #include "memx/scope.hpp"
 #include "memx/stacks.hpp"
+#include "memx/tools.hpp"
 #include "memx/uncounted.hpp"
 
 namespace memx::test {
@@ -214,6 +215,12 @@ TEST(Symbolizer, ALibraryLoadedLaterIsFound) {
 // A child forked while another thread records (and so may hold a lock of the live-block map)
 // must not hang: stack mode is off in the child.
 TEST(StackModeFork, AForkedChildCountsWithoutStackModeAndNeverHangs) {
+  if (detected_tool() != Tool::none) {
+    // Inside a sanitizer memx allocates with the sanitizer's allocator, whose own locks in a
+    // child forked beside an allocating thread are the sanitizer's business (ASan's child
+    // once hung there in 200 forks): memx's own locks are what this test is about.
+    GTEST_SKIP() << "under " << tool_name(detected_tool());
+  }
   ASSERT_TRUE(stacks::enable(16));
   struct Busy {  // joined whatever the assertions below do
     std::atomic<bool> stop{false};
