@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "memx/report.hpp"  // FrameRecord
+
 namespace memx::symbols {
 
 /// One source-level frame. A return address gives one frame per function inlined at the
@@ -40,6 +42,9 @@ class Symbolizer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// The frame as a report stores it (memx/report.hpp).
+FrameRecord to_record(const Frame& f);
 
 /// "function at file:line", or "module+0xOFFSET (note)" when there is no line.
 std::string describe(const Frame& f);

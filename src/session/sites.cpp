@@ -19,15 +19,7 @@ const Session::Impl::StackFrames& Session::Impl::frames_of(std::uint32_t stack_i
   StackFrames sf;
   for (const std::uintptr_t address : stacks::frames(stack_id)) {
     for (const symbols::Frame& f : symbolizer->resolve(address)) {
-      FrameRecord r;
-      r.function = f.function;
-      r.file = f.file;
-      r.line = f.line;
-      r.module = f.module;
-      r.offset = f.offset;
-      r.inlined = f.inlined;
-      r.note = f.note;
-      sf.frames.push_back(std::move(r));
+      sf.frames.push_back(symbols::to_record(f));
     }
   }
   sf.user_frame = first_user_frame(sf.frames);

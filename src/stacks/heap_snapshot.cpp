@@ -15,18 +15,6 @@
 namespace memx {
 namespace {
 
-FrameRecord to_record(const symbols::Frame& f) {
-  FrameRecord r;
-  r.function = f.function;
-  r.file = f.file;
-  r.line = f.line;
-  r.module = f.module;
-  r.offset = f.offset;
-  r.inlined = f.inlined;
-  r.note = f.note;
-  return r;
-}
-
 /// A stack symbolised: its frames, the index of the user frame and its description.
 struct Resolved {
   std::vector<symbols::Frame> frames;
@@ -75,7 +63,7 @@ std::vector<HeapSnapshot::Difference> HeapSnapshot::compare(const HeapSnapshot& 
     for (const std::uintptr_t address : stacks::frames(id)) {
       for (const symbols::Frame& f : symbolizer.resolve(address)) {
         r.frames.push_back(f);
-        records.push_back(to_record(f));
+        records.push_back(symbols::to_record(f));
       }
     }
     SiteRecord site;

@@ -297,6 +297,18 @@ const std::vector<Frame>& Symbolizer::resolve(std::uintptr_t return_address) {
   return it->second;
 }
 
+FrameRecord to_record(const Frame& f) {
+  FrameRecord r;
+  r.function = f.function;
+  r.file = f.file;
+  r.line = f.line;
+  r.module = f.module;
+  r.offset = f.offset;
+  r.inlined = f.inlined;
+  r.note = f.note;
+  return r;
+}
+
 std::string describe(const Frame& f) {
   char buf[64];
   if (f.line > 0 && !f.file.empty()) {
