@@ -47,40 +47,41 @@ def main():
             return None
         return tests[name]
 
-    for spec in a.site:
+    def first_site(spec, key):
+        """The test of TEST=FILE:LINE and its first site of `key` if that site's user frame
+        is at FILE:LINE (a problem is recorded otherwise); (None, None) when not."""
         name, _, where = spec.partition("=")
         file, _, line = where.rpartition(":")
         t = test(name)
         if t is None:
-            continue
-        if not t.get("sites"):
-            problems.append(f"{name}: no sites")
-            continue
-        s = t["sites"][0]
+            return None, None
+        if not t.get(key):
+            problems.append(f"{name}: no {key}")
+            return None, None
+        s = t[key][0]
         u = s["frames"][s["user_frame"]]
         if not u["file"].endswith(file) or u["line"] != int(line):
-            problems.append(f"{name}: first site's user frame is {u['file']}:{u['line']} in {u['function']}, expected {where}")
+            problems.append(f"{name}: first of {key} has its user frame at {u['file']}:{u['line']} in {u['function']}, expected {where}")
+        return t, s
+
+    for spec in a.site:
+        t, s = first_site(spec, "sites")
+        if s is None:
+            continue
         if s["blocks"] <= 0 or s["bytes"] <= 0 or len(s["runs"]) != len(t["runs"]):
-            problems.append(f"{name}: first site's figures are off: {s['bytes']} B, {s['blocks']} blocks, {len(s['runs'])} runs")
+            problems.append(f"{t['name']}: first site's figures are off: {s['bytes']} B, {s['blocks']} blocks, {len(s['runs'])} runs")
         if sum(x["blocks"] for x in s["runs"]) != s["blocks"]:
-            problems.append(f"{name}: first site's runs do not add up to its blocks")
+            problems.append(f"{t['name']}: first site's runs do not add up to its blocks")
     for spec in a.peak_site:
-        name, _, where = spec.partition("=")
-        file, _, line = where.rpartition(":")
-        t = test(name)
-        if t is None:
+        t, s = first_site(spec, "peak_sites")
+        if s is None:
             continue
-        if not t.get("peak_sites"):
-            problems.append(f"{name}: no peak_sites")
-            continue
-        s = t["peak_sites"][0]
-        u = s["frames"][s["user_frame"]]
-        if not u["file"].endswith(file) or u["line"] != int(line) or s["runs"]:
-            problems.append(f"{name}: first peak site is {u['file']}:{u['line']} in {u['function']} (runs {s['runs']}), expected {where}")
+        if s["runs"]:
+            problems.append(f"{t['name']}: a peak site has runs: {s['runs']}")
         peak = max(r["peak_bytes"] for r in t["runs"])
         held = sum(x["bytes"] for x in t["peak_sites"])
         if not (peak * 15 // 16 <= held + 4096 and held <= peak + 4096):
-            problems.append(f"{name}: peak sites hold {held} B, the worst peak is {peak} B")
+            problems.append(f"{t['name']}: peak sites hold {held} B, the worst peak is {peak} B")
     for spec in a.verdict:
         name, _, verdict = spec.partition("=")
         t = test(name)
