@@ -46,7 +46,9 @@ def expected(report):
             "by_peak": [t["name"] for t in by_peak],
             "site-tests": len([t for t in report["tests"] if t.get("sites")]),
             "site-stacks": sum(len(t.get("sites", [])) for t in report["tests"]),
-            "site-frames": sum(len(s["frames"]) for t in report["tests"] for s in t.get("sites", []))}
+            "site-frames": sum(len(s["frames"]) for t in report["tests"] for s in t.get("sites", [])),
+            "peak-tests": len([t for t in report["tests"] if t.get("peak_sites")]),
+            "peak-sites": sum(len(t.get("peak_sites", [])) for t in report["tests"])}
 
 
 def static_checks(page_path, report):
@@ -94,7 +96,7 @@ def browser_checks(page_path, report, workdir):
     if attrs.get("ready") != "1":
         fail(f"{page_path}: the page's script did not finish (body attributes {attrs})")
     for key in ("tests", "rows", "heap-bars", "rss-bars", "leak-lines", "charts", "site-tests",
-                "site-stacks", "site-frames"):
+                "site-stacks", "site-frames", "peak-tests", "peak-sites"):
         if attrs.get(key) != str(want[key]):
             fail(f"{page_path}: data-memx-{key}={attrs.get(key)}, expected {want[key]}")
     # The drawn elements themselves, not only the page's own counts.
@@ -113,6 +115,15 @@ def browser_checks(page_path, report, workdir):
     if len(re.findall(r"<script\b", dom)) != 2:
         fail(f"{page_path}: the DOM has extra <script> elements (markup injected from a name?)")
     site_checks(page_path, report, dom, want)
+    if len(re.findall(r'<details [^>]*class="peak-site"', dom)) != want["peak-sites"]:
+        fail(f"{page_path}: wrong number of peak sites drawn, expected {want['peak-sites']}")
+    # Each test's peak sites, with every frame of their stacks.
+    for seg in re.split(r'(?=<details class="peak-test" )', dom)[1:]:
+        name = html.unescape(re.match(r'<details class="peak-test" data-name="([^"]*)"', seg).group(1))
+        t = next(t for t in report["tests"] if t["name"] == name)
+        drawn = len(re.findall(r"<li class=", seg.split("<h2", 1)[0]))
+        if drawn != sum(len(x["frames"]) for x in t["peak_sites"]):
+            fail(f"{page_path}: {name}'s peak sites: {drawn} frames drawn")
     print(f"check_html.py: {page_path}: Chromium drew {attrs['charts']} charts, "
           f"{attrs['heap-bars']} heap bars, {attrs['rss-bars']} RSS bars, "
           f"{attrs['leak-lines']} leak lines, {attrs['rows']} rows sorted by peak")
@@ -133,6 +144,7 @@ def site_checks(page_path, report, dom, want):
     segments = re.split(r'(?=<details class="site-test" )', dom)[1:]
     drawn = {}
     for seg in segments:
+        seg = seg.split("<h2", 1)[0]  # the last tree ends where the next section starts
         name = html.unescape(re.match(r'<details class="site-test" data-name="([^"]*)"', seg).group(1))
         drawn[name] = re.findall(r'<li class="([^"]*)">(.*?)</li>', seg, re.S)
     frames = 0

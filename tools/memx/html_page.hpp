@@ -67,6 +67,10 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
 <div class="note" id="sites-note"></div>
 <div id="sites"></div>
 
+<h2>What made the peaks</h2>
+<div class="note" id="peaks-note"></div>
+<div id="peaks"></div>
+
 <script type="application/json" id="memx-report">@@REPORT@@</script>
 <script>
 (function () {
@@ -278,6 +282,52 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
   var m = /^#(?:[^#]*&)?sort=(\w+)(?::(asc|desc))?(?:&|$)/.exec(location.hash);
   if (m) sortBy(m[1], m[2]); else render(tests);
 
+  // Helpers of the sites and the peaks below.
+  function userFrame(s) {
+    if (!s.frames.length) return null;
+    return s.frames[Math.min(Math.max(s.user_frame, 0), s.frames.length - 1)];
+  }
+  function hex(n) { return "0x" + Number(n).toString(16); }
+  // As memx::site_location: "file:line in function", else "module+0xOFFSET in function (note)".
+  function where(s) {
+    var f = userFrame(s);
+    if (!f) return "an unknown place (no stack recorded)";
+    var fn = f.function || "??";
+    if (/C_A_T_C_H_T_E_S_T_|C_A_T_C_H____T_E_S_T/.test(fn)) fn = "the TEST_CASE";
+    if (f.file && f.line > 0) return f.file + ":" + f.line + " in " + fn;
+    return (f.module || "??") + "+" + hex(f.offset) + (f.function ? " in " + f.function : "") +
+      (f.note ? " (" + f.note + ")" : "");
+  }
+  function plural(n, what) { return n + " " + what + (n === 1 ? "" : "s"); }
+  // As `memx show --sites`: "runs 2-5 of 5", "run 1 of 5".
+  function keptBy(s, runs) {
+    var n = Math.max(runs, s.runs.length), ranges = [], kept = 0;
+    for (var k = 0; k < s.runs.length;) {
+      if (s.runs[k].blocks <= 0) { k++; continue; }
+      var end = k;
+      while (end + 1 < s.runs.length && s.runs[end + 1].blocks > 0) end++;
+      kept += end - k + 1;
+      ranges.push(end === k ? String(k + 1) : (k + 1) + "-" + (end + 1));
+      k = end + 1;
+    }
+    return kept ? (kept === 1 ? "run " : "runs ") + ranges.join(", ") + " of " + n : "no run of " + n;
+  }
+  function bar(bytes, max) {
+    var box = el("span", { "class": "site-bar-box" }), b = el("span", { "class": "site-bar" });
+    b.style.width = Math.max(1, Math.round(bytes / max * 120)) + "px";
+    box.appendChild(b);
+    return box;
+  }
+  function frameItem(f, i, user) {
+    var li = el("li", { "class": i < user ? "folded" : i === user ? "user" : "" });
+    li.appendChild(document.createTextNode("#" + i + " " + (f.function || "??")));
+    var at = f.file && f.line > 0 ? f.file + ":" + f.line
+           : (f.file ? f.file + " in " : "") + (f.module || "??") + "+" + hex(f.offset);
+    var notes = (f.inlined ? ["inlined"] : []).concat(f.note ? [f.note] : []);
+    li.appendChild(el("span", { "class": "at" }, " at " + at + (notes.length ? " (" + notes.join(", ") + ")" : "")));
+    return li;
+  }
+
   // Allocation sites (stack mode): per test, a tree of live bytes by the user's line that
   // allocated them, then by whole stack, then the stack's frames. Text only (textContent).
   var siteTests = 0, sitePlaces = 0, siteStacks = 0, siteFrames = 0;
@@ -298,50 +348,6 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
       "). Each test opens to the lines of its code that allocated them, each line to its call stacks, " +
       "each stack to its frames, innermost first; the frames before the user's (memx, the runtime, " +
       "the standard library, the test framework) are grey, the user's is bold.";
-    function userFrame(s) {
-      if (!s.frames.length) return null;
-      return s.frames[Math.min(Math.max(s.user_frame, 0), s.frames.length - 1)];
-    }
-    function hex(n) { return "0x" + Number(n).toString(16); }
-    // As memx::site_location: "file:line in function", else "module+0xOFFSET in function (note)".
-    function where(s) {
-      var f = userFrame(s);
-      if (!f) return "an unknown place (no stack recorded)";
-      var fn = f.function || "??";
-      if (/C_A_T_C_H_T_E_S_T_|C_A_T_C_H____T_E_S_T/.test(fn)) fn = "the TEST_CASE";
-      if (f.file && f.line > 0) return f.file + ":" + f.line + " in " + fn;
-      return (f.module || "??") + "+" + hex(f.offset) + (f.function ? " in " + f.function : "") +
-        (f.note ? " (" + f.note + ")" : "");
-    }
-    function plural(n, what) { return n + " " + what + (n === 1 ? "" : "s"); }
-    // As `memx show --sites`: "runs 2-5 of 5", "run 1 of 5".
-    function keptBy(s, runs) {
-      var n = Math.max(runs, s.runs.length), ranges = [], kept = 0;
-      for (var k = 0; k < s.runs.length;) {
-        if (s.runs[k].blocks <= 0) { k++; continue; }
-        var end = k;
-        while (end + 1 < s.runs.length && s.runs[end + 1].blocks > 0) end++;
-        kept += end - k + 1;
-        ranges.push(end === k ? String(k + 1) : (k + 1) + "-" + (end + 1));
-        k = end + 1;
-      }
-      return kept ? (kept === 1 ? "run " : "runs ") + ranges.join(", ") + " of " + n : "no run of " + n;
-    }
-    function bar(bytes, max) {
-      var box = el("span", { "class": "site-bar-box" }), b = el("span", { "class": "site-bar" });
-      b.style.width = Math.max(1, Math.round(bytes / max * 120)) + "px";
-      box.appendChild(b);
-      return box;
-    }
-    function frameItem(f, i, user) {
-      var li = el("li", { "class": i < user ? "folded" : i === user ? "user" : "" });
-      li.appendChild(document.createTextNode("#" + i + " " + (f.function || "??")));
-      var at = f.file && f.line > 0 ? f.file + ":" + f.line
-             : (f.file ? f.file + " in " : "") + (f.module || "??") + "+" + hex(f.offset);
-      var notes = (f.inlined ? ["inlined"] : []).concat(f.note ? [f.note] : []);
-      li.appendChild(el("span", { "class": "at" }, " at " + at + (notes.length ? " (" + notes.join(", ") + ")" : "")));
-      return li;
-    }
     var withSites = tests.filter(function (f) { return f.raw.sites && f.raw.sites.length; });
     var bytesOf = function (f) { return f.raw.sites.reduce(function (a, s) { return a + s.bytes; }, 0); };
     withSites.sort(function (a, b) { return b.leakRank - a.leakRank || bytesOf(b) - bytesOf(a) || a.index - b.index; });
@@ -401,6 +407,49 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
     }
   })();
 
+  // What made each test's peak (stack mode, peak_sites): what its worst run held at its
+  // peak, by stack, most bytes first; each stack opens to its frames.
+  var peakTests = 0, peakSites = 0;
+  (function () {
+    var container = document.getElementById("peaks"), note = document.getElementById("peaks-note");
+    if (!report.stacks) {
+      note.textContent = "Stack mode was off: no sites of the peaks.";
+      return;
+    }
+    var withPeaks = tests.filter(function (f) { return f.raw.peak_sites && f.raw.peak_sites.length; });
+    withPeaks.sort(function (a, b) { return b.peak - a.peak || a.index - b.index; });
+    note.textContent = withPeaks.length
+      ? "What each test's worst run held at its peak (within 1/16 of it), by call stack, most bytes first."
+      : "No test held 1 KiB at its peak.";
+    var openAll = /(^#|&)sites=open\b/.test(location.hash);
+    withPeaks.forEach(function (f) {
+      var d = el("details", { "class": "peak-test", "data-name": f.name });
+      d.open = openAll;
+      var max = Math.max(1, f.raw.peak_sites.reduce(function (a, s) { return Math.max(a, s.bytes); }, 0));
+      var sum = el("summary");
+      sum.appendChild(el("b", {}, f.name));
+      sum.appendChild(document.createTextNode(" \u2014 peak " + fmtBytes(f.peak) + ", " +
+        plural(f.raw.peak_sites.length, "site")));
+      d.appendChild(sum);
+      f.raw.peak_sites.forEach(function (s) {
+        var sd = el("details", { "class": "peak-site" });
+        sd.open = openAll;
+        var ss = el("summary");
+        ss.appendChild(el("span", { "class": "site-bytes" }, fmtBytes(s.bytes) + " in " + plural(s.blocks, "block")));
+        ss.appendChild(bar(s.bytes, max));
+        ss.appendChild(el("span", { "class": "where" }, where(s)));
+        sd.appendChild(ss);
+        var ol = el("ol", { "class": "stack" });
+        s.frames.forEach(function (fr, i) { ol.appendChild(frameItem(fr, i, s.user_frame)); });
+        sd.appendChild(ol);
+        d.appendChild(sd);
+        peakSites++;
+      });
+      container.appendChild(d);
+      peakTests++;
+    });
+  })();
+
   // For tests and tools: what was drawn.
   var b = document.body;
   b.setAttribute("data-memx-tests", tests.length);
@@ -412,6 +461,8 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
   b.setAttribute("data-memx-site-places", sitePlaces);
   b.setAttribute("data-memx-site-stacks", siteStacks);
   b.setAttribute("data-memx-site-frames", siteFrames);
+  b.setAttribute("data-memx-peak-tests", peakTests);
+  b.setAttribute("data-memx-peak-sites", peakSites);
   b.setAttribute("data-memx-charts", document.querySelectorAll("svg").length);
   b.setAttribute("data-memx-ready", "1");
 })();
