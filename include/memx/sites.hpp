@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,14 @@ std::string site_location(const SiteRecord& site, std::string_view test_file = {
 /// (the frame site_location names) have the same file name (without its directory), line
 /// and function. Return addresses are not compared: they change with every build.
 bool same_place(const SiteRecord& a, const SiteRecord& b);
+
+/// True when the site's first user frame is the allocating call itself (a `new` in the
+/// user's code: what LeakSanitizer calls a direct leak), not a library called from it.
+bool allocates_itself(const SiteRecord& site);
+
+/// "48 B in 1 block at file:line in function" (site_location with the test's file).
+std::string site_entry(std::int64_t bytes, std::int64_t blocks, const SiteRecord& site,
+                       std::string_view test_file = {});
 
 /// The order of sites in a report (see sort_sites): true when a comes before b.
 bool site_before(const SiteRecord& a, const SiteRecord& b);

@@ -205,6 +205,16 @@ bool same_place(const SiteRecord& a, const SiteRecord& b) {
          fa->function == fb->function;
 }
 
+bool allocates_itself(const SiteRecord& site) {
+  return site.user_frame == 0 && !site.frames.empty() && !is_system_frame(site.frames.front());
+}
+
+std::string site_entry(std::int64_t bytes, std::int64_t blocks, const SiteRecord& site,
+                       std::string_view test_file) {
+  return fmt::format("{} in {} at {}", format_bytes(bytes), plural(blocks, "block"),
+                     site_location(site, test_file));
+}
+
 namespace {
 
 std::size_t measured_runs_with_blocks(const SiteRecord& s) {
@@ -258,7 +268,7 @@ void refine_leak_by_sites(TestRecord& t, const StacksInfo& info) {
     // growing sites are usually held by it), else the first.
     const SiteRecord* named = growing.front();
     for (const SiteRecord* g : growing) {
-      if (g->user_frame == 0 && !g->frames.empty() && !is_system_frame(g->frames.front())) {
+      if (allocates_itself(*g)) {
         named = g;
         break;
       }

@@ -131,8 +131,7 @@ std::string Session::Impl::peak_lines(const TestRecord& t, std::size_t max) cons
                          t.peak_sites.size() - shown == 1 ? "" : "s");
       break;
     }
-    out += fmt::format("\n    {} in {} block{} at {}", format_bytes(s.bytes), s.blocks,
-                       s.blocks == 1 ? "" : "s", site_location(s, t.file));
+    out += "\n    " + site_entry(s.bytes, s.blocks, s, t.file);
     ++shown;
   }
   return out;
@@ -146,9 +145,8 @@ std::string Session::Impl::site_lines(const TestRecord& t, std::size_t run, std:
   std::vector<const SiteRecord*> order;
   for (const SiteRecord& s : t.sites) order.push_back(&s);
   if (growing_only) {
-    std::stable_partition(order.begin(), order.end(), [](const SiteRecord* s) {
-      return s->user_frame == 0 && !s->frames.empty() && !is_system_frame(s->frames.front());
-    });
+    std::stable_partition(order.begin(), order.end(),
+                          [](const SiteRecord* s) { return allocates_itself(*s); });
   }
   for (const SiteRecord* sp : order) {
     const SiteRecord& s = *sp;
@@ -161,8 +159,7 @@ std::string Session::Impl::site_lines(const TestRecord& t, std::size_t run, std:
     }
     const std::int64_t bytes = growing_only ? s.runs.back().bytes : s.runs[run].bytes;
     const std::int64_t blocks = growing_only ? s.runs.back().blocks : s.runs[run].blocks;
-    out += fmt::format("\n    {} in {} block{} at {}", format_bytes(bytes), blocks,
-                       blocks == 1 ? "" : "s", site_location(s, t.file));
+    out += "\n    " + site_entry(bytes, blocks, s, t.file);
     ++shown;
   }
   if (more > 0) out += fmt::format("\n    ... and {} more site{}", more, more == 1 ? "" : "s");

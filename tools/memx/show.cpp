@@ -325,8 +325,7 @@ std::string render_sites(const Report& report, const ShowOptions& options, bool 
       for (const RunRecord& r : t->runs) peak = std::max(peak, r.peak_bytes);
       out += fmt::format("  at its peak ({}, its worst run):\n", format_bytes(peak));
       for (const SiteRecord& site : t->peak_sites) {
-        out += fmt::format("    {} in {} block{} at {}\n", format_bytes(site.bytes), site.blocks,
-                           site.blocks == 1 ? "" : "s", site_location(site, t->file));
+        out += "    " + site_entry(site.bytes, site.blocks, site, t->file) + "\n";
         if (options.stacks) out += stack_lines(site, "        ", color);
       }
     }
