@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "memx/budget_macros.hpp"
+#include "memx/ignore.hpp"
 #if __cplusplus >= 201703L
 #include "memx/session.hpp"
 #endif

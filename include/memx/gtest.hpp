@@ -11,6 +11,7 @@
 #pragma once
 
 #include "memx/budget_macros.hpp"
+#include "memx/ignore.hpp"
 #if __cplusplus >= 201703L
 #include "memx/session.hpp"
 #endif

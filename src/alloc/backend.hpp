@@ -24,6 +24,8 @@ namespace memx::detail {
 /// on inside a sanitizer or Valgrind (they intercept these calls).
 struct LibcAllocator {
   static constexpr const char* kName = "system";
+  /// Ignored blocks are told apart by a side table (alloc/ignored.hpp), not an arena.
+  static constexpr bool kIgnoreArena = false;
   // malloc(0) may return nullptr on some C libraries; operator new must not.
   static void* malloc(std::size_t n) noexcept { return std::malloc(n == 0 ? 1 : n); }
   static void* aligned(std::size_t n, std::size_t align) noexcept {
@@ -79,6 +81,8 @@ inline constexpr std::size_t size_class_of(std::size_t n) noexcept {
 /// mimalloc: memx's default backend.
 struct MimallocAllocator {
   static constexpr const char* kName = "mimalloc";
+  /// Ignored blocks live in an arena of memx's own (alloc/ignored.hpp).
+  static constexpr bool kIgnoreArena = true;
   static void* malloc(std::size_t n) noexcept { return mi_malloc(n); }
   static void* aligned(std::size_t n, std::size_t align) noexcept {
     void* p = mi_malloc_aligned(n, align);

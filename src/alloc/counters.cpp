@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "alloc/ignored.hpp"
 #include "alloc/thread_counters.hpp"
 #include "memx/counters.hpp"
 #include "memx/uncounted.hpp"
@@ -235,11 +236,44 @@ StackHook guarded_hook(ThreadCounters& t, F&& hook) noexcept {
 
 }  // namespace
 
+namespace {
+
+/// Counts a block the way the thread would outside its ignore scopes (t.outer), and keeps
+/// the thread in the ignoring state. For a block freed inside a scope that was counted when
+/// allocated, and for one that could not be ignored.
+template <class F>
+void count_as_outer(ThreadCounters& t, F&& count) noexcept {
+  t.state = t.outer;
+  count();
+  t.outer = t.state;  // registered, or back from stack mode meanwhile
+  t.state = kIgnoring;
+}
+
+}  // namespace
+
 // The stack is captured here, in this function's own frame (capture_here is inlined), so
 // that the unwinder walks no frame of stack mode's own: the first frame it skips is this one.
-void count_alloc_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept {
+void* count_alloc_slow(ThreadCounters& t, void* p, std::size_t usable, std::size_t align) noexcept {
   StackCapture c;
   switch (t.state) {
+    case kIgnoring: {
+      // An exiting thread's heaps are mimalloc's to delete: its blocks are counted.
+      if (t.outer != kExited) {
+        t.state = kGuarded;  // nothing the arena does is counted
+        void* q = ignore_block(p, usable, align);
+        t.state = kIgnoring;
+        if (q != nullptr) return q;
+      }
+      note_not_ignored();
+      count_as_outer(t, [&] {
+        if (fast_path(t)) {
+          count_alloc_fast(t, usable);
+        } else {
+          p = count_alloc_slow(t, p, usable, 0);
+        }
+      });
+      return p;
+    }
     case kUnregistered:
       register_thread(t);
       [[fallthrough]];
@@ -249,40 +283,49 @@ void count_alloc_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept {
         t.state = kStacks;
         guarded_capture(t, c, p);
         if (guarded_hook(t, [&] { return stacks_on_alloc(p, usable, c); }) == StackHook::kSkip) {
-          return;
+          return p;
         }
       }
       count_alloc_fast(t, usable);
-      return;
+      return p;
     case kStacks: {
       guarded_capture(t, c, p);
       const StackHook h = guarded_hook(t, [&] { return stacks_on_alloc(p, usable, c); });
-      if (h == StackHook::kSkip) return;
+      if (h == StackHook::kSkip) return p;
       if (h == StackHook::kOff) t.state = kCounting;
       if (t.epoch.load(kRelaxed) != g_epoch.load(kRelaxed)) sync_epoch(t);
       count_alloc_fast(t, usable);
-      return;
+      return p;
     }
     case kGuarded:
-      return;
+      return p;
     default: {  // kExited
       if (stacks_wanted()) {
         guarded_capture(t, c, p);
         if (guarded_hook(t, [&] { return stacks_on_alloc(p, usable, c); }) == StackHook::kSkip) {
-          return;
+          return p;
         }
       }
       DeadTotals& d = g_registry.dead;
       d.allocs.fetch_add(1, kRelaxed);
       d.bytes_allocated.fetch_add(usable, kRelaxed);
       add_published(static_cast<std::int64_t>(usable));
-      return;
+      return p;
     }
   }
 }
 
 void count_free_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept {
   switch (t.state) {
+    case kIgnoring:  // a counted block freed inside a scope: counted, as outside it
+      count_as_outer(t, [&] {
+        if (fast_path(t)) {
+          count_free_fast(t, usable);
+        } else {
+          count_free_slow(t, p, usable);
+        }
+      });
+      return;
     case kUnregistered:
       register_thread(t);
       [[fallthrough]];

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <new>
 
+#include "alloc/ignored.hpp"
 #include "alloc/thread_counters.hpp"
 
 // memx::memx's link interface passes --undefined=memx_counting_allocator_anchor, so the
@@ -55,8 +56,7 @@ template <class A>
 MEMX_ALWAYS_INLINE void* allocate(std::size_t n) {
   void* p = A::malloc(n);
   if (MEMX_UNLIKELY(p == nullptr)) p = retry_with_new_handler<A>(n, 0, false);
-  count_alloc_usable(p, A::usable_size_of(p, n));
-  return p;
+  return count_alloc_usable(p, A::usable_size_of(p, n));
 }
 
 template <class A>
@@ -66,8 +66,7 @@ MEMX_ALWAYS_INLINE void* allocate_nothrow(std::size_t n) noexcept {
     p = retry_with_new_handler<A>(n, 0, true);
     if (p == nullptr) return nullptr;
   }
-  count_alloc_usable(p, A::usable_size_of(p, n));
-  return p;
+  return count_alloc_usable(p, A::usable_size_of(p, n));
 }
 
 template <class A>
@@ -75,8 +74,7 @@ MEMX_ALWAYS_INLINE void* allocate_aligned(std::size_t n, std::align_val_t al) {
   const auto align = static_cast<std::size_t>(al);
   void* p = A::aligned(n, align);
   if (MEMX_UNLIKELY(p == nullptr)) p = retry_with_new_handler<A>(n, align, false);
-  count_alloc_usable(p, A::usable_size(p));
-  return p;
+  return count_alloc_usable(p, A::usable_size(p), align);
 }
 
 template <class A>
@@ -87,13 +85,33 @@ MEMX_ALWAYS_INLINE void* allocate_aligned_nothrow(std::size_t n, std::align_val_
     p = retry_with_new_handler<A>(n, align, true);
     if (p == nullptr) return nullptr;
   }
-  count_alloc_usable(p, A::usable_size(p));
-  return p;
+  return count_alloc_usable(p, A::usable_size(p), align);
+}
+
+/// True when p was allocated inside an ignore scope (ignored.hpp): its free is not counted,
+/// and an arena block is freed here. On mimalloc an address-range compare; on the C library a
+/// look-up only while the side table holds a block.
+template <class A>
+MEMX_ALWAYS_INLINE bool freed_ignored(void* p) noexcept {
+  if constexpr (A::kIgnoreArena) {
+    if (MEMX_UNLIKELY(in_ignore_arena(p))) {
+      free_ignored(p);
+      return true;
+    }
+    return false;
+  } else {
+    if (MEMX_UNLIKELY(g_ignore_side.load(std::memory_order_relaxed) != 0) && forget_ignored(p)) {
+      A::free(p);
+      return true;
+    }
+    return false;
+  }
 }
 
 template <class A>
 MEMX_ALWAYS_INLINE void deallocate_sized(void* p, std::size_t n) noexcept {
   if (MEMX_LIKELY(p != nullptr)) {
+    if (freed_ignored<A>(p)) return;
     count_free_usable(p, A::usable_size_of(p, n));
     A::free(p);
   }
@@ -102,6 +120,7 @@ MEMX_ALWAYS_INLINE void deallocate_sized(void* p, std::size_t n) noexcept {
 template <class A>
 MEMX_ALWAYS_INLINE void deallocate(void* p) noexcept {
   if (MEMX_LIKELY(p != nullptr)) {
+    if (freed_ignored<A>(p)) return;
     count_free_usable(p, A::usable_size(p));
     A::free(p);
   }

@@ -38,6 +38,7 @@ enum ThreadState : unsigned char {
   kGuarded = 2,       // inside memx::Uncounted: not counted
   kExited = 3,        // after the thread's exit hook: counted straight into the shared totals
   kStacks = 4,        // stack mode (memx/stacks.hpp): every allocation and free out of line
+  kIgnoring = 5,      // inside memx::IgnoreScope: blocks moved out of the counts (ignored.hpp)
 };
 
 struct ThreadCounters {
@@ -59,6 +60,7 @@ struct ThreadCounters {
   std::atomic<std::int64_t> published;
   std::atomic<std::uint64_t> published_epoch;
   unsigned char state;  // ThreadState, read and written by the owner thread only
+  unsigned char outer;  // inside ignore scopes (kIgnoring): the state to count in otherwise
   ThreadCounters* prev;
   ThreadCounters* next;
 };
@@ -71,7 +73,8 @@ extern std::atomic<std::uint64_t> g_epoch;
 /// A thread publishes its net change once it exceeds this many bytes either way.
 inline constexpr std::int64_t kPublishBatch = 64 * 1024;
 
-void count_alloc_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept;
+/// Returns the block to hand out: p, or its replacement inside an ignore scope.
+void* count_alloc_slow(ThreadCounters& t, void* p, std::size_t usable, std::size_t align) noexcept;
 void count_free_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept;
 /// Adds the thread's unpublished change (net - published) to the shared total and moves
 /// the thresholds around net.
@@ -107,14 +110,16 @@ MEMX_ALWAYS_INLINE void count_free_fast(ThreadCounters& t, std::size_t usable) n
   if (MEMX_UNLIKELY(net < t.publish_below.load(std::memory_order_relaxed))) publish(t, net);
 }
 
-/// Counts a block that the backend just returned (p is never nullptr).
-MEMX_ALWAYS_INLINE void count_alloc_usable(void* p, std::size_t usable) noexcept {
+/// Counts a block that the backend just returned (p is never nullptr) and returns the block
+/// to hand out: p, except inside an ignore scope (align: the alignment asked for, 0 if none).
+MEMX_ALWAYS_INLINE void* count_alloc_usable(void* p, std::size_t usable,
+                                            std::size_t align = 0) noexcept {
   ThreadCounters& t = tls_counters;
   if (fast_path(t)) {
     count_alloc_fast(t, usable);
-  } else {
-    count_alloc_slow(t, p, usable);
+    return p;
   }
+  return count_alloc_slow(t, p, usable, align);
 }
 
 /// Counts a block about to be returned to the backend (p is never nullptr).
@@ -127,9 +132,5 @@ MEMX_ALWAYS_INLINE void count_free_usable(void* p, std::size_t usable) noexcept 
   }
 }
 
-/// Counts a block that the backend just returned (p is never nullptr).
-MEMX_ALWAYS_INLINE void count_alloc(void* p) noexcept { count_alloc_usable(p, backend_usable_size(p)); }
-/// Counts a block about to be returned to the backend (p is never nullptr).
-MEMX_ALWAYS_INLINE void count_free(void* p) noexcept { count_free_usable(p, backend_usable_size(p)); }
 
 }  // namespace memx::detail
