@@ -16,6 +16,7 @@ packages=(
   clang libclang-rt-14-dev         # libFuzzer targets of the report and budget readers
   valgrind                         # the tools.valgrind.* tests; its valgrind.h lets memx detect it
   heaptrack                        # the tools.heaptrack test: memx must keep heaptrack working
+  gdb                              # numbers.*_break: MEMX_BREAK_ON_ALLOC stops at the leaking line in a debugger
 )
 if [ "${1:-}" = "--print" ]; then  # the list alone, for .ci/run
   echo "${packages[@]}"

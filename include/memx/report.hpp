@@ -118,6 +118,19 @@ struct StacksInfo {
   }
 };
 
+/// Counting mode: the allocations of one run of a test that were still live at its end, by
+/// their numbers within the run (memx/alloc_numbers.hpp), for MEMX_BREAK_ON_ALLOC.
+struct LiveNumbersRecord {
+  int run = 0;                         ///< the run (1-based) they were taken in; 0: none taken
+  std::uint64_t live = 0;              ///< blocks of that run still live at its end
+  std::vector<std::uint64_t> numbers;  ///< the lowest of their numbers, ascending (at most 16)
+
+  /// Field-wise equality.
+  friend bool operator==(const LiveNumbersRecord& a, const LiveNumbersRecord& b) {
+    return a.run == b.run && a.live == b.live && a.numbers == b.numbers;
+  }
+};
+
 /// The outcome of a test as the framework reported it.
 enum class TestStatus { passed, failed, skipped };
 
@@ -140,12 +153,16 @@ struct TestRecord {
   /// Stack mode: what its worst run (by peak) held at its peak, by stack, most bytes first
   /// (each site's runs empty: one run), within 1/16 of the peak (memx/stacks.hpp).
   std::vector<SiteRecord> peak_sites;
+  /// Counting mode: the allocation numbers of the blocks a later run left live, taken when
+  /// an earlier run of the test had left blocks (run 0: none taken).
+  LiveNumbersRecord live_numbers;
 
   /// Field-wise equality.
   friend bool operator==(const TestRecord& a, const TestRecord& b) {
     return a.name == b.name && a.binary == b.binary && a.file == b.file && a.line == b.line && a.status == b.status &&
            a.runs == b.runs && a.budget == b.budget && a.violations == b.violations &&
-           a.leak == b.leak && a.sites == b.sites && a.peak_sites == b.peak_sites;
+           a.leak == b.leak && a.sites == b.sites && a.peak_sites == b.peak_sites &&
+           a.live_numbers == b.live_numbers;
   }
 };
 

@@ -22,6 +22,14 @@
 namespace memx {
 
 /// Settings of a test plugin, from --memx-* flags with MEMX_* environment variables as defaults.
+/// MEMX_BREAK_ON_ALLOC=TEST:N[@RUN]: raise SIGTRAP at allocation N of that test (of its
+/// run RUN, 1-based; of every run when no RUN is given).
+struct AllocBreak {
+  std::string test;         ///< the test's full name, as in the report
+  std::uint64_t number = 0; ///< 1 or more
+  int run = 0;              ///< 0: any run
+};
+
 struct PluginOptions {
   std::string report_pattern;         ///< --memx-report / MEMX_REPORT; empty: no report
   std::string budget_text;            ///< --memx-budget / MEMX_BUDGET, as given
@@ -32,6 +40,7 @@ struct PluginOptions {
   bool quiet = false;                 ///< MEMX_QUIET: no end-of-run summary
   bool properties = false;            ///< MEMX_PROPERTIES: framework properties even without an output file
   std::optional<bool> color;          ///< MEMX_COLOR; unset: the framework's choice
+  std::optional<AllocBreak> break_on_alloc;  ///< MEMX_BREAK_ON_ALLOC
 };
 
 /// The exit code of a run stopped by a setting memx cannot use (OptionsParse::errors).
@@ -41,7 +50,8 @@ inline constexpr int kSettingsErrorExit = 2;
 struct OptionsParse {
   PluginOptions options;              ///< valid settings (bad values are left at their defaults)
   /// One line per setting memx cannot use, naming the flag or variable: a bad value of a
-  /// flag or of MEMX_REPORT, MEMX_BUDGET, MEMX_FAIL_ON_LEAK, MEMX_STACKS, MEMX_SITES, an
+  /// flag or of MEMX_REPORT, MEMX_BUDGET, MEMX_FAIL_ON_LEAK, MEMX_STACKS, MEMX_SITES,
+  /// MEMX_BREAK_ON_ALLOC, an
   /// unknown --memx-* flag. The
   /// plugins stop the run on any of them, before the first test, with exit code 2.
   std::vector<std::string> errors;

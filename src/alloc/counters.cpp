@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "alloc/ignored.hpp"
+#include "alloc/numbers.hpp"
 #include "alloc/thread_counters.hpp"
 #include "memx/counters.hpp"
 #include "memx/uncounted.hpp"
@@ -249,6 +250,32 @@ void count_as_outer(ThreadCounters& t, F&& count) noexcept {
   t.state = kIgnoring;
 }
 
+/// Numbers a counted allocation while allocation numbers are on (alloc/numbers.hpp).
+inline void maybe_number_alloc(ThreadCounters& t, void* p, std::size_t usable) noexcept {
+  if (__builtin_expect(numbering_wanted(), 0)) {
+    const unsigned char saved = t.state;
+    t.state = kGuarded;
+    number_alloc(p, usable);
+    t.state = saved;
+  }
+}
+
+/// Forgets a numbered block being freed while allocation numbers are on.
+inline void maybe_number_free(ThreadCounters& t, void* p) noexcept {
+  if (__builtin_expect(numbering_wanted(), 0)) {
+    const unsigned char saved = t.state;
+    t.state = kGuarded;
+    number_free(p);
+    t.state = saved;
+  }
+}
+
+/// The state a thread counts in outside stack mode: the counting state, or the numbering
+/// state while allocation numbers are on (every call then comes to the slow path).
+inline unsigned char plain_state() noexcept {
+  return numbering_wanted() ? kNumbering : kCounting;
+}
+
 }  // namespace
 
 // The stack is captured here, in this function's own frame (capture_here is inlined), so
@@ -277,23 +304,28 @@ void* count_alloc_slow(ThreadCounters& t, void* p, std::size_t usable, std::size
     case kUnregistered:
       register_thread(t);
       [[fallthrough]];
-    case kCounting:
-      sync_epoch(t);
+    case kCounting:  // here because its epoch is stale
+    case kNumbering:
+      if (t.epoch.load(kRelaxed) != g_epoch.load(kRelaxed)) sync_epoch(t);
       if (stacks_wanted()) {
         t.state = kStacks;
         guarded_capture(t, c, p);
         if (guarded_hook(t, [&] { return stacks_on_alloc(p, usable, c); }) == StackHook::kSkip) {
           return p;
         }
+      } else {
+        t.state = plain_state();
       }
+      maybe_number_alloc(t, p, usable);
       count_alloc_fast(t, usable);
       return p;
     case kStacks: {
       guarded_capture(t, c, p);
       const StackHook h = guarded_hook(t, [&] { return stacks_on_alloc(p, usable, c); });
       if (h == StackHook::kSkip) return p;
-      if (h == StackHook::kOff) t.state = kCounting;
+      if (h == StackHook::kOff) t.state = plain_state();
       if (t.epoch.load(kRelaxed) != g_epoch.load(kRelaxed)) sync_epoch(t);
+      maybe_number_alloc(t, p, usable);
       count_alloc_fast(t, usable);
       return p;
     }
@@ -306,6 +338,7 @@ void* count_alloc_slow(ThreadCounters& t, void* p, std::size_t usable, std::size
           return p;
         }
       }
+      maybe_number_alloc(t, p, usable);
       DeadTotals& d = g_registry.dead;
       d.allocs.fetch_add(1, kRelaxed);
       d.bytes_allocated.fetch_add(usable, kRelaxed);
@@ -329,19 +362,24 @@ void count_free_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept {
     case kUnregistered:
       register_thread(t);
       [[fallthrough]];
-    case kCounting:
-      sync_epoch(t);
+    case kCounting:  // here because its epoch is stale
+    case kNumbering:
+      if (t.epoch.load(kRelaxed) != g_epoch.load(kRelaxed)) sync_epoch(t);
       if (stacks_wanted()) {
         t.state = kStacks;
         if (guarded_hook(t, [&] { return stacks_on_free(p); }) == StackHook::kSkip) return;
+      } else {
+        t.state = plain_state();
       }
+      maybe_number_free(t, p);
       count_free_fast(t, usable);
       return;
     case kStacks: {
       const StackHook h = guarded_hook(t, [&] { return stacks_on_free(p); });
       if (h == StackHook::kSkip) return;
-      if (h == StackHook::kOff) t.state = kCounting;
+      if (h == StackHook::kOff) t.state = plain_state();
       if (t.epoch.load(kRelaxed) != g_epoch.load(kRelaxed)) sync_epoch(t);
+      maybe_number_free(t, p);
       count_free_fast(t, usable);
       return;
     }
@@ -352,6 +390,7 @@ void count_free_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept {
           guarded_hook(t, [&] { return stacks_on_free(p); }) == StackHook::kSkip) {
         return;
       }
+      maybe_number_free(t, p);
       DeadTotals& d = g_registry.dead;
       d.frees.fetch_add(1, kRelaxed);
       d.bytes_freed.fetch_add(usable, kRelaxed);
@@ -364,6 +403,13 @@ void count_free_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept {
 }  // namespace detail
 
 using detail::g_registry;
+
+namespace {
+/// A registered thread whose allocations are counted into its own counters.
+bool counted_state(unsigned char s) noexcept {
+  return s == detail::kCounting || s == detail::kStacks || s == detail::kNumbering;
+}
+}  // namespace
 
 Counters counters() noexcept {
   std::lock_guard<std::mutex> lock(g_registry.mutex);
@@ -427,7 +473,7 @@ void PeakWindow::close() noexcept {
 
 PeakExcluded::PeakExcluded() noexcept {
   detail::ThreadCounters& t = detail::tls_counters;
-  if (t.state != detail::kCounting && t.state != detail::kStacks) return;  // not counted, or not registered: no mark yet
+  if (!counted_state(t.state)) return;  // not counted, or not registered: no mark yet
   // Join the current epoch now, as the thread's next allocation would: the mark restored
   // at the end must belong to the epoch it was read in.
   if (t.epoch.load(std::memory_order_relaxed) != detail::g_epoch.load(std::memory_order_relaxed)) {
@@ -439,7 +485,7 @@ PeakExcluded::PeakExcluded() noexcept {
 
 PeakExcluded::~PeakExcluded() {
   detail::ThreadCounters& t = detail::tls_counters;
-  if (epoch_ == 0 || (t.state != detail::kCounting && t.state != detail::kStacks)) return;
+  if (epoch_ == 0 || !counted_state(t.state)) return;
   // A new epoch (the thread joins it lazily) has taken over the transient mark: keep it.
   if (t.epoch.load(std::memory_order_relaxed) != epoch_ ||
       detail::g_epoch.load(std::memory_order_relaxed) != epoch_) {
@@ -460,7 +506,7 @@ Uncounted::~Uncounted() { detail::tls_counters.state = saved_; }
 
 bool counting_this_thread() noexcept {
   const unsigned char s = detail::tls_counters.state;
-  return s == detail::kCounting || s == detail::kStacks || s == detail::kUnregistered;
+  return counted_state(s) || s == detail::kUnregistered;
 }
 
 void* uncounted_malloc(std::size_t size) noexcept { return detail::backend_malloc(size); }

@@ -39,6 +39,7 @@ enum ThreadState : unsigned char {
   kExited = 3,        // after the thread's exit hook: counted straight into the shared totals
   kStacks = 4,        // stack mode (memx/stacks.hpp): every allocation and free out of line
   kIgnoring = 5,      // inside memx::IgnoreScope: blocks moved out of the counts (ignored.hpp)
+  kNumbering = 6,     // allocation numbers on (memx/alloc_numbers.hpp): every call out of line
 };
 
 struct ThreadCounters {

@@ -129,6 +129,13 @@ ordered_json test_json(const TestRecord& t, const std::string& report_binary, St
     for (const SiteRecord& site : t.peak_sites) peak.push_back(site_json(site, *sites));
     j["peak_sites"] = std::move(peak);
   }
+  if (t.live_numbers.run > 0) {
+    ordered_json numbers;
+    numbers["run"] = t.live_numbers.run;
+    numbers["live"] = t.live_numbers.live;
+    numbers["numbers"] = t.live_numbers.numbers;
+    j["live_allocations"] = std::move(numbers);
+  }
   return j;
 }
 
@@ -436,6 +443,26 @@ TestRecord test_at(const json& v, const std::string& path, const ReadTables& tab
     array_at(*sites, sites_path);
     for (std::size_t i = 0; i < sites->size(); ++i) {
       t.peak_sites.push_back(site_at((*sites)[i], index(sites_path, i), tables));
+    }
+  }
+  if (auto n = v.find("live_allocations"); n != v.end()) {  // optional, counting mode
+    const std::string n_path = join(path, "live_allocations");
+    object_at(*n, n_path);
+    t.live_numbers.run =
+        field(*n, n_path, "run", [](const json& x, const std::string& p) { return int_at(x, p, 1); });
+    t.live_numbers.live = field(*n, n_path, "live", uint64_at);
+    const std::string list_path = join(n_path, "numbers");
+    const json& list = array_at(member(*n, n_path, "numbers"), list_path);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::uint64_t number = uint64_at(list[i], index(list_path, i));
+      if (number == 0 || (!t.live_numbers.numbers.empty() && number <= t.live_numbers.numbers.back())) {
+        throw Invalid{index(list_path, i), "allocation numbers must be 1 or more, ascending"};
+      }
+      t.live_numbers.numbers.push_back(number);
+    }
+    if (t.live_numbers.numbers.size() > t.live_numbers.live) {
+      throw Invalid{list_path, fmt::format("{} numbers for {} live blocks",
+                                           t.live_numbers.numbers.size(), t.live_numbers.live)};
     }
   }
   return t;

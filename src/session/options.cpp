@@ -86,6 +86,52 @@ void set_sites(PluginOptions& o, std::string_view value, std::string_view origin
   o.top_sites = n;
 }
 
+/// TEST:N[@RUN]: the test's name may itself hold ':' (Catch2 names), so the number is
+/// after the last one.
+void set_break(PluginOptions& o, std::string_view value, std::string_view origin,
+               std::vector<std::string>& errors) {
+  auto bad = [&](const std::string& why) {
+    errors.push_back("memx: " + std::string(origin) + ": " + why +
+                     "; expected TEST:N or TEST:N@RUN, e.g. MEMX_BREAK_ON_ALLOC='Suite.Test:12@3'");
+  };
+  const std::size_t colon = value.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    bad(colon == 0 ? "no test name before ':'" : "no ':' before the allocation number");
+    return;
+  }
+  std::string_view number = value.substr(colon + 1);
+  std::string_view run;
+  if (const std::size_t at = number.find('@'); at != std::string_view::npos) {
+    run = number.substr(at + 1);
+    number = number.substr(0, at);
+    if (run.empty()) {
+      bad("no run number after '@'");
+      return;
+    }
+  }
+  auto parse = [](std::string_view digits, std::uint64_t max) -> std::optional<std::uint64_t> {
+    if (digits.empty() || digits.size() > 19 ||
+        digits.find_first_not_of("0123456789") != std::string_view::npos) {
+      return std::nullopt;
+    }
+    std::uint64_t v = 0;
+    for (const char c : digits) v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    if (v == 0 || v > max) return std::nullopt;
+    return v;
+  };
+  const std::optional<std::uint64_t> n = parse(number, std::uint64_t{1} << 62);
+  if (!n) {
+    bad("the allocation number \"" + std::string(number) + "\" is not a whole number from 1");
+    return;
+  }
+  std::optional<std::uint64_t> r;
+  if (!run.empty() && !(r = parse(run, 1000000))) {
+    bad("the run \"" + std::string(run) + "\" is not a whole number from 1 to 1000000");
+    return;
+  }
+  o.break_on_alloc = AllocBreak{std::string(value.substr(0, colon)), *n, r ? static_cast<int>(*r) : 0};
+}
+
 std::string describe_env(const char* name, const char* value) {
   return std::string(name) + "=\"" + value + "\"";
 }
@@ -115,6 +161,9 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
   }
   if (const char* v = env("MEMX_SITES"); v != nullptr && *v != '\0') {
     set_sites(o, v, describe_env("MEMX_SITES", v), out.errors);
+  }
+  if (const char* v = env("MEMX_BREAK_ON_ALLOC"); v != nullptr && *v != '\0') {
+    set_break(o, v, describe_env("MEMX_BREAK_ON_ALLOC", v), out.errors);
   }
   if (const char* v = env("MEMX_QUIET"); v != nullptr && *v != '\0') {
     if (std::optional<bool> b = parse_bool(v)) {

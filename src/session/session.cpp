@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "memx/alloc_numbers.hpp"
 #include "memx/session.hpp"
 #include "memx/sites.hpp"
 #include "memx/stacks.hpp"
@@ -32,6 +33,27 @@ namespace {
 
 std::atomic<Session*> g_current{nullptr};
 std::atomic<bool> g_atexit_registered{false};
+
+/// Counting mode: "left live by run R: allocations #a, #b; to stop at one in a debugger:
+/// MEMX_BREAK_ON_ALLOC=..." when a tracked run left few blocks ("" otherwise).
+std::string live_numbers_line(const TestRecord& rec) {
+  const LiveNumbersRecord& n = rec.live_numbers;
+  constexpr std::uint64_t kFew = 8;
+  if (n.run == 0 || n.numbers.empty() || n.live > kFew || n.numbers.size() != n.live) return "";
+  std::string list;
+  for (std::size_t i = 0; i < n.numbers.size(); ++i) {
+    if (i > 0) list += i + 1 == n.numbers.size() ? " and " : ", ";
+    list += fmt::format("#{}", n.numbers[i]);
+  }
+  // Quoted for a POSIX shell: test names may hold spaces (Catch2) or quotes.
+  std::string value = fmt::format("{}:{}@{}", rec.name, n.numbers.back(), n.run);
+  std::string quoted = "'";
+  for (const char c : value) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  quoted += "'";
+  return fmt::format("\n  left live by run {}: allocation{} {} of the test; to stop there in a "
+                     "debugger: MEMX_BREAK_ON_ALLOC={}",
+                     n.run, n.numbers.size() == 1 ? "" : "s", printable_name(list), printable_name(quoted));
+}
 
 void flush_at_exit() {
   // A test called exit() (or the program returned without finishing the run): keep what
@@ -195,6 +217,17 @@ void Session::begin_test(TestId id) {
     m.test_budget_error.clear();
     m.in_test = true;
   }
+  // Allocation numbers: MEMX_BREAK_ON_ALLOC's test, and tracking where the last run left
+  // blocks (counting mode; stack mode names the lines instead).
+  const std::optional<AllocBreak>& brk = m.config.options.break_on_alloc;
+  const bool breaks = brk && brk->test == m.current.name &&
+                      (++m.break_runs_seen == brk->run || brk->run == 0);
+  m.numbering_tracks = m.report.stacks.depth == 0 && m.report.measured &&
+                       m.track_next.count(m.current.name) != 0;
+  m.numbering = breaks || m.numbering_tracks;
+  if (m.numbering) {
+    alloc_numbers::start(m.numbering_tracks, breaks ? brk->number : 0, m.current.name.c_str());
+  }
   if (m.report.stacks.depth > 0) {
     m.current_scope = m.next_scope;
     m.next_scope = (m.next_scope + 1) & 0xffffff;
@@ -259,6 +292,11 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   Impl& m = *impl_;
   TestOutcome out;
   out.run = m.meter.stop(share);  // first: the test's interval ends here
+  std::optional<alloc_numbers::Result> numbered;
+  if (m.numbering) {
+    numbered = alloc_numbers::stop(16);
+    m.numbering = false;
+  }
   const bool stack_mode = m.report.stacks.depth > 0;
   if (stack_mode) stacks::set_scope(0);
 
@@ -292,6 +330,21 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
       rec.runs.reserve(static_cast<std::size_t>(m.repetitions));
     }
     rec.runs.push_back(out.run);
+    if (numbered && m.numbering_tracks) {  // the latest tracked run's, if it left any
+      rec.live_numbers = LiveNumbersRecord{};
+      if (numbered->live > 0) {
+        rec.live_numbers.run = static_cast<int>(rec.runs.size());
+        rec.live_numbers.live = numbered->live;
+        rec.live_numbers.numbers.assign(numbered->numbers.begin(), numbered->numbers.end());
+      }
+    }
+    // Track the next run of a test that left blocks (counting mode): its allocation numbers
+    // then name them.
+    if (!stack_mode && out.run.net_blocks > 0) {
+      m.track_next.insert(rec.name);
+    } else if (!m.track_next.empty()) {
+      m.track_next.erase(rec.name);
+    }
     if (stack_mode) {
       // The sites of the blocks its runs left live, as they stand now (refreshed for the
       // whole run at its end): only for a test that left something, so that a suite of
@@ -394,6 +447,8 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
           msg += "\n  kept from every repetition, allocated at:" + lines;
           if (!m.path.empty()) msg += fmt::format("\n  (every site and its whole stack: {})", m.path);
         }
+      } else {
+        msg += live_numbers_line(rec);
       }
       out.failures.push_back(std::move(msg));
     }

@@ -52,6 +52,14 @@ struct Session::Impl {
   TestMeter meter;
   std::optional<RssWindow> run_rss;  // open from begin_run to end_run
 
+  // Allocation numbers (memx/alloc_numbers.hpp), counting mode: a run of a test whose last
+  // run left blocks is numbered and tracked, so that a leak message can name the
+  // allocations left live; MEMX_BREAK_ON_ALLOC numbers the runs of its test.
+  std::set<std::string> track_next;  // tests whose next run is tracked
+  int break_runs_seen = 0;           // runs of MEMX_BREAK_ON_ALLOC's test begun so far
+  bool numbering = false;            // the running test is numbered
+  bool numbering_tracks = false;     // ... and tracked
+
   // Stack mode (report.stacks.depth > 0): each run of a test is a scope of its own, so that
   // the live blocks of every run can be told apart (memx/stacks.hpp).
   std::uint32_t next_scope = 1;                       // 0 is "no test"

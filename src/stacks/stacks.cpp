@@ -59,6 +59,8 @@ void prefetch_block_entry(void* p) noexcept {
   g_map.prefetch(reinterpret_cast<std::uintptr_t>(p));
 }
 
+bool thread_unscoped() noexcept { return tls_unscoped; }
+
 bool stacks_wanted() noexcept {
   return g_depth.load(std::memory_order_acquire) != 0 || tls_probe != nullptr;
 }

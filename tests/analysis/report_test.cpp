@@ -457,3 +457,36 @@ TEST(ReadReport, NullFinishedAtMeansNotFinished) {
 }
 
 }  // namespace
+
+// ---- live allocation numbers (counting mode, MEMX_BREAK_ON_ALLOC) ------------------------
+
+namespace {
+
+TEST(Report, LiveAllocationNumbersRoundTrip) {
+  memx::Report r = basic_report();
+  r.tests[1].live_numbers.run = 5;
+  r.tests[1].live_numbers.live = 2;
+  r.tests[1].live_numbers.numbers = {3, 17};
+  const std::string text = memx::to_json(r);
+  const json doc = json::parse(text);
+  EXPECT_EQ(doc["tests"][1]["live_allocations"],
+            json::parse(R"({"run": 5, "live": 2, "numbers": [3, 17]})"));
+  EXPECT_FALSE(doc["tests"][0].contains("live_allocations"));  // none taken: no member
+  const memx::ReportRead read = memx::read_report(text, "r.json");
+  ASSERT_TRUE(read.report.has_value()) << read.error;
+  EXPECT_EQ(*read.report, r);
+}
+
+TEST(ReadReport, RejectsBadLiveAllocationNumbers) {
+  json doc = golden_json();
+  doc["tests"][1]["live_allocations"] = json::parse(R"({"run": 5, "live": 2, "numbers": [17, 3]})");
+  EXPECT_EQ(error_for(doc),
+            "report.json: tests[1].live_allocations.numbers[1]: allocation numbers must be 1 or "
+            "more, ascending");
+  doc["tests"][1]["live_allocations"] = json::parse(R"({"run": 5, "live": 1, "numbers": [3, 17]})");
+  EXPECT_EQ(error_for(doc), "report.json: tests[1].live_allocations.numbers: 2 numbers for 1 live blocks");
+  doc["tests"][1]["live_allocations"] = json::parse(R"({"run": 0, "live": 1, "numbers": [3]})");
+  EXPECT_TRUE(starts_with(error_for(doc), "report.json: tests[1].live_allocations.run: "));
+}
+
+}  // namespace

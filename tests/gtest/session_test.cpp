@@ -56,6 +56,41 @@ TEST(Options, EnvironmentGivesDefaults) {
   EXPECT_EQ(p.options.color, std::optional<bool>(false));
 }
 
+TEST(Options, BreakOnAllocTakesTheNumberAfterTheLastColon) {
+  memx::OptionsParse p = parse({}, {{"MEMX_BREAK_ON_ALLOC", "parse: a:b:12@3"}});
+  ASSERT_TRUE(p.errors.empty()) << p.errors.front();
+  ASSERT_TRUE(p.options.break_on_alloc.has_value());
+  EXPECT_EQ(p.options.break_on_alloc->test, "parse: a:b");
+  EXPECT_EQ(p.options.break_on_alloc->number, 12u);
+  EXPECT_EQ(p.options.break_on_alloc->run, 3);
+  p = parse({}, {{"MEMX_BREAK_ON_ALLOC", "Suite.Test:7"}});
+  ASSERT_TRUE(p.errors.empty()) << p.errors.front();
+  EXPECT_EQ(p.options.break_on_alloc->test, "Suite.Test");
+  EXPECT_EQ(p.options.break_on_alloc->number, 7u);
+  EXPECT_EQ(p.options.break_on_alloc->run, 0);
+  EXPECT_FALSE(parse({}).options.break_on_alloc.has_value());
+}
+
+TEST(Options, BadBreakOnAllocIsAnError) {
+  const std::string hint = "; expected TEST:N or TEST:N@RUN, e.g. MEMX_BREAK_ON_ALLOC='Suite.Test:12@3'";
+  const std::pair<const char*, const char*> cases[] = {
+      {"Suite.Test", "no ':' before the allocation number"},
+      {":12", "no test name before ':'"},
+      {"Suite.Test:", "the allocation number \"\" is not a whole number from 1"},
+      {"Suite.Test:0", "the allocation number \"0\" is not a whole number from 1"},
+      {"Suite.Test:-3", "the allocation number \"-3\" is not a whole number from 1"},
+      {"Suite.Test:12@", "no run number after '@'"},
+      {"Suite.Test:12@x", "the run \"x\" is not a whole number from 1 to 1000000"},
+      {"Suite.Test:99999999999999999999", "the allocation number \"99999999999999999999\" is not a whole number from 1"},
+  };
+  for (const auto& [value, why] : cases) {
+    const memx::OptionsParse p = parse({}, {{"MEMX_BREAK_ON_ALLOC", value}});
+    ASSERT_EQ(p.errors.size(), 1u) << value;
+    EXPECT_EQ(p.errors[0], std::string("memx: MEMX_BREAK_ON_ALLOC=\"") + value + "\": " + why + hint);
+    EXPECT_FALSE(p.options.break_on_alloc.has_value());
+  }
+}
+
 TEST(Options, FlagsOverrideTheEnvironment) {
   const memx::OptionsParse p =
       parse({"--memx-report=flag.json", "--memx-budget=allocs=5", "--memx-fail-on-leak=0"},

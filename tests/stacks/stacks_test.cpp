@@ -75,9 +75,11 @@ TEST_F(StackMode, CaptureWalksNoFrameOfStackModesOwn) {
   int fp_skip = 0, lu_skip = 0;
   bool fp_correct = false;
   detail::probe_report(fp_skip, lu_skip, fp_correct);
-  // Only the counting slow path, which captures in its own frame, and operator new: every
-  // other frame skipped is one libunwind walked for nothing (about 10 ns each).
-  EXPECT_EQ(lu_skip, 2);
+  // Only the counting slow path, which captures in its own frame, and operator new (none
+  // when operator new tail-calls the slow path, as it does at -O3 since the slow path returns
+  // the block): every other frame skipped is one libunwind walked for nothing (about 10 ns).
+  EXPECT_GE(lu_skip, 1);
+  EXPECT_LE(lu_skip, 2);
 }
 
 TEST_F(StackMode, LeakThroughStdVectorIsAtItsLine) {
