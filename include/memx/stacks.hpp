@@ -43,10 +43,26 @@ inline constexpr int kDefaultDepth = 32;
 /// allocate while enable() runs may have those allocations unrecorded. Returns false (and
 /// changes nothing) for a depth out of range or kAuto that cannot be resolved.
 bool enable(int depth = kDefaultDepth, Unwinder unwinder = Unwinder::kAuto) noexcept;
+/// Sampling mode: records the stack of about one allocation every `mean_bytes` allocated (a
+/// Poisson process over allocated bytes, as tcmalloc and heapprofd sample), so that whole
+/// suites are profiled at near counting cost. Threads stay in the counting fast path; an
+/// allocation that crosses the thread's threshold records its stack and is moved into an
+/// arena of memx's own, so that its free is recognised by address. Queries (live_sites,
+/// peak_sites) then give estimates, each sampled block standing for sample_weight() blocks.
+/// False (nothing changed) for a bad depth or mean, or where memx's arena cannot be used
+/// (inside a sanitizer or Valgrind, or a build on the C library's allocator).
+bool enable_sampling(std::uint64_t mean_bytes, int depth = kDefaultDepth,
+                     Unwinder unwinder = Unwinder::kAuto) noexcept;
+/// The sampling mean in bytes while sampling is on; 0 otherwise (off, or every allocation).
+std::uint64_t sample_bytes() noexcept;
+/// How many blocks one sampled block of `size` bytes stands for when sampling with mean
+/// `interval`: 1 / (1 - exp(-size / interval)); 1 when interval is 0.
+double sample_weight(std::uint64_t size, std::uint64_t interval) noexcept;
+
 /// Turns stack mode off; threads go back to plain counting at their next allocation or free.
 /// Recorded blocks stay queryable until the next enable().
 void disable() noexcept;
-/// True while stack mode is on.
+/// True while stack mode is on (every allocation, or sampled).
 bool enabled() noexcept;
 /// The depth in use (0 when off).
 int depth() noexcept;

@@ -135,6 +135,7 @@ void register_thread(ThreadCounters& t) noexcept {
   g_registry.head = &t;
   t.publish_above.store(kPublishBatch, kRelaxed);
   t.publish_below.store(-kPublishBatch, kRelaxed);
+  t.sample_at.store(kNoSample, kRelaxed);
   t.state = kCounting;
   pthread_setspecific(g_exit_key, &t);  // may call the C malloc: never operator new
 }
@@ -270,6 +271,35 @@ inline void maybe_number_free(ThreadCounters& t, void* p) noexcept {
   }
 }
 
+/// Sampling (stacks::enable_sampling): arms the thread's threshold, or at the allocation
+/// that reaches it captures the stack (in count_alloc_slow's own frame: always inlined) and
+/// hands the block to stack mode, which returns the block to hand out (moved into memx's
+/// arena, where a free recognises it). Returns p otherwise.
+[[gnu::always_inline]] inline void* maybe_sample(ThreadCounters& t, StackCapture& c, void* p,
+                                                std::size_t usable, std::size_t align) noexcept {
+  const std::uint64_t interval = sample_interval();
+  if (__builtin_expect(interval == 0, 1)) {
+    t.sample_at.store(kNoSample, kRelaxed);
+    return p;
+  }
+  const std::uint64_t allocated = t.bytes_allocated.load(kRelaxed) + usable;
+  const std::uint32_t generation = g_sample_generation.load(kRelaxed);
+  if (tls_sample_generation != generation || t.sample_at.load(kRelaxed) == kNoSample) {
+    tls_sample_generation = generation;  // (re)armed for the current mean
+    t.sample_at.store(allocated + next_sample_gap(interval), kRelaxed);
+    return p;
+  }
+  if (allocated < t.sample_at.load(kRelaxed)) return p;
+  t.sample_at.store(allocated + next_sample_gap(interval), kRelaxed);
+  guarded_capture(t, c, p);
+  void* q = p;
+  guarded_hook(t, [&] {
+    q = stacks_on_sample(p, usable, align, c);
+    return StackHook::kCount;
+  });
+  return q;
+}
+
 /// The state a thread counts in outside stack mode: the counting state, or the numbering
 /// state while allocation numbers are on (every call then comes to the slow path).
 inline unsigned char plain_state() noexcept {
@@ -315,6 +345,7 @@ void* count_alloc_slow(ThreadCounters& t, void* p, std::size_t usable, std::size
         }
       } else {
         t.state = plain_state();
+        p = maybe_sample(t, c, p, usable, align);
       }
       maybe_number_alloc(t, p, usable);
       count_alloc_fast(t, usable);

@@ -7,6 +7,7 @@
 #include "alloc/thread_counters.hpp"
 #include "memx/ignore.hpp"
 #include "stacks/live_map.hpp"
+#include "stacks/record.hpp"
 
 namespace memx::detail {
 
@@ -29,6 +30,10 @@ Totals g_totals;
 
 /// The C library's ignored blocks: address -> usable size (stack and scope ids unused).
 LiveMap g_side;
+
+/// Set once a sampled block has been put in the arena: from then on a free of an arena block
+/// asks stack mode whether it was sampled.
+std::atomic<bool> g_sampled_blocks{false};
 
 void note_ignored(std::size_t usable) noexcept {
   g_totals.allocs.fetch_add(1, kRelaxed);
@@ -148,10 +153,36 @@ void* ignore_block(void* p, std::size_t usable, std::size_t align) noexcept {
 
 void free_ignored(void* p) noexcept {
 #if defined(MEMX_BACKEND_MIMALLOC)
-  note_freed(mi_usable_size(p));
+  std::size_t counted = 0;
+  if (g_sampled_blocks.load(kRelaxed) && stacks_forget_sampled(p, &counted)) {
+    count_free_usable(p, counted);  // a user's block, counted when it was allocated
+  } else {
+    note_freed(mi_usable_size(p));
+  }
   mi_free(p);
 #else
   static_cast<void>(p);
+#endif
+}
+
+void* arena_block_for_sample(std::size_t usable, std::size_t align) noexcept {
+#if defined(MEMX_BACKEND_MIMALLOC)
+  if (!built_allocator_in_use()) return nullptr;
+  void* q = arena_block(usable, align);
+  if (q != nullptr) g_sampled_blocks.store(true, kRelaxed);
+  return q;
+#else
+  static_cast<void>(usable);
+  static_cast<void>(align);
+  return nullptr;
+#endif
+}
+
+bool arena_available() noexcept {
+#if defined(MEMX_BACKEND_MIMALLOC)
+  return built_allocator_in_use() && arena_ready();
+#else
+  return false;
 #endif
 }
 

@@ -39,8 +39,15 @@ __attribute__((always_inline)) inline bool in_ignore_arena(const void* p) noexce
 /// not be ignored (the caller then counts p as usual). usable is p's usable size, align the
 /// alignment asked for (0: the default).
 [[gnu::cold]] void* ignore_block(void* p, std::size_t usable, std::size_t align) noexcept;
-/// Frees a block of the ignore arena, uncounted.
+/// Frees a block of memx's arena: a sampled block (stack mode's sampling) is counted as
+/// freed; an ignored one is not.
 [[gnu::cold]] void free_ignored(void* p) noexcept;
+/// A fresh block of memx's arena of `usable` bytes aligned to `align` (0: the default), for
+/// a sampled block; nullptr when the arena cannot give one (mimalloc builds only). The caller
+/// frees the block it replaces.
+void* arena_block_for_sample(std::size_t usable, std::size_t align) noexcept;
+/// True when memx's arena can be used (reserving it at the first call).
+bool arena_available() noexcept;
 /// The C library's path: forgets p if the side table holds it (then its free is not counted).
 [[gnu::cold]] bool forget_ignored(void* p) noexcept;
 /// Counts an allocation made inside a scope that could not be ignored.

@@ -46,6 +46,9 @@ struct ThreadCounters {
   std::atomic<std::uint64_t> allocs;
   std::atomic<std::uint64_t> frees;
   std::atomic<std::uint64_t> bytes_allocated;
+  // Sampling (stacks::enable_sampling): the allocation that takes bytes_allocated to this
+  // value or past it goes to the slow path and records its stack. kNoSample when not armed.
+  std::atomic<std::uint64_t> sample_at;
   std::atomic<std::uint64_t> bytes_freed;
   // High-water mark bookkeeping for the current peak epoch: base is this thread's net bytes
   // (allocated - freed) when it joined the epoch, peak the highest net - base seen since.
@@ -70,6 +73,9 @@ struct ThreadCounters {
 // variable in other translation units need no TLS wrapper call and no guard check.
 extern __thread ThreadCounters tls_counters __attribute__((tls_model("initial-exec")));
 extern std::atomic<std::uint64_t> g_epoch;
+
+/// sample_at of a thread that does not sample.
+inline constexpr std::uint64_t kNoSample = ~std::uint64_t{0};
 
 /// A thread publishes its net change once it exceeds this many bytes either way.
 inline constexpr std::int64_t kPublishBatch = 64 * 1024;
@@ -116,7 +122,10 @@ MEMX_ALWAYS_INLINE void count_free_fast(ThreadCounters& t, std::size_t usable) n
 MEMX_ALWAYS_INLINE void* count_alloc_usable(void* p, std::size_t usable,
                                             std::size_t align = 0) noexcept {
   ThreadCounters& t = tls_counters;
-  if (fast_path(t)) {
+  // The sampling threshold is compared with the thread's allocated bytes, which the fast
+  // path loads anyway: one compare; when sampling is off sample_at is kNoSample.
+  if (fast_path(t) && MEMX_LIKELY(t.bytes_allocated.load(std::memory_order_relaxed) + usable <
+                                  t.sample_at.load(std::memory_order_relaxed))) {
     count_alloc_fast(t, usable);
     return p;
   }

@@ -87,4 +87,25 @@ bool stacks_wanted() noexcept;
 /// Forgets a block about to be freed.
 StackHook stacks_on_free(void* p) noexcept;
 
+/// Sampling: the mean number of bytes allocated between two sampled allocations (0: off).
+extern std::atomic<std::uint64_t> g_sample_interval;
+inline std::uint64_t sample_interval() noexcept {
+  return g_sample_interval.load(std::memory_order_relaxed);
+}
+/// Bumped by each enable_sampling(): a thread whose threshold was armed under another
+/// generation arms it again (with the new mean) at its next slow call.
+extern std::atomic<std::uint32_t> g_sample_generation;
+extern __thread std::uint32_t tls_sample_generation __attribute__((tls_model("initial-exec")));
+/// The bytes to allocate before the calling thread's next sample: exponentially distributed
+/// with mean `interval` (a Poisson process over allocated bytes, as tcmalloc samples).
+std::uint64_t next_sample_gap(std::uint64_t interval) noexcept;
+/// Records a sampled block with its stack: moves it into memx's arena (so that its free is
+/// recognised by address) and returns the block to hand out (p itself when it cannot be
+/// recorded). usable is what was counted for it.
+[[gnu::noinline]] void* stacks_on_sample(void* p, std::size_t usable, std::size_t align,
+                                         const StackCapture& c) noexcept;
+/// A block of memx's arena being freed: true (and the usable size it was counted with) when
+/// it is a sampled block, which is then forgotten.
+bool stacks_forget_sampled(void* p, std::size_t* counted) noexcept;
+
 }  // namespace memx::detail

@@ -2,11 +2,14 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cmath>
+#include <ctime>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
+#include "alloc/ignored.hpp"
 #include "alloc/thread_counters.hpp"
 #include "memx/config.hpp"
 #include "memx/counters.hpp"
@@ -52,6 +55,48 @@ int capture(stacks::Unwinder u, void** out, int max) noexcept {
 }  // namespace
 
 std::atomic<std::uint32_t> g_capture_plan{0};
+std::atomic<std::uint64_t> g_sample_interval{0};
+std::atomic<std::uint32_t> g_sample_generation{0};
+__thread std::uint32_t tls_sample_generation __attribute__((tls_model("initial-exec")));
+
+namespace {
+/// The interval the recorded blocks were sampled with (0: every block recorded), kept after
+/// disable() so that queries still scale them.
+std::atomic<std::uint64_t> g_recorded_interval{0};
+__thread std::uint64_t tls_rng __attribute__((tls_model("initial-exec")));
+
+/// The estimated (bytes, blocks) a block of `size` bytes stands for.
+struct Estimate {
+  double bytes;
+  double blocks;
+};
+Estimate estimate(std::uint64_t size, std::uint64_t interval) noexcept {
+  if (interval == 0) return {static_cast<double>(size), 1.0};
+  const double w = stacks::sample_weight(size, interval);
+  return {w * static_cast<double>(size), w};
+}
+}  // namespace
+
+std::uint64_t next_sample_gap(std::uint64_t interval) noexcept {
+  std::uint64_t x = tls_rng;
+  if (x == 0) {  // seeded per thread: its TLS address and the clock
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    x = (reinterpret_cast<std::uintptr_t>(&tls_rng) * 0x9E3779B97F4A7C15ull) ^
+        static_cast<std::uint64_t>(ts.tv_nsec) ^ (static_cast<std::uint64_t>(ts.tv_sec) << 32);
+    if (x == 0) x = 1;
+  }
+  x ^= x >> 12;  // xorshift64*
+  x ^= x << 25;
+  x ^= x >> 27;
+  tls_rng = x;
+  const std::uint64_t r = x * 0x2545F4914F6CDD1Dull;
+  const double u = static_cast<double>((r >> 11) + 1) * 0x1.0p-53;  // (0, 1]
+  const double gap = -std::log(u) * static_cast<double>(interval);
+  if (!(gap >= 1.0)) return 1;
+  if (gap > 0x1.0p62) return std::uint64_t{1} << 62;
+  return static_cast<std::uint64_t>(gap);
+}
 std::atomic<BacktraceFn> g_dwarf_fn{nullptr};
 __thread ProbeCapture* tls_probe __attribute__((tls_model("initial-exec")));
 
@@ -82,6 +127,43 @@ StackHook stacks_on_alloc(void* p, std::size_t usable, const StackCapture& c) no
     g_peak.on_alloc(b.scope_id, id, usable);
   }
   return StackHook::kCount;
+}
+
+void* stacks_on_sample(void* p, std::size_t usable, std::size_t align,
+                       const StackCapture& c) noexcept {
+  if (c.plan == 0 || tls_probe != nullptr) return p;
+  const int skip = static_cast<int>((c.plan >> 8) & 0xff);
+  const std::uint32_t id =
+      c.n > skip ? g_table.intern(c.frames + skip, c.n - skip, tls_stack_cache) : 0;
+  void* q = id != 0 ? arena_block_for_sample(usable, align) : nullptr;
+  if (q == nullptr) {
+    g_dropped.value.fetch_add(1, kRelaxed);
+    return p;
+  }
+  LiveBlock b;
+  b.address = reinterpret_cast<std::uintptr_t>(q);
+  b.size = usable;  // what was counted: the free uncounts the same
+  b.stack_id = id;
+  b.scope_id = tls_unscoped ? 0 : g_scope.load(kRelaxed);
+  b.alloc_number = g_next_number.value.fetch_add(1, kRelaxed);
+  if (!g_map.insert(b)) {
+    g_dropped.value.fetch_add(1, kRelaxed);
+    backend_free(q);  // never handed out, never counted: an ignored block's free would not count
+    return p;
+  }
+  g_peak.on_alloc(b.scope_id, id,
+                  static_cast<std::uint64_t>(std::llround(estimate(usable, g_recorded_interval.load(kRelaxed)).bytes)));
+  backend_free(p);  // replaced by q, which carries its count
+  return q;
+}
+
+bool stacks_forget_sampled(void* p, std::size_t* counted) noexcept {
+  LiveBlock b;
+  if (!g_map.erase(reinterpret_cast<std::uintptr_t>(p), &b)) return false;
+  g_peak.on_free(b.scope_id, b.stack_id,
+                 static_cast<std::uint64_t>(std::llround(estimate(b.size, g_recorded_interval.load(kRelaxed)).bytes)));
+  *counted = static_cast<std::size_t>(b.size);
+  return true;
 }
 
 StackHook stacks_on_free(void* p) noexcept {
@@ -234,8 +316,18 @@ void stacks_off_in_child() {
 
 }  // namespace
 
-bool enable(int depth, Unwinder u) noexcept {
-  if (depth < 1 || depth > kMaxDepth) return false;
+double sample_weight(std::uint64_t size, std::uint64_t interval) noexcept {
+  if (interval == 0) return 1.0;
+  // A block of s bytes is sampled with probability 1 - exp(-s/T) (the Poisson process over
+  // allocated bytes): each sampled one stands for 1 / that many blocks.
+  const double p = -std::expm1(-static_cast<double>(size) / static_cast<double>(interval));
+  return p > 0 ? 1.0 / p : static_cast<double>(interval);
+}
+
+namespace {
+
+/// Probes the unwinders and publishes the capture plan (enable and enable_sampling).
+bool start_capture(int depth, Unwinder u) noexcept {
   static const bool fork_handler = pthread_atfork(nullptr, nullptr, stacks_off_in_child) == 0;
   (void)fork_handler;
   detail::ProbeResult r;
@@ -250,6 +342,7 @@ bool enable(int depth, Unwinder u) noexcept {
   const int skip = u == Unwinder::kFramePointer ? r.fp_skip : r.lu_skip;
   if (skip < 0) return false;
   g_depth.store(0, std::memory_order_release);
+  detail::g_sample_interval.store(0, std::memory_order_release);
   detail::g_capture_plan.store(0, std::memory_order_release);
   detail::g_map.clear();
   detail::g_dropped.value.store(0, kRelaxed);
@@ -259,6 +352,32 @@ bool enable(int depth, Unwinder u) noexcept {
       static_cast<std::uint32_t>(depth) | static_cast<std::uint32_t>(skip) << 8 |
           (u == Unwinder::kFramePointer ? detail::kPlanFramePointer : 0),
       std::memory_order_release);
+  return true;
+}
+
+}  // namespace
+
+bool enable_sampling(std::uint64_t mean_bytes, int depth, Unwinder u) noexcept {
+  if (depth < 1 || depth > kMaxDepth || mean_bytes == 0) return false;
+  if (!detail::arena_available()) return false;  // the C library's allocator: no arena
+  if (!start_capture(depth, u)) return false;
+  detail::g_recorded_interval.store(mean_bytes, kRelaxed);
+  detail::g_sample_generation.fetch_add(1, std::memory_order_relaxed);
+  detail::g_sample_interval.store(mean_bytes, std::memory_order_release);
+  // Every thread takes the slow path at its next allocation (its epoch is stale) and arms
+  // its threshold there; it stays in the counting state.
+  reset_peak();
+  return true;
+}
+
+std::uint64_t sample_bytes() noexcept {
+  return detail::g_sample_interval.load(kRelaxed);
+}
+
+bool enable(int depth, Unwinder u) noexcept {
+  if (depth < 1 || depth > kMaxDepth) return false;
+  if (!start_capture(depth, u)) return false;
+  detail::g_recorded_interval.store(0, kRelaxed);
   g_depth.store(depth, std::memory_order_release);
   // Every thread in the counting state takes the slow path at its next allocation (its
   // epoch is stale), sees the depth and switches to the stack state.
@@ -268,14 +387,18 @@ bool enable(int depth, Unwinder u) noexcept {
 
 void disable() noexcept {
   g_depth.store(0, std::memory_order_release);
+  detail::g_sample_interval.store(0, std::memory_order_release);
   detail::g_capture_plan.store(0, std::memory_order_release);
 }
 
 bool enabled() noexcept {
-  return g_depth.load(kRelaxed) != 0;
+  return g_depth.load(kRelaxed) != 0 || detail::g_sample_interval.load(kRelaxed) != 0;
 }
 
 int depth() noexcept {
+  if (detail::g_sample_interval.load(kRelaxed) != 0) {
+    return static_cast<int>(detail::g_capture_plan.load(kRelaxed) & 0xff);
+  }
   return g_depth.load(kRelaxed);
 }
 
@@ -344,11 +467,24 @@ List<Site> live_sites(const Filter& filter) {
   }
   std::sort(pairs.begin(), pairs.end());
   List<Site> sites;
+  const std::uint64_t interval = detail::g_recorded_interval.load(kRelaxed);
+  double bytes = 0, blocks = 0;  // the current site's, estimated when sampled
+  auto close = [&] {
+    if (sites.empty()) return;
+    sites.back().bytes = static_cast<std::uint64_t>(std::llround(bytes));
+    sites.back().blocks = static_cast<std::uint64_t>(std::llround(blocks));
+  };
   for (const Pair& p : pairs) {
-    if (sites.empty() || sites.back().stack_id != p.first) sites.push_back(Site{p.first, 0, 0});
-    sites.back().bytes += p.second;
-    sites.back().blocks += 1;
+    if (sites.empty() || sites.back().stack_id != p.first) {
+      close();
+      sites.push_back(Site{p.first, 0, 0});
+      bytes = blocks = 0;
+    }
+    const detail::Estimate e = detail::estimate(p.second, interval);
+    bytes += e.bytes;
+    blocks += e.blocks;
   }
+  close();
   std::sort(sites.begin(), sites.end(), [](const Site& a, const Site& b) {
     if (a.bytes != b.bytes) return a.bytes > b.bytes;
     if (a.blocks != b.blocks) return a.blocks > b.blocks;
@@ -385,15 +521,26 @@ List<ScopedSite> live_sites_by_scope(const List<std::uint32_t>& scopes) {
   }
   std::sort(pairs.begin(), pairs.end());
   List<ScopedSite> sites;
+  const std::uint64_t interval = detail::g_recorded_interval.load(kRelaxed);
+  double bytes = 0, blocks = 0;  // the current site's, estimated when sampled
+  auto close = [&] {
+    if (sites.empty()) return;
+    sites.back().bytes = static_cast<std::uint64_t>(std::llround(bytes));
+    sites.back().blocks = static_cast<std::uint64_t>(std::llround(blocks));
+  };
   for (const Pair& p : pairs) {
     const auto scope = static_cast<std::uint32_t>(p.first >> 32);
     const auto stack = static_cast<std::uint32_t>(p.first);
     if (sites.empty() || sites.back().scope != scope || sites.back().stack_id != stack) {
+      close();
       sites.push_back(ScopedSite{scope, stack, 0, 0});
+      bytes = blocks = 0;
     }
-    sites.back().bytes += p.second;
-    sites.back().blocks += 1;
+    const detail::Estimate e = detail::estimate(p.second, interval);
+    bytes += e.bytes;
+    blocks += e.blocks;
   }
+  close();
   std::sort(sites.begin(), sites.end(), [](const ScopedSite& a, const ScopedSite& b) {
     if (a.scope != b.scope) return a.scope < b.scope;
     if (a.bytes != b.bytes) return a.bytes > b.bytes;
