@@ -36,6 +36,7 @@ struct PluginOptions {
   Budget budget;                      ///< budget_text parsed: the global default budget
   bool fail_on_leak = false;          ///< --memx-fail-on-leak / MEMX_FAIL_ON_LEAK
   int stacks_depth = 0;               ///< --memx-stacks[=DEPTH] / MEMX_STACKS; 0: stack mode off
+  std::uint64_t stacks_sample = 0;    ///< --memx-stacks=sample:SIZE: sampling mean; 0: every allocation
   int top_sites = 10;                 ///< --memx-sites=N / MEMX_SITES: sites kept per test
   bool quiet = false;                 ///< MEMX_QUIET: no end-of-run summary
   bool properties = false;            ///< MEMX_PROPERTIES: framework properties even without an output file

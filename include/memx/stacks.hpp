@@ -144,4 +144,13 @@ MemoryUse memory_use() noexcept;
 /// Parses a MEMX_STACKS value: a depth 1..kMaxDepth, or 0 / off for stack mode off.
 std::optional<int> parse_depth(std::string_view text) noexcept;
 
+/// A stack-mode setting: every allocation at a depth, or sampled.
+struct Setting {
+  int depth = 0;                  ///< frames kept; 0: stack mode off
+  std::uint64_t sample_bytes = 0; ///< sampling mean (enable_sampling); 0: every allocation
+};
+/// Parses --memx-stacks / MEMX_STACKS: what parse_depth accepts, or sample:SIZE (a size such
+/// as 512KiB; depth kDefaultDepth), or sample:SIZE@DEPTH.
+std::optional<Setting> parse_setting(std::string_view text) noexcept;
+
 }  // namespace memx::stacks

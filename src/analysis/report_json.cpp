@@ -404,6 +404,10 @@ StacksInfo stacks_at(const json& v, const std::string& path) {
       field(v, path, "top", [](const json& x, const std::string& p) { return int_at(x, p, 0); });
   s.dropped = field(v, path, "dropped", uint64_at);
   s.final = field(v, path, "final", bool_at);
+  if (auto m = v.find("sample_bytes"); m != v.end()) {  // optional: sampling mode
+    s.sample_bytes = uint64_at(*m, join(path, "sample_bytes"));
+    if (s.sample_bytes == 0) throw Invalid{join(path, "sample_bytes"), "a sampling mean of 0 bytes"};
+  }
   return s;
 }
 
@@ -619,6 +623,7 @@ std::string to_json(const Report& report) {
     st["top"] = report.stacks.top;
     st["dropped"] = report.stacks.dropped;
     st["final"] = report.stacks.final;
+    if (report.stacks.sample_bytes > 0) st["sample_bytes"] = report.stacks.sample_bytes;
     j["stacks"] = std::move(st);
   }
   j["iteration_end_live_bytes"] = report.iteration_end_live_bytes;

@@ -60,14 +60,15 @@ void set_fail_on_leak(PluginOptions& o, std::string_view value, std::string_view
 
 void set_stacks(PluginOptions& o, std::string_view value, std::string_view origin,
                 std::vector<std::string>& errors) {
-  const std::optional<int> d = stacks::parse_depth(value);
+  const std::optional<stacks::Setting> d = stacks::parse_setting(value);
   if (!d) {
     errors.push_back("memx: " + std::string(origin) + ": expected a stack depth from 1 to " +
                      std::to_string(stacks::kMaxDepth) + ", on (depth " +
-                     std::to_string(stacks::kDefaultDepth) + ") or off");
+                     std::to_string(stacks::kDefaultDepth) + "), off, or sample:SIZE[@DEPTH] (e.g. sample:512KiB)");
     return;
   }
-  o.stacks_depth = *d;
+  o.stacks_depth = d->depth;
+  o.stacks_sample = d->sample_bytes;
 }
 
 void set_sites(PluginOptions& o, std::string_view value, std::string_view origin,
@@ -218,6 +219,7 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
         set_stacks(o, value, arg, out.errors);
       } else {
         o.stacks_depth = stacks::kDefaultDepth;
+        o.stacks_sample = 0;
       }
     } else if (name == kSitesFlag) {
       set_sites(o, value, arg, out.errors);
@@ -226,7 +228,7 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
       out.errors.push_back("memx: unknown flag " + std::string(name) + " (known: " +
                            std::string(kReportFlag) + "=PATH, " + std::string(kBudgetFlag) +
                            "=TEXT, " + std::string(kFailOnLeakFlag) + ", " +
-                             std::string(kStacksFlag) + "[=DEPTH], " + std::string(kSitesFlag) +
+                             std::string(kStacksFlag) + "[=DEPTH|=sample:SIZE], " + std::string(kSitesFlag) +
                              "=N)");
     }
   }

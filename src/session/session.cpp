@@ -144,10 +144,27 @@ Session::Session(SessionConfig config) {
   r.measured = allocations_counted();
   note_tool(r);
   const int depth = impl_->config.options.stacks_depth;
-  if (depth > 0 && r.measured) {
+  const std::uint64_t sample = impl_->config.options.stacks_sample;
+  if (depth > 0 && sample > 0 && r.measured) {
+    // Sampling mode (--memx-stacks=sample:SIZE): sites are estimates, verdicts stay the
+    // counting ones.
+    if ((stacks::sample_bytes() != sample || stacks::depth() != depth) &&
+        !stacks::enable_sampling(sample, depth)) {
+      std::fprintf(stderr,
+                   "memx: --memx-stacks=sample:%llu: sampling could not be started (it needs "
+                   "memx's own arena: not inside a sanitizer or Valgrind); run without it\n",
+                   static_cast<unsigned long long>(sample));
+      std::exit(kSettingsErrorExit);
+    }
+    r.stacks.depth = depth;
+    r.stacks.sample_bytes = sample;
+    r.stacks.unwinder = stacks::unwinder_name(stacks::unwinder());
+    r.stacks.top = impl_->config.options.top_sites;
+  } else if (depth > 0 && r.measured) {
     // Stack mode (--memx-stacks, MEMX_STACKS): on from here, unless already on at this depth
     // (MEMX_STACKS starts it before main).
-    if ((!stacks::enabled() || stacks::depth() != depth) && !stacks::enable(depth)) {
+    if ((!stacks::enabled() || stacks::sample_bytes() != 0 || stacks::depth() != depth) &&
+        !stacks::enable(depth)) {
       std::fprintf(stderr,
                    "memx: --memx-stacks=%d: stack mode could not be started (no unwinder works "
                    "in this process); run without it\n",
@@ -396,7 +413,9 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
         peak = peak || v.key == "peak";
       }
       if (stack_mode && peak && !rec.peak_sites.empty()) {
-        msg += "\n  live at its peak, allocated at:" + m.peak_lines(rec, 3);
+        msg += std::string("\n  live at its peak, allocated at") +
+               (m.report.stacks.sample_bytes > 0 ? " (estimated from samples):" : ":") +
+               m.peak_lines(rec, 3);
         if (!left_live && !m.path.empty()) {
           msg += fmt::format("\n  (every site and its whole stack: {})", m.path);
         }
@@ -404,7 +423,8 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
       if (stack_mode && left_live && !rec.sites.empty()) {
         const std::string lines = m.site_lines(rec, rec.runs.size() - 1, 3, false);
         if (!lines.empty()) {
-          msg += "\n  left live by this run, allocated at:" + lines;
+          msg += std::string("\n  left live by this run, allocated at") +
+                 (m.report.stacks.sample_bytes > 0 ? " (estimated from samples):" : ":") + lines;
           if (!m.path.empty()) msg += fmt::format("\n  (every site and its whole stack: {})", m.path);
         }
       }
@@ -432,7 +452,8 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     const bool aligned = !m.judge_alone && lives.size() == rec.runs.size() &&
                          static_cast<int>(rec.runs.size()) == m.repetitions;
     rec.leak = analyze_leaks({series}, aligned ? lives : std::vector<std::int64_t>{}).front();
-    refine_leak_by_sites(rec, m.report.stacks);
+    // Sampled sites are estimates: a verdict is not changed on them.
+    if (m.report.stacks.sample_bytes == 0) refine_leak_by_sites(rec, m.report.stacks);
     if (m.config.options.fail_on_leak && rec.leak.verdict == Verdict::leak &&
         rec.leak.confidence >= Confidence::medium) {
       std::string msg = fmt::format(

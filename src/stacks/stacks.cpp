@@ -588,6 +588,33 @@ std::optional<int> parse_depth(std::string_view text) noexcept {
   return v;
 }
 
+std::optional<Setting> parse_setting(std::string_view text) noexcept {
+  std::size_t i = 0;
+  while (i < text.size() && text[i] == ' ') ++i;
+  std::size_t j = text.size();
+  while (j > i && text[j - 1] == ' ') --j;
+  const std::string_view t = text.substr(i, j - i);
+  constexpr std::string_view kSample = "sample:";
+  if (t.substr(0, kSample.size()) != kSample) {
+    const std::optional<int> d = parse_depth(t);
+    if (!d) return std::nullopt;
+    return Setting{*d, 0};
+  }
+  std::string_view size = t.substr(kSample.size());
+  int depth = kDefaultDepth;
+  if (const std::size_t at = size.find('@'); at != std::string_view::npos) {
+    const std::optional<int> d = parse_depth(size.substr(at + 1));
+    if (!d || *d == 0 || size.substr(at + 1).find_first_not_of("0123456789") != std::string_view::npos) {
+      return std::nullopt;
+    }
+    depth = *d;
+    size = size.substr(0, at);
+  }
+  const std::optional<std::uint64_t> bytes = parse_size(size);
+  if (!bytes || *bytes == 0) return std::nullopt;
+  return Setting{depth, *bytes};
+}
+
 namespace {
 
 /// MEMX_STACKS=DEPTH turns stack mode on when the program starts (before main, in the
@@ -595,16 +622,25 @@ namespace {
 [[gnu::constructor]] void enable_from_environment() {
   const char* value = std::getenv("MEMX_STACKS");
   if (value == nullptr || *value == '\0') return;
-  const std::optional<int> d = parse_depth(value);
+  const std::optional<Setting> d = parse_setting(value);
   if (!d.has_value()) {
     std::fprintf(stderr,
                  "memx: ignoring MEMX_STACKS=\"%.200s\": expected a depth from 1 to %d, on "
-                 "(depth %d) or off; stack mode stays off\n",
+                 "(depth %d), off, or sample:SIZE[@DEPTH]; stack mode stays off\n",
                  value, kMaxDepth, kDefaultDepth);
     return;
   }
-  if (*d == 0) return;
-  if (!enable(*d)) {
+  if (d->depth == 0) return;
+  if (d->sample_bytes != 0) {
+    if (!enable_sampling(d->sample_bytes, d->depth)) {
+      std::fprintf(stderr,
+                   "memx: MEMX_STACKS=%s: sampling could not be started (it needs memx's own "
+                   "arena: not inside a sanitizer or Valgrind)\n",
+                   value);
+    }
+    return;
+  }
+  if (!enable(d->depth)) {
     std::fprintf(stderr, "memx: MEMX_STACKS=%s: stack mode could not be enabled\n", value);
   }
 }
