@@ -5,7 +5,8 @@
 
 Runs every workload (bench/workload, ../shared/bench/workload_test.cpp) as plain (no memx,
 glibc malloc), memx counting (the *_memx binary) and memx stack mode (the same binary with
-MEMX_STACKS=DEPTH), heaptrack on the plain binary when it is installed (and Valgrind's
+MEMX_STACKS=DEPTH), memx sampling mode (MEMX_STACKS=sample:SIZE, --sample, default
+512KiB), heaptrack on the plain binary when it is installed (and Valgrind's
 memcheck with --valgrind: about 40x, minutes a run),
 interleaved for --rounds rounds (a fresh shuffled order each round), and prints the median
 wall times and their ratios. Python 3 standard library only; shares run.py's build and
@@ -26,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402  (bench/run.py: build, load_config, run_once, machine_line)
 
 TARGET_STACKS_OVER_PLAIN = 3.0
+TARGET_SAMPLED_OVER_COUNTING = 1.05
 STACKS_LINE = re.compile(r"memx-bench-stacks: depth=(\d+) unwinder=(\S+) stacks=(\d+) live_blocks=(\d+) "
                          r"map_bytes=(\d+) table_bytes=(\d+) dropped=(\d+)")
 
@@ -39,6 +41,7 @@ def parse_args():
     p.add_argument("--scale", type=int, default=int(os.environ.get("WL_SCALE", "2")),
                    help="WL_SCALE given to the workloads (default $WL_SCALE or 2)")
     p.add_argument("--depth", type=int, default=32, help="MEMX_STACKS depth of the stack-mode runs (default 32)")
+    p.add_argument("--sample", default="512KiB", help="sampling mean of the sampled runs (default 512KiB)")
     p.add_argument("--no-heaptrack", action="store_true", help="do not run heaptrack even when installed")
     p.add_argument("--valgrind", action="store_true", help="also run Valgrind's memcheck (slow: about 40x plain)")
     p.add_argument("--seed", type=int, default=1, help="seed of the per-round run order (default 1)")
@@ -46,6 +49,9 @@ def parse_args():
     if args.rounds < 1 or args.scale < 1 or not 1 <= args.depth <= 64:
         p.error("--rounds and --scale must be at least 1, --depth 1 to 64")
     return args
+
+
+SAMPLE = "512KiB"
 
 
 def variant_env(variant, scale, depth):
@@ -56,6 +62,8 @@ def variant_env(variant, scale, depth):
     env.pop("LD_PRELOAD", None)
     if variant == "stacks":
         env["MEMX_STACKS"] = str(depth)
+    if variant == "sampled":
+        env["MEMX_STACKS"] = "sample:%s@%d" % (SAMPLE, depth)
     return env
 
 
@@ -64,16 +72,18 @@ def variant_argv(workload, variant, heaptrack_out):
         return ["heaptrack", "-o", heaptrack_out, workload["plain"]]
     if variant == "valgrind":
         return ["valgrind", "--tool=memcheck", "--leak-check=full", "--quiet", workload["plain"]]
-    return [workload["memx"] if variant in ("counting", "stacks") else workload["plain"]]
+    return [workload["memx"] if variant in ("counting", "stacks", "sampled") else workload["plain"]]
 
 
 def main():
     args = parse_args()
+    global SAMPLE
+    SAMPLE = args.sample
     build_dir = os.path.abspath(args.build)
     if not args.no_build:
         run.build(build_dir)
     config = run.load_config(build_dir)
-    variants = ["plain", "counting", "stacks"]
+    variants = ["plain", "counting", "stacks", "sampled"]
     if not args.no_heaptrack and shutil.which("heaptrack"):
         variants.append("heaptrack")
     if args.valgrind and shutil.which("valgrind"):
@@ -88,9 +98,10 @@ def main():
         for v in variants:
             _, _, err = run.run_once(variant_argv(w, v, heaptrack_out), variant_env(v, 1, args.depth))
             m = STACKS_LINE.search(err)
-            if v == "stacks":
+            if v in ("stacks", "sampled"):
                 if not m or int(m.group(1)) != args.depth:
-                    sys.exit("error: %s with MEMX_STACKS=%d did not run in stack mode:\n%s" % (w["memx"], args.depth, err))
+                    sys.exit("error: %s with MEMX_STACKS=%s did not run in stack mode:\n%s" % (
+                        w["memx"], variant_env(v, 1, args.depth)["MEMX_STACKS"], err))
             elif m:
                 sys.exit("error: the %s variant of %s ran in stack mode" % (v, w["name"]))
 
@@ -114,9 +125,10 @@ def main():
 
     out = ["memx stack-mode benchmark, %s" % time.strftime("%Y-%m-%d"), "",
            "Machine: " + run.machine_line(config, run.DEFAULT_PRELOAD), ""]
-    head = "| workload (WL_SCALE=%d, %d rounds, depth %d) | plain s | counting s | stacks s | counting/plain | stacks/plain (<= %.1f) | stacks/counting | stacks extra ns/alloc |" % (
-        args.scale, args.rounds, args.depth, TARGET_STACKS_OVER_PLAIN)
-    sep = "|---|---:|---:|---:|---:|---:|---:|---:|"
+    head = ("| workload (WL_SCALE=%d, %d rounds, depth %d) | plain s | counting s | stacks s | counting/plain | "
+            "stacks/plain (<= %.1f) | stacks/counting | stacks extra ns/alloc | sampled %s s | sampled/counting (<= %.2f) |") % (
+        args.scale, args.rounds, args.depth, TARGET_STACKS_OVER_PLAIN, SAMPLE, TARGET_SAMPLED_OVER_COUNTING)
+    sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     tools = [v for v in ("heaptrack", "valgrind") if v in variants]
     for v in tools:
         head += " %s s | %s/plain |" % (v, v)
@@ -130,9 +142,11 @@ def main():
         ratio = med["stacks"] / med["plain"]
         label = "ours (bench/workload)" if n == "bench_workload" else \
             "shared (../shared/bench)" if n == "bench_shared_workload" else n
-        line = "| %s | %.3f | %.3f | %.3f | %.2f | %.2f %s | %.2f | %+.0f |" % (
+        sampled = med["sampled"] / med["counting"]
+        line = "| %s | %.3f | %.3f | %.3f | %.2f | %.2f %s | %.2f | %+.0f | %.3f | %.3f %s |" % (
             label, med["plain"], med["counting"], med["stacks"], med["counting"] / med["plain"],
-            ratio, run.verdict(ratio <= TARGET_STACKS_OVER_PLAIN), med["stacks"] / med["counting"], extra)
+            ratio, run.verdict(ratio <= TARGET_STACKS_OVER_PLAIN), med["stacks"] / med["counting"], extra,
+            med["sampled"], sampled, run.verdict(sampled <= TARGET_SAMPLED_OVER_COUNTING))
         for v in tools:
             line += " %.3f | %.2f |" % (med[v], med[v] / med["plain"])
         out.append(line)
