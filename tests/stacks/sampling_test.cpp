@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <new>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "memx/counters.hpp"
 #include "memx/ignore.hpp"
 #include "memx/stacks.hpp"
+#include "memx/tools.hpp"
 #include "memx/uncounted.hpp"
 
 namespace memx::test {
@@ -152,6 +154,17 @@ TEST_F(Sampling, IgnoredBlocksBesideSampledOnes) {
   const Delta f = measure([&] { ::operator delete(sampled); });
   EXPECT_EQ(f.frees, 1u);
   EXPECT_EQ(d.bytes + f.bytes, 0);
+}
+
+TEST(SamplingOff, RefusedOnTheCLibrarysAllocator) {
+  // Inside a sanitizer memx counts on its allocator (the C library's functions), and a build
+  // on the C library has no mimalloc at all: no arena either way.
+  if (std::string(memx::backend_name()) == "mimalloc" && !memx::allocator_switched_for_tool()) {
+    GTEST_SKIP() << "memx's own mimalloc in use";
+  }
+  EXPECT_FALSE(stacks::enable_sampling(512 * 1024));
+  EXPECT_EQ(stacks::sample_bytes(), 0u);
+  EXPECT_FALSE(stacks::enabled());
 }
 
 TEST(SamplingOff, BadMeansAreRefused) {
