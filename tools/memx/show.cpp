@@ -35,6 +35,7 @@ int leak_severity(const LeakAssessment& l) {
   int base = 0;
   switch (l.verdict) {
     case Verdict::clean:
+    case Verdict::expected:  // declared by its budget (leak=N): as good as clean
       base = 0;
       break;
     case Verdict::unknown:
@@ -57,6 +58,7 @@ Color leak_color(const LeakAssessment& l) {
     case Verdict::suspect:
       return Color::yellow;
     case Verdict::clean:
+    case Verdict::expected:
       return Color::green;
     case Verdict::unknown:
       return Color::dim;
@@ -146,7 +148,7 @@ std::string summary_line(const Report& report, const std::string& root) {
   for (std::size_t i = 0; i < report.tests.size(); ++i) {
     const TestRecord& t = report.tests[i];
     if (!t.violations.empty()) ++over;
-    if (t.leak.verdict == Verdict::leak) ++leaking;
+    if (t.leak.reported_leak()) ++leaking;
     if (t.leak.verdict == Verdict::suspect) ++suspect;
     const TestFigures f = figures_of(t);
     if (f.runs > 0 && f.peak_bytes > highest_peak) {
