@@ -52,6 +52,7 @@ int leak_severity(const LeakAssessment& l) {
 }
 
 Color leak_color(const LeakAssessment& l) {
+  if (!l.suppressed_by.empty()) return Color::dim;  // suppressed: fails nothing
   switch (l.verdict) {
     case Verdict::leak:
       return l.confidence == Confidence::low ? Color::yellow : Color::red;
@@ -230,7 +231,8 @@ std::string render_show(const Report& report, const ShowOptions& options, bool c
     Color status_color = Color::none;
     if (t->status == TestStatus::failed) status_color = Color::red;
     if (t->status == TestStatus::skipped) status_color = Color::yellow;
-    std::string leak = fmt::format("{} ({})", to_string(t->leak.verdict),
+    std::string leak = fmt::format("{}{} ({})", to_string(t->leak.verdict),
+                                   t->leak.suppressed_by.empty() ? "" : ", suppressed",
                                    to_string(t->leak.confidence));
     if (color) leak = paint("●", leak_color(t->leak), true) + " " + leak;
     std::string budget = "-";
@@ -238,8 +240,10 @@ std::string render_show(const Report& report, const ShowOptions& options, bool c
     if (!t->violations.empty()) {
       std::vector<std::string> keys;
       for (const ViolationRecord& v : t->violations) keys.push_back(v.key);
-      budget = fmt::format("over: {}", fmt::join(keys, ", "));
-      budget_color = Color::red;
+      // Not enforced (warn-only): reported, did not fail the test.
+      const bool warned = !t->violations.front().enforced;
+      budget = fmt::format("{}: {}", warned ? "warn" : "over", fmt::join(keys, ", "));
+      budget_color = warned ? Color::yellow : Color::red;
     } else if (t->budget && !report.measured) {
       budget = "not checked";  // no figures: the budget neither passed nor failed
       budget_color = Color::yellow;
@@ -295,7 +299,9 @@ std::string render_sites(const Report& report, const ShowOptions& options, bool 
     const std::string name = printable_name(
         labels.empty() ? t->name : labels[static_cast<std::size_t>(t - report.tests.data())]);
     const std::string verdict =
-        fmt::format("{} ({})", to_string(t->leak.verdict), to_string(t->leak.confidence));
+        fmt::format("{}{} ({})", to_string(t->leak.verdict),
+                    t->leak.suppressed_by.empty() ? "" : ", suppressed by " + t->leak.suppressed_by,
+                    to_string(t->leak.confidence));
     std::string head = paint(name, Color::bold, color) + ": " +
                        (color ? paint(verdict, leak_color(t->leak), true) : verdict);
     if (t->runs.empty()) {
