@@ -3,6 +3,7 @@
 
 check_controls_report.py warn_only REPORT    --memx-warn-only: warn_only, violations not enforced
 check_controls_report.py suppressed REPORT   a leak suppressed by leak:*CreateSingleton*, counted
+check_controls_report.py expected REPORT     MEMX_EXPECT_LEAK(2) met: verdict expected, budget leak=2
 """
 import json
 import sys
@@ -38,6 +39,12 @@ def main():
             fail(f"{path}: suppression counts wrong: {r.get('suppressions')}")
         if not r.get("suppressions_file", "").endswith("lsan.supp"):
             fail(f"{path}: suppressions_file is {r.get('suppressions_file')!r}")
+    elif what == "expected":
+        t = tests["Controls.ExpectedLeak"]
+        if t["leak"]["verdict"] != "expected" or t["budget"] != {"leak": 2} or t["violations"]:
+            fail(f"{path}: Controls.ExpectedLeak: {t['leak']}, budget {t['budget']}, {t['violations']}")
+        if t["status"] != "passed" or t["leak"]["blocks_per_run"] != 2:
+            fail(f"{path}: Controls.ExpectedLeak {t['status']}, {t['leak']['blocks_per_run']} blocks per run")
     else:
         fail(f"unknown check {what}")
     print(f"check_controls_report.py: {path}: {what} as expected")
