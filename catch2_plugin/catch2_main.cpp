@@ -55,9 +55,10 @@ bool output_is_a_document(const Catch::ConfigData& c) {
 #endif
 }
 
-constexpr std::string_view kMemxFlags[] = {"--memx-report",      "--memx-budget",
-                                           "--memx-fail-on-leak", "--memx-repeat",
-                                           "--memx-stacks",       "--memx-sites"};
+constexpr std::string_view kMemxFlags[] = {
+    "--memx-report", "--memx-budget",    "--memx-fail-on-leak", "--memx-repeat",
+    "--memx-stacks", "--memx-sites",     "--memx-warn-only",    "--memx-threads",
+    "--memx-suppressions"};
 
 /// memx's flags checked before Catch2 parses them, so that a mistyped one
 /// (--memx-budegt=...) or a bad repetition count stops the run with memx's one line and
@@ -73,9 +74,10 @@ std::string check_memx_flags(int argc, char* argv[]) {
     if (!known) {
       return "memx: unknown flag " + std::string(name) +
              " (known: --memx-report=PATH, --memx-budget=TEXT, --memx-fail-on-leak, "
-             "--memx-repeat=N, --memx-stacks[=DEPTH], --memx-sites=N)";
+             "--memx-repeat=N, --memx-stacks[=DEPTH], --memx-sites=N, --memx-warn-only, "
+             "--memx-threads=current|all, --memx-suppressions=FILE)";
     }
-    if (name == "--memx-fail-on-leak" && name.size() < arg.size()) {
+    if ((name == "--memx-fail-on-leak" || name == "--memx-warn-only") && name.size() < arg.size()) {
       const std::string_view value = arg.substr(name.size() + 1);
       if (!memx::parse_bool(value)) {
         return "memx: " + std::string(arg) +
@@ -83,7 +85,8 @@ std::string check_memx_flags(int argc, char* argv[]) {
       }
       continue;
     }
-    if (name == "--memx-stacks" || name == "--memx-sites") {
+    if (name == "--memx-stacks" || name == "--memx-sites" || name == "--memx-threads" ||
+        name == "--memx-suppressions") {
       // Checked with the plugin's own parser, which gives the message.
       memx::OptionsParse p = memx::parse_plugin_options({"", std::string(arg)},
                                                         [](const char*) -> const char* { return nullptr; });
@@ -119,7 +122,10 @@ int main(int argc, char* argv[]) {
   }
   int repeat = 0;
   bool stacks = false;
+  bool warn_only = false;
   std::string sites;
+  std::string threads;
+  std::string suppressions;
   auto cli = session.cli() |
              clara::Opt(report, "path")["--memx-report"](
                  "write memx's report to <path> (%p: the process id; a directory: one file per process)") |
@@ -132,16 +138,23 @@ int main(int argc, char* argv[]) {
              clara::Opt(stacks)["--memx-stacks"](
                  "stack mode: record each allocation's call stack (=DEPTH frames, 32 by default) "
                  "and name the lines of what tests leave live") |
-             clara::Opt(sites, "N")["--memx-sites"]("allocation sites kept per test in stack mode (10)");
+             clara::Opt(sites, "N")["--memx-sites"]("allocation sites kept per test in stack mode (10)") |
+             clara::Opt(warn_only)["--memx-warn-only"](
+                 "report budget violations and leaks without failing any test") |
+             clara::Opt(threads, "current|all")["--memx-threads"](
+                 "count only the test's own thread (current) or every thread (all, the default)") |
+             clara::Opt(suppressions, "file")["--memx-suppressions"](
+                 "leak suppressions: LeakSanitizer's leak:PATTERN lines and test:PATTERN lines");
   session.cli(cli);
-  // --memx-fail-on-leak=VALUE and --memx-stacks=DEPTH are memx's (Catch2's flags take no
+  // --memx-fail-on-leak=VALUE, --memx-warn-only=VALUE and --memx-stacks=DEPTH are memx's (Catch2's flags take no
   // value): checked above, handed to memx as given, and kept from Catch2, which would take
   // VALUE for a test name.
   std::vector<char*> catch_args;
   std::vector<std::string> fail_on_leak_values;
   for (int i = 0; i < argc; ++i) {
     const std::string_view arg = argv[i];
-    if (i > 0 && (arg.rfind("--memx-fail-on-leak=", 0) == 0 || arg.rfind("--memx-stacks=", 0) == 0)) {
+    if (i > 0 && (arg.rfind("--memx-fail-on-leak=", 0) == 0 || arg.rfind("--memx-stacks=", 0) == 0 ||
+                  arg.rfind("--memx-warn-only=", 0) == 0)) {
       fail_on_leak_values.emplace_back(arg);
     } else {
       catch_args.push_back(argv[i]);
@@ -161,6 +174,9 @@ int main(int argc, char* argv[]) {
   if (fail_on_leak) flags.push_back("--memx-fail-on-leak");
   if (stacks) flags.push_back("--memx-stacks");
   if (!sites.empty()) flags.push_back("--memx-sites=" + sites);
+  if (warn_only) flags.push_back("--memx-warn-only");
+  if (!threads.empty()) flags.push_back("--memx-threads=" + threads);
+  if (!suppressions.empty()) flags.push_back("--memx-suppressions=" + suppressions);
   flags.insert(flags.end(), fail_on_leak_values.begin(), fail_on_leak_values.end());
 
   const bool quiet_warm_up = output_is_a_document(user);

@@ -264,6 +264,8 @@ const std::vector<std::string>& Runtime::pass_ended(bool threw) {
                             : pass_skipped_        ? TestStatus::skipped
                                                    : TestStatus::passed;
   outcome_ = session_->end_test(status, share);
+  // Warn-only violations and leaks, suppressed leaks: shown, not failures.
+  for (const std::string& note : outcome_.notes) std::fprintf(stderr, "%s\n", note.c_str());
   return outcome_.failures;
 }
 

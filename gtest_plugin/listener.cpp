@@ -292,6 +292,8 @@ class Listener final : public ::testing::EmptyTestEventListener {
       share.blocks += props.blocks - s_->buffer_at_start.blocks;
       share += s_->fixture_overhead;
       s_->outcome = s_->session->end_test(status_of(info), share);
+      // Warn-only violations and leaks, suppressed leaks: shown, not failures.
+      for (const std::string& note : s_->outcome.notes) std::fprintf(stderr, "%s\n", note.c_str());
     }
     // Outside the guard: GoogleTest owns what these allocate, and frees it counted when
     // the next repetition clears the results. No test is being measured now.

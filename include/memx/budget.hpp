@@ -9,6 +9,15 @@
 
 namespace memx {
 
+/// Whose allocations a test's figures count (budget key `threads`, --memx-threads).
+enum class Threads {
+  all,      ///< every thread of the process (the default)
+  current,  ///< only the test's own thread: a server or pool thread beside it is left out
+};
+
+/// "all" or "current".
+const char* to_string(Threads t);
+
 /// Limits on what one test may use. An unset key means "no limit".
 struct Budget {
   std::optional<std::int64_t> peak;    ///< peak live heap above the test's start, bytes
@@ -16,6 +25,13 @@ struct Budget {
   std::optional<std::int64_t> blocks;  ///< live blocks left at the end
   std::optional<std::int64_t> allocs;  ///< number of allocations
   std::optional<std::int64_t> rss;     ///< peak RSS growth above the test's start, bytes
+  /// Blocks the test is expected to leak per repetition (`leak=N`): judged over repetitions,
+  /// the test fails when it leaks another number, and its verdict is "expected" when it
+  /// leaks exactly this many (N > 0).
+  std::optional<std::int64_t> leak;
+  std::optional<Threads> threads;      ///< whose allocations count (`threads=current|all`)
+  /// `warn`: violations and leaks of the test are reported but do not fail it.
+  std::optional<bool> warn;
 
   /// True when no key is set.
   bool empty() const;
@@ -26,7 +42,7 @@ struct Budget {
   /// Key-by-key equality.
   friend bool operator==(const Budget& a, const Budget& b) {
     return a.peak == b.peak && a.net == b.net && a.blocks == b.blocks && a.allocs == b.allocs &&
-           a.rss == b.rss;
+           a.rss == b.rss && a.leak == b.leak && a.threads == b.threads && a.warn == b.warn;
   }
   /// Key-by-key inequality.
   friend bool operator!=(const Budget& a, const Budget& b) { return !(a == b); }
@@ -40,8 +56,10 @@ struct BudgetParse {
 
 /// Parses comma- or whitespace-separated `key=value` pairs such as "peak=4MiB, net=0,
 /// allocs=20000". Keys: peak, net, rss (sizes: a whole or decimal number with an optional
-/// unit B, KB/MB/GB (powers of 1000) or KiB/MiB/GiB (powers of 1024)); blocks, allocs (whole
-/// numbers, no unit). Each key at most once. An empty or blank string is an empty budget.
+/// unit B, KB/MB/GB (powers of 1000) or KiB/MiB/GiB (powers of 1024)); blocks, allocs, leak
+/// (whole numbers, no unit); threads (`current` or `all`). The bare word `warn` (no value)
+/// makes the budget warn-only. Each key at most once. An empty or blank string is an empty
+/// budget.
 BudgetParse parse_budget(std::string_view text);
 
 /// Canonical text of a budget ("peak=4194304 net=0"), which parse_budget reads back equal.
@@ -58,9 +76,9 @@ struct Measurement {
 
 /// One budget key that a measurement exceeded.
 struct Violation {
-  std::string key;            ///< "peak", "net", "blocks", "allocs" or "rss"
-  std::int64_t measured = 0;  ///< what the run used
-  std::int64_t allowed = 0;   ///< the budget's limit
+  std::string key;            ///< "peak", "net", "blocks", "allocs", "rss" or "leak"
+  std::int64_t measured = 0;  ///< what the run used (leak: blocks leaked per repetition)
+  std::int64_t allowed = 0;   ///< the budget's limit (leak: the blocks expected)
 
   /// Field-wise equality.
   friend bool operator==(const Violation& a, const Violation& b) {
@@ -69,10 +87,12 @@ struct Violation {
 };
 
 /// The keys of `budget` that `m` exceeds (measured > allowed), in the order peak, net,
-/// blocks, allocs, rss. Empty when the measurement fits.
+/// blocks, allocs, rss. Empty when the measurement fits. `leak` is judged over repetitions
+/// (judge_expected_leak in memx/report.hpp), not here.
 std::vector<Violation> check_budget(const Budget& budget, const Measurement& m);
 
-/// One line for people, e.g. "peak 5.2 MiB exceeds budget 4 MiB (+1.2 MiB)".
+/// One line for people, e.g. "peak 5.2 MiB exceeds budget 4 MiB (+1.2 MiB)"; for the key
+/// "leak", "leaks 3 blocks per repetition, its budget expects 2 (leak=2)".
 std::string describe(const Violation& v);
 
 }  // namespace memx

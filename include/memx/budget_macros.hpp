@@ -35,10 +35,38 @@ inline void declare_budget_of(std::string_view text, const char* file, int line)
 }
 #endif
 
+/// Declares that the running test leaks `blocks` blocks per repetition (what
+/// MEMX_EXPECT_LEAK calls): the budget key leak=N. The text is short enough to need no heap.
+inline void declare_expected_leak(long long blocks, const char* file, int line) noexcept {
+  char text[32] = "leak=";
+  std::size_t n = 5;
+  unsigned long long v = blocks < 0 ? 0ULL - static_cast<unsigned long long>(blocks)
+                                    : static_cast<unsigned long long>(blocks);
+  char digits[24];
+  std::size_t d = 0;
+  do {
+    digits[d++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  if (blocks < 0) text[n++] = '-';  // rejected by the budget parser, naming the value
+  while (d > 0) text[n++] = digits[--d];
+  declare_budget_text(text, n, file, line);
+}
+
 }  // namespace detail
 }  // namespace memx
 
 /// Declares the memory budget of the test it is written in, e.g.
-/// `MEMX_BUDGET("peak=4MiB, net=0, allocs=20000")`. Keys: peak, net, blocks, allocs, rss.
-/// A test over budget fails; a malformed budget fails the test naming the bad token.
+/// `MEMX_BUDGET("peak=4MiB, net=0, allocs=20000")`. Keys: peak, net, blocks, allocs, rss,
+/// leak (blocks leaked per repetition), threads (current or all), and the bare word warn
+/// (report without failing). A test over budget fails; a malformed budget fails the test
+/// naming the bad token.
 #define MEMX_BUDGET(text) ::memx::detail::declare_budget_of((text), __FILE__, __LINE__)
+
+/// Declares that the test it is written in knowingly leaks `blocks` blocks per repetition
+/// (it hands them to a global), like CppUTest's EXPECT_N_LEAKS: the budget key leak=N.
+/// Judged over repetitions (--gtest_repeat, MEMX_REPEAT): the test fails when it leaks
+/// another number of blocks per repetition; its leak verdict is "expected" when it leaks
+/// exactly `blocks`. Combines with MEMX_BUDGET.
+#define MEMX_EXPECT_LEAK(blocks) \
+  ::memx::detail::declare_expected_leak(static_cast<long long>(blocks), __FILE__, __LINE__)

@@ -15,6 +15,7 @@ enum class Verdict {
   clean,    ///< no growth that survives the warm-up
   suspect,  ///< grows, but not consistently, or the process as a whole does not grow
   leak,     ///< grows by a consistent amount every repetition
+  expected, ///< leaks exactly the blocks per repetition its budget declares (`leak=N`)
 };
 
 /// How sure memx is of a verdict.
@@ -33,12 +34,18 @@ struct LeakAssessment {
   double bytes_per_run = 0;                 ///< typical growth per measured repetition, bytes
   double blocks_per_run = 0;                ///< typical growth per measured repetition, blocks
   std::string reason;                       ///< one sentence for people saying why
+  /// The suppression ("leak:PATTERN" or "test:PATTERN") that suppressed this leak: it does
+  /// not fail the test or the gate. "" when not suppressed (memx/suppressions.hpp).
+  std::string suppressed_by;
+
+  /// True for a leak that counts: verdict leak, not suppressed.
+  bool reported_leak() const noexcept { return verdict == Verdict::leak && suppressed_by.empty(); }
 
   /// Field-wise equality.
   friend bool operator==(const LeakAssessment& a, const LeakAssessment& b) {
     return a.verdict == b.verdict && a.confidence == b.confidence &&
            a.bytes_per_run == b.bytes_per_run && a.blocks_per_run == b.blocks_per_run &&
-           a.reason == b.reason;
+           a.reason == b.reason && a.suppressed_by == b.suppressed_by;
   }
   /// Field-wise inequality.
   friend bool operator!=(const LeakAssessment& a, const LeakAssessment& b) { return !(a == b); }
@@ -63,7 +70,7 @@ std::vector<LeakAssessment> analyze_leaks(
     const std::vector<TestSeries>& tests,
     const std::vector<std::int64_t>& iteration_end_live_bytes);
 
-/// "unknown", "clean", "suspect" or "leak".
+/// "unknown", "clean", "suspect", "leak" or "expected".
 const char* to_string(Verdict v);
 /// "low", "medium" or "high".
 const char* to_string(Confidence c);

@@ -11,6 +11,7 @@
 
 #include "memx/budget.hpp"
 #include "memx/leak.hpp"
+#include "memx/suppressions.hpp"
 
 namespace memx {
 
@@ -18,8 +19,10 @@ namespace memx {
 inline constexpr const char* kReportFormat = "memx-report";
 /// The report version this library writes; readers reject newer versions.
 /// Version 2 added stack mode's allocation sites (Report::stacks, TestRecord::sites);
-/// version 1 reports still read.
-inline constexpr int kReportVersion = 2;
+/// version 3 the controls: budget keys leak, threads and warn, the verdict "expected",
+/// each violation's `enforced`, the run's `warn_only` and suppressions. Versions 1 and 2
+/// still read.
+inline constexpr int kReportVersion = 3;
 
 /// What one repetition of a test used.
 struct RunRecord {
@@ -42,15 +45,18 @@ struct RunRecord {
 
 /// A budget violation as stored in a report, with its message for people.
 struct ViolationRecord {
-  std::string key;            ///< "peak", "net", "blocks", "allocs" or "rss"
-  std::int64_t measured = 0;  ///< what the worst run used
+  std::string key;            ///< "peak", "net", "blocks", "allocs", "rss" or "leak"
+  std::int64_t measured = 0;  ///< what the worst run used (leak: blocks per repetition)
   std::int64_t allowed = 0;   ///< the budget's limit
   std::string message;        ///< describe() of the violation
+  /// False when it was reported without failing the test (warn-only: the run's
+  /// --memx-warn-only or the budget's `warn`). Reports before version 3: true.
+  bool enforced = true;
 
   /// Field-wise equality.
   friend bool operator==(const ViolationRecord& a, const ViolationRecord& b) {
     return a.key == b.key && a.measured == b.measured && a.allowed == b.allowed &&
-           a.message == b.message;
+           a.message == b.message && a.enforced == b.enforced;
   }
 };
 
@@ -169,6 +175,17 @@ struct TestRecord {
   }
 };
 
+/// A suppression of the run and how many tests' leaks it suppressed.
+struct SuppressionUse {
+  std::string text;        ///< "leak:PATTERN" or "test:PATTERN"
+  int line = 0;            ///< its line in the suppressions file
+  std::uint64_t used = 0;  ///< tests whose leak it suppressed
+  /// Field-wise equality.
+  friend bool operator==(const SuppressionUse& a, const SuppressionUse& b) {
+    return a.text == b.text && a.line == b.line && a.used == b.used;
+  }
+};
+
 /// Everything one test process measured.
 struct Report {
   std::string framework;    ///< "googletest" or "catch2"
@@ -182,6 +199,10 @@ struct Report {
   std::string tool;         ///< heap tool in the process ("AddressSanitizer", "Valgrind"), "" = none
   bool measured = true;     ///< false: memx's operator new saw nothing (Valgrind replaced it)
   StacksInfo stacks;        ///< stack mode (depth 0: off)
+  /// --memx-warn-only: violations and leaks were reported without failing any test.
+  bool warn_only = false;
+  std::string suppressions_file;              ///< --memx-suppressions FILE, "" = none
+  std::vector<SuppressionUse> suppressions;   ///< its lines, with their use counts
   std::vector<std::int64_t> iteration_end_live_bytes;  ///< live heap at the end of each iteration
   std::vector<TestRecord> tests;                       ///< in the order they ran
 
@@ -191,7 +212,8 @@ struct Report {
            a.complete == b.complete && a.repetitions == b.repetitions &&
            a.started_at == b.started_at && a.finished_at == b.finished_at &&
            a.backend == b.backend && a.tool == b.tool && a.measured == b.measured &&
-           a.stacks == b.stacks &&
+           a.stacks == b.stacks && a.warn_only == b.warn_only &&
+           a.suppressions_file == b.suppressions_file && a.suppressions == b.suppressions &&
            a.iteration_end_live_bytes == b.iteration_end_live_bytes &&
            a.tests == b.tests;
   }
@@ -205,9 +227,29 @@ const char* to_string(TestStatus s);
 bool from_string(std::string_view text, TestStatus& out);
 
 /// Fills every test's violations (each budget key checked against the worst run) and leak
-/// verdict (analyze_leaks with the report's iteration_end_live_bytes). A report that was not
-/// measured gets no violations and unknown verdicts ("not measured").
+/// verdict (analyze_leaks with the report's iteration_end_live_bytes), then applies the
+/// controls: a budget's `leak=N` (judge_expected_leak), each violation's `enforced`
+/// (report.warn_only, the budget's `warn`) and the report's suppressions (their use
+/// counts recounted). A report that was not measured gets no violations and unknown
+/// verdicts ("not measured").
 void analyze_report(Report& report);
+
+/// A budget's `leak=N` against the test's leak verdict, once it has two or more runs: the
+/// blocks it leaks per repetition (0 unless the verdict is leak or suspect) must be N. When
+/// they are and N > 0 the verdict becomes Verdict::expected; when not, the violation
+/// (key "leak"). Nothing without `leak=` or with fewer than two runs.
+std::optional<Violation> judge_expected_leak(TestRecord& test);
+
+/// Marks the test's leak (verdict leak) suppressed by the first matching line of `list`
+/// (find_suppression) and returns that line's index.
+std::optional<std::size_t> suppress_leak(TestRecord& test, const std::vector<Suppression>& list);
+
+/// The suppression lines of a report (its SuppressionUse texts) parsed back.
+std::vector<Suppression> suppressions_of(const Report& report);
+
+/// True when the test broke its budget and its budget is not `warn` (what `memx gate`
+/// gates; the run's --memx-warn-only does not change it: the gate has --warn-only).
+bool gated_violations(const TestRecord& test);
 
 /// The report as JSON: fixed key order, 2-space indent, trailing newline.
 std::string to_json(const Report& report);

@@ -18,6 +18,7 @@
 #include "memx/counters.hpp"
 #include "memx/report.hpp"
 #include "memx/rss.hpp"
+#include "memx/suppressions.hpp"
 
 namespace memx {
 
@@ -38,6 +39,10 @@ struct PluginOptions {
   int stacks_depth = 0;               ///< --memx-stacks[=DEPTH] / MEMX_STACKS; 0: stack mode off
   std::uint64_t stacks_sample = 0;    ///< --memx-stacks=sample:SIZE: sampling mean; 0: every allocation
   int top_sites = 10;                 ///< --memx-sites=N / MEMX_SITES: sites kept per test
+  bool warn_only = false;             ///< --memx-warn-only / MEMX_WARN_ONLY: report, never fail
+  Threads threads = Threads::all;     ///< --memx-threads / MEMX_THREADS: whose allocations count
+  std::string suppressions_path;      ///< --memx-suppressions / MEMX_SUPPRESSIONS, "" = none
+  std::vector<Suppression> suppressions;  ///< the file's lines, read when the options are parsed
   bool quiet = false;                 ///< MEMX_QUIET: no end-of-run summary
   bool properties = false;            ///< MEMX_PROPERTIES: framework properties even without an output file
   std::optional<bool> color;          ///< MEMX_COLOR; unset: the framework's choice
@@ -52,8 +57,8 @@ struct OptionsParse {
   PluginOptions options;              ///< valid settings (bad values are left at their defaults)
   /// One line per setting memx cannot use, naming the flag or variable: a bad value of a
   /// flag or of MEMX_REPORT, MEMX_BUDGET, MEMX_FAIL_ON_LEAK, MEMX_STACKS, MEMX_SITES,
-  /// MEMX_BREAK_ON_ALLOC, an
-  /// unknown --memx-* flag. The
+  /// MEMX_BREAK_ON_ALLOC, MEMX_WARN_ONLY, MEMX_THREADS, a missing, unreadable or malformed
+  /// suppressions file (MEMX_SUPPRESSIONS), an unknown --memx-* flag. The
   /// plugins stop the run on any of them, before the first test, with exit code 2.
   std::vector<std::string> errors;
   /// One line per bad value of a setting that changes no verdict (MEMX_QUIET,
@@ -66,7 +71,8 @@ using EnvLookup = std::function<const char*(const char*)>;
 
 /// Parses the --memx-* arguments among `args` (others are ignored, args[0] included) on top
 /// of the MEMX_* variables read through `env`. Flags: --memx-report=PATH,
-/// --memx-budget=TEXT, --memx-fail-on-leak[=BOOL], --memx-stacks[=DEPTH], --memx-sites=N.
+/// --memx-budget=TEXT, --memx-fail-on-leak[=BOOL], --memx-stacks[=DEPTH], --memx-sites=N,
+/// --memx-warn-only[=BOOL], --memx-threads=current|all, --memx-suppressions=FILE.
 OptionsParse parse_plugin_options(const std::vector<std::string>& args, const EnvLookup& env);
 
 /// The process's arguments from /proc/self/cmdline (works before main and with any main);
@@ -112,11 +118,17 @@ class TestMeter {
   RunRecord stop(const FrameworkShare& share);
   /// True between start() and stop().
   bool running() const noexcept { return running_; }
+  /// The last run's figures counting the calling thread's allocations only (threads=current):
+  /// its own net, allocations and high-water mark (memx::this_thread_counters), less the
+  /// framework's share. Valid after stop() on the thread that called start().
+  const RunRecord& thread_run() const noexcept { return thread_run_; }
   /// The process's live heap when the last stop() ended the run.
   std::int64_t end_live_bytes() const noexcept { return peak_ ? peak_->end_counters().live_bytes : 0; }
 
  private:
   Counters start_{};
+  Counters thread_start_{};
+  RunRecord thread_run_{};
   std::chrono::steady_clock::time_point started_{};
   std::optional<PeakWindow> peak_;
   std::int64_t rss_start_ = 0;
@@ -136,6 +148,9 @@ struct TestOutcome {
   RunRecord run;                      ///< the figures of this run
   bool measured = true;               ///< false: `run` holds no figures (Report::measured)
   std::vector<std::string> failures;  ///< failures to add to the test, one message each
+  /// Messages to show without failing the test: violations and leaks under warn-only, a
+  /// suppressed leak. The plugins print them.
+  std::vector<std::string> notes;
 };
 
 /// How a Session is set up.

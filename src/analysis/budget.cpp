@@ -19,6 +19,8 @@ constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
 
 enum class Kind { size, count };
 
+constexpr const char* kKnownKeys = "peak, net, blocks, allocs, rss, leak, threads, warn";
+
 struct KeyInfo {
   std::string_view name;
   Kind kind;
@@ -28,7 +30,7 @@ struct KeyInfo {
 constexpr KeyInfo kKeys[] = {
     {"peak", Kind::size, &Budget::peak},      {"net", Kind::size, &Budget::net},
     {"blocks", Kind::count, &Budget::blocks}, {"allocs", Kind::count, &Budget::allocs},
-    {"rss", Kind::size, &Budget::rss},
+    {"rss", Kind::size, &Budget::rss},        {"leak", Kind::count, &Budget::leak},
 };
 
 struct Unit {
@@ -159,7 +161,7 @@ std::string exact_size(std::int64_t bytes) {
 }
 
 std::string format_for(std::string_view key, std::int64_t v) {
-  if (key == "blocks" || key == "allocs") {
+  if (key == "blocks" || key == "allocs" || key == "leak") {
     return v < 0 ? fmt::format("{}", v) : format_count(static_cast<std::uint64_t>(v));
   }
   return format_bytes(v);
@@ -167,8 +169,12 @@ std::string format_for(std::string_view key, std::int64_t v) {
 
 }  // namespace
 
+const char* to_string(Threads t) {
+  return t == Threads::current ? "current" : "all";
+}
+
 bool Budget::empty() const {
-  return !peak && !net && !blocks && !allocs && !rss;
+  return !peak && !net && !blocks && !allocs && !rss && !leak && !threads && !warn;
 }
 
 Budget Budget::overridden_by(const Budget& more_specific) const {
@@ -176,6 +182,8 @@ Budget Budget::overridden_by(const Budget& more_specific) const {
   for (const KeyInfo& k : kKeys) {
     if (more_specific.*k.field) out.*k.field = more_specific.*k.field;
   }
+  if (more_specific.threads) out.threads = more_specific.threads;
+  if (more_specific.warn) out.warn = more_specific.warn;
   return out;
 }
 
@@ -206,7 +214,18 @@ BudgetParse parse_budget(std::string_view text) {
     const std::string_view key = text.substr(start, pos - start);
     std::size_t after_key = pos;
     while (after_key < text.size() && is_space(text[after_key])) ++after_key;
-    if (after_key >= text.size() || text[after_key] != '=') {
+    const bool has_value = after_key < text.size() && text[after_key] == '=';
+    if (key == "warn") {
+      // A flag, not a limit: "net=0, warn".
+      if (has_value) {
+        return fail("\"warn\" takes no value (write \"warn\" alone, e.g. \"net=0, warn\")");
+      }
+      if (budget.warn) return fail("duplicate key \"warn\"");
+      budget.warn = true;
+      pos = after_key;
+      continue;
+    }
+    if (!has_value) {
       return fail(fmt::format("missing '=' in \"{}\" (expected key=value, e.g. peak=4MiB)", key));
     }
     pos = after_key + 1;
@@ -221,13 +240,24 @@ BudgetParse parse_budget(std::string_view text) {
     }
     std::string_view token = text.substr(start, pos - start);
     while (!token.empty() && is_separator(token.back())) token.remove_suffix(1);
+    if (key == "threads") {
+      if (budget.threads) return fail(fmt::format("duplicate key \"threads\" in \"{}\"", token));
+      if (value == "current") {
+        budget.threads = Threads::current;
+      } else if (value == "all") {
+        budget.threads = Threads::all;
+      } else {
+        return fail(fmt::format("unknown threads value \"{}\" in \"{}\" (use current or all)",
+                                value, token));
+      }
+      continue;
+    }
     const KeyInfo* info = nullptr;
     for (const KeyInfo& k : kKeys) {
       if (k.name == key) info = &k;
     }
     if (info == nullptr) {
-      return fail(fmt::format("unknown key \"{}\" in \"{}\" (use peak, net, blocks, allocs, rss)",
-                              key, token));
+      return fail(fmt::format("unknown key \"{}\" in \"{}\" (use {})", key, token, kKnownKeys));
     }
     if (budget.*info->field) return fail(fmt::format("duplicate key \"{}\" in \"{}\"", key, token));
     ValueParse v = parse_value(key, info->kind, value, token);
@@ -248,6 +278,12 @@ std::string to_string(const Budget& budget) {
     out += '=';
     out += k.kind == Kind::size ? exact_size(*v) : fmt::format("{}", *v);
   }
+  auto add = [&out](const std::string& item) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  };
+  if (budget.threads) add(fmt::format("threads={}", to_string(*budget.threads)));
+  if (budget.warn.value_or(false)) add("warn");
   return out;
 }
 
@@ -256,8 +292,9 @@ std::vector<Violation> check_budget(const Budget& budget, const Measurement& m) 
       m.allocs > static_cast<std::uint64_t>(kMax) ? kMax : static_cast<std::int64_t>(m.allocs);
   const std::int64_t measured[] = {m.peak_bytes, m.net_bytes, m.net_blocks, allocs,
                                    m.rss_peak_bytes};
+  static_assert(std::size(measured) + 1 == std::size(kKeys), "leak is the last key");
   std::vector<Violation> out;
-  for (std::size_t i = 0; i < std::size(kKeys); ++i) {
+  for (std::size_t i = 0; i < std::size(measured); ++i) {
     const std::optional<std::int64_t>& allowed = budget.*kKeys[i].field;
     if (allowed && measured[i] > *allowed) {
       out.push_back(Violation{std::string(kKeys[i].name), measured[i], *allowed});
@@ -267,6 +304,15 @@ std::vector<Violation> check_budget(const Budget& budget, const Measurement& m) 
 }
 
 std::string describe(const Violation& v) {
+  if (v.key == "leak") {
+    if (v.measured == v.allowed) {
+      return fmt::format("leaks {} blocks per repetition on average but not as many every "
+                         "repetition, its budget expects {} each time (leak={})",
+                         v.measured, v.allowed, v.allowed);
+    }
+    return fmt::format("leaks {} block{} per repetition, its budget expects {} (leak={})",
+                       v.measured, v.measured == 1 ? "" : "s", v.allowed, v.allowed);
+  }
   // measured > allowed >= 0 for real violations; compute the excess without overflow.
   const std::int64_t excess =
       (v.allowed < 0 && v.measured > kMax + v.allowed) ? kMax : v.measured - v.allowed;

@@ -43,17 +43,15 @@ TestFigures compared_figures(const TestRecord& test) {
 std::string TestDiff::label() const { return qualified_name(binary, name); }
 
 bool TestDiff::newly_leaks() const {
-  return now && now->leak.verdict == Verdict::leak &&
-         (!base || base->leak.verdict != Verdict::leak);
+  return now && now->leak.reported_leak() && (!base || !base->leak.reported_leak());
 }
 
 bool TestDiff::leak_fixed() const {
-  return base && now && base->leak.verdict == Verdict::leak &&
-         now->leak.verdict != Verdict::leak;
+  return base && now && base->leak.reported_leak() && !now->leak.reported_leak();
 }
 
 bool TestDiff::newly_over_budget() const {
-  return now && !now->violations.empty() && (!base || base->violations.empty());
+  return now && gated_violations(*now) && (!base || !gated_violations(*base));
 }
 
 bool TestDiff::changed() const {

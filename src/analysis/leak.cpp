@@ -375,6 +375,8 @@ const char* to_string(Verdict v) {
       return "suspect";
     case Verdict::leak:
       return "leak";
+    case Verdict::expected:
+      return "expected";
   }
   return "unknown";
 }
@@ -392,7 +394,8 @@ const char* to_string(Confidence c) {
 }
 
 bool from_string(std::string_view text, Verdict& out) {
-  for (Verdict v : {Verdict::unknown, Verdict::clean, Verdict::suspect, Verdict::leak}) {
+  for (Verdict v : {Verdict::unknown, Verdict::clean, Verdict::suspect, Verdict::leak,
+                    Verdict::expected}) {
     if (text == to_string(v)) {
       out = v;
       return true;

@@ -139,6 +139,23 @@ MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPoli
     }
   }
   if (!merged.complete) merged.finished_at.clear();
+  // The controls: warn-only when every input was; each suppression once, its uses summed.
+  merged.warn_only = true;
+  std::vector<std::string> suppression_files;
+  for (const SourcedReport& in : inputs) {
+    merged.warn_only = merged.warn_only && in.report.warn_only;
+    if (!in.report.suppressions_file.empty()) note_value(suppression_files, in.report.suppressions_file);
+    for (const SuppressionUse& u : in.report.suppressions) {
+      auto same = std::find_if(merged.suppressions.begin(), merged.suppressions.end(),
+                               [&](const SuppressionUse& m) { return m.text == u.text; });
+      if (same == merged.suppressions.end()) {
+        merged.suppressions.push_back(u);
+      } else {
+        same->used += u.used;
+      }
+    }
+  }
+  merged.suppressions_file = joined(suppression_files);
   merged.framework = joined(frameworks);
   merged.binary = joined(binaries);
   merged.backend = joined(backends);

@@ -1,11 +1,15 @@
 // The report model: statuses and the analysis that fills violations and leak verdicts.
 #include <algorithm>
+#include <cmath>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "memx/report.hpp"
 #include "memx/sites.hpp"
+#include "memx/suppressions.hpp"
 
 namespace memx {
 
@@ -40,6 +44,75 @@ bool from_string(std::string_view text, TestStatus& out) {
   }
   return false;
 }
+
+std::optional<Violation> judge_expected_leak(TestRecord& test) {
+  if (!test.budget || !test.budget->leak || test.runs.size() < 2) return std::nullopt;
+  const std::int64_t expected = *test.budget->leak;
+  LeakAssessment& a = test.leak;
+  if (a.verdict == Verdict::expected) a.verdict = Verdict::leak;  // judged again
+  // The blocks it leaks per repetition: the same number after every warm-up, or what the
+  // verdict says (a leak judged on all runs but one caught another thread in flight).
+  bool same = true;
+  for (std::size_t k = 2; k < test.runs.size(); ++k) {
+    same = same && test.runs[k].net_blocks == test.runs[1].net_blocks;
+  }
+  const bool grows = a.verdict == Verdict::leak || a.verdict == Verdict::suspect;
+  const std::int64_t leaked =
+      same ? std::max<std::int64_t>(0, test.runs[1].net_blocks)
+           : (grows ? std::max<std::int64_t>(0, std::llround(a.blocks_per_run)) : 0);
+  const bool match = leaked == expected &&
+                     (same || a.verdict == Verdict::leak || (expected == 0 && !grows));
+  if (match) {
+    if (expected > 0 && a.verdict != Verdict::unknown) {
+      a.verdict = Verdict::expected;
+      a.suppressed_by.clear();
+      if (a.reason.find("as its budget expects") == std::string::npos) {
+        a.reason += fmt::format("; as its budget expects (leak={})", expected);
+      }
+    }
+    return std::nullopt;
+  }
+  return Violation{"leak", leaked, expected};
+}
+
+std::optional<std::size_t> suppress_leak(TestRecord& test, const std::vector<Suppression>& list) {
+  if (test.leak.verdict != Verdict::leak || list.empty()) return std::nullopt;
+  const std::optional<std::size_t> i = find_suppression(list, test);
+  if (i) test.leak.suppressed_by = list[*i].text();
+  return i;
+}
+
+std::vector<Suppression> suppressions_of(const Report& report) {
+  std::vector<Suppression> out;
+  for (const SuppressionUse& u : report.suppressions) {
+    SuppressionsParse p = parse_suppressions(u.text, "report");
+    Suppression s;
+    s.kind = Suppression::Kind::leak;
+    s.pattern = "^$";  // matches nothing: keeps the indices of report.suppressions
+    if (p.list && p.list->size() == 1) s = p.list->front();
+    s.line = u.line;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+bool gated_violations(const TestRecord& test) {
+  return !test.violations.empty() && !(test.budget && test.budget->warn.value_or(false));
+}
+
+namespace {
+
+/// The controls over a test whose violations and verdict are freshly judged.
+void apply_controls(Report& report, TestRecord& t, const std::vector<Suppression>& list) {
+  if (std::optional<Violation> v = judge_expected_leak(t)) {
+    t.violations.push_back(ViolationRecord{v->key, v->measured, v->allowed, describe(*v)});
+  }
+  const bool warn = report.warn_only || (t.budget && t.budget->warn.value_or(false));
+  for (ViolationRecord& v : t.violations) v.enforced = !warn;
+  if (const std::optional<std::size_t> i = suppress_leak(t, list)) ++report.suppressions[*i].used;
+}
+
+}  // namespace
 
 void analyze_report(Report& report) {
   // The handoff rule needs at least 3 iteration totals; without them every test is judged
@@ -85,12 +158,16 @@ void analyze_report(Report& report) {
     for (const RunRecord& r : t.runs) s.runs.push_back(RunNet{r.net_bytes, r.net_blocks});
     series.push_back(std::move(s));
   }
-  if (!whole_run) return;
-  std::vector<LeakAssessment> leaks = analyze_leaks(series, report.iteration_end_live_bytes);
-  for (std::size_t i = 0; i < leaks.size(); ++i) {
-    report.tests[i].leak = std::move(leaks[i]);
-    refine_leak_by_sites(report.tests[i], report.stacks);
+  if (whole_run) {
+    std::vector<LeakAssessment> leaks = analyze_leaks(series, report.iteration_end_live_bytes);
+    for (std::size_t i = 0; i < leaks.size(); ++i) {
+      report.tests[i].leak = std::move(leaks[i]);
+      refine_leak_by_sites(report.tests[i], report.stacks);
+    }
   }
+  const std::vector<Suppression> list = suppressions_of(report);
+  for (SuppressionUse& u : report.suppressions) u.used = 0;
+  for (TestRecord& t : report.tests) apply_controls(report, t, list);
 }
 
 }  // namespace memx

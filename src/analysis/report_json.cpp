@@ -27,6 +27,9 @@ ordered_json budget_json(const Budget& b) {
   if (b.blocks) j["blocks"] = *b.blocks;
   if (b.allocs) j["allocs"] = *b.allocs;
   if (b.rss) j["rss"] = *b.rss;
+  if (b.leak) j["leak"] = *b.leak;
+  if (b.threads) j["threads"] = to_string(*b.threads);
+  if (b.warn) j["warn"] = *b.warn;
   return j;
 }
 
@@ -111,6 +114,7 @@ ordered_json test_json(const TestRecord& t, const std::string& report_binary, St
     vj["measured"] = v.measured;
     vj["allowed"] = v.allowed;
     vj["message"] = v.message;
+    vj["enforced"] = v.enforced;
     violations.push_back(std::move(vj));
   }
   j["violations"] = std::move(violations);
@@ -120,6 +124,7 @@ ordered_json test_json(const TestRecord& t, const std::string& report_binary, St
   leak["bytes_per_run"] = t.leak.bytes_per_run;
   leak["blocks_per_run"] = t.leak.blocks_per_run;
   leak["reason"] = t.leak.reason;
+  if (!t.leak.suppressed_by.empty()) leak["suppressed_by"] = t.leak.suppressed_by;
   j["leak"] = std::move(leak);
   if (sites) {
     ordered_json list = ordered_json::array();
@@ -274,6 +279,21 @@ Budget budget_at(const json& v, const std::string& path) {
   Budget b;
   for (auto it = v.begin(); it != v.end(); ++it) {
     const std::string p = join(path, it.key());
+    if (it.key() == "threads") {  // version 3
+      const std::string t = string_at(it.value(), p);
+      if (t == "current") {
+        b.threads = Threads::current;
+      } else if (t == "all") {
+        b.threads = Threads::all;
+      } else {
+        throw Invalid{p, fmt::format("unknown threads value \"{}\" (use current, all)", t)};
+      }
+      continue;
+    }
+    if (it.key() == "warn") {  // version 3
+      b.warn = bool_at(it.value(), p);
+      continue;
+    }
     const std::int64_t limit = int64_at(it.value(), p, 0);
     if (it.key() == "peak")
       b.peak = limit;
@@ -285,8 +305,10 @@ Budget budget_at(const json& v, const std::string& path) {
       b.allocs = limit;
     else if (it.key() == "rss")
       b.rss = limit;
+    else if (it.key() == "leak")  // version 3
+      b.leak = limit;
     else
-      throw Invalid{p, "unknown budget key (use peak, net, blocks, allocs, rss)"};
+      throw Invalid{p, "unknown budget key (use peak, net, blocks, allocs, rss, leak, threads, warn)"};
   }
   return b;
 }
@@ -317,6 +339,7 @@ ViolationRecord violation_at(const json& v, const std::string& path) {
   r.measured = field(v, path, "measured", any_int);
   r.allowed = field(v, path, "allowed", any_int);
   r.message = field(v, path, "message", string_at);
+  r.enforced = optional_field(v, path, "enforced", bool_at, true);  // version 3
   return r;
 }
 
@@ -324,7 +347,7 @@ LeakAssessment leak_at(const json& v, const std::string& path) {
   object_at(v, path);
   LeakAssessment a;
   a.verdict = field(v, path, "verdict", [](const json& x, const std::string& p) {
-    return enum_at<Verdict>(x, p, "verdict", "unknown, clean, suspect, leak");
+    return enum_at<Verdict>(x, p, "verdict", "unknown, clean, suspect, leak, expected");
   });
   a.confidence = field(v, path, "confidence", [](const json& x, const std::string& p) {
     return enum_at<Confidence>(x, p, "confidence", "low, medium, high");
@@ -332,6 +355,7 @@ LeakAssessment leak_at(const json& v, const std::string& path) {
   a.bytes_per_run = field(v, path, "bytes_per_run", number_at);
   a.blocks_per_run = field(v, path, "blocks_per_run", number_at);
   a.reason = field(v, path, "reason", string_at);
+  a.suppressed_by = optional_field(v, path, "suppressed_by", string_at, std::string());  // version 3
   return a;
 }
 
@@ -514,6 +538,26 @@ Report report_at(const json& v) {
   if (auto st = v.find("stacks"); st != v.end() && !st->is_null()) {  // version 2
     r.stacks = stacks_at(*st, "stacks");
   }
+  r.warn_only = optional_field(v, top, "warn_only", bool_at, false);  // version 3
+  r.suppressions_file = optional_field(v, top, "suppressions_file", string_at, std::string());
+  if (auto su = v.find("suppressions"); su != v.end()) {  // version 3
+    array_at(*su, "suppressions");
+    for (std::size_t i = 0; i < su->size(); ++i) {
+      const std::string p = index("suppressions", i);
+      const json& e = (*su)[i];
+      object_at(e, p);
+      SuppressionUse u;
+      u.text = field(e, p, "text", string_at);
+      const SuppressionsParse parsed = parse_suppressions(u.text, join(p, "text"));
+      if (!parsed.list || parsed.list->size() != 1) {
+        throw Invalid{join(p, "text"),
+                      fmt::format("\"{}\" is not one leak:PATTERN or test:PATTERN line", u.text)};
+      }
+      u.line = field(e, p, "line", [](const json& x, const std::string& q) { return int_at(x, q, 0); });
+      u.used = field(e, p, "used", uint64_at);
+      r.suppressions.push_back(std::move(u));
+    }
+  }
   const json& live =
       array_at(member(v, top, "iteration_end_live_bytes"), "iteration_end_live_bytes");
   for (std::size_t i = 0; i < live.size(); ++i) {
@@ -625,6 +669,19 @@ std::string to_json(const Report& report) {
     st["final"] = report.stacks.final;
     if (report.stacks.sample_bytes > 0) st["sample_bytes"] = report.stacks.sample_bytes;
     j["stacks"] = std::move(st);
+  }
+  if (report.warn_only) j["warn_only"] = true;
+  if (!report.suppressions_file.empty() || !report.suppressions.empty()) {
+    j["suppressions_file"] = report.suppressions_file;
+    ordered_json list = ordered_json::array();
+    for (const SuppressionUse& u : report.suppressions) {
+      ordered_json e;
+      e["text"] = u.text;
+      e["line"] = u.line;
+      e["used"] = u.used;
+      list.push_back(std::move(e));
+    }
+    j["suppressions"] = std::move(list);
   }
   j["iteration_end_live_bytes"] = report.iteration_end_live_bytes;
   StackTables tables;

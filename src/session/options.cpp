@@ -20,6 +20,9 @@ constexpr std::string_view kBudgetFlag = "--memx-budget";
 constexpr std::string_view kFailOnLeakFlag = "--memx-fail-on-leak";
 constexpr std::string_view kStacksFlag = "--memx-stacks";
 constexpr std::string_view kSitesFlag = "--memx-sites";
+constexpr std::string_view kWarnOnlyFlag = "--memx-warn-only";
+constexpr std::string_view kThreadsFlag = "--memx-threads";
+constexpr std::string_view kSuppressionsFlag = "--memx-suppressions";
 constexpr int kMaxSites = 1000;
 
 bool starts_with(std::string_view s, std::string_view prefix) {
@@ -133,6 +136,46 @@ void set_break(PluginOptions& o, std::string_view value, std::string_view origin
   o.break_on_alloc = AllocBreak{std::string(value.substr(0, colon)), *n, r ? static_cast<int>(*r) : 0};
 }
 
+void set_warn_only(PluginOptions& o, std::string_view value, std::string_view origin,
+                   std::vector<std::string>& errors) {
+  std::optional<bool> b = parse_bool(value);
+  if (!b) {
+    errors.push_back("memx: " + std::string(origin) +
+                     ": expected 1/0, true/false, yes/no or on/off, not \"" + std::string(value) + "\"");
+    return;
+  }
+  o.warn_only = *b;
+}
+
+void set_threads(PluginOptions& o, std::string_view value, std::string_view origin,
+                 std::vector<std::string>& errors) {
+  if (value == "current") {
+    o.threads = Threads::current;
+  } else if (value == "all") {
+    o.threads = Threads::all;
+  } else {
+    errors.push_back("memx: " + std::string(origin) +
+                     ": expected current (the test's own thread) or all (every thread), not \"" +
+                     std::string(value) + "\"");
+  }
+}
+
+void set_suppressions(PluginOptions& o, std::string_view value, std::string_view origin,
+                      std::vector<std::string>& errors) {
+  if (value.empty()) {
+    errors.push_back("memx: " + std::string(origin) + ": expected a file of leak:PATTERN and "
+                     "test:PATTERN lines, e.g. " + std::string(kSuppressionsFlag) + "=lsan.supp");
+    return;
+  }
+  SuppressionsParse parsed = read_suppressions_file(std::string(value));
+  if (!parsed.list) {
+    errors.push_back("memx: " + std::string(origin) + ": " + parsed.error);
+    return;
+  }
+  o.suppressions_path = std::string(value);
+  o.suppressions = std::move(*parsed.list);
+}
+
 std::string describe_env(const char* name, const char* value) {
   return std::string(name) + "=\"" + value + "\"";
 }
@@ -165,6 +208,15 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
   }
   if (const char* v = env("MEMX_BREAK_ON_ALLOC"); v != nullptr && *v != '\0') {
     set_break(o, v, describe_env("MEMX_BREAK_ON_ALLOC", v), out.errors);
+  }
+  if (const char* v = env("MEMX_WARN_ONLY"); v != nullptr && *v != '\0') {
+    set_warn_only(o, v, describe_env("MEMX_WARN_ONLY", v), out.errors);
+  }
+  if (const char* v = env("MEMX_THREADS"); v != nullptr && *v != '\0') {
+    set_threads(o, v, describe_env("MEMX_THREADS", v), out.errors);
+  }
+  if (const char* v = env("MEMX_SUPPRESSIONS"); v != nullptr && *v != '\0') {
+    set_suppressions(o, v, describe_env("MEMX_SUPPRESSIONS", v), out.errors);
   }
   if (const char* v = env("MEMX_QUIET"); v != nullptr && *v != '\0') {
     if (std::optional<bool> b = parse_bool(v)) {
@@ -223,13 +275,20 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
       }
     } else if (name == kSitesFlag) {
       set_sites(o, value, arg, out.errors);
+    } else if (name == kWarnOnlyFlag) {
+      set_warn_only(o, has_value ? value : std::string_view("1"), arg, out.errors);
+    } else if (name == kThreadsFlag) {
+      set_threads(o, value, arg, out.errors);
+    } else if (name == kSuppressionsFlag) {
+      set_suppressions(o, value, arg, out.errors);
     } else {
       // A mistyped flag (--memx-budegt=...) would run without the check it asked for.
       out.errors.push_back("memx: unknown flag " + std::string(name) + " (known: " +
                            std::string(kReportFlag) + "=PATH, " + std::string(kBudgetFlag) +
                            "=TEXT, " + std::string(kFailOnLeakFlag) + ", " +
                              std::string(kStacksFlag) + "[=DEPTH|=sample:SIZE], " + std::string(kSitesFlag) +
-                             "=N)");
+                             "=N, " + std::string(kWarnOnlyFlag) + ", " + std::string(kThreadsFlag) +
+                             "=current|all, " + std::string(kSuppressionsFlag) + "=FILE)");
     }
   }
   return out;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cmath>
@@ -72,6 +73,59 @@ std::string budget_sources(const detail::BudgetSources& src) {
   add("suite", src.group);
   add("test", src.test);
   return out;
+}
+
+/// A failing test's memx messages in all, at most: the rest is in the report.
+constexpr std::size_t kMaxMessageLines = 15;
+
+std::size_t line_count(const std::string& text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+}
+
+/// Cuts `messages` to at most kMaxMessageLines lines in all (a test that breaks every key,
+/// with sites and a leak, would print dozens), ending with where the rest is.
+void cap_messages(std::vector<std::string>& messages, const std::string& report_path) {
+  std::size_t total = 0;
+  for (const std::string& m : messages) total += line_count(m);
+  if (total <= kMaxMessageLines) return;
+  const std::string rest =
+      report_path.empty()
+          ? std::string("run with --memx-report=PATH for every figure, site and stack")
+          : fmt::format("every figure, site and stack: {}", report_path);
+  std::size_t room = kMaxMessageLines - 1;  // the last line says where the rest is
+  std::vector<std::string> kept;
+  for (const std::string& m : messages) {
+    if (room == 0) break;
+    std::size_t end = 0;
+    std::size_t lines = 0;
+    while (lines < room) {
+      const std::size_t nl = m.find('\n', end);
+      ++lines;
+      if (nl == std::string::npos) {
+        end = m.size();
+        break;
+      }
+      end = nl + 1;
+    }
+    std::string part = m.substr(0, end);
+    if (!part.empty() && part.back() == '\n') part.pop_back();
+    room -= lines;
+    kept.push_back(std::move(part));
+  }
+  std::size_t shown = 0;
+  for (const std::string& k : kept) shown += line_count(k);
+  kept.back() += fmt::format("\n  ... {} more line{} ({})", total - shown,
+                             total - shown == 1 ? "" : "s", rest);
+  messages = std::move(kept);
+}
+
+/// "memx: warning (not enforced: warn-only): " before a message that does not fail.
+std::string as_warning(const std::string& message, bool run_wide) {
+  const std::string tag = run_wide ? "--memx-warn-only" : "its budget's warn";
+  if (message.rfind("memx: ", 0) == 0) {
+    return fmt::format("memx: warning, not enforced ({}): {}", tag, message.substr(6));
+  }
+  return fmt::format("memx: warning, not enforced ({}): {}", tag, message);
 }
 
 constexpr const char* kOwnerVariable = "MEMX_REPORT_OWNER";
@@ -142,6 +196,11 @@ Session::Session(SessionConfig config) {
   r.backend = backend_name();
   r.tool = tool_name(detected_tool());
   r.measured = allocations_counted();
+  r.warn_only = impl_->config.options.warn_only;
+  r.suppressions_file = impl_->config.options.suppressions_path;
+  for (const Suppression& sup : impl_->config.options.suppressions) {
+    r.suppressions.push_back(SuppressionUse{sup.text(), sup.line, 0});
+  }
   note_tool(r);
   const int depth = impl_->config.options.stacks_depth;
   const std::uint64_t sample = impl_->config.options.stacks_sample;
@@ -338,6 +397,40 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     t.line = id.line;
   }
   TestRecord& rec = m.report.tests[pos];
+
+  // The effective budget: global, overridden by the group's, overridden by the test's.
+  detail::BudgetSources sources;
+  Budget effective = m.config.options.budget;
+  sources.global = m.config.options.budget_text;
+  if (!id.group.empty()) {
+    if (std::optional<detail::GroupBudget> g = detail::group_budgets().find(id.group)) {
+      if (!g->error.empty()) {
+        out.failures.push_back(
+            fmt::format("memx: malformed MEMX_SUITE_BUDGET at {}: {}", g->where, g->error));
+      } else {
+        effective = effective.overridden_by(g->budget);
+        sources.group = g->text;
+      }
+    }
+  }
+  if (!test_budget_error.empty()) out.failures.push_back(test_budget_error);
+  if (test_budget) {
+    effective = effective.overridden_by(*test_budget);
+    sources.test = test_budget_text;
+  }
+  if (!out.failures.empty()) m.bad_budget.insert(rec.name);
+  // threads=current (or --memx-threads=current): the test's own thread's figures.
+  if (m.config.options.threads == Threads::current && !effective.threads) {
+    effective.threads = Threads::current;
+  }
+  if (effective.threads == Threads::current) out.run = m.meter.thread_run();
+  // Warn-only: what would fail the test is shown and recorded, and the test passes.
+  const bool warn = m.config.options.warn_only || effective.warn.value_or(false);
+  std::vector<std::string>& complaints = warn ? out.notes : out.failures;
+  auto complain = [&](std::string msg) {
+    complaints.push_back(warn ? as_warning(msg, m.config.options.warn_only) : std::move(msg));
+  };
+
   // Not measured (Valgrind replaced operator new): the zeros taken are no figures. The
   // test is recorded without runs, budgets are not checked and no leak verdict is given.
   const bool measured = m.report.measured;
@@ -375,27 +468,6 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     }
   }
 
-  // The effective budget: global, overridden by the group's, overridden by the test's.
-  detail::BudgetSources sources;
-  Budget effective = m.config.options.budget;
-  sources.global = m.config.options.budget_text;
-  if (!id.group.empty()) {
-    if (std::optional<detail::GroupBudget> g = detail::group_budgets().find(id.group)) {
-      if (!g->error.empty()) {
-        out.failures.push_back(
-            fmt::format("memx: malformed MEMX_SUITE_BUDGET at {}: {}", g->where, g->error));
-      } else {
-        effective = effective.overridden_by(g->budget);
-        sources.group = g->text;
-      }
-    }
-  }
-  if (!test_budget_error.empty()) out.failures.push_back(test_budget_error);
-  if (test_budget) {
-    effective = effective.overridden_by(*test_budget);
-    sources.test = test_budget_text;
-  }
-  if (!out.failures.empty()) m.bad_budget.insert(rec.name);
   // A skipped test is measured but not judged: it did not finish, and GoogleTest builds
   // the skip message (a dozen allocations, kilobytes) before memx can tell it apart.
   if (!effective.empty()) {
@@ -428,7 +500,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
           if (!m.path.empty()) msg += fmt::format("\n  (every site and its whole stack: {})", m.path);
         }
       }
-      out.failures.push_back(std::move(msg));
+      complain(std::move(msg));
       m.over_budget.insert(rec.name);
     }
   }
@@ -454,7 +526,20 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     rec.leak = analyze_leaks({series}, aligned ? lives : std::vector<std::int64_t>{}).front();
     // Sampled sites are estimates: a verdict is not changed on them.
     if (m.report.stacks.sample_bytes == 0) refine_leak_by_sites(rec, m.report.stacks);
-    if (m.config.options.fail_on_leak && rec.leak.verdict == Verdict::leak &&
+    rec.budget = effective.empty() ? std::optional<Budget>() : std::optional<Budget>(effective);
+    if (std::optional<Violation> v = judge_expected_leak(rec)) {
+      complain(fmt::format("memx: {} {}", printable_name(rec.name), describe(*v)));
+      m.over_budget.insert(rec.name);
+    }
+    if (const std::optional<std::size_t> i = suppress_leak(rec, m.config.options.suppressions)) {
+      const Suppression& sup = m.config.options.suppressions[*i];
+      out.notes.push_back(fmt::format(
+          "memx: {} leaks {} in {:g} block{} per repetition: suppressed by {} ({}:{})",
+          printable_name(rec.name), format_bytes(std::llround(rec.leak.bytes_per_run)),
+          rec.leak.blocks_per_run, rec.leak.blocks_per_run == 1.0 ? "" : "s", sup.text(),
+          m.config.options.suppressions_path, sup.line));
+    }
+    if (m.config.options.fail_on_leak && rec.leak.reported_leak() &&
         rec.leak.confidence >= Confidence::medium) {
       std::string msg = fmt::format(
           "memx: {} leaks {} in {} per repetition ({} confidence: {})", printable_name(rec.name),
@@ -471,9 +556,11 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
       } else {
         msg += live_numbers_line(rec);
       }
-      out.failures.push_back(std::move(msg));
+      complain(std::move(msg));
     }
   }
+  cap_messages(out.failures, m.path);
+  cap_messages(out.notes, m.path);
 
   if (status == TestStatus::failed || !out.failures.empty()) {
     rec.status = TestStatus::failed;

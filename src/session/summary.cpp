@@ -58,14 +58,25 @@ std::string Session::summary(bool color) const {
     return out;
   }
 
-  std::vector<const TestRecord*> budget_broken, leaks, by_peak;
-  std::size_t suspects = 0;
+  std::vector<const TestRecord*> budget_broken, warned, leaks, warned_leaks, suppressed, by_peak;
+  std::size_t suspects = 0, expected = 0;
   for (const TestRecord& t : m.report.tests) {
-    if (!t.violations.empty() || m.bad_budget.count(t.name) != 0 || m.over_budget.count(t.name) != 0) {
-      budget_broken.push_back(&t);
+    bool enforced = m.bad_budget.count(t.name) != 0;
+    bool any = enforced || m.over_budget.count(t.name) != 0;
+    for (const ViolationRecord& v : t.violations) {
+      any = true;
+      enforced = enforced || v.enforced;
     }
-    if (t.leak.verdict == Verdict::leak) leaks.push_back(&t);
+    const bool warn = m.config.options.warn_only || (t.budget && t.budget->warn.value_or(false));
+    if (any && (enforced || (t.violations.empty() && !warn))) {
+      budget_broken.push_back(&t);
+    } else if (any) {
+      warned.push_back(&t);
+    }
+    if (t.leak.reported_leak()) (warn ? warned_leaks : leaks).push_back(&t);
+    if (t.leak.verdict == Verdict::leak && !t.leak.suppressed_by.empty()) suppressed.push_back(&t);
     if (t.leak.verdict == Verdict::suspect) ++suspects;
+    if (t.leak.verdict == Verdict::expected) ++expected;
     if (max_peak(t) > 0) by_peak.push_back(&t);
   }
   std::stable_sort(by_peak.begin(), by_peak.end(), [](const TestRecord* a, const TestRecord* b) {
@@ -73,38 +84,83 @@ std::string Session::summary(bool color) const {
   });
   if (by_peak.size() > kTopPeaks) by_peak.resize(kTopPeaks);
 
+  // Suppressions, as LeakSanitizer prints them: the ones used with their counts, and the
+  // unused ones (stale lines of the file).
+  std::string suppression_lines;
+  if (!m.report.suppressions.empty()) {
+    std::string used, unused;
+    for (const SuppressionUse& u : m.report.suppressions) {
+      if (u.used > 0) {
+        used += fmt::format("{}{} ({})", used.empty() ? "" : ", ", u.text, plural(u.used, "test", "tests"));
+      } else {
+        unused += fmt::format("{}{} (line {})", unused.empty() ? "" : ", ", u.text, u.line);
+      }
+    }
+    suppression_lines += paint(kYellow, kPrefix) +
+                         fmt::format("suppressions used ({}): {}\n", m.report.suppressions_file,
+                                     used.empty() ? std::string("none") : used);
+    if (!unused.empty()) {
+      suppression_lines += paint(kYellow, kPrefix) + fmt::format("suppressions unused: {}\n", unused);
+    }
+  }
+  std::string extras;
+  if (suspects > 0) extras += fmt::format(", {} suspect", suspects);
+  if (expected > 0) extras += fmt::format(", {} leaking as expected", expected);
+  if (!suppressed.empty()) extras += fmt::format(", {} suppressed", suppressed.size());
+
   std::string out;
   const std::size_t n = m.report.tests.size();
-  if (budget_broken.empty() && leaks.empty()) {
+  if (budget_broken.empty() && leaks.empty() && warned.empty() && warned_leaks.empty()) {
     std::string line = fmt::format("{} measured, none over budget, no leaks", plural(n, "test", "tests"));
-    if (suspects > 0) line += fmt::format(" ({} suspect)", suspects);
+    if (!extras.empty()) line += " (" + extras.substr(2) + ")";
     if (!by_peak.empty()) {
       line += fmt::format("; highest peak {} ({})", format_bytes(max_peak(*by_peak.front())),
                           printable_name(by_peak.front()->name));
     }
-    return paint(kGreen, kPrefix) + line + "\n";
+    return paint(kGreen, kPrefix) + line + "\n" + suppression_lines;
   }
 
-  out += paint(kRed, kPrefix) +
-         fmt::format("{} measured: {} over budget, {} leaking{}\n", plural(n, "test", "tests"),
-                     budget_broken.size(), leaks.size(),
-                     suspects > 0 ? fmt::format(", {} suspect", suspects) : std::string());
-  for (const TestRecord* t : budget_broken) {
+  const bool failing = !budget_broken.empty() || !leaks.empty();
+  std::string head = fmt::format("{} measured: {} over budget, {} leaking{}", plural(n, "test", "tests"),
+                                 budget_broken.size() + warned.size(),
+                                 leaks.size() + warned_leaks.size(), extras);
+  if (!warned.empty() || !warned_leaks.empty()) {
+    head += fmt::format(" (not enforced: {})", m.config.options.warn_only
+                                                    ? "--memx-warn-only, nothing failed"
+                                                    : "warn budgets");
+  }
+  out += paint(failing ? kRed : kYellow, kPrefix) + head + "\n";
+  auto violations_text = [](const TestRecord& t) {
     std::string what;
-    for (const ViolationRecord& v : t->violations) {
+    for (const ViolationRecord& v : t.violations) {
       if (!what.empty()) what += "; ";
       what += v.message;
     }
-    if (what.empty()) what = "malformed budget";
-    out += paint(kRed, kPrefix) + fmt::format("over budget: {}: {}\n", printable_name(t->name), what);
+    return what.empty() ? std::string("malformed budget") : what;
+  };
+  for (const TestRecord* t : budget_broken) {
+    out += paint(kRed, kPrefix) +
+           fmt::format("over budget: {}: {}\n", printable_name(t->name), violations_text(*t));
   }
-  for (const TestRecord* t : leaks) {
-    out += paint(kYellow, kPrefix) +
-           fmt::format("leak: {}: {} in {:g} block{} per repetition ({} confidence)\n", printable_name(t->name),
+  for (const TestRecord* t : warned) {
+    out += paint(kYellow, kPrefix) + fmt::format("over budget (warn-only, not enforced): {}: {}\n",
+                                                 printable_name(t->name), violations_text(*t));
+  }
+  auto leak_line = [&](const TestRecord* t, const char* what) {
+    return paint(kYellow, kPrefix) +
+           fmt::format("{}: {}: {} in {:g} block{} per repetition ({} confidence)\n", what,
+                       printable_name(t->name),
                        format_bytes(static_cast<std::int64_t>(t->leak.bytes_per_run + 0.5)),
                        t->leak.blocks_per_run, t->leak.blocks_per_run == 1.0 ? "" : "s",
                        to_string(t->leak.confidence));
+  };
+  for (const TestRecord* t : leaks) out += leak_line(t, "leak");
+  for (const TestRecord* t : warned_leaks) out += leak_line(t, "leak (warn-only, not enforced)");
+  for (const TestRecord* t : suppressed) {
+    out += paint(kYellow, kPrefix) + fmt::format("leak suppressed by {}: {}\n",
+                                                 t->leak.suppressed_by, printable_name(t->name));
   }
+  out += suppression_lines;
   if (!by_peak.empty()) {
     std::string line = "highest peaks:";
     for (const TestRecord* t : by_peak) line += fmt::format(" {} {},", printable_name(t->name), format_bytes(max_peak(*t)));

@@ -317,10 +317,10 @@ TEST(ReadReport, RejectsAnotherFormat) {
 
 TEST(ReadReport, RejectsANewerVersion) {
   json doc = golden_json();
-  doc["version"] = 3;
+  doc["version"] = 4;
   EXPECT_EQ(
       error_for(doc),
-      "report.json: version: report version 3 is newer than this memx reads (2); upgrade memx");
+      "report.json: version: report version 4 is newer than this memx reads (3); upgrade memx");
   doc["version"] = 0;
   EXPECT_EQ(error_for(doc), "report.json: version: invalid report version 0");
   doc["version"] = "1";
@@ -371,13 +371,14 @@ TEST(ReadReport, RejectsWrongTypesEverywhere) {
       {json::json_pointer("/tests/0/budget"), "peak=4MiB",
        "tests[0].budget: expected an object, got string"},
       {json::json_pointer("/tests/0/budget/peek"), 1,
-       "tests[0].budget.peek: unknown budget key (use peak, net, blocks, allocs, rss)"},
+       "tests[0].budget.peek: unknown budget key (use peak, net, blocks, allocs, rss, leak, threads, "
+       "warn)"},
       {json::json_pointer("/tests/0/budget/peak"), -5,
        "tests[0].budget.peak: integer -5 is out of range [0, 9223372036854775807]"},
       {json::json_pointer("/tests/1/violations/0/measured"), "64",
        "tests[1].violations[0].measured: expected an integer, got string"},
       {json::json_pointer("/tests/1/leak/verdict"), "maybe",
-       "tests[1].leak.verdict: unknown verdict \"maybe\" (use unknown, clean, suspect, leak)"},
+       "tests[1].leak.verdict: unknown verdict \"maybe\" (use unknown, clean, suspect, leak, expected)"},
       {json::json_pointer("/tests/1/leak/confidence"), "sure",
        "tests[1].leak.confidence: unknown confidence \"sure\" (use low, medium, high)"},
       {json::json_pointer("/tests/1/leak/bytes_per_run"), true,

@@ -335,14 +335,23 @@ TEST(SitesReport, InlineFramesAreReadToo) {
   EXPECT_EQ(read.report->tests[0].sites[0].frames[0].file, "a.cpp");
 }
 
-TEST(SitesReport, Version1StillReads) {
-  std::string text = read_file(std::string(MEMX_ANALYSIS_GOLDEN_DIR) + "/report_basic.json");
-  const std::size_t at = text.find("\"version\": 2");
-  ASSERT_NE(at, std::string::npos);
-  text.replace(at, 12, "\"version\": 1");
-  const memx::ReportRead read = memx::read_report(text, "v1.json");
-  ASSERT_TRUE(read.report.has_value()) << read.error;
-  EXPECT_EQ(read.report->stacks.depth, 0);
+TEST(SitesReport, Versions1And2StillRead) {
+  for (const char* older : {"\"version\": 1", "\"version\": 2"}) {
+    std::string text = read_file(std::string(MEMX_ANALYSIS_GOLDEN_DIR) + "/report_basic.json");
+    const std::size_t at = text.find("\"version\": 3");
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, 12, older);
+    // Without the members version 3 added: each violation counts as enforced.
+    for (std::size_t e = text.find(",\n          \"enforced\": true"); e != std::string::npos;
+         e = text.find(",\n          \"enforced\": true")) {
+      text.erase(e, std::string(",\n          \"enforced\": true").size());
+    }
+    const memx::ReportRead read = memx::read_report(text, "old.json");
+    ASSERT_TRUE(read.report.has_value()) << read.error;
+    EXPECT_EQ(read.report->stacks.depth, 0);
+    ASSERT_FALSE(read.report->tests[1].violations.empty());
+    EXPECT_TRUE(read.report->tests[1].violations[0].enforced);
+  }
 }
 
 TEST(SitesReport, BadSitesAreRejectedWithTheirPath) {

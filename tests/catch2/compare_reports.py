@@ -10,8 +10,8 @@ HEAP_KEYS = ("net_bytes", "net_blocks", "allocs", "peak_bytes")
 def load(path):
     with open(path) as f:
         r = json.load(f)
-    if r.get("format") != "memx-report" or r.get("version") != 2:
-        sys.exit(f"compare_reports.py: {path}: not a memx-report version 2")
+    if r.get("format") != "memx-report" or r.get("version") != 3:
+        sys.exit(f"compare_reports.py: {path}: not a memx-report version 3")
     return r
 
 

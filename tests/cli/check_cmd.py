@@ -88,7 +88,7 @@ def two_phase(memx, binary, workdir, repeat, culprits, expect_sites, framework):
                      [f"memx check: {len(culprits)} tests again in stack mode: " + ", ".join(culprits)])
     with open(report) as f:
         r = resolve_frames(json.load(f))
-    if r["version"] != 2 or not r.get("stacks") or r["repetitions"] != repeat:
+    if r["version"] != 3 or not r.get("stacks") or r["repetitions"] != repeat:
         fail(f"{report}: not a stack-mode report of {repeat} repetitions: {r.get('stacks')}")
     with_sites = [t["name"] for t in r["tests"] if t.get("sites") or t.get("peak_sites")]
     if with_sites != culprits:

@@ -228,7 +228,7 @@ def main():
     open(os.path.join(bad, "other_format.json"), "w").write(
         '{"format": "heaptrack", "version": 1}\n')
     newer = json.loads(text)
-    newer["version"] = 3
+    newer["version"] = 4
     write("bad/newer_version.json", newer)
     wrong = json.loads(text)
     wrong["tests"][2]["runs"][1]["net_bytes"] = "32"

@@ -33,8 +33,8 @@ def fail(msg):
 def load(path):
     with open(path) as f:
         r = json.load(f)
-    if r.get("format") != "memx-report" or r.get("version") != 2:
-        fail(f"{path}: not a memx-report version 2")
+    if r.get("format") != "memx-report" or r.get("version") != 3:
+        fail(f"{path}: not a memx-report version 3")
     return r
 
 

@@ -125,7 +125,7 @@ TEST(Options, BadEnvironmentValuesOfVerdictSettingsAreErrors) {
   ASSERT_EQ(p.errors.size(), 2u);
   EXPECT_EQ(p.errors[0],
             "memx: MEMX_BUDGET=\"peek=1KiB\": memx budget \"peek=1KiB\": unknown key \"peek\" in "
-            "\"peek=1KiB\" (use peak, net, blocks, allocs, rss)");
+            "\"peek=1KiB\" (use peak, net, blocks, allocs, rss, leak, threads, warn)");
   EXPECT_EQ(p.errors[1],
             "memx: MEMX_FAIL_ON_LEAK=\"ture\": expected 1/0, true/false, yes/no or on/off, not "
             "\"ture\"");
@@ -134,6 +134,44 @@ TEST(Options, BadEnvironmentValuesOfVerdictSettingsAreErrors) {
   EXPECT_NE(p.warnings[0].find("MEMX_COLOR=\"purple\""), std::string::npos) << p.warnings[0];
   EXPECT_NE(p.warnings[0].find("the default is used"), std::string::npos) << p.warnings[0];
   EXPECT_FALSE(p.options.color.has_value());
+}
+
+TEST(Options, ControlsFromFlagsAndEnvironment) {
+  const std::string supp = std::string(::testing::TempDir()) + "memx_options_test.supp";
+  std::ofstream(supp) << "# comment\n\nleak:libfontconfig*\n  test:Legacy.*  \n";
+  memx::OptionsParse p = parse({"--memx-warn-only", "--memx-threads=current", "--memx-suppressions=" + supp});
+  ASSERT_TRUE(p.errors.empty()) << p.errors.front();
+  EXPECT_TRUE(p.options.warn_only);
+  EXPECT_EQ(p.options.threads, memx::Threads::current);
+  EXPECT_EQ(p.options.suppressions_path, supp);
+  ASSERT_EQ(p.options.suppressions.size(), 2u);
+  EXPECT_EQ(p.options.suppressions[1].text(), "test:Legacy.*");
+  EXPECT_EQ(p.options.suppressions[1].line, 4);
+  p = parse({"--memx-threads=all", "--memx-warn-only=no"},
+            {{"MEMX_WARN_ONLY", "1"}, {"MEMX_THREADS", "current"}, {"MEMX_SUPPRESSIONS", supp}});
+  ASSERT_TRUE(p.errors.empty()) << p.errors.front();
+  EXPECT_FALSE(p.options.warn_only);
+  EXPECT_EQ(p.options.threads, memx::Threads::all);
+  EXPECT_EQ(p.options.suppressions.size(), 2u);
+}
+
+TEST(Options, BadControlsAreErrorsNamingTheInput) {
+  const std::string bad = std::string(::testing::TempDir()) + "memx_options_bad.supp";
+  std::ofstream(bad) << "leak:a\nfun:b\n";
+  const memx::OptionsParse p =
+      parse({"--memx-threads=main", "--memx-suppressions=/nonexistent/x.supp", "--memx-warn-only=perhaps"},
+            {{"MEMX_THREADS", "both"}, {"MEMX_SUPPRESSIONS", bad.c_str()}});
+  ASSERT_EQ(p.errors.size(), 5u);
+  EXPECT_EQ(p.errors[0], "memx: MEMX_THREADS=\"both\": expected current (the test's own thread) or "
+                         "all (every thread), not \"both\"");
+  EXPECT_EQ(p.errors[1], "memx: MEMX_SUPPRESSIONS=\"" + bad + "\": " + bad +
+                             ":2: unknown line \"fun:b\" (expected leak:PATTERN or test:PATTERN; "
+                             "'#' starts a comment)");
+  EXPECT_NE(p.errors[2].find("--memx-threads=main"), std::string::npos);
+  EXPECT_EQ(p.errors[3], "memx: --memx-suppressions=/nonexistent/x.supp: /nonexistent/x.supp: cannot "
+                         "read the suppressions file: No such file or directory");
+  EXPECT_NE(p.errors[4].find("--memx-warn-only=perhaps"), std::string::npos);
+  EXPECT_EQ(parse({"--memx-suppressions="}).errors.size(), 1u);
 }
 
 TEST(Options, BudgetWithSpacesAroundEqualsAndCommas) {

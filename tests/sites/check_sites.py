@@ -35,8 +35,8 @@ def main():
         r = json.load(f)
     resolve_frames(r)
     problems = []
-    if r.get("version") != 2:
-        problems.append(f"version {r.get('version')}, expected 2")
+    if r.get("version") != 3:
+        problems.append(f"version {r.get('version')}, expected 3")
     st = r.get("stacks")
     if not st or st.get("depth", 0) < 1 or st.get("unwinder") not in ("libunwind", "frame-pointer", "glibc-backtrace"):
         problems.append(f"no usable stacks header: {st}")

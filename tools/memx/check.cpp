@@ -288,8 +288,8 @@ void register_check(CLI::App& app, Runner& runner) {
       }
       std::size_t over = 0, leaking = 0;
       for (const TestRecord& t : report.tests) {
-        if (!t.violations.empty()) ++over;
-        if (t.leak.verdict == Verdict::leak) ++leaking;
+        if (gated_violations(t)) ++over;  // a warn budget is reported, not a problem
+        if (t.leak.reported_leak()) ++leaking;  // a suppressed leak is not one
       }
       std::vector<std::string> problems;
       if (over > 0) problems.push_back(fmt::format("{} over budget", over));

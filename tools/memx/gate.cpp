@@ -15,6 +15,8 @@
 #include "cli.hpp"
 #include "gate_rules.hpp"
 #include "memx/diff.hpp"
+#include "memx/report.hpp"
+#include "memx/suppressions.hpp"
 #include "memx/units.hpp"
 #include "table.hpp"
 
@@ -160,6 +162,8 @@ void register_gate(CLI::App& app, Runner& runner) {
     std::string markdown;
     bool allow_incomplete = false;
     bool allow_missing = false;
+    bool warn_only = false;
+    std::string suppressions;
     std::string root;
   };
   auto args = std::make_shared<Args>();
@@ -187,6 +191,12 @@ void register_gate(CLI::App& app, Runner& runner) {
                 "killed) instead of failing");
   cmd->add_flag("--allow-missing", args->allow_missing,
                 "Do not fail when tests of the baseline are missing from the new report");
+  cmd->add_flag("--warn-only", args->warn_only,
+                "Print the regressions but exit 0 (adoption: gate later); unusable input still "
+                "exits 2");
+  cmd->add_option("--suppressions", args->suppressions,
+                  "Leak suppressions (LeakSanitizer's leak:PATTERN lines, test:PATTERN lines): a "
+                  "suppressed leak is no regression");
   add_root_option(cmd, args->root);
   cmd->footer(
       "Exit status: 0 nothing regressed, 1 regressions, baseline tests missing from the new "
@@ -209,8 +219,33 @@ void register_gate(CLI::App& app, Runner& runner) {
         if (!a.list) throw InputError(a.error);
         rules.allow = std::move(*a.list);
       }
-      const Report base = read_one_report({args->baseline}, io.err, "baseline", args->root);
-      const Report now = read_one_report(args->reports, io.err, "new", args->root);
+      std::vector<Suppression> suppressions;
+      if (!args->suppressions.empty()) {
+        SuppressionsParse sp = read_suppressions_file(args->suppressions);
+        if (!sp.list) throw InputError(sp.error);
+        suppressions = std::move(*sp.list);
+      }
+      Report base = read_one_report({args->baseline}, io.err, "baseline", args->root);
+      Report now = read_one_report(args->reports, io.err, "new", args->root);
+      if (!args->suppressions.empty()) {
+        // Both sides: a leak suppressed in both is neither new nor fixed. Counted on the new.
+        for (TestRecord& t : base.tests) suppress_leak(t, suppressions);
+        std::vector<std::size_t> used(suppressions.size(), 0);
+        for (TestRecord& t : now.tests) {
+          if (const std::optional<std::size_t> i = suppress_leak(t, suppressions)) ++used[*i];
+        }
+        std::string used_text, unused_text;
+        for (std::size_t i = 0; i < suppressions.size(); ++i) {
+          std::string& to = used[i] > 0 ? used_text : unused_text;
+          if (!to.empty()) to += ", ";
+          to += used[i] > 0 ? fmt::format("{} ({} test{})", suppressions[i].text(), used[i],
+                                          used[i] == 1 ? "" : "s")
+                            : fmt::format("{} (line {})", suppressions[i].text(), suppressions[i].line);
+        }
+        fmt::print(io.out, "memx gate: suppressions used ({}): {}\n", args->suppressions,
+                   used_text.empty() ? std::string("none") : used_text);
+        if (!unused_text.empty()) fmt::print(io.out, "memx gate: suppressions unused: {}\n", unused_text);
+      }
       // Never a pass on figures that were not taken.
       require_measured(base, {args->baseline}, "nothing to compare against");
       require_measured(now, args->reports, "nothing to gate (run the gate on a run without it)");
@@ -289,6 +324,11 @@ void register_gate(CLI::App& app, Runner& runner) {
         fmt::print(io.out, "memx gate: {}: no regressions in {} tests against {} ({})\n",
                    paint("passed", Color::green, io.color), now.tests.size(), args->baseline,
                    tolerances);
+      } else if (args->warn_only) {
+        fmt::print(io.out,
+                   "memx gate: {}: {} in {} tests against {} ({}); not enforced (--warn-only)\n",
+                   paint("warning", Color::yellow, io.color), outcome.verdict(), now.tests.size(),
+                   args->baseline, tolerances);
       } else {
         fmt::print(io.out, "memx gate: {}: {} in {} tests against {} ({})\n",
                    paint("FAILED", Color::red, io.color), outcome.verdict(), now.tests.size(),
@@ -299,7 +339,7 @@ void register_gate(CLI::App& app, Runner& runner) {
                                                  now.tests.size(), tolerances, args->allow,
                                                  fixed));
       }
-      return outcome.problems() == 0 ? kOk : kProblem;
+      return outcome.problems() == 0 || args->warn_only ? kOk : kProblem;
     };
   });
 }

@@ -113,7 +113,7 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
     if (text !== undefined) e.textContent = text;
     return e;
   }
-  var leakRank = { clean: 0, unknown: 1, suspect: 2, leak: 3 };
+  var leakRank = { clean: 0, expected: 0, unknown: 1, suspect: 2, leak: 3 };
   var confRank = { low: 0, medium: 1, high: 2 };
 
   var tests = report.tests.map(function (t, i) {
@@ -240,7 +240,7 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
   // The table, sortable by any column.
   var tbody = document.querySelector("#tests tbody");
   function leakCell(f) {
-    var cls = { leak: f.leak.confidence === "low" ? "warn" : "bad", suspect: "warn", clean: "good", unknown: "dim" }[f.leak.verdict];
+    var cls = { leak: f.leak.confidence === "low" ? "warn" : "bad", suspect: "warn", clean: "good", expected: "good", unknown: "dim" }[f.leak.verdict];
     var td = el("td", { "class": cls, title: f.leak.reason }, "\u25CF " + f.leak.verdict + " (" + f.leak.confidence + ")");
     return td;
   }
@@ -366,7 +366,7 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
         byKey[key].bytes += s.bytes; byKey[key].blocks += s.blocks; byKey[key].sites.push(s);
       });
       var max = Math.max(1, places.reduce(function (a, p) { return Math.max(a, p.bytes); }, 0));
-      var cls = { leak: f.leak.confidence === "low" ? "warn" : "bad", suspect: "warn", clean: "good", unknown: "dim" }[f.leak.verdict];
+      var cls = { leak: f.leak.confidence === "low" ? "warn" : "bad", suspect: "warn", clean: "good", expected: "good", unknown: "dim" }[f.leak.verdict];
       var d = el("details", { "class": "site-test", "data-name": f.name });
       d.open = openAll || f.leak.verdict === "leak";
       var sum = el("summary");

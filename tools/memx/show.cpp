@@ -35,6 +35,7 @@ int leak_severity(const LeakAssessment& l) {
   int base = 0;
   switch (l.verdict) {
     case Verdict::clean:
+    case Verdict::expected:  // declared by its budget (leak=N): as good as clean
       base = 0;
       break;
     case Verdict::unknown:
@@ -51,12 +52,14 @@ int leak_severity(const LeakAssessment& l) {
 }
 
 Color leak_color(const LeakAssessment& l) {
+  if (!l.suppressed_by.empty()) return Color::dim;  // suppressed: fails nothing
   switch (l.verdict) {
     case Verdict::leak:
       return l.confidence == Confidence::low ? Color::yellow : Color::red;
     case Verdict::suspect:
       return Color::yellow;
     case Verdict::clean:
+    case Verdict::expected:
       return Color::green;
     case Verdict::unknown:
       return Color::dim;
@@ -146,7 +149,7 @@ std::string summary_line(const Report& report, const std::string& root) {
   for (std::size_t i = 0; i < report.tests.size(); ++i) {
     const TestRecord& t = report.tests[i];
     if (!t.violations.empty()) ++over;
-    if (t.leak.verdict == Verdict::leak) ++leaking;
+    if (t.leak.reported_leak()) ++leaking;
     if (t.leak.verdict == Verdict::suspect) ++suspect;
     const TestFigures f = figures_of(t);
     if (f.runs > 0 && f.peak_bytes > highest_peak) {
@@ -228,7 +231,8 @@ std::string render_show(const Report& report, const ShowOptions& options, bool c
     Color status_color = Color::none;
     if (t->status == TestStatus::failed) status_color = Color::red;
     if (t->status == TestStatus::skipped) status_color = Color::yellow;
-    std::string leak = fmt::format("{} ({})", to_string(t->leak.verdict),
+    std::string leak = fmt::format("{}{} ({})", to_string(t->leak.verdict),
+                                   t->leak.suppressed_by.empty() ? "" : ", suppressed",
                                    to_string(t->leak.confidence));
     if (color) leak = paint("●", leak_color(t->leak), true) + " " + leak;
     std::string budget = "-";
@@ -236,8 +240,10 @@ std::string render_show(const Report& report, const ShowOptions& options, bool c
     if (!t->violations.empty()) {
       std::vector<std::string> keys;
       for (const ViolationRecord& v : t->violations) keys.push_back(v.key);
-      budget = fmt::format("over: {}", fmt::join(keys, ", "));
-      budget_color = Color::red;
+      // Not enforced (warn-only): reported, did not fail the test.
+      const bool warned = !t->violations.front().enforced;
+      budget = fmt::format("{}: {}", warned ? "warn" : "over", fmt::join(keys, ", "));
+      budget_color = warned ? Color::yellow : Color::red;
     } else if (t->budget && !report.measured) {
       budget = "not checked";  // no figures: the budget neither passed nor failed
       budget_color = Color::yellow;
@@ -293,7 +299,9 @@ std::string render_sites(const Report& report, const ShowOptions& options, bool 
     const std::string name = printable_name(
         labels.empty() ? t->name : labels[static_cast<std::size_t>(t - report.tests.data())]);
     const std::string verdict =
-        fmt::format("{} ({})", to_string(t->leak.verdict), to_string(t->leak.confidence));
+        fmt::format("{}{} ({})", to_string(t->leak.verdict),
+                    t->leak.suppressed_by.empty() ? "" : ", suppressed by " + t->leak.suppressed_by,
+                    to_string(t->leak.confidence));
     std::string head = paint(name, Color::bold, color) + ": " +
                        (color ? paint(verdict, leak_color(t->leak), true) : verdict);
     if (t->runs.empty()) {

@@ -39,3 +39,8 @@ TEST_CASE("cxx11 macro overrides the tag", "[memx:peak=1KiB]") {
   std::vector<char> v(64 * 1024, 'x');
   CHECK(v.size() == 64u * 1024u);
 }
+
+TEST_CASE("cxx11 controls compile") {
+  MEMX_EXPECT_LEAK(0);
+  MEMX_BUDGET("threads=current, warn");
+}

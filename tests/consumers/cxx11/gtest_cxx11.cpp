@@ -28,3 +28,9 @@ TEST(Cxx11, BudgetFromString) {
   std::vector<char> v(16 * 1024, 'x');
   EXPECT_EQ(v.size(), 16u * 1024u);
 }
+
+// The controls' macros compile as C++11 too (a single run judges no expected leak).
+TEST(Cxx11, ControlsCompile) {
+  MEMX_EXPECT_LEAK(0);
+  MEMX_BUDGET("threads=current, warn");
+}
