@@ -113,12 +113,12 @@ struct StacksInfo {
   std::string unwinder;        ///< "libunwind", "frame-pointer" or "glibc-backtrace"
   int top = 10;                ///< sites kept per test
   std::uint64_t dropped = 0;   ///< allocations that could not be recorded (sites miss them)
-  /// Sampling mode's mean in bytes (--memx-stacks=sample:SIZE): sites are estimates; 0 when
-  /// every allocation was recorded.
-  std::uint64_t sample_bytes = 0;
   /// True when the sites were taken at the end of the whole run (blocks freed by later
   /// tests are gone); false while the run goes on (each test's sites as of its last run).
   bool final = false;
+  /// Sampling mode's mean in bytes (--memx-stacks=sample:SIZE): sites are estimates; 0 when
+  /// every allocation was recorded.
+  std::uint64_t sample_bytes = 0;
 
   /// Field-wise equality.
   friend bool operator==(const StacksInfo& a, const StacksInfo& b) {
