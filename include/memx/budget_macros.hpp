@@ -4,6 +4,12 @@
 // headers (memx/memx.hpp, scope.hpp, session.hpp, report.hpp, ...) need C++17.
 #pragma once
 
+#if defined(MEMX_DISABLED)
+// memx::annotations (or -DMEMX_DISABLED): a build of the same tests without memx. The macro
+// compiles to nothing; its argument is not evaluated, and nothing of memx is linked.
+#define MEMX_BUDGET(text) static_cast<void>(sizeof(text))
+#else
+
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -42,3 +48,4 @@ inline void declare_budget_of(std::string_view text, const char* file, int line)
 /// `MEMX_BUDGET("peak=4MiB, net=0, allocs=20000")`. Keys: peak, net, blocks, allocs, rss.
 /// A test over budget fails; a malformed budget fails the test naming the bad token.
 #define MEMX_BUDGET(text) ::memx::detail::declare_budget_of((text), __FILE__, __LINE__)
+#endif  // MEMX_DISABLED
