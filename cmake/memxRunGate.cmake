@@ -6,7 +6,8 @@
 #       merges the directory's reports into MERGED and, with a BASELINE, gates MERGED against it.
 cmake_minimum_required(VERSION 3.25)
 
-# One line, as it is (CMake wraps the text of a FATAL_ERROR), then the step fails.
+# One line, as it is (CMake wraps the text of a FATAL_ERROR), then the step fails. The text
+# is the arguments joined: no ';' in them (a list separator).
 function(fail)
   string(JOIN "" text ${ARGV})
   message("${text}")
@@ -46,7 +47,7 @@ string(REPLACE "%%" ";" GATE_ARGS "${GATE_ARGS}")
 execute_process(COMMAND "${MEMX}" gate --baseline "${BASELINE}" ${GATE_ARGS} "${MERGED}"
                 RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
-  fail("memx: the gate against ${BASELINE} failed (memx gate exit ${rc}); after an "
+  fail("memx: the gate against ${BASELINE} failed (memx gate exit ${rc}): after an "
                       "intended change, `cmake --build ${BUILD_DIR} --target ${GROUP}_update_baseline` "
                       "and commit the baseline")
 endif()

@@ -307,6 +307,14 @@ std::string iso8601_utc(std::chrono::system_clock::time_point t) {
   return std::string(buffer, n);
 }
 
+std::string make_run_id(std::chrono::system_clock::time_point t, long pid) {
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count() % 1000000;
+  std::string when = iso8601_utc(t);  // "...T11:04:20Z"
+  when.insert(when.size() - 1, fmt::format(".{:06}", micros < 0 ? micros + 1000000 : micros));
+  return fmt::format("{}/{}", when, pid);
+}
+
 ReportRead read_report_file(const std::string& path) {
   ReportRead out;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

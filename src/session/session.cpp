@@ -167,7 +167,10 @@ void Session::begin_run(int repetitions, std::size_t tests_hint) {
   Impl& m = *impl_;
   m.repetitions = repetitions;
   m.report.repetitions = repetitions > 0 ? repetitions : 0;
-  m.report.started_at = iso8601_utc(std::chrono::system_clock::now());
+  const auto now = std::chrono::system_clock::now();
+  m.report.started_at = iso8601_utc(now);
+  // Tells this run's report from an earlier run's in the same directory (memx merge).
+  if (m.report.run_id.empty()) m.report.run_id = make_run_id(now, m.owner_pid);
   m.report.complete = false;
   m.started = true;
   m.run_started = std::chrono::steady_clock::now();
