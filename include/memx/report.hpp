@@ -232,6 +232,11 @@ bool write_file_atomically(const std::string& path, std::string_view text, bool 
 /// one report, at the end of the run.
 bool writes_directly(const std::string& path);
 
+/// Creates the missing directories above `path` (mkdir -p of its parent), so that a report
+/// path in a directory that does not exist yet can be written. False, with one line in
+/// `error`, when one cannot be made.
+bool make_parent_directories(const std::string& path, std::string* error);
+
 /// A run identifier for a run of process `pid` started at `t`: "<ISO 8601 UTC to the
 /// microsecond>/<pid>", e.g. "2026-11-30T11:04:20.123456Z/4242" (Report::run_id).
 std::string make_run_id(std::chrono::system_clock::time_point t, long pid);

@@ -139,6 +139,9 @@ Session::Session(SessionConfig config) {
   if (impl_->config.write_report && !impl_->config.options.report_pattern.empty()) {
     impl_->path = expand_report_path(impl_->config.options.report_pattern, impl_->owner_pid);
     claim_report_path(impl_->path, impl_->owner_pid);
+    // A missing report directory is made (MEMX_REPORT=reports/ on a fresh checkout); one that
+    // cannot be made leaves the path as it is, and the first write fails the run saying why.
+    if (!impl_->path.empty()) make_parent_directories(impl_->path, nullptr);
     impl_->direct = writes_directly(impl_->path);
   }
   g_current.store(this);
