@@ -87,7 +87,7 @@ void print_issues(const std::vector<MergeIssue>& issues, const std::string& comm
 
 /// Writes `text` to the file at `path` (replacing it). Throws InputError naming the path
 /// and the system error.
-void write_text_file(const std::string& path, const std::string& text);
+void write_text_file(const std::string& path, const std::string& text, bool append = false);
 
 /// Colour choice of --color: "auto" (a terminal, NO_COLOR unset, TERM not "dumb";
 /// MEMX_COLOR=0/1 overrides), "always" or "never".

@@ -2,6 +2,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <iostream>
 #include <memory>
 #include <string>
@@ -181,7 +183,8 @@ void register_gate(CLI::App& app, Runner& runner) {
                   "Allow-list file: one test name or pattern ('*' wildcards) per line, '#' "
                   "comments; their regressions are reported but not gated");
   cmd->add_option("--markdown", args->markdown,
-                  "Also write a Markdown summary to this file (e.g. $GITHUB_STEP_SUMMARY)");
+                  "Also write a Markdown summary to this file (default: appended to "
+                  "$GITHUB_STEP_SUMMARY, GitHub Actions' job summary, when it is set)");
   cmd->add_flag("--allow-incomplete", args->allow_incomplete,
                 "Gate the finished tests of an incomplete report (its process crashed or was "
                 "killed) instead of failing");
@@ -298,6 +301,13 @@ void register_gate(CLI::App& app, Runner& runner) {
         write_text_file(args->markdown, markdown(regressions, outcome, args->baseline, new_name,
                                                  now.tests.size(), tolerances, args->allow,
                                                  fixed));
+      } else if (const char* summary = std::getenv("GITHUB_STEP_SUMMARY");
+                 summary != nullptr && *summary != '\0') {
+        // GitHub Actions: the same Markdown appended to the job summary (--markdown names
+        // another file instead).
+        write_text_file(summary, markdown(regressions, outcome, args->baseline, new_name,
+                                          now.tests.size(), tolerances, args->allow, fixed),
+                        /*append=*/true);
       }
       return outcome.problems() == 0 ? kOk : kProblem;
     };
