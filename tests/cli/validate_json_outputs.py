@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The --json outputs of memx show and memx diff satisfy docs/cli-json.schema.json.
+"""The --json outputs of memx show, diff and gate satisfy docs/cli-json.schema.json.
 
 validate_json_outputs.py --memx BIN --schema docs/cli-json.schema.json
 
@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import jsonschema
 
@@ -28,6 +29,10 @@ RUNS = [
     ["diff", "--json", "binaries", "binaries_new"],
     ["diff", "--json", "control_names.json", "control_names_new.json"],
     ["diff", "--json", "sites_base.json", "sites.json"],
+    ["gate", "--baseline", "base.json", "new.json", "--allow", "allow.txt", "--json", "{out}"],
+    ["gate", "--baseline", "crashed.json", "base.json", "--json", "{out}"],
+    ["gate", "--baseline", "binaries", "binaries_new", "--json", "{out}"],
+    ["gate", "--baseline", "stale/memx-201.json", "--allow-missing", "stale", "--json", "{out}"],
 ]
 
 
@@ -41,14 +46,20 @@ def main():
     validator = jsonschema.Draft202012Validator(schema)
     problems = []
     outputs = {}
+    tmp = tempfile.mkdtemp(prefix="memx-json-")
     for args in RUNS:
-        r = subprocess.run([a.memx] + args, cwd=os.path.join(HERE, "fixtures"),
+        out = os.path.join(tmp, "gate.json")
+        r = subprocess.run([a.memx] + [x.replace("{out}", out) for x in args],
+                           cwd=os.path.join(HERE, "fixtures"),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         what = "memx " + " ".join(args)
-        if r.returncode != 0:
+        gate = args[0] == "gate"
+        if r.returncode not in ((0, 1) if gate else (0,)):
             problems.append(f"{what}: exit {r.returncode}: {r.stderr.decode()[-300:]}")
             continue
-        doc = json.loads(r.stdout)
+        doc = json.load(open(out)) if gate else json.loads(r.stdout)
+        if gate and doc["passed"] != (r.returncode == 0):
+            problems.append(f"{what}: passed is {doc['passed']}, exit {r.returncode}")
         outputs[what] = doc
         for e in validator.iter_errors(doc):
             problems.append(f"{what}: {'/'.join(map(str, e.absolute_path))}: {e.message}")
@@ -68,6 +79,15 @@ def main():
         if not by["Pool.Grow"]["newly_leaks"] or by["Old.Removed"]["change"] != "removed" \
                 or by["New.Added"]["base"] is not None or not by["Session.Leaky"]["leak_fixed"]:
             problems.append("diff: Pool.Grow, Old.Removed, New.Added or Session.Leaky as not expected")
+    gate = outputs.get("memx gate --baseline base.json new.json --allow allow.txt --json {out}")
+    if gate:
+        by = {t["name"]: t for t in gate["tests"]}
+        if (gate["passed"] or gate["totals"]["regressions"] != 6 or gate["totals"]["allowed"] != 1
+                or gate["missing"] != ["Old.Removed"] or by["Cache.Lookup"]["base"]["peak_bytes"] != 10000
+                or by["Cache.Lookup"]["new"]["peak_bytes"] != 12000
+                or [r["what"] for r in by["Pool.Grow"]["regressions"]] != ["leak", "net"]
+                or not by["Flaky.Allowed"]["regressions"][0]["allowed"]):
+            problems.append(f"gate: not the fixtures' regressions: {json.dumps(gate)[:400]}")
     for problem in problems:
         print(f"validate_json_outputs.py: {problem}")
     if problems:

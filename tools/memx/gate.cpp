@@ -16,6 +16,7 @@
 
 #include "cli.hpp"
 #include "gate_rules.hpp"
+#include "json_out.hpp"
 #include "memx/diff.hpp"
 #include "memx/units.hpp"
 #include "table.hpp"
@@ -160,6 +161,7 @@ void register_gate(CLI::App& app, Runner& runner) {
     std::string peak = "10%", net = "0", allocs = "10%", rss = "off";
     std::string allow;
     std::string markdown;
+    std::string json;
     bool allow_incomplete = false;
     bool allow_missing = false;
     std::string root;
@@ -185,6 +187,9 @@ void register_gate(CLI::App& app, Runner& runner) {
   cmd->add_option("--markdown", args->markdown,
                   "Also write a Markdown summary to this file (default: appended to "
                   "$GITHUB_STEP_SUMMARY, GitHub Actions' job summary, when it is set)");
+  cmd->add_option("--json", args->json,
+                  "Also write the verdict as JSON to this file: each regressed test's exact "
+                  "figures and regressions, the missing tests, totals (docs/cli-json.schema.json)");
   cmd->add_flag("--allow-incomplete", args->allow_incomplete,
                 "Gate the finished tests of an incomplete report (its process crashed or was "
                 "killed) instead of failing");
@@ -308,6 +313,11 @@ void register_gate(CLI::App& app, Runner& runner) {
         write_text_file(summary, markdown(regressions, outcome, args->baseline, new_name,
                                           now.tests.size(), tolerances, args->allow, fixed),
                         /*append=*/true);
+      }
+      if (!args->json.empty()) {
+        GateJsonFacts facts{args->baseline, new_name, tolerances, outcome.problems() == 0,
+                            outcome.missing, outcome.missing_allowed, outcome.incomplete, fixed};
+        write_text_file(args->json, gate_json(diffs, regressions, facts));
       }
       return outcome.problems() == 0 ? kOk : kProblem;
     };

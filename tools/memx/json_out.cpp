@@ -112,4 +112,51 @@ std::string diff_json(const std::vector<TestDiff>& diffs, const std::string& bas
   return dump(j);
 }
 
+std::string gate_json(const std::vector<TestDiff>& diffs, const std::vector<Regression>& regressions,
+                      const GateJsonFacts& facts) {
+  ordered_json j;
+  j["format"] = "memx-gate";
+  j["version"] = kJsonOutputVersion;
+  j["passed"] = facts.passed;
+  j["baseline"] = facts.baseline;
+  j["new"] = facts.reports;
+  j["tolerances"] = facts.tolerances;
+  ordered_json tests = ordered_json::array();
+  std::size_t gated = 0, allowed = 0;
+  for (const TestDiff& d : diffs) {
+    ordered_json found = ordered_json::array();
+    for (const Regression& r : regressions) {
+      if (r.test != d.label()) continue;
+      ordered_json rj;
+      rj["what"] = r.what;
+      rj["base"] = r.base;
+      rj["new"] = r.now;
+      rj["change"] = r.change;
+      rj["allowed"] = r.allowed;
+      rj["message"] = r.message;
+      (r.allowed ? allowed : gated) += 1;
+      found.push_back(std::move(rj));
+    }
+    if (found.empty()) continue;
+    ordered_json tj;
+    tj["name"] = d.label();
+    tj["base"] = d.base_figures ? figures_json(*d.base_figures) : ordered_json(nullptr);
+    tj["new"] = d.now_figures ? figures_json(*d.now_figures) : ordered_json(nullptr);
+    tj["regressions"] = std::move(found);
+    tests.push_back(std::move(tj));
+  }
+  j["tests"] = std::move(tests);
+  j["missing"] = facts.missing;
+  j["missing_allowed"] = facts.missing_allowed;
+  j["incomplete"] = facts.incomplete;
+  j["fixed"] = facts.fixed;
+  ordered_json totals;
+  totals["tests"] = diffs.size();
+  totals["regressions"] = gated;
+  totals["allowed"] = allowed;
+  totals["missing"] = facts.missing.size();
+  j["totals"] = std::move(totals);
+  return dump(j);
+}
+
 }  // namespace memx::cli

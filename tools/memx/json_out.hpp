@@ -1,4 +1,4 @@
-// memx CLI: the --json outputs of `show` and `diff` (docs/cli-json.schema.json), for CI
+// memx CLI: the --json outputs of `show`, `diff` and `gate` (docs/cli-json.schema.json), for CI
 // systems and scripts.
 #pragma once
 
@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "gate_rules.hpp"
 #include "memx/diff.hpp"
 #include "memx/report.hpp"
 
@@ -24,5 +25,22 @@ std::string show_json(const Report& report, const std::vector<const TestRecord*>
 /// and what changed.
 std::string diff_json(const std::vector<TestDiff>& diffs, const std::string& base,
                       const std::string& now);
+
+/// What `memx gate --json FILE` writes besides the diffs and regressions.
+struct GateJsonFacts {
+  std::string baseline;                         ///< the baseline as given
+  std::string reports;                          ///< the new report(s) as given
+  std::string tolerances;                       ///< "peak 10%, net 0 B, ..."
+  bool passed = false;                          ///< the gate's verdict
+  std::vector<std::string> missing;             ///< baseline tests not in the new report, gated
+  std::vector<std::string> missing_allowed;     ///< ... not gated
+  std::vector<std::string> incomplete;          ///< "baseline", "new report": gated
+  std::vector<std::string> fixed;               ///< tests that no longer leak
+};
+
+/// `memx gate --json FILE`: the verdict, every test with a regression (gated or allowed)
+/// with its exact figures on both sides and each regression, the missing tests and totals.
+std::string gate_json(const std::vector<TestDiff>& diffs, const std::vector<Regression>& regressions,
+                      const GateJsonFacts& facts);
 
 }  // namespace memx::cli
