@@ -16,6 +16,7 @@ packages=(
   clang libclang-rt-14-dev         # libFuzzer targets of the report and budget readers
   valgrind                         # the tools.valgrind.* tests; its valgrind.h lets memx detect it
   heaptrack                        # the tools.heaptrack test: memx must keep heaptrack working
+  python3-jsonschema python3-yaml  # tests: the JSON Schema checks of the report and the --json outputs; examples/ci's workflow read step by step
 )
 if [ "${1:-}" = "--print" ]; then  # the list alone, for .ci/run
   echo "${packages[@]}"
