@@ -49,11 +49,19 @@ std::tuple<bool, const std::string&, int> location_key(const TestRecord& t) {
 // every one. Run identifiers compare as text (they start with the time); "" is oldest.
 std::vector<SourcedReport> drop_stale_runs(const std::vector<SourcedReport>& inputs,
                                            std::string_view root, std::vector<MergeIssue>& issues) {
-  std::vector<std::vector<TestKey>> keys;
-  std::map<TestKey, const std::string*> newest;
+  // A test is the same test of an earlier run only when its binary is the very same path:
+  // two binaries that merely share an identity (a/print_test, b/print_test) are a conflict
+  // for the merge to name, not a stale run.
+  using RunKey = std::pair<TestKey, std::string>;  // (identity and name, binary as run)
+  std::vector<std::vector<RunKey>> keys;
+  std::map<RunKey, const std::string*> newest;
   for (const SourcedReport& in : inputs) {
-    keys.push_back(test_keys(in.report, root));
-    for (const TestKey& k : keys.back()) {
+    const std::vector<TestKey> ids = test_keys(in.report, root);
+    keys.emplace_back();
+    for (std::size_t t = 0; t < ids.size(); ++t) {
+      keys.back().emplace_back(ids[t], binary_of(in.report, in.report.tests[t]));
+    }
+    for (const RunKey& k : keys.back()) {
       auto [it, added] = newest.emplace(k, &in.report.run_id);
       if (!added && in.report.run_id > *it->second) it->second = &in.report.run_id;
     }

@@ -259,6 +259,17 @@ TEST(Merge, AWhollyStaleReportTakesNoPartAndOneWithoutARunIdIsOldest) {
             "legacy.json (no run identifier) is an earlier run: its only test dropped (T.a), "
             "newer in now.json");
   EXPECT_EQ(m.report, now);
+  // Two binaries that share a file name (a/print_test, b/print_test) are not runs of one
+  // another: a conflict naming --root, whatever their run identifiers.
+  Report a = now;
+  a.binary = "/ci/a/print_test";
+  Report b = now;
+  b.binary = "/ci/b/print_test";
+  b.run_id = "2026-11-30T10:00:00.000000Z/300";
+  b.tests[0].runs[0].peak_bytes = 12;
+  MergeResult two = merge_reports({{"a", a}, {"b", b}}, ConflictPolicy::keep_first);
+  EXPECT_EQ(two.count(MergeIssue::Kind::stale), 0u);
+  ASSERT_EQ(two.count(MergeIssue::Kind::conflict), 1u);
   // Same run identifiers (or none at all): duplicates and conflicts as before.
   Report other = now;
   other.tests[0].runs[0].peak_bytes = 11;
