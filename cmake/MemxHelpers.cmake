@@ -1,7 +1,9 @@
 # memx_add_library(<name> <STATIC|SHARED|INTERFACE|...> sources...)
 # Creates memx_<name> with the namespaced alias memx::<name>, the project's
 # include directories and the export name <name>. Every memx target is made here so
-# that aliases, include paths and install exports cannot drift.
+# that aliases, include paths and install exports cannot drift. The target belongs to the
+# package component named by MEMX_COMPONENT in the calling directory (core when unset:
+# gtest_plugin/ sets gtest, catch2_plugin/ catch2), whose export set installs it.
 #
 # memx's sources are compiled as C++17 (PRIVATE): linking a memx target does not change
 # the consumer's C++ standard. A target whose public headers need C++17 says so itself
@@ -26,5 +28,10 @@ function(memx_add_library name kind)
     set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE ON)
     target_compile_options(${target} PRIVATE ${MEMX_WARNING_FLAGS})
   endif()
-  set_property(GLOBAL APPEND PROPERTY MEMX_EXPORTED_TARGETS ${target})
+  if(MEMX_COMPONENT)
+    set(component ${MEMX_COMPONENT})
+  else()
+    set(component core)
+  endif()
+  set_property(GLOBAL APPEND PROPERTY MEMX_EXPORTED_TARGETS_${component} ${target})
 endfunction()

@@ -16,6 +16,12 @@
 // Compiled as C++17 or later it also includes memx/session.hpp, the Session API.
 #pragma once
 
+#if defined(MEMX_DISABLED)
+// memx::annotations (or -DMEMX_DISABLED): a build of the same tests without memx, where
+// MEMX_BUDGET compiles to nothing (a custom main's memx::catch2::run is not there).
+#include "memx/budget_macros.hpp"
+#else
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -43,3 +49,4 @@ int run(const std::vector<std::string>& flags, int repetitions,
 
 }  // namespace catch2
 }  // namespace memx
+#endif  // MEMX_DISABLED

@@ -12,6 +12,11 @@
 
 #include "memx/budget_macros.hpp"
 #include "memx/ignore.hpp"
+#if defined(MEMX_DISABLED)
+// memx::annotations (or -DMEMX_DISABLED): a build of the same tests without memx; the suite
+// budget declares nothing and links nothing.
+#define MEMX_SUITE_BUDGET(suite, text) static_assert(sizeof(text) > 0, #suite)
+#else
 #if __cplusplus >= 201703L
 #include "memx/session.hpp"
 #endif
@@ -48,3 +53,4 @@ bool listener_registered() noexcept;
 #define MEMX_SUITE_BUDGET(suite, text)                                                  \
   MEMX_GTEST_UNUSED_ static const bool MEMX_GTEST_CONCAT_(memx_suite_budget_, __LINE__) = \
       ::memx::register_group_budget(#suite, (text), __FILE__, __LINE__)
+#endif  // MEMX_DISABLED

@@ -17,6 +17,23 @@
 
 #include <cstdint>
 
+#if defined(MEMX_DISABLED)
+// memx::annotations (or -DMEMX_DISABLED): a build of the same tests without memx. The scope
+// does nothing, the macro runs its statements, and nothing of memx is linked.
+namespace memx {
+class IgnoreScope {
+ public:
+  IgnoreScope() noexcept {}
+  IgnoreScope(const IgnoreScope&) = delete;
+  IgnoreScope& operator=(const IgnoreScope&) = delete;
+};
+}  // namespace memx
+#define MEMX_IGNORE(...) \
+  do {                   \
+    __VA_ARGS__;         \
+  } while (false)
+#else
+
 namespace memx {
 
 /// While alive, the calling thread's allocations are ignored (see above). Nests.
@@ -54,3 +71,4 @@ IgnoredCounters ignored_counters() noexcept;
     static_cast<void>(memx_ignore_scope_);  \
     __VA_ARGS__;                            \
   } while (false)
+#endif  // MEMX_DISABLED

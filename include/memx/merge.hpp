@@ -25,6 +25,7 @@ struct MergeIssue {
     conflict,    ///< the same test with different figures or status: see ConflictPolicy
     incomplete,  ///< a report of a process that did not finish (crashed or still running)
     mismatch,    ///< reports disagree on framework, backend, repetitions or iteration count
+    stale,       ///< a report's tests that a newer run (Report::run_id) also has: dropped
   };
   Kind kind = Kind::duplicate;       ///< the kind
   std::string test;                  ///< the test concerned ("" for a whole report)
@@ -47,7 +48,7 @@ struct MergeResult {
   std::size_t count(MergeIssue::Kind kind) const;
 };
 
-/// "duplicate", "conflict", "incomplete" or "mismatch".
+/// "duplicate", "conflict", "incomplete", "mismatch" or "stale".
 const char* to_string(MergeIssue::Kind kind);
 
 /// True when two records of the same test agree on everything a process measures
@@ -56,7 +57,11 @@ const char* to_string(MergeIssue::Kind kind);
 bool same_heap_figures(const TestRecord& a, const TestRecord& b);
 
 /// Merges reports of separate processes into one. A single report comes back unchanged.
-/// Otherwise: tests keep the order of each input and are interleaved by source location
+/// First, each test keeps only its newest run: where several reports have a test and their
+/// run identifiers (Report::run_id) differ, the records of the older runs are dropped (one
+/// "stale" issue per report that loses tests; a report without a run identifier is older
+/// than any with one), and a report all of whose tests are dropped takes no part in the
+/// merge (its header neither). Then: tests keep the order of each input and are interleaved by source location
 /// (file, line), which restores the order of a single-process run of sharded tests from one
 /// file; each test keeps the budget check and leak verdict of its own process (the handoff
 /// rule only applies within a process). The merged report is complete when every input

@@ -195,6 +195,10 @@ struct Report {
   int repetitions = 1;      ///< repetitions requested (--gtest_repeat / memx repeat)
   std::string started_at;   ///< ISO 8601 UTC, e.g. "2024-05-01T12:00:00Z"
   std::string finished_at;  ///< ISO 8601 UTC, "" while not complete
+  /// Which run this is: "<start, ISO 8601 UTC to the microsecond>/<pid>", unique per
+  /// process and ordered by time as text; merge keeps each test's newest run. "" in reports
+  /// written before it existed, and in a report merged from several.
+  std::string run_id;
   std::string backend;      ///< allocator behind the counting operator new
   std::string tool;         ///< heap tool in the process ("AddressSanitizer", "Valgrind"), "" = none
   bool measured = true;     ///< false: memx's operator new saw nothing (Valgrind replaced it)
@@ -211,7 +215,7 @@ struct Report {
     return a.framework == b.framework && a.binary == b.binary && a.pid == b.pid &&
            a.complete == b.complete && a.repetitions == b.repetitions &&
            a.started_at == b.started_at && a.finished_at == b.finished_at &&
-           a.backend == b.backend && a.tool == b.tool && a.measured == b.measured &&
+           a.run_id == b.run_id && a.backend == b.backend && a.tool == b.tool && a.measured == b.measured &&
            a.stacks == b.stacks && a.warn_only == b.warn_only &&
            a.suppressions_file == b.suppressions_file && a.suppressions == b.suppressions &&
            a.iteration_end_live_bytes == b.iteration_end_live_bytes &&
@@ -289,6 +293,15 @@ bool write_file_atomically(const std::string& path, std::string_view text, bool 
 /// character device, a FIFO, an open descriptor, or a symlink to one): such a path takes
 /// one report, at the end of the run.
 bool writes_directly(const std::string& path);
+
+/// Creates the missing directories above `path` (mkdir -p of its parent), so that a report
+/// path in a directory that does not exist yet can be written. False, with one line in
+/// `error`, when one cannot be made.
+bool make_parent_directories(const std::string& path, std::string* error);
+
+/// A run identifier for a run of process `pid` started at `t`: "<ISO 8601 UTC to the
+/// microsecond>/<pid>", e.g. "2026-11-30T11:04:20.123456Z/4242" (Report::run_id).
+std::string make_run_id(std::chrono::system_clock::time_point t, long pid);
 
 /// Expands a report path pattern: "%p" becomes the pid and "%%" a '%'; a pattern that ends
 /// with '/' or names an existing directory becomes "<dir>/memx-<pid>.json".

@@ -44,6 +44,75 @@ std::tuple<bool, const std::string&, int> location_key(const TestRecord& t) {
   return {!t.file.empty(), t.file, t.line};
 }
 
+// Each test's newest run only (merge_reports): a report of an earlier run left in the same
+// directory loses the tests a newer run also has, and takes no part at all when it loses
+// every one. Run identifiers compare as text (they start with the time); "" is oldest.
+std::vector<SourcedReport> drop_stale_runs(const std::vector<SourcedReport>& inputs,
+                                           std::string_view root, std::vector<MergeIssue>& issues) {
+  // A test is the same test of an earlier run only when its binary is the very same path:
+  // two binaries that merely share an identity (a/print_test, b/print_test) are a conflict
+  // for the merge to name, not a stale run.
+  using RunKey = std::pair<TestKey, std::string>;  // (identity and name, binary as run)
+  std::vector<std::vector<RunKey>> keys;
+  std::map<RunKey, const std::string*> newest;
+  for (const SourcedReport& in : inputs) {
+    const std::vector<TestKey> ids = test_keys(in.report, root);
+    keys.emplace_back();
+    for (std::size_t t = 0; t < ids.size(); ++t) {
+      keys.back().emplace_back(ids[t], binary_of(in.report, in.report.tests[t]));
+    }
+    for (const RunKey& k : keys.back()) {
+      auto [it, added] = newest.emplace(k, &in.report.run_id);
+      if (!added && in.report.run_id > *it->second) it->second = &in.report.run_id;
+    }
+  }
+  std::vector<SourcedReport> out;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const SourcedReport& in = inputs[i];
+    std::vector<std::size_t> stale;
+    for (std::size_t t = 0; t < keys[i].size(); ++t) {
+      if (*newest[keys[i][t]] != in.report.run_id) stale.push_back(t);
+    }
+    if (stale.empty()) {
+      out.push_back(in);
+      continue;
+    }
+    // The newer runs, by the reports that hold them, for the message.
+    std::vector<std::string> names, newer_sources;
+    for (const std::size_t t : stale) {
+      if (names.size() < 10) names.push_back(printable_name(in.report.tests[t].name));
+      const std::string& id = *newest[keys[i][t]];
+      for (const SourcedReport& other : inputs) {
+        if (other.report.run_id == id) {
+          note_value(newer_sources, other.source);
+          break;
+        }
+      }
+    }
+    std::string listed = joined(names);
+    if (stale.size() > names.size()) listed += fmt::format(" and {} more", stale.size() - names.size());
+    const bool whole = stale.size() == in.report.tests.size();
+    const std::string run =
+        in.report.run_id.empty() ? std::string("no run identifier") : "run " + in.report.run_id;
+    std::vector<std::string> sources{in.source};
+    sources.insert(sources.end(), newer_sources.begin(), newer_sources.end());
+    const std::string count =
+        whole && stale.size() == 1
+            ? std::string("its only test")
+            : fmt::format("{}{} test{}", whole ? "all its " : "", stale.size(), stale.size() == 1 ? "" : "s");
+    issues.push_back({MergeIssue::Kind::stale, "", sources, "",
+                      fmt::format("{} ({}) is an earlier run: {} dropped ({}), newer in {}",
+                                  in.source, run, count, listed, joined(newer_sources))});
+    if (whole) continue;
+    SourcedReport kept = in;
+    for (auto t = stale.rbegin(); t != stale.rend(); ++t) {
+      kept.report.tests.erase(kept.report.tests.begin() + static_cast<std::ptrdiff_t>(*t));
+    }
+    out.push_back(std::move(kept));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::size_t MergeResult::count(MergeIssue::Kind kind) const {
@@ -61,6 +130,8 @@ const char* to_string(MergeIssue::Kind kind) {
       return "incomplete";
     case MergeIssue::Kind::mismatch:
       return "mismatch";
+    case MergeIssue::Kind::stale:
+      return "stale";
   }
   return "duplicate";
 }
@@ -81,9 +152,11 @@ bool same_heap_figures(const TestRecord& a, const TestRecord& b) {
   return true;
 }
 
-MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPolicy policy,
+MergeResult merge_reports(const std::vector<SourcedReport>& all_inputs, ConflictPolicy policy,
                           std::string_view root) {
   MergeResult out;
+  const std::vector<SourcedReport> inputs =
+      all_inputs.size() > 1 ? drop_stale_runs(all_inputs, root, out.issues) : all_inputs;
   for (const SourcedReport& in : inputs) {
     if (!in.report.complete) {
       out.issues.push_back({MergeIssue::Kind::incomplete, "", {in.source}, "",

@@ -307,6 +307,33 @@ std::string iso8601_utc(std::chrono::system_clock::time_point t) {
   return std::string(buffer, n);
 }
 
+bool make_parent_directories(const std::string& path, std::string* error) {
+  const std::string dir = parent_directory(path);
+  // Each missing directory from the top down; one that exists already is fine.
+  for (std::size_t at = dir.find('/', 1); ; at = dir.find('/', at + 1)) {
+    const std::string part = at == std::string::npos ? dir : dir.substr(0, at);
+    struct stat st {};
+    if (!part.empty() && ::stat(part.c_str(), &st) != 0) {
+      if (::mkdir(part.c_str(), 0777) != 0 && errno != EEXIST) {
+        if (error != nullptr) {
+          *error = fmt::format("memx: cannot create the report directory \"{}\": {}", part,
+                               std::strerror(errno));
+        }
+        return false;
+      }
+    }
+    if (at == std::string::npos) return true;
+  }
+}
+
+std::string make_run_id(std::chrono::system_clock::time_point t, long pid) {
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count() % 1000000;
+  std::string when = iso8601_utc(t);  // "...T11:04:20Z"
+  when.insert(when.size() - 1, fmt::format(".{:06}", micros < 0 ? micros + 1000000 : micros));
+  return fmt::format("{}/{}", when, pid);
+}
+
 ReportRead read_report_file(const std::string& path) {
   ReportRead out;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -533,6 +533,8 @@ Report report_at(const json& v) {
     return x.is_null() ? std::string() : string_at(x, p);
   });
   r.backend = field(v, top, "backend", string_at);
+  // Optional (added within version 2): reports written before it have no run identifier.
+  r.run_id = optional_field(v, top, "run_id", string_at, std::string());
   r.tool = optional_field(v, top, "tool", string_at, std::string());
   r.measured = optional_field(v, top, "measured", bool_at, true);
   if (auto st = v.find("stacks"); st != v.end() && !st->is_null()) {  // version 2
@@ -655,6 +657,7 @@ std::string to_json(const Report& report) {
   j["started_at"] = report.started_at;
   j["finished_at"] =
       report.finished_at.empty() ? ordered_json(nullptr) : ordered_json(report.finished_at);
+  if (!report.run_id.empty()) j["run_id"] = report.run_id;
   j["backend"] = report.backend;
   // Written only when set, so that a report of an ordinary run is what it always was.
   if (!report.tool.empty()) j["tool"] = report.tool;

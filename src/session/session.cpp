@@ -237,6 +237,9 @@ Session::Session(SessionConfig config) {
   if (impl_->config.write_report && !impl_->config.options.report_pattern.empty()) {
     impl_->path = expand_report_path(impl_->config.options.report_pattern, impl_->owner_pid);
     claim_report_path(impl_->path, impl_->owner_pid);
+    // A missing report directory is made (MEMX_REPORT=reports/ on a fresh checkout); one that
+    // cannot be made leaves the path as it is, and the first write fails the run saying why.
+    if (!impl_->path.empty()) make_parent_directories(impl_->path, nullptr);
     impl_->direct = writes_directly(impl_->path);
   }
   g_current.store(this);
@@ -265,7 +268,10 @@ void Session::begin_run(int repetitions, std::size_t tests_hint) {
   Impl& m = *impl_;
   m.repetitions = repetitions;
   m.report.repetitions = repetitions > 0 ? repetitions : 0;
-  m.report.started_at = iso8601_utc(std::chrono::system_clock::now());
+  const auto now = std::chrono::system_clock::now();
+  m.report.started_at = iso8601_utc(now);
+  // Tells this run's report from an earlier run's in the same directory (memx merge).
+  if (m.report.run_id.empty()) m.report.run_id = make_run_id(now, m.owner_pid);
   m.report.complete = false;
   m.started = true;
   m.run_started = std::chrono::steady_clock::now();

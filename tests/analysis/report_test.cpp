@@ -1,4 +1,5 @@
 // The JSON report: golden file, round trip, and every rejection of bad input.
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
@@ -445,6 +446,29 @@ TEST(ReadReport, IgnoresUnknownFieldsOfTheSameVersion) {
   const memx::ReportRead read = memx::read_report(doc.dump(), "report.json");
   ASSERT_TRUE(read.report.has_value()) << read.error;
   EXPECT_EQ(*read.report, basic_report());
+}
+
+TEST(Report, RunIdRoundTripsAndIsOptional) {
+  memx::Report r = basic_report();
+  r.run_id = memx::make_run_id(std::chrono::system_clock::time_point(std::chrono::microseconds(
+                                   1764500660123456)),
+                               4242);
+  EXPECT_EQ(r.run_id, "2025-11-30T11:04:20.123456Z/4242");
+  const std::string text = memx::to_json(r);
+  EXPECT_NE(text.find("\n  \"run_id\": \"2025-11-30T11:04:20.123456Z/4242\",\n"), std::string::npos);
+  const memx::ReportRead read = memx::read_report(text, "r.json");
+  ASSERT_TRUE(read.report.has_value()) << read.error;
+  EXPECT_EQ(*read.report, r);
+  // Reports written before it existed have none, and read as before.
+  EXPECT_EQ(read_file(golden_path()).find("run_id"), std::string::npos);
+  json doc = golden_json();
+  doc["run_id"] = 7;
+  const memx::ReportRead bad = memx::read_report(doc.dump(), "r.json");
+  EXPECT_FALSE(bad.report.has_value());
+  EXPECT_NE(bad.error.find("run_id"), std::string::npos) << bad.error;
+  // Ordered by time as text, whatever the pids.
+  EXPECT_LT(memx::make_run_id(std::chrono::system_clock::time_point(std::chrono::microseconds(1)), 99999),
+            memx::make_run_id(std::chrono::system_clock::time_point(std::chrono::microseconds(2)), 1));
 }
 
 TEST(ReadReport, NullFinishedAtMeansNotFinished) {

@@ -188,6 +188,23 @@ def main():
         "binaries_new/yaml.json": report([test("Print.Ostream", 10, same(3, peak=9000, allocs=9),
                                                file="yaml/parser_test.cc")],
                                          reps=3, pid=4004, binary="/home/me/build/yaml/parser_test"),
+        # An earlier run's report left in the directory of a later run (stale/): the later
+        # run's two processes have Stale.A (which failed before) and Stale.B; Stale.C is only
+        # in the earlier run. stale_legacy/old.json: an earlier report without a run_id.
+        "stale/memx-100.json": dict(report([test("Stale.A", 10, same(3, peak=150, allocs=2),
+                                                 status="failed"),
+                                            test("Stale.B", 20, same(3, peak=200, allocs=2)),
+                                            test("Stale.C", 30, same(3, peak=300, allocs=3))],
+                                           reps=3, pid=100),
+                                    run_id="2026-11-29T09:00:00.000000Z/100"),
+        "stale/memx-200.json": dict(report([test("Stale.A", 10, same(3, peak=100, allocs=1))],
+                                           reps=3, pid=200),
+                                    run_id="2026-11-30T09:00:00.000000Z/200"),
+        "stale/memx-201.json": dict(report([test("Stale.B", 20, same(3, peak=200, allocs=2))],
+                                           reps=3, pid=201),
+                                    run_id="2026-11-30T09:00:00.250000Z/201"),
+        "stale_legacy/old.json": report([test("Stale.A", 10, same(3, peak=150, allocs=2),
+                                              status="failed")], reps=3, pid=99),
         # Two binaries with the same file name in different directories: --root tells them apart.
         "same_file_name/a.json": report([test("Print.Ostream", 10, same(3, peak=1000, allocs=2),
                                               file="a/print_test.cc")],

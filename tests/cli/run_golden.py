@@ -28,13 +28,19 @@ def main():
     with open(os.path.join(HERE, "cases.json")) as f:
         cases = {c["name"]: c for c in json.load(f)}
     case = cases[a.case]
-    env = {k: v for k, v in os.environ.items() if k not in ("MEMX_COLOR", "NO_COLOR")}
+    # Nothing of the caller's environment changes the output (a CI's GITHUB_STEP_SUMMARY
+    # neither); a case's own "env" is set, with {tmp} in its values.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MEMX_COLOR", "NO_COLOR", "GITHUB_STEP_SUMMARY")}
     env["TERM"] = "dumb"
     with tempfile.TemporaryDirectory(prefix="memx-cli-") as tmp:
+        for k, v in case.get("env", {}).items():
+            env[k] = v.replace("{tmp}", tmp)
         args = [x.replace("{tmp}", tmp) for x in case["args"]]
         r = subprocess.run([a.memx] + args, cwd=os.path.join(HERE, "fixtures"), env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
-        text = "$ memx " + " ".join(case["args"]) + "\n"
+        text = "".join(f"{k}={v} " for k, v in case.get("env", {}).items())
+        text = "$ " + text + "memx " + " ".join(case["args"]) + "\n"
         text += "--- stdout\n" + r.stdout.decode("utf-8", "replace")
         text += "--- stderr\n" + r.stderr.decode("utf-8", "replace")
         text += f"--- exit {r.returncode}\n"

@@ -1,6 +1,7 @@
 // Unit tests of the memx CLI's rules and of merge/diff in memx::analysis.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -208,6 +209,73 @@ TEST(Merge, IncompleteAndMismatchesAreNoted) {
   EXPECT_EQ(m.report.framework, "googletest, catch2");
   EXPECT_TRUE(m.report.iteration_end_live_bytes.empty());
   EXPECT_EQ(m.report.tests.size(), 2u);
+}
+
+TEST(Merge, EachTestKeepsItsNewestRunAndTheStaleReportsAreNamed) {
+  // An earlier run's report left in the directory: T.a failed then, passes now; T.c is only
+  // in the earlier run and is kept; the earlier run's header takes part (it keeps T.c).
+  Report old_run = report({test("T.a", 1, {run(0, 50, 1)}), test("T.c", 3, {run(0, 7, 1)})});
+  old_run.tests[0].status = TestStatus::failed;
+  old_run.run_id = "2026-11-29T09:00:00.000000Z/100";
+  old_run.complete = false;
+  Report new_a = report({test("T.a", 1, {run(0, 10, 1)})});
+  new_a.run_id = "2026-11-30T09:00:00.000000Z/200";
+  Report new_b = report({test("T.b", 2, {run(0, 20, 1)})});
+  new_b.run_id = "2026-11-30T09:00:00.000001Z/201";
+  // Whatever the order of the inputs.
+  for (const bool old_first : {true, false}) {
+    std::vector<SourcedReport> in{{"old.json", old_run}, {"a.json", new_a}, {"b.json", new_b}};
+    if (!old_first) std::rotate(in.begin(), in.begin() + 1, in.end());
+    MergeResult m = merge_reports(in, ConflictPolicy::keep_first);
+    EXPECT_EQ(m.count(MergeIssue::Kind::conflict), 0u);
+    ASSERT_EQ(m.count(MergeIssue::Kind::stale), 1u);
+    const MergeIssue& stale = *std::find_if(m.issues.begin(), m.issues.end(), [](const MergeIssue& i) {
+      return i.kind == MergeIssue::Kind::stale;
+    });
+    EXPECT_EQ(stale.sources, (std::vector<std::string>{"old.json", "a.json"}));
+    EXPECT_EQ(stale.message,
+              "old.json (run 2026-11-29T09:00:00.000000Z/100) is an earlier run: 1 test dropped "
+              "(T.a), newer in a.json");
+    ASSERT_EQ(m.report.tests.size(), 3u);
+    EXPECT_EQ(m.report.tests[0].name, "T.a");
+    EXPECT_EQ(m.report.tests[0].status, TestStatus::passed);
+    EXPECT_EQ(m.report.tests[0].runs[0].peak_bytes, 10);
+    EXPECT_EQ(m.report.tests[2].name, "T.c");
+    EXPECT_FALSE(m.report.complete);  // the earlier run still contributes T.c
+    EXPECT_EQ(m.report.run_id, "");   // several runs
+  }
+}
+
+TEST(Merge, AWhollyStaleReportTakesNoPartAndOneWithoutARunIdIsOldest) {
+  Report legacy = report({test("T.a", 1, {run(0, 50, 1)})});  // written before run_id
+  legacy.complete = false;
+  legacy.framework = "catch2";
+  Report now = report({test("T.a", 1, {run(0, 10, 1)})});
+  now.run_id = "2026-11-30T09:00:00.000000Z/200";
+  MergeResult m = merge_reports({{"legacy.json", legacy}, {"now.json", now}}, ConflictPolicy::keep_first);
+  ASSERT_EQ(m.issues.size(), 1u);  // no incomplete, no framework mismatch: only stale
+  EXPECT_EQ(m.issues[0].kind, MergeIssue::Kind::stale);
+  EXPECT_EQ(m.issues[0].message,
+            "legacy.json (no run identifier) is an earlier run: its only test dropped (T.a), "
+            "newer in now.json");
+  EXPECT_EQ(m.report, now);
+  // Two binaries that share a file name (a/print_test, b/print_test) are not runs of one
+  // another: a conflict naming --root, whatever their run identifiers.
+  Report a = now;
+  a.binary = "/ci/a/print_test";
+  Report b = now;
+  b.binary = "/ci/b/print_test";
+  b.run_id = "2026-11-30T10:00:00.000000Z/300";
+  b.tests[0].runs[0].peak_bytes = 12;
+  MergeResult two = merge_reports({{"a", a}, {"b", b}}, ConflictPolicy::keep_first);
+  EXPECT_EQ(two.count(MergeIssue::Kind::stale), 0u);
+  ASSERT_EQ(two.count(MergeIssue::Kind::conflict), 1u);
+  // Same run identifiers (or none at all): duplicates and conflicts as before.
+  Report other = now;
+  other.tests[0].runs[0].peak_bytes = 11;
+  MergeResult c = merge_reports({{"x", now}, {"y", other}}, ConflictPolicy::keep_first);
+  EXPECT_EQ(c.count(MergeIssue::Kind::conflict), 1u);
+  EXPECT_EQ(c.count(MergeIssue::Kind::stale), 0u);
 }
 
 TEST(Merge, AnUnmeasuredInputMakesTheMergeUnmeasuredAndIsNoted) {

@@ -17,6 +17,7 @@ check_report.py gtest-json FILE --failed NAME... --passed NAME...
 import argparse
 import glob
 import json
+import re
 import os
 import sys
 import xml.etree.ElementTree as ET
@@ -43,6 +44,10 @@ def normalise(r):
     r["pid"] = 0
     r["binary"] = os.path.basename(r["binary"])
     r["started_at"] = "<time>"
+    # This process's run: its start to the microsecond and its pid (checked, then left out).
+    run_id = r.pop("run_id", None)
+    if run_id is not None and not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z/\d+", run_id):
+        fail(f"run_id {run_id!r} is not <time to the microsecond>/<pid>")
     r["finished_at"] = "<time>" if r["finished_at"] else ""
     live = r["iteration_end_live_bytes"]
     r["iteration_end_live_bytes"] = [x - live[0] for x in live] if live else []

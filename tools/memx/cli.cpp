@@ -130,8 +130,8 @@ Report read_one_report(const std::vector<std::string>& paths, std::ostream& err,
   return checked(std::move(merged.report));
 }
 
-void write_text_file(const std::string& path, const std::string& text) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
+void write_text_file(const std::string& path, const std::string& text, bool append) {
+  std::FILE* f = std::fopen(path.c_str(), append ? "ab" : "wb");
   if (f == nullptr) {
     throw InputError(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
   }

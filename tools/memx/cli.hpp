@@ -48,6 +48,9 @@ void register_csv(CLI::App& app, Runner& runner);       ///< memx csv
 void register_diff(CLI::App& app, Runner& runner);      ///< memx diff
 void register_gate(CLI::App& app, Runner& runner);      ///< memx gate
 void register_baseline(CLI::App& app, Runner& runner);  ///< memx baseline update
+/// The report `baseline update` writes: what the gate compares, with nothing that changes
+/// from run to run (paths, pid, times, durations, RSS unless keep_rss), tests sorted.
+Report baseline_of(Report report, const std::string& root, bool keep_rss);
 void register_analyze(CLI::App& app, Runner& runner);   ///< memx analyze
 void register_html(CLI::App& app, Runner& runner);      ///< memx html
 void register_check(CLI::App& app, Runner& runner);     ///< memx check
@@ -84,7 +87,7 @@ void print_issues(const std::vector<MergeIssue>& issues, const std::string& comm
 
 /// Writes `text` to the file at `path` (replacing it). Throws InputError naming the path
 /// and the system error.
-void write_text_file(const std::string& path, const std::string& text);
+void write_text_file(const std::string& path, const std::string& text, bool append = false);
 
 /// Colour choice of --color: "auto" (a terminal, NO_COLOR unset, TERM not "dumb";
 /// MEMX_COLOR=0/1 overrides), "always" or "never".

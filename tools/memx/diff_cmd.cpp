@@ -11,6 +11,7 @@
 
 #include "cli.hpp"
 #include "gate_rules.hpp"
+#include "json_out.hpp"
 #include "memx/diff.hpp"
 #include "memx/units.hpp"
 #include "sites_text.hpp"
@@ -77,6 +78,7 @@ void register_diff(CLI::App& app, Runner& runner) {
     std::string base;
     std::string now;
     bool exit_code = false;
+    bool json = false;
     std::string root;
   };
   auto args = std::make_shared<Args>();
@@ -85,6 +87,9 @@ void register_diff(CLI::App& app, Runner& runner) {
   cmd->add_option("new", args->now, "The new report (file or directory of reports)")
       ->required();
   cmd->add_flag("--exit-code", args->exit_code, "Exit 1 when anything differs (as git diff)");
+  cmd->add_flag("--json", args->json,
+                "Instead of the text, every test with its figures on each side as JSON "
+                "(docs/cli-json.schema.json)");
   cmd->footer(
       "Each figure is the test's worst run (highest peak, net and allocations over its "
       "repetitions), as for budgets. RSS and durations are not compared. With allocation sites "
@@ -97,6 +102,12 @@ void register_diff(CLI::App& app, Runner& runner) {
       const Report base = read_one_report({args->base}, io.err, "base", args->root);
       const Report now = read_one_report({args->now}, io.err, "new", args->root);
       const std::vector<TestDiff> diffs = diff_reports(base, now, args->root);
+      if (args->json) {
+        io.out << diff_json(diffs, args->base, args->now);
+        bool differs = false;
+        for (const TestDiff& d : diffs) differs = differs || d.added() || d.removed() || d.changed();
+        return args->exit_code && differs ? kProblem : kOk;
+      }
       std::vector<std::string> new_leaks, new_sites, fixed, changed, added, removed;
       std::size_t unchanged = 0;
       // Stack mode: where a new leak is, and the leaks at sites the base did not have.

@@ -2,6 +2,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <iostream>
 #include <memory>
 #include <string>
@@ -14,6 +16,7 @@
 
 #include "cli.hpp"
 #include "gate_rules.hpp"
+#include "json_out.hpp"
 #include "memx/diff.hpp"
 #include "memx/report.hpp"
 #include "memx/suppressions.hpp"
@@ -160,6 +163,7 @@ void register_gate(CLI::App& app, Runner& runner) {
     std::string peak = "10%", net = "0", allocs = "10%", rss = "off";
     std::string allow;
     std::string markdown;
+    std::string json;
     bool allow_incomplete = false;
     bool allow_missing = false;
     bool warn_only = false;
@@ -185,7 +189,11 @@ void register_gate(CLI::App& app, Runner& runner) {
                   "Allow-list file: one test name or pattern ('*' wildcards) per line, '#' "
                   "comments; their regressions are reported but not gated");
   cmd->add_option("--markdown", args->markdown,
-                  "Also write a Markdown summary to this file (e.g. $GITHUB_STEP_SUMMARY)");
+                  "Also write a Markdown summary to this file (default: appended to "
+                  "$GITHUB_STEP_SUMMARY, GitHub Actions' job summary, when it is set)");
+  cmd->add_option("--json", args->json,
+                  "Also write the verdict as JSON to this file: each regressed test's exact "
+                  "figures and regressions, the missing tests, totals (docs/cli-json.schema.json)");
   cmd->add_flag("--allow-incomplete", args->allow_incomplete,
                 "Gate the finished tests of an incomplete report (its process crashed or was "
                 "killed) instead of failing");
@@ -338,6 +346,18 @@ void register_gate(CLI::App& app, Runner& runner) {
         write_text_file(args->markdown, markdown(regressions, outcome, args->baseline, new_name,
                                                  now.tests.size(), tolerances, args->allow,
                                                  fixed));
+      } else if (const char* summary = std::getenv("GITHUB_STEP_SUMMARY");
+                 summary != nullptr && *summary != '\0') {
+        // GitHub Actions: the same Markdown appended to the job summary (--markdown names
+        // another file instead).
+        write_text_file(summary, markdown(regressions, outcome, args->baseline, new_name,
+                                          now.tests.size(), tolerances, args->allow, fixed),
+                        /*append=*/true);
+      }
+      if (!args->json.empty()) {
+        GateJsonFacts facts{args->baseline, new_name, tolerances, outcome.problems() == 0,
+                            outcome.missing, outcome.missing_allowed, outcome.incomplete, fixed};
+        write_text_file(args->json, gate_json(diffs, regressions, facts));
       }
       return outcome.problems() == 0 || args->warn_only ? kOk : kProblem;
     };

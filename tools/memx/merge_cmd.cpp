@@ -23,6 +23,7 @@ void register_merge(CLI::App& app, Runner& runner) {
     std::vector<std::string> reports;
     std::string output;
     std::string conflicts = "fail";
+    std::string stale = "drop";
     bool require_complete = false;
     std::string root;
   };
@@ -36,10 +37,18 @@ void register_merge(CLI::App& app, Runner& runner) {
                   "ones renamed \"NAME [from FILE]\")")
       ->check(CLI::IsMember({"fail", "first", "all"}))
       ->capture_default_str();
+  cmd->add_option("--stale", args->stale,
+                  "A test in reports of different runs (an earlier run's files left in the "
+                  "directory): drop (keep each test's newest run, list what was dropped), fail "
+                  "(exit 1, nothing written)")
+      ->check(CLI::IsMember({"drop", "fail"}))
+      ->capture_default_str();
   cmd->add_flag("--require-complete", args->require_complete,
                 "Exit 1 (nothing written) when a report is incomplete (its process did not "
                 "finish)");
   cmd->footer(
+      "Each test keeps its newest run (by the reports' run_id): an earlier run's reports in "
+      "the same directory lose the tests a newer run has, listed on stderr as stale. "
       "Duplicates (the same test with the same heap figures in two reports) are kept once "
       "and listed on stderr; so are incomplete reports and disagreements on framework, "
       "backend or repetitions.");
@@ -50,6 +59,17 @@ void register_merge(CLI::App& app, Runner& runner) {
       const ConflictPolicy policy =
           args->conflicts == "all" ? ConflictPolicy::keep_all : ConflictPolicy::keep_first;
       const MergeResult merged = merge_reports(inputs, policy, args->root);
+      const std::size_t stale = merged.count(MergeIssue::Kind::stale);
+      if (stale > 0 && args->stale == "fail") {
+        for (const MergeIssue& i : merged.issues) {
+          if (i.kind == MergeIssue::Kind::stale) fmt::print(io.err, "memx merge: stale: {}\n", i.message);
+        }
+        fmt::print(io.err,
+                   "memx merge: {} report{} of an earlier run: nothing written (--stale=drop "
+                   "keeps each test's newest run)\n",
+                   stale, stale == 1 ? "" : "s");
+        return kProblem;
+      }
       const std::size_t conflicts = merged.count(MergeIssue::Kind::conflict);
       if (conflicts > 0 && args->conflicts == "fail") {
         for (const MergeIssue& i : merged.issues) {

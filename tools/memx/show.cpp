@@ -19,6 +19,7 @@
 #include "memx/diff.hpp"
 #include "memx/identity.hpp"
 #include "gate_rules.hpp"
+#include "json_out.hpp"
 #include "memx/units.hpp"
 #include "memx/sites.hpp"
 #include "sites_text.hpp"
@@ -208,6 +209,17 @@ std::vector<const TestRecord*> chosen_tests(const Report& report, const ShowOpti
 
 }  // namespace
 
+std::string render_show_json(const Report& report, const ShowOptions& options) {
+  const std::vector<std::string> labels = shown_names(report, options.root);
+  std::size_t matching = 0;
+  const std::vector<const TestRecord*> tests = chosen_tests(report, options, labels, &matching);
+  std::vector<std::string> names;
+  for (const TestRecord* t : tests) {
+    names.push_back(labels.empty() ? t->name : labels[static_cast<std::size_t>(t - report.tests.data())]);
+  }
+  return show_json(report, tests, names, matching);
+}
+
 std::string render_show(const Report& report, const ShowOptions& options, bool color) {
   const std::vector<std::string> labels = shown_names(report, options.root);
   auto label = [&](const TestRecord* t) -> const std::string& {
@@ -352,6 +364,7 @@ void register_show(CLI::App& app, Runner& runner) {
   struct Args {
     std::vector<std::string> reports;
     ShowOptions options;
+    bool json = false;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("reports", args->reports,
@@ -373,6 +386,8 @@ void register_show(CLI::App& app, Runner& runner) {
   cmd->add_flag("--stacks", args->options.stacks,
                 "With --sites: each site's whole stack, the frames folded away before the "
                 "user's marked (implies --sites)");
+  cmd->add_flag("--json", args->json,
+                 "Instead of the table, the selected tests as JSON (docs/cli-json.schema.json)");
   add_root_option(cmd, args->options.root);
   cmd->formatter(std::make_shared<ShowFormatter>());
   cmd->callback([args, &runner] {
@@ -403,6 +418,11 @@ void register_show(CLI::App& app, Runner& runner) {
         }
       }
       const Report report = read_one_report(args->reports, io.err, "", args->options.root);
+      if (args->json) {
+        if (!args->options.sites.empty()) throw InputError("--json: not with --sites or --stacks");
+        io.out << render_show_json(report, args->options);
+        return kOk;
+      }
       if (args->options.sites.empty()) {
         io.out << render_show(report, args->options, io.color);
         return kOk;

@@ -29,6 +29,9 @@ std::string validate(const ShowOptions& options);
 /// The table and its summary line for `report`.
 std::string render_show(const Report& report, const ShowOptions& options, bool color);
 
+/// `show --json`: the tests `options` selects (--only, --sort, --top) as JSON (json_out.hpp).
+std::string render_show_json(const Report& report, const ShowOptions& options);
+
 /// The allocation sites (stack mode) of the tests `options` selects (--sites pattern, then
 /// --only, --sort, --top), each with its whole stack when options.stacks, and the summary
 /// line. Throws InputError when no test matches the --sites pattern; the caller checks that

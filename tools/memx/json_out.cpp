@@ -1,0 +1,162 @@
+// memx CLI: the --json outputs of `show` and `diff` (json_out.hpp).
+#include "json_out.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace memx::cli {
+namespace {
+
+using nlohmann::ordered_json;
+
+ordered_json figures_json(const TestFigures& f) {
+  ordered_json j;
+  j["runs"] = f.runs;
+  j["peak_bytes"] = f.peak_bytes;
+  j["net_bytes"] = f.net_bytes;
+  j["net_blocks"] = f.net_blocks;
+  j["allocs"] = f.allocs;
+  j["rss_peak_bytes"] = f.rss_peak_bytes;
+  return j;
+}
+
+ordered_json leak_json(const LeakAssessment& l) {
+  ordered_json j;
+  j["verdict"] = to_string(l.verdict);
+  j["confidence"] = to_string(l.confidence);
+  j["bytes_per_run"] = l.bytes_per_run;
+  j["blocks_per_run"] = l.blocks_per_run;
+  return j;
+}
+
+ordered_json over_budget_json(const TestRecord& t) {
+  ordered_json keys = ordered_json::array();
+  for (const ViolationRecord& v : t.violations) keys.push_back(v.key);
+  return keys;
+}
+
+// Names may hold any bytes a test framework allows: invalid UTF-8 is replaced, not thrown.
+std::string dump(const ordered_json& j) {
+  return j.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace
+
+std::string show_json(const Report& report, const std::vector<const TestRecord*>& tests,
+                      const std::vector<std::string>& labels, std::size_t matching) {
+  ordered_json j;
+  j["format"] = "memx-show";
+  j["version"] = kJsonOutputVersion;
+  j["complete"] = report.complete;
+  j["measured"] = report.measured;
+  j["backend"] = report.backend;
+  j["repetitions"] = report.repetitions;
+  j["tests_in_report"] = report.tests.size();
+  j["tests_matching"] = matching;
+  ordered_json out = ordered_json::array();
+  for (std::size_t i = 0; i < tests.size(); ++i) {
+    const TestRecord& t = *tests[i];
+    ordered_json tj;
+    tj["name"] = labels[i];
+    tj["status"] = to_string(t.status);
+    tj["figures"] = figures_json(figures_of(t));
+    tj["leak"] = leak_json(t.leak);
+    tj["over_budget"] = over_budget_json(t);
+    tj["file"] = t.file;
+    tj["line"] = t.line;
+    out.push_back(std::move(tj));
+  }
+  j["tests"] = std::move(out);
+  return dump(j);
+}
+
+std::string diff_json(const std::vector<TestDiff>& diffs, const std::string& base,
+                      const std::string& now) {
+  ordered_json j;
+  j["format"] = "memx-diff";
+  j["version"] = kJsonOutputVersion;
+  j["base"] = base;
+  j["new"] = now;
+  ordered_json out = ordered_json::array();
+  std::size_t added = 0, removed = 0, changed = 0;
+  for (const TestDiff& d : diffs) {
+    ordered_json tj;
+    tj["name"] = d.label();
+    const char* change = d.added() ? "added" : d.removed() ? "removed" : d.changed() ? "changed" : "same";
+    added += d.added();
+    removed += d.removed();
+    changed += !d.added() && !d.removed() && d.changed();
+    tj["change"] = change;
+    auto side = [](const std::optional<TestRecord>& r, const std::optional<TestFigures>& f) {
+      if (!r) return ordered_json(nullptr);
+      ordered_json s;
+      s["status"] = to_string(r->status);
+      s["figures"] = f ? figures_json(*f) : ordered_json(nullptr);
+      s["leak"] = leak_json(r->leak);
+      s["over_budget"] = over_budget_json(*r);
+      return s;
+    };
+    tj["base"] = side(d.base, d.base_figures);
+    tj["new"] = side(d.now, d.now_figures);
+    tj["newly_leaks"] = d.newly_leaks();
+    tj["leak_fixed"] = d.leak_fixed();
+    tj["newly_over_budget"] = d.newly_over_budget();
+    out.push_back(std::move(tj));
+  }
+  ordered_json totals;
+  totals["tests"] = diffs.size();
+  totals["added"] = added;
+  totals["removed"] = removed;
+  totals["changed"] = changed;
+  j["totals"] = std::move(totals);
+  j["tests"] = std::move(out);
+  return dump(j);
+}
+
+std::string gate_json(const std::vector<TestDiff>& diffs, const std::vector<Regression>& regressions,
+                      const GateJsonFacts& facts) {
+  ordered_json j;
+  j["format"] = "memx-gate";
+  j["version"] = kJsonOutputVersion;
+  j["passed"] = facts.passed;
+  j["baseline"] = facts.baseline;
+  j["new"] = facts.reports;
+  j["tolerances"] = facts.tolerances;
+  ordered_json tests = ordered_json::array();
+  std::size_t gated = 0, allowed = 0;
+  for (const TestDiff& d : diffs) {
+    ordered_json found = ordered_json::array();
+    for (const Regression& r : regressions) {
+      if (r.test != d.label()) continue;
+      ordered_json rj;
+      rj["what"] = r.what;
+      rj["base"] = r.base;
+      rj["new"] = r.now;
+      rj["change"] = r.change;
+      rj["allowed"] = r.allowed;
+      rj["message"] = r.message;
+      (r.allowed ? allowed : gated) += 1;
+      found.push_back(std::move(rj));
+    }
+    if (found.empty()) continue;
+    ordered_json tj;
+    tj["name"] = d.label();
+    tj["base"] = d.base_figures ? figures_json(*d.base_figures) : ordered_json(nullptr);
+    tj["new"] = d.now_figures ? figures_json(*d.now_figures) : ordered_json(nullptr);
+    tj["regressions"] = std::move(found);
+    tests.push_back(std::move(tj));
+  }
+  j["tests"] = std::move(tests);
+  j["missing"] = facts.missing;
+  j["missing_allowed"] = facts.missing_allowed;
+  j["incomplete"] = facts.incomplete;
+  j["fixed"] = facts.fixed;
+  ordered_json totals;
+  totals["tests"] = diffs.size();
+  totals["regressions"] = gated;
+  totals["allowed"] = allowed;
+  totals["missing"] = facts.missing.size();
+  j["totals"] = std::move(totals);
+  return dump(j);
+}
+
+}  // namespace memx::cli
