@@ -77,7 +77,8 @@ elseif(KIND STREQUAL "cxx11")
     endif()
   endforeach()
   foreach(unexpected "Cxx11Suite.OwnBudgetWins is over" "Cxx11.BudgetFromString is over"
-                     "Cxx11.ControlsCompile is over" "warning, not enforced")
+                     "Cxx11.ControlsCompile is over" "warning, not enforced"
+                     "Cxx11.IgnoredSingleton is over")
     string(FIND "${consumer_gtest_out}" "${unexpected}" at)
     if(NOT at EQUAL -1)
       message(FATAL_ERROR "consumer_gtest: \"${unexpected}\" in its output")

@@ -15,3 +15,11 @@ TEST(Annotated, OverItsBudgetWithMemx) {
   std::vector<char> v(1024, 'x');
   EXPECT_EQ(v[0], 'x');
 }
+
+TEST(Annotated, IgnoreScopesRunTheirStatements) {
+  MEMX_EXPECT_LEAK(0);
+  int made = 0;
+  MEMX_IGNORE(made = 1, ++made);
+  { memx::IgnoreScope ignore; ++made; }
+  EXPECT_EQ(made, 3);
+}
