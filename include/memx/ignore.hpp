@@ -20,10 +20,12 @@
 #if defined(MEMX_DISABLED)
 // memx::annotations (or -DMEMX_DISABLED): a build of the same tests without memx. The scope
 // does nothing, the macro runs its statements, and nothing of memx is linked.
+// Trivial, so that no code or symbol of memx is emitted even without optimisation;
+// "unused" keeps `memx::IgnoreScope ignore;` from warning.
 namespace memx {
-class IgnoreScope {
+class __attribute__((unused)) IgnoreScope {
  public:
-  IgnoreScope() noexcept {}
+  IgnoreScope() = default;
   IgnoreScope(const IgnoreScope&) = delete;
   IgnoreScope& operator=(const IgnoreScope&) = delete;
 };

@@ -43,6 +43,11 @@ SuppressionsParse parse_suppressions(std::string_view text, std::string_view sou
 /// Reads and parses the file at `path`; a missing or unreadable file is an error naming it.
 SuppressionsParse read_suppressions_file(const std::string& path);
 
+/// True when `pattern` matches the whole of `text`, `*` matching any run of characters
+/// (none included); no other character is special. Used by the suppressions below and by
+/// `memx gate --allow`.
+bool glob_whole(std::string_view pattern, std::string_view text);
+
 /// LeakSanitizer's pattern match: `*` matches any run of characters (none included); a
 /// pattern matches anywhere in `text` unless it starts with `^` (anchored at the start) or
 /// ends with `$` (anchored at the end). An empty `text` never matches.

@@ -14,17 +14,7 @@
 #include "memx/units.hpp"
 
 namespace memx {
-namespace {
-
-std::string_view trim(std::string_view s) {
-  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; };
-  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-/// `*`-wildcard match of the whole of `text` against the whole of `pattern` (no anchors
-/// left in it): the classic greedy match with one backtrack point, linear in practice.
+// The classic greedy match with one backtrack point, linear in practice.
 bool glob_whole(std::string_view pattern, std::string_view text) {
   std::size_t p = 0, t = 0;
   std::size_t star = std::string_view::npos, resume = 0;
@@ -45,6 +35,16 @@ bool glob_whole(std::string_view pattern, std::string_view text) {
   while (p < pattern.size() && pattern[p] == '*') ++p;
   return p == pattern.size();
 }
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; };
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
 
 bool frame_matches(std::string_view pattern, const FrameRecord& f) {
   return suppression_matches(pattern, f.function) || suppression_matches(pattern, f.file) ||

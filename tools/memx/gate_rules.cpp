@@ -13,6 +13,7 @@
 #include <fmt/ranges.h>  // fmt::join (fmt 11 moved it here)
 
 #include "memx/budget.hpp"
+#include "memx/suppressions.hpp"
 #include "memx/units.hpp"
 
 namespace memx::cli {
@@ -73,26 +74,6 @@ std::string amount(std::int64_t v, bool bytes) {
   return v < 0 ? signed_amount(v, false) : format_count(static_cast<std::uint64_t>(v));
 }
 
-// '*' matches any run of characters, including none.
-bool glob_match(std::string_view pattern, std::string_view text) {
-  std::size_t p = 0, t = 0, star = std::string_view::npos, resume = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
 
 }  // namespace
 
@@ -162,7 +143,7 @@ ToleranceParse parse_tolerance(std::string_view text, bool bytes) {
 
 bool AllowList::allows(const std::string& name) const {
   return std::any_of(patterns.begin(), patterns.end(),
-                     [&](const std::string& p) { return glob_match(p, name); });
+                     [&](const std::string& p) { return glob_whole(p, name); });
 }
 
 AllowListParse parse_allow_list(std::string_view text, std::string_view source) {
