@@ -75,6 +75,26 @@ Estimate estimate(std::uint64_t size, std::uint64_t interval) noexcept {
   const double w = stacks::sample_weight(size, interval);
   return {w * static_cast<double>(size), w};
 }
+
+/// One site's bytes and blocks while a query groups the live blocks by stack: estimated
+/// with the interval the blocks were recorded with (exact sums when every block was).
+struct SiteSum {
+  std::uint64_t interval = g_recorded_interval.load(std::memory_order_relaxed);
+  double bytes = 0;
+  double blocks = 0;
+  void add(std::uint64_t size) noexcept {
+    const Estimate e = estimate(size, interval);
+    bytes += e.bytes;
+    blocks += e.blocks;
+  }
+  /// Stores the sums in the site and starts the next one.
+  template <class S>
+  void close(S& site) noexcept {
+    site.bytes = static_cast<std::uint64_t>(std::llround(bytes));
+    site.blocks = static_cast<std::uint64_t>(std::llround(blocks));
+    bytes = blocks = 0;
+  }
+};
 }  // namespace
 
 std::uint64_t next_sample_gap(std::uint64_t interval) noexcept {
@@ -467,24 +487,15 @@ List<Site> live_sites(const Filter& filter) {
   }
   std::sort(pairs.begin(), pairs.end());
   List<Site> sites;
-  const std::uint64_t interval = detail::g_recorded_interval.load(kRelaxed);
-  double bytes = 0, blocks = 0;  // the current site's, estimated when sampled
-  auto close = [&] {
-    if (sites.empty()) return;
-    sites.back().bytes = static_cast<std::uint64_t>(std::llround(bytes));
-    sites.back().blocks = static_cast<std::uint64_t>(std::llround(blocks));
-  };
+  detail::SiteSum sum;
   for (const Pair& p : pairs) {
     if (sites.empty() || sites.back().stack_id != p.first) {
-      close();
+      if (!sites.empty()) sum.close(sites.back());
       sites.push_back(Site{p.first, 0, 0});
-      bytes = blocks = 0;
     }
-    const detail::Estimate e = detail::estimate(p.second, interval);
-    bytes += e.bytes;
-    blocks += e.blocks;
+    sum.add(p.second);
   }
-  close();
+  if (!sites.empty()) sum.close(sites.back());
   std::sort(sites.begin(), sites.end(), [](const Site& a, const Site& b) {
     if (a.bytes != b.bytes) return a.bytes > b.bytes;
     if (a.blocks != b.blocks) return a.blocks > b.blocks;
@@ -521,26 +532,17 @@ List<ScopedSite> live_sites_by_scope(const List<std::uint32_t>& scopes) {
   }
   std::sort(pairs.begin(), pairs.end());
   List<ScopedSite> sites;
-  const std::uint64_t interval = detail::g_recorded_interval.load(kRelaxed);
-  double bytes = 0, blocks = 0;  // the current site's, estimated when sampled
-  auto close = [&] {
-    if (sites.empty()) return;
-    sites.back().bytes = static_cast<std::uint64_t>(std::llround(bytes));
-    sites.back().blocks = static_cast<std::uint64_t>(std::llround(blocks));
-  };
+  detail::SiteSum sum;
   for (const Pair& p : pairs) {
     const auto scope = static_cast<std::uint32_t>(p.first >> 32);
     const auto stack = static_cast<std::uint32_t>(p.first);
     if (sites.empty() || sites.back().scope != scope || sites.back().stack_id != stack) {
-      close();
+      if (!sites.empty()) sum.close(sites.back());
       sites.push_back(ScopedSite{scope, stack, 0, 0});
-      bytes = blocks = 0;
     }
-    const detail::Estimate e = detail::estimate(p.second, interval);
-    bytes += e.bytes;
-    blocks += e.blocks;
+    sum.add(p.second);
   }
-  close();
+  if (!sites.empty()) sum.close(sites.back());
   std::sort(sites.begin(), sites.end(), [](const ScopedSite& a, const ScopedSite& b) {
     if (a.scope != b.scope) return a.scope < b.scope;
     if (a.bytes != b.bytes) return a.bytes > b.bytes;
