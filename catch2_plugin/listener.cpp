@@ -501,6 +501,10 @@ MEMX_CATCH2_PRIVATE(Children, std::vector<tracking::ITrackerPtr> tracking::ITrac
                     &tracking::ITracker::m_children);
 MEMX_CATCH2_PRIVATE(ActiveSections, std::vector<tracking::ITracker*> Catch::RunContext::*,
                     &Catch::RunContext::m_activeSections);
+MEMX_CATCH2_PRIVATE(Messages, std::vector<Catch::MessageInfo> Catch::RunContext::*,
+                    &Catch::RunContext::m_messages);
+MEMX_CATCH2_PRIVATE(MessageScopes, std::vector<Catch::ScopedMessage> Catch::RunContext::*,
+                    &Catch::RunContext::m_messageScopes);
 #undef MEMX_CATCH2_PRIVATE
 
 Catch::RunContext* run_context() {
@@ -546,13 +550,29 @@ void add_tracker_footprint(const tracking::ITracker& t, FrameworkShare& f) {
   for (const tracking::ITrackerPtr& child : children) add_tracker_footprint(*child, f);
 }
 
+/// The buffer of a vector Catch2 keeps (cleared, never shrunk, until its RunContext goes).
+template <class T>
+FrameworkShare vector_buffer(const std::vector<T>& v) {
+  FrameworkShare f;
+  if (v.capacity() > 0) {
+    f.bytes = static_cast<std::int64_t>(usable_size(v.data()));
+    f.blocks = 1;
+  }
+  return f;
+}
+
 /// Everything Catch2 holds for the running test case that the body can make it add to:
-/// the section trackers and the copy of the last assertion result (kept until the next
-/// one, possibly in another test).
+/// the section trackers, the copy of the last assertion result (kept until the next one,
+/// possibly in another test) and the buffers of its message lists.
 FrameworkShare held_footprint() {
   Catch::RunContext* run = run_context();
   if (run == nullptr) return {};
   FrameworkShare f = last_result_footprint();
+  // The lists of INFO/CAPTURE messages: the first message of a run gives them a buffer that
+  // lives as long as the run's RunContext (freed between repetitions of the suite, in no
+  // test).
+  f += vector_buffer(run->*member(Messages{}));
+  f += vector_buffer(run->*member(MessageScopes{}));
   const tracking::ITrackerPtr& root = run->*member(Trackers{}).*member(RootTracker{});
   if (root) add_tracker_footprint(*root, f);
   return f;
