@@ -45,6 +45,7 @@
 #include <catch2/interfaces/catch_interfaces_capture.hpp>
 #include <catch2/interfaces/catch_interfaces_config.hpp>
 #include <catch2/interfaces/catch_interfaces_generatortracker.hpp>
+#include <catch2/interfaces/catch_interfaces_reporter.hpp>
 #include <catch2/internal/catch_assertion_handler.hpp>
 #include <catch2/internal/catch_context.hpp>
 #include <catch2/internal/catch_reusable_string_stream.hpp>
@@ -149,12 +150,6 @@ void prewarm_string_streams() {
   for (Catch::ReusableStringStream* s : {&a, &b, &c, &d}) *s << filler;
 }
 
-#if CATCH_VERSION_MAJOR < 3
-// =========================================================================================
-// Catch2 2.x
-// =========================================================================================
-
-// --- Catch2's work inside the body: a proxy in front of the run context -----------------
 /// Runs `f` (a call into Catch2) and, during a pass, books what it did to the calling
 /// thread's heap as Catch2's share.
 template <class F>
@@ -168,6 +163,12 @@ decltype(auto) measured(F&& f) {
   return f();
 }
 
+#if CATCH_VERSION_MAJOR < 3
+// =========================================================================================
+// Catch2 2.x
+// =========================================================================================
+
+// --- Catch2's work inside the body: a proxy in front of the run context -----------------
 /// Stands in front of a generator tracker. GENERATE builds its generator in the test's frame
 /// (the expression, then Generators<T>) when the tracker has none, and hands it to the
 /// tracker, which keeps it until the test case's last generated value has run: from the
@@ -501,6 +502,8 @@ MEMX_CATCH2_PRIVATE(Children, std::vector<tracking::ITrackerPtr> tracking::ITrac
                     &tracking::ITracker::m_children);
 MEMX_CATCH2_PRIVATE(ActiveSections, std::vector<tracking::ITracker*> Catch::RunContext::*,
                     &Catch::RunContext::m_activeSections);
+MEMX_CATCH2_PRIVATE(ReporterSlot, Catch::IEventListenerPtr Catch::RunContext::*,
+                    &Catch::RunContext::m_reporter);
 MEMX_CATCH2_PRIVATE(Messages, std::vector<Catch::MessageInfo> Catch::RunContext::*,
                     &Catch::RunContext::m_messages);
 MEMX_CATCH2_PRIVATE(MessageScopes, std::vector<Catch::ScopedMessage> Catch::RunContext::*,
@@ -576,6 +579,94 @@ FrameworkShare held_footprint() {
   const tracking::ITrackerPtr& root = run->*member(Trackers{}).*member(RootTracker{});
   if (root) add_tracker_footprint(*root, f);
   return f;
+}
+
+/// Stands in front of the run's reporters (and listeners, memx's among them): what they do
+/// during a pass (a section's start and end, an assertion's result, a message) is Catch2's
+/// share, not the test's, whatever the reporter keeps (JUnit's keeps every result until
+/// the run ends, the console's a stack of open sections). Catch2 2 books the same through
+/// its proxy of the result capture, which every reporter call goes through.
+class ReporterProxy final : public Catch::IEventListener {
+ public:
+  ReporterProxy(Catch::IConfig const* config, Catch::IEventListenerPtr next)
+      : IEventListener(config), next_(std::move(next)) {
+    m_preferences = next_->getPreferences();
+  }
+
+  void noMatchingTestCases(Catch::StringRef spec) override {
+    measured([&] { next_->noMatchingTestCases(spec); });
+  }
+  void reportInvalidTestSpec(Catch::StringRef arg) override {
+    measured([&] { next_->reportInvalidTestSpec(arg); });
+  }
+  void testRunStarting(Catch::TestRunInfo const& info) override {
+    measured([&] { next_->testRunStarting(info); });
+  }
+  void testCaseStarting(Catch::TestCaseInfo const& info) override {
+    measured([&] { next_->testCaseStarting(info); });
+  }
+  void testCasePartialStarting(Catch::TestCaseInfo const& info, std::uint64_t part) override {
+    measured([&] { next_->testCasePartialStarting(info, part); });
+  }
+  void sectionStarting(Catch::SectionInfo const& info) override {
+    measured([&] { next_->sectionStarting(info); });
+  }
+  void benchmarkPreparing(Catch::StringRef name) override {
+    measured([&] { next_->benchmarkPreparing(name); });
+  }
+  void benchmarkStarting(Catch::BenchmarkInfo const& info) override {
+    measured([&] { next_->benchmarkStarting(info); });
+  }
+  void benchmarkEnded(Catch::BenchmarkStats<> const& stats) override {
+    measured([&] { next_->benchmarkEnded(stats); });
+  }
+  void benchmarkFailed(Catch::StringRef name) override {
+    measured([&] { next_->benchmarkFailed(name); });
+  }
+  void assertionStarting(Catch::AssertionInfo const& info) override {
+    measured([&] { next_->assertionStarting(info); });
+  }
+  void assertionEnded(Catch::AssertionStats const& stats) override {
+    measured([&] { next_->assertionEnded(stats); });
+  }
+  void sectionEnded(Catch::SectionStats const& stats) override {
+    measured([&] { next_->sectionEnded(stats); });
+  }
+  void testCasePartialEnded(Catch::TestCaseStats const& stats, std::uint64_t part) override {
+    measured([&] { next_->testCasePartialEnded(stats, part); });
+  }
+  void testCaseEnded(Catch::TestCaseStats const& stats) override {
+    measured([&] { next_->testCaseEnded(stats); });
+  }
+  void testRunEnded(Catch::TestRunStats const& stats) override {
+    measured([&] { next_->testRunEnded(stats); });
+  }
+  void skipTest(Catch::TestCaseInfo const& info) override {
+    measured([&] { next_->skipTest(info); });
+  }
+  void fatalErrorEncountered(Catch::StringRef error) override {
+    measured([&] { next_->fatalErrorEncountered(error); });
+  }
+  void listReporters(std::vector<Catch::ReporterDescription> const& d) override { next_->listReporters(d); }
+  void listListeners(std::vector<Catch::ListenerDescription> const& d) override { next_->listListeners(d); }
+  void listTests(std::vector<Catch::TestCaseHandle> const& t) override { next_->listTests(t); }
+  void listTags(std::vector<Catch::TagInfo> const& t) override { next_->listTags(t); }
+
+ private:
+  Catch::IEventListenerPtr next_;
+};
+
+/// Puts a ReporterProxy in front of the run context's reporters. Called from memx's
+/// listener's testRunStarting, which each run context sends once, to listeners it made
+/// for itself, from inside the MultiReporter's own call (which moving the pointer does not
+/// disturb).
+void proxy_reporters(Catch::IConfig const* config) {
+  Catch::RunContext* run = run_context();
+  if (run == nullptr) return;
+  Catch::IEventListenerPtr& slot = run->*member(ReporterSlot{});
+  if (!slot) return;
+  Uncounted guard;  // memx's own object
+  slot = Catch::Detail::make_unique<ReporterProxy>(config, std::move(slot));
 }
 
 /// The invoker slot of the test case being run, or nullptr outside a test case.
@@ -832,6 +923,7 @@ class Listener final : public Catch::EventListenerBase {
     prewarm_v3();
     Runtime& rt = Runtime::get();
     if (!rt.run_starting(color)) return;
+    proxy_reporters(m_config);
 #if defined(MEMX_CATCH2_GENERATOR_HOOK)
     GeneratorHook::self().install(run_context());
 #endif

@@ -99,7 +99,15 @@ class AsyncLogger {
   void log(std::string line) {
     std::lock_guard<std::mutex> lock(mutex_);
     queue_.push_back(std::move(line));
+    ++logged_;
     cv_.notify_one();
+  }
+  /// Waits (at most 10 s) until the thread has written every line logged so far and freed
+  /// its batch, as a logger's flush() does: its work stays inside the test however slow
+  /// the machine (on a loaded one it otherwise spills into the next test).
+  void flush() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    written_cv_.wait_for(lock, std::chrono::seconds(10), [this] { return written_ == logged_; });
   }
 
  private:
@@ -111,24 +119,34 @@ class AsyncLogger {
         // Idle, it allocates nothing (an empty std::deque already holds two blocks): its
         // churn belongs to the tests that log, not to every test after the first one that did.
         if (queue_.empty()) continue;
-        std::deque<std::string> batch;
-        batch.swap(queue_);
-        lock.unlock();
-        for (std::string& line : batch) line += " [written]";
+        std::size_t taken = 0;
+        {
+          std::deque<std::string> batch;
+          batch.swap(queue_);
+          taken = batch.size();
+          lock.unlock();
+          for (std::string& line : batch) line += " [written]";
+        }  // the batch is freed here, before the lines count as written
+        lock.lock();
+        written_ += taken;
+        written_cv_.notify_all();
       }
     }).detach();
   }
   std::mutex mutex_;
   std::condition_variable cv_;
+  std::condition_variable written_cv_;
   std::deque<std::string> queue_;
+  std::size_t logged_ = 0;
+  std::size_t written_ = 0;
 };
 
-/// Logs 200 lines and gives the logger's thread a moment.
+/// Logs 200 lines while the logger's thread writes them, then flushes.
 inline void log_while_testing() {
   for (int i = 0; i < 200; ++i) {
     AsyncLogger::instance().log("line " + std::to_string(i) + std::string(60, '.'));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  AsyncLogger::instance().flush();
 }
 
 /// A compaction thread started and joined by the test, churning while the test sleeps.
