@@ -345,6 +345,25 @@ TEST(Gate, ToleranceBoundaryAndNewLeaks) {
   EXPECT_TRUE(r[3].allowed);
 }
 
+TEST(Gate, OneLinePerChangedTestWithAllItsRegressions) {
+  Report base = report({test("T.peak", 1, {run(0, 1000, 10), run(0, 1000, 10)}),
+                        test("T.both", 2, {run(0, 10, 10), run(0, 10, 10), run(0, 10, 10)})});
+  Report now = report({test("T.peak", 1, {run(0, 2000, 10), run(0, 2000, 10)}),
+                       test("T.both", 2, {run(16, 10, 20), run(16, 10, 20), run(16, 10, 20)})});
+  GateRules rules;
+  const std::vector<Regression> r = find_regressions(diff_reports(base, now), rules);
+  const std::vector<TestRegressions> lines = group_by_test(r);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].line, "T.peak: peak 1000 B -> 2 KiB (+1000 B, +100.0%; tolerance 10%)");
+  EXPECT_EQ(lines[1].test, "T.both");
+  ASSERT_EQ(lines[1].found.size(), 3u);  // the leak, net and allocs: one line
+  EXPECT_EQ(lines[1].line,
+            "T.both: newly leaks 16 B in 1 block per run (medium confidence; baseline: clean); "
+            "net 0 B -> 16 B (+16 B; tolerance 0 B); allocs 10 -> 20 (+10, +100.0%; tolerance "
+            "10%)");
+  EXPECT_TRUE(group_by_test({}).empty());
+}
+
 // ---- identity: binary and name ---------------------------------------------------------
 
 Report of_binary(const std::string& binary, std::vector<TestRecord> tests) {
