@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gate_rules.hpp"
+#include "junit.hpp"
 #include "memx/diff.hpp"
 #include "memx/identity.hpp"
 #include "memx/merge.hpp"
@@ -362,6 +363,20 @@ TEST(Gate, OneLinePerChangedTestWithAllItsRegressions) {
             "net 0 B -> 16 B (+16 B; tolerance 0 B); allocs 10 -> 20 (+10, +100.0%; tolerance "
             "10%)");
   EXPECT_TRUE(group_by_test({}).empty());
+}
+
+TEST(Junit, XmlEscapeKeepsTextAndReplacesWhatXmlCannotHold) {
+  EXPECT_EQ(xml_escape("A.b<c>&\"d'", true), "A.b&lt;c>&amp;&quot;d&apos;");
+  EXPECT_EQ(xml_escape("x]]>y", false), "x]]&gt;y");  // would end a CDATA section
+  EXPECT_EQ(xml_escape("a\nb\tc\rd", true), "a&#10;b&#9;c&#13;d");
+  EXPECT_EQ(xml_escape("a\nb\tc", false), "a\nb\tc");
+  EXPECT_EQ(xml_escape(std::string("n\x01\x1b[31m\x7f\0z", 10), false), "n\\x01\\x1b[31m\\x7f\\x00z");
+  const std::string unicode = "\xc3\xbc" "n\xc3\xaf" "c\xf0\x9f\x98\x80";  // üni, an emoji
+  EXPECT_EQ(xml_escape(unicode, false), unicode);
+  EXPECT_EQ(xml_escape("bad\xff\xc3", false), "bad\\xff\\xc3");     // not UTF-8, truncated
+  EXPECT_EQ(xml_escape("\xc0\x80", false), "\\xc0\\x80");           // overlong
+  EXPECT_EQ(xml_escape("\xed\xa0\x80", false), "\\xed\\xa0\\x80");  // a surrogate
+  EXPECT_EQ(xml_escape("\xef\xbf\xbe\xef\xbf\xbf", false), "\\ufffe\\uffff");
 }
 
 // ---- identity: binary and name ---------------------------------------------------------

@@ -17,6 +17,7 @@
 #include "cli.hpp"
 #include "gate_rules.hpp"
 #include "json_out.hpp"
+#include "junit.hpp"
 #include "memx/diff.hpp"
 #include "memx/report.hpp"
 #include "memx/suppressions.hpp"
@@ -175,6 +176,7 @@ void register_gate(CLI::App& app, Runner& runner) {
     std::string allow;
     std::string markdown;
     std::string json;
+    std::string junit;
     bool allow_incomplete = false;
     bool allow_missing = false;
     bool warn_only = false;
@@ -205,6 +207,10 @@ void register_gate(CLI::App& app, Runner& runner) {
   cmd->add_option("--json", args->json,
                   "Also write the verdict as JSON to this file: each regressed test's exact "
                   "figures and regressions, the missing tests, totals (docs/cli-json.schema.json)");
+  cmd->add_option("--junit", args->junit,
+                  "Also write the verdict as JUnit XML to this file (GitLab's "
+                  "artifacts:reports:junit, Jenkins): one testcase per test, a failure for each "
+                  "regressed or missing test and incomplete report, with exact figures");
   cmd->add_flag("--allow-incomplete", args->allow_incomplete,
                 "Gate the finished tests of an incomplete report (its process crashed or was "
                 "killed) instead of failing");
@@ -370,6 +376,17 @@ void register_gate(CLI::App& app, Runner& runner) {
         GateJsonFacts facts{args->baseline, new_name, tolerances, outcome.problems() == 0,
                             outcome.missing, outcome.missing_allowed, outcome.incomplete, fixed};
         write_text_file(args->json, gate_json(diffs, regressions, facts));
+      }
+      if (!args->junit.empty()) {
+        GateJunitFacts facts{args->allow, outcome.missing, outcome.missing_allowed, {}, {}};
+        auto with_paths = [&](const std::string& what) {
+          return std::make_pair(what, what == "baseline" ? args->baseline : new_name);
+        };
+        for (const std::string& w : outcome.incomplete) facts.incomplete.push_back(with_paths(w));
+        for (const std::string& w : outcome.incomplete_allowed) {
+          facts.incomplete_allowed.push_back(with_paths(w));
+        }
+        write_text_file(args->junit, gate_junit(diffs, changed, facts));
       }
       return outcome.problems() == 0 || args->warn_only ? kOk : kProblem;
     };
