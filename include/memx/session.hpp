@@ -33,6 +33,7 @@ struct AllocBreak {
 
 struct PluginOptions {
   std::string report_pattern;         ///< --memx-report / MEMX_REPORT; empty: no report
+  bool report_optional = false;       ///< --memx-report-optional / MEMX_REPORT_OPTIONAL: a report that cannot be written warns, fails nothing
   std::string budget_text;            ///< --memx-budget / MEMX_BUDGET, as given
   Budget budget;                      ///< budget_text parsed: the global default budget
   bool fail_on_leak = false;          ///< --memx-fail-on-leak / MEMX_FAIL_ON_LEAK
@@ -57,7 +58,7 @@ struct OptionsParse {
   PluginOptions options;              ///< valid settings (bad values are left at their defaults)
   /// One line per setting memx cannot use, naming the flag or variable: a bad value of a
   /// flag or of MEMX_REPORT, MEMX_BUDGET, MEMX_FAIL_ON_LEAK, MEMX_STACKS, MEMX_SITES,
-  /// MEMX_BREAK_ON_ALLOC, MEMX_WARN_ONLY, MEMX_THREADS, a missing, unreadable or malformed
+  /// MEMX_BREAK_ON_ALLOC, MEMX_WARN_ONLY, MEMX_THREADS, MEMX_REPORT_OPTIONAL, a missing, unreadable or malformed
   /// suppressions file (MEMX_SUPPRESSIONS), an unknown --memx-* flag. The
   /// plugins stop the run on any of them, before the first test, with exit code 2.
   std::vector<std::string> errors;
@@ -72,7 +73,8 @@ using EnvLookup = std::function<const char*(const char*)>;
 /// Parses the --memx-* arguments among `args` (others are ignored, args[0] included) on top
 /// of the MEMX_* variables read through `env`. Flags: --memx-report=PATH,
 /// --memx-budget=TEXT, --memx-fail-on-leak[=BOOL], --memx-stacks[=DEPTH], --memx-sites=N,
-/// --memx-warn-only[=BOOL], --memx-threads=current|all, --memx-suppressions=FILE.
+/// --memx-warn-only[=BOOL], --memx-threads=current|all, --memx-suppressions=FILE,
+/// --memx-report-optional[=BOOL].
 OptionsParse parse_plugin_options(const std::vector<std::string>& args, const EnvLookup& env);
 
 /// The process's arguments from /proc/self/cmdline (works before main and with any main);
@@ -223,7 +225,8 @@ class Session {
   const std::string& report_path() const noexcept;
   /// True when the last attempt to write this run's report failed (the error was printed):
   /// the plugins then make the test binary exit non-zero, so no later step reads an
-  /// earlier run's report as this one's.
+  /// earlier run's report as this one's. False under report_optional (then a warning was
+  /// printed instead and the run's exit code is the tests' own).
   bool report_failed() const noexcept;
 
   struct Impl;  ///< internal

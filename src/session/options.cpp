@@ -23,6 +23,7 @@ constexpr std::string_view kSitesFlag = "--memx-sites";
 constexpr std::string_view kWarnOnlyFlag = "--memx-warn-only";
 constexpr std::string_view kThreadsFlag = "--memx-threads";
 constexpr std::string_view kSuppressionsFlag = "--memx-suppressions";
+constexpr std::string_view kReportOptionalFlag = "--memx-report-optional";
 constexpr int kMaxSites = 1000;
 
 bool starts_with(std::string_view s, std::string_view prefix) {
@@ -147,6 +148,17 @@ void set_warn_only(PluginOptions& o, std::string_view value, std::string_view or
   o.warn_only = *b;
 }
 
+void set_report_optional(PluginOptions& o, std::string_view value, std::string_view origin,
+                         std::vector<std::string>& errors) {
+  std::optional<bool> b = parse_bool(value);
+  if (!b) {
+    errors.push_back("memx: " + std::string(origin) +
+                     ": expected 1/0, true/false, yes/no or on/off, not \"" + std::string(value) + "\"");
+    return;
+  }
+  o.report_optional = *b;
+}
+
 void set_threads(PluginOptions& o, std::string_view value, std::string_view origin,
                  std::vector<std::string>& errors) {
   if (value == "current") {
@@ -193,6 +205,9 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
   std::vector<std::string> env_errors;
   if (const char* v = env("MEMX_REPORT"); v != nullptr && *v != '\0') {
     set_report(o, v, describe_env("MEMX_REPORT", v), out.errors);
+  }
+  if (const char* v = env("MEMX_REPORT_OPTIONAL"); v != nullptr && *v != '\0') {
+    set_report_optional(o, v, describe_env("MEMX_REPORT_OPTIONAL", v), out.errors);
   }
   if (const char* v = env("MEMX_BUDGET"); v != nullptr && *v != '\0') {
     set_budget(o, v, describe_env("MEMX_BUDGET", v), out.errors);
@@ -257,6 +272,8 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
     const std::string_view value = has_value ? arg.substr(eq + 1) : std::string_view();
     if (name == kReportFlag) {
       set_report(o, value, arg, out.errors);
+    } else if (name == kReportOptionalFlag) {
+      set_report_optional(o, has_value ? value : std::string_view("1"), arg, out.errors);
     } else if (name == kBudgetFlag) {
       if (!has_value) {
         out.errors.push_back("memx: " + std::string(arg) + ": expected " + std::string(kBudgetFlag) +
@@ -284,7 +301,8 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
     } else {
       // A mistyped flag (--memx-budegt=...) would run without the check it asked for.
       out.errors.push_back("memx: unknown flag " + std::string(name) + " (known: " +
-                           std::string(kReportFlag) + "=PATH, " + std::string(kBudgetFlag) +
+                           std::string(kReportFlag) + "=PATH, " + std::string(kReportOptionalFlag) +
+                           ", " + std::string(kBudgetFlag) +
                            "=TEXT, " + std::string(kFailOnLeakFlag) + ", " +
                              std::string(kStacksFlag) + "[=DEPTH|=sample:SIZE], " + std::string(kSitesFlag) +
                              "=N, " + std::string(kWarnOnlyFlag) + ", " + std::string(kThreadsFlag) +
