@@ -45,6 +45,7 @@ struct PluginOptions {
   std::string suppressions_path;      ///< --memx-suppressions / MEMX_SUPPRESSIONS, "" = none
   std::vector<Suppression> suppressions;  ///< the file's lines, read when the options are parsed
   bool quiet = false;                 ///< MEMX_QUIET: no end-of-run summary
+  bool ctest_measurements = false;    ///< MEMX_CTEST_MEASUREMENTS: each test's figures as <CTestMeasurement> lines
   bool properties = false;            ///< MEMX_PROPERTIES: framework properties even without an output file
   std::optional<bool> color;          ///< MEMX_COLOR; unset: the framework's choice
   std::optional<AllocBreak> break_on_alloc;  ///< MEMX_BREAK_ON_ALLOC
@@ -63,7 +64,7 @@ struct OptionsParse {
   /// plugins stop the run on any of them, before the first test, with exit code 2.
   std::vector<std::string> errors;
   /// One line per bad value of a setting that changes no verdict (MEMX_QUIET,
-  /// MEMX_PROPERTIES, MEMX_COLOR): its default is used.
+  /// MEMX_PROPERTIES, MEMX_COLOR, MEMX_CTEST_MEASUREMENTS): its default is used.
   std::vector<std::string> warnings;
 };
 
@@ -213,6 +214,10 @@ class Session {
 
   /// The end-of-run summary, one line when all is well; `color` adds ANSI colours.
   std::string summary(bool color) const;
+  /// Under MEMX_CTEST_MEASUREMENTS=1, each measured test's figures (as the gate compares
+  /// them) as CTest measurement tags, one per line, for the plugins to print on stdout:
+  /// CTest puts them in Test.xml and CDash shows them per test. "" otherwise.
+  std::string ctest_measurements() const;
 
   /// Writes the report if tests finished since the last write and the run has not ended
   /// (the plugin calls it when the process exits early).

@@ -29,6 +29,7 @@ constexpr Setting kSettings[] = {
     {"", "MEMX_QUIET", "1: no end-of-run summary"},
     {"", "MEMX_COLOR", "0/1/auto: colours of the summary"},
     {"", "MEMX_PROPERTIES", "1: record memx's figures as test properties"},
+    {"", "MEMX_CTEST_MEASUREMENTS", "1: print each test's figures as CTest measurements (CDash)"},
     {"", "MEMX_SAMPLE_INTERVAL", "RSS sampling interval (10ms)"},
 };
 

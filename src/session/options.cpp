@@ -241,6 +241,14 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
                            ": expected 1/0, true/false, yes/no or on/off");
     }
   }
+  if (const char* v = env("MEMX_CTEST_MEASUREMENTS"); v != nullptr && *v != '\0') {
+    if (std::optional<bool> b = parse_bool(v)) {
+      o.ctest_measurements = *b;
+    } else {
+      env_errors.push_back("memx: " + describe_env("MEMX_CTEST_MEASUREMENTS", v) +
+                           ": expected 1/0, true/false, yes/no or on/off");
+    }
+  }
   if (const char* v = env("MEMX_PROPERTIES"); v != nullptr && *v != '\0') {
     if (std::optional<bool> b = parse_bool(v)) {
       o.properties = *b;
