@@ -33,6 +33,7 @@ struct AllocBreak {
 
 struct PluginOptions {
   std::string report_pattern;         ///< --memx-report / MEMX_REPORT; empty: no report
+  bool report_from_bazel = false;     ///< report_pattern is the default under `bazel test` (TEST_UNDECLARED_OUTPUTS_DIR)
   bool report_optional = false;       ///< --memx-report-optional / MEMX_REPORT_OPTIONAL: a report that cannot be written warns, fails nothing
   std::string budget_text;            ///< --memx-budget / MEMX_BUDGET, as given
   Budget budget;                      ///< budget_text parsed: the global default budget
@@ -75,7 +76,9 @@ using EnvLookup = std::function<const char*(const char*)>;
 /// of the MEMX_* variables read through `env`. Flags: --memx-report=PATH,
 /// --memx-budget=TEXT, --memx-fail-on-leak[=BOOL], --memx-stacks[=DEPTH], --memx-sites=N,
 /// --memx-warn-only[=BOOL], --memx-threads=current|all, --memx-suppressions=FILE,
-/// --memx-report-optional[=BOOL].
+/// --memx-report-optional[=BOOL]. With no report asked for and TEST_UNDECLARED_OUTPUTS_DIR
+/// set (`bazel test`), the report goes there: memx-<pid>.json, or memx-shard<N>-<pid>.json
+/// under TEST_SHARD_INDEX=N.
 OptionsParse parse_plugin_options(const std::vector<std::string>& args, const EnvLookup& env);
 
 /// The process's arguments from /proc/self/cmdline (works before main and with any main);

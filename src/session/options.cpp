@@ -317,6 +317,28 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
                              "=current|all, " + std::string(kSuppressionsFlag) + "=FILE)");
     }
   }
+  // Under `bazel test` (TEST_UNDECLARED_OUTPUTS_DIR set) with no report asked for: the report
+  // goes into the test's undeclared outputs, which Bazel keeps (test.outputs/outputs.zip),
+  // also from remote execution. One file per process, named by the shard when sharded, so
+  // that the shards' archives unzip into one directory without a clash (pids repeat in
+  // sandboxes).
+  if (o.report_pattern.empty()) {
+    if (const char* dir = env("TEST_UNDECLARED_OUTPUTS_DIR"); dir != nullptr && *dir != '\0') {
+      std::string name = "memx-%p.json";
+      const char* shard = env("TEST_SHARD_INDEX");
+      if (shard != nullptr && *shard != '\0' &&
+          std::string_view(shard).find_first_not_of("0123456789") == std::string_view::npos) {
+        name = std::string("memx-shard") + shard + "-%p.json";
+      }
+      std::string pattern = dir;
+      if (pattern.back() != '/') pattern += '/';
+      // A '%' in the directory is the directory's, not a pattern's.
+      std::string escaped;
+      for (char c : pattern) escaped += c == '%' ? std::string("%%") : std::string(1, c);
+      o.report_pattern = escaped + name;
+      o.report_from_bazel = true;
+    }
+  }
   return out;
 }
 

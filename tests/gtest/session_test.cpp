@@ -187,6 +187,25 @@ TEST(Options, ReportOptionalFromFlagAndEnvironmentAndBadValuesAreErrors) {
                          "or on/off, not \"sometimes\"");
 }
 
+TEST(Options, UnderBazelTheReportGoesToTheUndeclaredOutputs) {
+  memx::OptionsParse p = parse({}, {{"TEST_UNDECLARED_OUTPUTS_DIR", "/b/out"}});
+  ASSERT_TRUE(p.errors.empty()) << p.errors.front();
+  EXPECT_EQ(p.options.report_pattern, "/b/out/memx-%p.json");
+  EXPECT_TRUE(p.options.report_from_bazel);
+  p = parse({}, {{"TEST_UNDECLARED_OUTPUTS_DIR", "/b/50%/"}, {"TEST_SHARD_INDEX", "3"}});
+  EXPECT_EQ(p.options.report_pattern, "/b/50%%/memx-shard3-%p.json");  // the dir's '%' kept
+  EXPECT_EQ(memx::expand_report_path(p.options.report_pattern, 42), "/b/50%/memx-shard3-42.json");
+  p = parse({}, {{"TEST_UNDECLARED_OUTPUTS_DIR", "/b/out"}, {"TEST_SHARD_INDEX", "x"}});
+  EXPECT_EQ(p.options.report_pattern, "/b/out/memx-%p.json");
+  // A report asked for wins: the flag, or MEMX_REPORT.
+  p = parse({"--memx-report=mine.json"}, {{"TEST_UNDECLARED_OUTPUTS_DIR", "/b/out"}});
+  EXPECT_EQ(p.options.report_pattern, "mine.json");
+  EXPECT_FALSE(p.options.report_from_bazel);
+  p = parse({}, {{"TEST_UNDECLARED_OUTPUTS_DIR", "/b/out"}, {"MEMX_REPORT", "env/"}});
+  EXPECT_EQ(p.options.report_pattern, "env/");
+  EXPECT_EQ(parse({}).options.report_pattern, "");  // outside Bazel: no report unless asked
+}
+
 TEST(Options, BudgetWithSpacesAroundEqualsAndCommas) {
   const memx::OptionsParse p = parse({"--memx-budget=peak = 4MiB , net = 0"});
   ASSERT_TRUE(p.errors.empty()) << p.errors.front();
