@@ -58,7 +58,7 @@ bool output_is_a_document(const Catch::ConfigData& c) {
 constexpr std::string_view kMemxFlags[] = {
     "--memx-report", "--memx-budget",    "--memx-fail-on-leak", "--memx-repeat",
     "--memx-stacks", "--memx-sites",     "--memx-warn-only",    "--memx-threads",
-    "--memx-suppressions"};
+    "--memx-suppressions", "--memx-report-optional"};
 
 /// memx's flags checked before Catch2 parses them, so that a mistyped one
 /// (--memx-budegt=...) or a bad repetition count stops the run with memx's one line and
@@ -75,9 +75,11 @@ std::string check_memx_flags(int argc, char* argv[]) {
       return "memx: unknown flag " + std::string(name) +
              " (known: --memx-report=PATH, --memx-budget=TEXT, --memx-fail-on-leak, "
              "--memx-repeat=N, --memx-stacks[=DEPTH], --memx-sites=N, --memx-warn-only, "
-             "--memx-threads=current|all, --memx-suppressions=FILE)";
+             "--memx-threads=current|all, --memx-suppressions=FILE, --memx-report-optional)";
     }
-    if ((name == "--memx-fail-on-leak" || name == "--memx-warn-only") && name.size() < arg.size()) {
+    if ((name == "--memx-fail-on-leak" || name == "--memx-warn-only" ||
+         name == "--memx-report-optional") &&
+        name.size() < arg.size()) {
       const std::string_view value = arg.substr(name.size() + 1);
       if (!memx::parse_bool(value)) {
         return "memx: " + std::string(arg) +
@@ -123,12 +125,15 @@ int main(int argc, char* argv[]) {
   int repeat = 0;
   bool stacks = false;
   bool warn_only = false;
+  bool report_optional = false;
   std::string sites;
   std::string threads;
   std::string suppressions;
   auto cli = session.cli() |
              clara::Opt(report, "path")["--memx-report"](
                  "write memx's report to <path> (%p: the process id; a directory: one file per process)") |
+             clara::Opt(report_optional)["--memx-report-optional"](
+                 "a report that cannot be written is a warning, not a failed run") |
              clara::Opt(budget, "budget")["--memx-budget"](
                  "memory budget of every test, e.g. \"peak=4MiB, net=0, allocs=20000\"") |
              clara::Opt(fail_on_leak)["--memx-fail-on-leak"](
@@ -146,7 +151,8 @@ int main(int argc, char* argv[]) {
              clara::Opt(suppressions, "file")["--memx-suppressions"](
                  "leak suppressions: LeakSanitizer's leak:PATTERN lines and test:PATTERN lines");
   session.cli(cli);
-  // --memx-fail-on-leak=VALUE, --memx-warn-only=VALUE and --memx-stacks=DEPTH are memx's (Catch2's flags take no
+  // --memx-fail-on-leak=VALUE, --memx-warn-only=VALUE, --memx-report-optional=VALUE and
+  // --memx-stacks=DEPTH are memx's (Catch2's flags take no
   // value): checked above, handed to memx as given, and kept from Catch2, which would take
   // VALUE for a test name.
   std::vector<char*> catch_args;
@@ -154,7 +160,8 @@ int main(int argc, char* argv[]) {
   for (int i = 0; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (i > 0 && (arg.rfind("--memx-fail-on-leak=", 0) == 0 || arg.rfind("--memx-stacks=", 0) == 0 ||
-                  arg.rfind("--memx-warn-only=", 0) == 0)) {
+                  arg.rfind("--memx-warn-only=", 0) == 0 ||
+                  arg.rfind("--memx-report-optional=", 0) == 0)) {
       fail_on_leak_values.emplace_back(arg);
     } else {
       catch_args.push_back(argv[i]);
@@ -175,6 +182,7 @@ int main(int argc, char* argv[]) {
   if (stacks) flags.push_back("--memx-stacks");
   if (!sites.empty()) flags.push_back("--memx-sites=" + sites);
   if (warn_only) flags.push_back("--memx-warn-only");
+  if (report_optional) flags.push_back("--memx-report-optional");
   if (!threads.empty()) flags.push_back("--memx-threads=" + threads);
   if (!suppressions.empty()) flags.push_back("--memx-suppressions=" + suppressions);
   flags.insert(flags.end(), fail_on_leak_values.begin(), fail_on_leak_values.end());

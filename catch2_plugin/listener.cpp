@@ -83,7 +83,9 @@ bool terminal_color() {
 
 void print_summary(Runtime& rt) {
   Uncounted guard;
-  const std::string text = rt.summary();
+  // MEMX_CTEST_MEASUREMENTS: each test's figures for CTest/CDash, after the summary.
+  const std::string text =
+      rt.summary() + (rt.session() != nullptr ? rt.session()->ctest_measurements() : std::string());
   if (text.empty()) return;
   std::fflush(stdout);
   std::fwrite(text.data(), 1, text.size(), stdout);

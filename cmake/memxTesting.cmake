@@ -10,7 +10,8 @@
 # from Catch2's package) and adds what memx needs:
 #   - every discovered test runs REPEAT times in its process (default 5: the first is the
 #     warm-up, the rest judge leaks), through GTEST_REPEAT or MEMX_REPEAT;
-#   - every test process writes its report into one directory (MEMX_REPORT=<dir>/);
+#   - every test process writes its report into one directory (MEMX_REPORT=<dir>/) and prints
+#     its figures as CTest measurements (MEMX_CTEST_MEASUREMENTS=1: CDash shows them);
 #   - <name>.reset (a CTest fixture setup) empties that directory before the tests, so that
 #     no report of an earlier run is merged with this one's;
 #   - <name>.gate (the fixture's cleanup, run after the tests even when some fail) merges the
@@ -122,7 +123,10 @@ macro(_memx_discover_common function target)
   # The user's FIXTURES_REQUIRED and ENVIRONMENT_MODIFICATION are added to memx's; the other
   # properties go to the framework's discovery as they are.
   set(_memx_fixtures ${_memx_REPORTS}_reports)
-  set(_memx_env "MEMX_REPORT=set:${_memx_REPORT_DIR}/")
+  # MEMX_CTEST_MEASUREMENTS: each test's figures as <CTestMeasurement> tags, which CTest puts
+  # in Test.xml for CDash (a PROPERTIES ENVIRONMENT_MODIFICATION MEMX_CTEST_MEASUREMENTS=set:0,
+  # added after memx's, turns it off).
+  set(_memx_env "MEMX_REPORT=set:${_memx_REPORT_DIR}/" "MEMX_CTEST_MEASUREMENTS=set:1")
   set(_memx_properties "")
   list(LENGTH _memx_PROPERTIES _memx_n)
   set(_memx_i 0)

@@ -332,6 +332,10 @@ class Listener final : public ::testing::EmptyTestEventListener {
       std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
     }
+    if (const std::string m = s_->session->ctest_measurements(); !m.empty()) {
+      std::fwrite(m.data(), 1, m.size(), stdout);  // MEMX_CTEST_MEASUREMENTS: for CTest/CDash
+      std::fflush(stdout);
+    }
     // This run's report could not be written (the error is printed): a run that passed must
     // not exit 0, or a later step reads an earlier run's report, or none, as this one's.
     // RUN_ALL_TESTS has decided its result by now (and the XML/JSON printers wrote their

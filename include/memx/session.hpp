@@ -33,6 +33,8 @@ struct AllocBreak {
 
 struct PluginOptions {
   std::string report_pattern;         ///< --memx-report / MEMX_REPORT; empty: no report
+  bool report_from_bazel = false;     ///< report_pattern is the default under `bazel test` (TEST_UNDECLARED_OUTPUTS_DIR)
+  bool report_optional = false;       ///< --memx-report-optional / MEMX_REPORT_OPTIONAL: a report that cannot be written warns, fails nothing
   std::string budget_text;            ///< --memx-budget / MEMX_BUDGET, as given
   Budget budget;                      ///< budget_text parsed: the global default budget
   bool fail_on_leak = false;          ///< --memx-fail-on-leak / MEMX_FAIL_ON_LEAK
@@ -44,6 +46,7 @@ struct PluginOptions {
   std::string suppressions_path;      ///< --memx-suppressions / MEMX_SUPPRESSIONS, "" = none
   std::vector<Suppression> suppressions;  ///< the file's lines, read when the options are parsed
   bool quiet = false;                 ///< MEMX_QUIET: no end-of-run summary
+  bool ctest_measurements = false;    ///< MEMX_CTEST_MEASUREMENTS: each test's figures as <CTestMeasurement> lines
   bool properties = false;            ///< MEMX_PROPERTIES: framework properties even without an output file
   std::optional<bool> color;          ///< MEMX_COLOR; unset: the framework's choice
   std::optional<AllocBreak> break_on_alloc;  ///< MEMX_BREAK_ON_ALLOC
@@ -57,12 +60,12 @@ struct OptionsParse {
   PluginOptions options;              ///< valid settings (bad values are left at their defaults)
   /// One line per setting memx cannot use, naming the flag or variable: a bad value of a
   /// flag or of MEMX_REPORT, MEMX_BUDGET, MEMX_FAIL_ON_LEAK, MEMX_STACKS, MEMX_SITES,
-  /// MEMX_BREAK_ON_ALLOC, MEMX_WARN_ONLY, MEMX_THREADS, a missing, unreadable or malformed
+  /// MEMX_BREAK_ON_ALLOC, MEMX_WARN_ONLY, MEMX_THREADS, MEMX_REPORT_OPTIONAL, a missing, unreadable or malformed
   /// suppressions file (MEMX_SUPPRESSIONS), an unknown --memx-* flag. The
   /// plugins stop the run on any of them, before the first test, with exit code 2.
   std::vector<std::string> errors;
   /// One line per bad value of a setting that changes no verdict (MEMX_QUIET,
-  /// MEMX_PROPERTIES, MEMX_COLOR): its default is used.
+  /// MEMX_PROPERTIES, MEMX_COLOR, MEMX_CTEST_MEASUREMENTS): its default is used.
   std::vector<std::string> warnings;
 };
 
@@ -72,7 +75,10 @@ using EnvLookup = std::function<const char*(const char*)>;
 /// Parses the --memx-* arguments among `args` (others are ignored, args[0] included) on top
 /// of the MEMX_* variables read through `env`. Flags: --memx-report=PATH,
 /// --memx-budget=TEXT, --memx-fail-on-leak[=BOOL], --memx-stacks[=DEPTH], --memx-sites=N,
-/// --memx-warn-only[=BOOL], --memx-threads=current|all, --memx-suppressions=FILE.
+/// --memx-warn-only[=BOOL], --memx-threads=current|all, --memx-suppressions=FILE,
+/// --memx-report-optional[=BOOL]. With no report asked for and TEST_UNDECLARED_OUTPUTS_DIR
+/// set (`bazel test`), the report goes there: memx-<pid>.json, or memx-shard<N>-<pid>.json
+/// under TEST_SHARD_INDEX=N.
 OptionsParse parse_plugin_options(const std::vector<std::string>& args, const EnvLookup& env);
 
 /// The process's arguments from /proc/self/cmdline (works before main and with any main);
@@ -211,6 +217,10 @@ class Session {
 
   /// The end-of-run summary, one line when all is well; `color` adds ANSI colours.
   std::string summary(bool color) const;
+  /// Under MEMX_CTEST_MEASUREMENTS=1, each measured test's figures (as the gate compares
+  /// them) as CTest measurement tags, one per line, for the plugins to print on stdout:
+  /// CTest puts them in Test.xml and CDash shows them per test. "" otherwise.
+  std::string ctest_measurements() const;
 
   /// Writes the report if tests finished since the last write and the run has not ended
   /// (the plugin calls it when the process exits early).
@@ -223,7 +233,8 @@ class Session {
   const std::string& report_path() const noexcept;
   /// True when the last attempt to write this run's report failed (the error was printed):
   /// the plugins then make the test binary exit non-zero, so no later step reads an
-  /// earlier run's report as this one's.
+  /// earlier run's report as this one's. False under report_optional (then a warning was
+  /// printed instead and the run's exit code is the tests' own).
   bool report_failed() const noexcept;
 
   struct Impl;  ///< internal

@@ -706,6 +706,16 @@ ReportRead read_report(std::string_view text, std::string_view source_name) {
       out.error = fmt::format("{}: empty input: not a memx report", source_name);
       return out;
     }
+    // A zip archive (Bazel's test.outputs/outputs.zip holds a shard's reports): memx reads
+    // no archives; say how to get at the reports inside.
+    if (text.substr(0, 4) == std::string_view("PK\x03\x04", 4) ||
+        text.substr(0, 4) == std::string_view("PK\x05\x06", 4)) {
+      out.error = fmt::format(
+          "{}: a zip archive, not a memx report (Bazel's test.outputs/outputs.zip?): unzip it "
+          "into a directory of its own (unzip -d DIR {}) and give that directory",
+          source_name, source_name);
+      return out;
+    }
     json doc;
     try {
       doc = json::parse(text.begin(), text.end());

@@ -19,6 +19,8 @@ struct Setting {
 constexpr Setting kSettings[] = {
     {"--memx-report=PATH", "MEMX_REPORT",
      "write the report to PATH (%p: the pid; a directory/: memx-<pid>.json in it)"},
+    {"--memx-report-optional[=B]", "MEMX_REPORT_OPTIONAL",
+     "a report that cannot be written is a warning, not a failed run"},
     {"--memx-budget=TEXT", "MEMX_BUDGET", "budget of every test, e.g. \"peak=4MiB, net=0, allocs=20000\""},
     {"--memx-fail-on-leak[=B]", "MEMX_FAIL_ON_LEAK", "fail tests whose leak verdict is leak"},
     {"--memx-repeat=N", "MEMX_REPEAT", "run the tests N times (the first: the leak verdicts' warm-up)"},
@@ -27,6 +29,7 @@ constexpr Setting kSettings[] = {
     {"", "MEMX_QUIET", "1: no end-of-run summary"},
     {"", "MEMX_COLOR", "0/1/auto: colours of the summary"},
     {"", "MEMX_PROPERTIES", "1: record memx's figures as test properties"},
+    {"", "MEMX_CTEST_MEASUREMENTS", "1: print each test's figures as CTest measurements (CDash)"},
     {"", "MEMX_SAMPLE_INTERVAL", "RSS sampling interval (10ms)"},
 };
 

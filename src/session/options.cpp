@@ -23,6 +23,7 @@ constexpr std::string_view kSitesFlag = "--memx-sites";
 constexpr std::string_view kWarnOnlyFlag = "--memx-warn-only";
 constexpr std::string_view kThreadsFlag = "--memx-threads";
 constexpr std::string_view kSuppressionsFlag = "--memx-suppressions";
+constexpr std::string_view kReportOptionalFlag = "--memx-report-optional";
 constexpr int kMaxSites = 1000;
 
 bool starts_with(std::string_view s, std::string_view prefix) {
@@ -147,6 +148,17 @@ void set_warn_only(PluginOptions& o, std::string_view value, std::string_view or
   o.warn_only = *b;
 }
 
+void set_report_optional(PluginOptions& o, std::string_view value, std::string_view origin,
+                         std::vector<std::string>& errors) {
+  std::optional<bool> b = parse_bool(value);
+  if (!b) {
+    errors.push_back("memx: " + std::string(origin) +
+                     ": expected 1/0, true/false, yes/no or on/off, not \"" + std::string(value) + "\"");
+    return;
+  }
+  o.report_optional = *b;
+}
+
 void set_threads(PluginOptions& o, std::string_view value, std::string_view origin,
                  std::vector<std::string>& errors) {
   if (value == "current") {
@@ -194,6 +206,9 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
   if (const char* v = env("MEMX_REPORT"); v != nullptr && *v != '\0') {
     set_report(o, v, describe_env("MEMX_REPORT", v), out.errors);
   }
+  if (const char* v = env("MEMX_REPORT_OPTIONAL"); v != nullptr && *v != '\0') {
+    set_report_optional(o, v, describe_env("MEMX_REPORT_OPTIONAL", v), out.errors);
+  }
   if (const char* v = env("MEMX_BUDGET"); v != nullptr && *v != '\0') {
     set_budget(o, v, describe_env("MEMX_BUDGET", v), out.errors);
   }
@@ -223,6 +238,14 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
       o.quiet = *b;
     } else {
       env_errors.push_back("memx: " + describe_env("MEMX_QUIET", v) +
+                           ": expected 1/0, true/false, yes/no or on/off");
+    }
+  }
+  if (const char* v = env("MEMX_CTEST_MEASUREMENTS"); v != nullptr && *v != '\0') {
+    if (std::optional<bool> b = parse_bool(v)) {
+      o.ctest_measurements = *b;
+    } else {
+      env_errors.push_back("memx: " + describe_env("MEMX_CTEST_MEASUREMENTS", v) +
                            ": expected 1/0, true/false, yes/no or on/off");
     }
   }
@@ -257,6 +280,8 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
     const std::string_view value = has_value ? arg.substr(eq + 1) : std::string_view();
     if (name == kReportFlag) {
       set_report(o, value, arg, out.errors);
+    } else if (name == kReportOptionalFlag) {
+      set_report_optional(o, has_value ? value : std::string_view("1"), arg, out.errors);
     } else if (name == kBudgetFlag) {
       if (!has_value) {
         out.errors.push_back("memx: " + std::string(arg) + ": expected " + std::string(kBudgetFlag) +
@@ -284,11 +309,34 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
     } else {
       // A mistyped flag (--memx-budegt=...) would run without the check it asked for.
       out.errors.push_back("memx: unknown flag " + std::string(name) + " (known: " +
-                           std::string(kReportFlag) + "=PATH, " + std::string(kBudgetFlag) +
+                           std::string(kReportFlag) + "=PATH, " + std::string(kReportOptionalFlag) +
+                           ", " + std::string(kBudgetFlag) +
                            "=TEXT, " + std::string(kFailOnLeakFlag) + ", " +
                              std::string(kStacksFlag) + "[=DEPTH|=sample:SIZE], " + std::string(kSitesFlag) +
                              "=N, " + std::string(kWarnOnlyFlag) + ", " + std::string(kThreadsFlag) +
                              "=current|all, " + std::string(kSuppressionsFlag) + "=FILE)");
+    }
+  }
+  // Under `bazel test` (TEST_UNDECLARED_OUTPUTS_DIR set) with no report asked for: the report
+  // goes into the test's undeclared outputs, which Bazel keeps (test.outputs/outputs.zip),
+  // also from remote execution. One file per process, named by the shard when sharded, so
+  // that the shards' archives unzip into one directory without a clash (pids repeat in
+  // sandboxes).
+  if (o.report_pattern.empty()) {
+    if (const char* dir = env("TEST_UNDECLARED_OUTPUTS_DIR"); dir != nullptr && *dir != '\0') {
+      std::string name = "memx-%p.json";
+      const char* shard = env("TEST_SHARD_INDEX");
+      if (shard != nullptr && *shard != '\0' &&
+          std::string_view(shard).find_first_not_of("0123456789") == std::string_view::npos) {
+        name = std::string("memx-shard") + shard + "-%p.json";
+      }
+      std::string pattern = dir;
+      if (pattern.back() != '/') pattern += '/';
+      // A '%' in the directory is the directory's, not a pattern's.
+      std::string escaped;
+      for (char c : pattern) escaped += c == '%' ? std::string("%%") : std::string(1, c);
+      o.report_pattern = escaped + name;
+      o.report_from_bazel = true;
     }
   }
   return out;

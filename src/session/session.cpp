@@ -646,6 +646,12 @@ bool Session::write_report(std::string* error) {
       }
     }
   }
+  if (m.config.options.report_optional) {
+    // The user's choice: the data may be lost, the run's exit code stays the tests' own.
+    constexpr std::string_view kPrefix = "memx: ";
+    if (err.compare(0, kPrefix.size(), kPrefix) == 0) err.erase(0, kPrefix.size());
+    err = "memx: warning: " + err + " (--memx-report-optional: the run goes on)";
+  }
   if (!m.write_error_shown) {
     std::fprintf(stderr, "%s\n", err.c_str());
     m.write_error_shown = true;
@@ -654,7 +660,9 @@ bool Session::write_report(std::string* error) {
   return false;
 }
 
-bool Session::report_failed() const noexcept { return impl_->write_failed; }
+bool Session::report_failed() const noexcept {
+  return impl_->write_failed && !impl_->config.options.report_optional;
+}
 
 void Session::Impl::maybe_write(Session& self) {
   // A device, FIFO or descriptor takes one report, at the end (or exit): written after

@@ -166,7 +166,7 @@ def shuffle(a):
     run_suite(a.shuffle, planted, ("--gtest_shuffle", f"--gtest_random_seed={seed}"), plant=True)
     out = run([memx, "gate", "--baseline", in_order, planted], expect=1)
     contains(out, "REGRESSION Cache.Third: peak", "planted regression")
-    contains(out, "FAILED: 1 regression in 6 tests", "planted regression")
+    contains(out, "FAILED: 1 test regressed (1 regression) in 6 tests", "planted regression")
 
 
 def main():

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gate_rules.hpp"
+#include "junit.hpp"
 #include "memx/diff.hpp"
 #include "memx/identity.hpp"
 #include "memx/merge.hpp"
@@ -343,6 +344,39 @@ TEST(Gate, ToleranceBoundaryAndNewLeaks) {
   EXPECT_FALSE(r[0].allowed);
   EXPECT_TRUE(r[1].allowed);
   EXPECT_TRUE(r[3].allowed);
+}
+
+TEST(Gate, OneLinePerChangedTestWithAllItsRegressions) {
+  Report base = report({test("T.peak", 1, {run(0, 1000, 10), run(0, 1000, 10)}),
+                        test("T.both", 2, {run(0, 10, 10), run(0, 10, 10), run(0, 10, 10)})});
+  Report now = report({test("T.peak", 1, {run(0, 2000, 10), run(0, 2000, 10)}),
+                       test("T.both", 2, {run(16, 10, 20), run(16, 10, 20), run(16, 10, 20)})});
+  GateRules rules;
+  const std::vector<Regression> r = find_regressions(diff_reports(base, now), rules);
+  const std::vector<TestRegressions> lines = group_by_test(r);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].line, "T.peak: peak 1000 B -> 2 KiB (+1000 B, +100.0%; tolerance 10%)");
+  EXPECT_EQ(lines[1].test, "T.both");
+  ASSERT_EQ(lines[1].found.size(), 3u);  // the leak, net and allocs: one line
+  EXPECT_EQ(lines[1].line,
+            "T.both: newly leaks 16 B in 1 block per run (medium confidence; baseline: clean); "
+            "net 0 B -> 16 B (+16 B; tolerance 0 B); allocs 10 -> 20 (+10, +100.0%; tolerance "
+            "10%)");
+  EXPECT_TRUE(group_by_test({}).empty());
+}
+
+TEST(Junit, XmlEscapeKeepsTextAndReplacesWhatXmlCannotHold) {
+  EXPECT_EQ(xml_escape("A.b<c>&\"d'", true), "A.b&lt;c>&amp;&quot;d&apos;");
+  EXPECT_EQ(xml_escape("x]]>y", false), "x]]&gt;y");  // would end a CDATA section
+  EXPECT_EQ(xml_escape("a\nb\tc\rd", true), "a&#10;b&#9;c&#13;d");
+  EXPECT_EQ(xml_escape("a\nb\tc", false), "a\nb\tc");
+  EXPECT_EQ(xml_escape(std::string("n\x01\x1b[31m\x7f\0z", 10), false), "n\\x01\\x1b[31m\\x7f\\x00z");
+  const std::string unicode = "\xc3\xbc" "n\xc3\xaf" "c\xf0\x9f\x98\x80";  // üni, an emoji
+  EXPECT_EQ(xml_escape(unicode, false), unicode);
+  EXPECT_EQ(xml_escape("bad\xff\xc3", false), "bad\\xff\\xc3");     // not UTF-8, truncated
+  EXPECT_EQ(xml_escape("\xc0\x80", false), "\\xc0\\x80");           // overlong
+  EXPECT_EQ(xml_escape("\xed\xa0\x80", false), "\\xed\\xa0\\x80");  // a surrogate
+  EXPECT_EQ(xml_escape("\xef\xbf\xbe\xef\xbf\xbf", false), "\\ufffe\\uffff");
 }
 
 // ---- identity: binary and name ---------------------------------------------------------

@@ -6,7 +6,8 @@
 #       -P run_helper.cmake
 #   ctest_helper: a project using memx_discover_tests and memx_catch_discover_tests, run with
 #     CTest four times into the same report directory: without a baseline (the gate says how
-#     to write one), after memx_update_baseline (passes), with the reset fixture left out so
+#     to write one), after memx_update_baseline (passes; as `ctest -T Test`, whose Test.xml
+#     holds each test's memx.* measurements), with the reset fixture left out so
 #     that the earlier run's reports stay (merge keeps each test's newest run and says what it
 #     dropped), and with a planted regression (the gate fails, naming the test).
 #   gtest_only: COMPONENTS gtest, with a Catch2 package on the path that fails when loaded.
@@ -92,13 +93,34 @@ if(STEP STREQUAL "ctest_helper")
     endif()
   endforeach()
 
-  # 2. The baseline written from that run; the same tests again pass the gate.
+  # 2. The baseline written from that run; the same tests again pass the gate. Run as a
+  #    dashboard's Test step (-T Test): each test's figures are measurements in Test.xml, as
+  #    CDash reads them (the helpers set MEMX_CTEST_MEASUREMENTS=1).
   run(0 out ${CMAKE_COMMAND} --build ${build} --target memx_update_baseline)
   if(NOT EXISTS ${baseline})
     message(FATAL_ERROR "memx_update_baseline wrote no ${baseline}")
   endif()
-  run(0 out ${ctest})
+  run(0 out ${ctest} -T Test)
   expect("${out}" "run 2" "memx merge: wrote .*: 4 tests from 4 reports" "memx gate: passed")
+  file(GLOB test_xml ${build}/Testing/*/Test.xml)
+  if(NOT test_xml)
+    message(FATAL_ERROR "run 2: ctest -T Test wrote no ${build}/Testing/*/Test.xml")
+  endif()
+  file(READ "${test_xml}" xml)
+  foreach(test Helper.Grows catch2.strings)
+    string(FIND "${xml}" "<Name>${test}</Name>" at)
+    if(at LESS 0)
+      message(FATAL_ERROR "run 2: ${test_xml} has no test ${test}")
+    endif()
+    string(SUBSTRING "${xml}" ${at} -1 block)
+    string(FIND "${block}" "</Test>" end)
+    string(SUBSTRING "${block}" 0 ${end} block)
+    foreach(figure peak_bytes net_bytes net_blocks allocs)
+      if(NOT block MATCHES "<NamedMeasurement type=\"numeric/double\" name=\"memx[.]${figure}\">[ \t\r\n]*<Value>-?[0-9]+</Value>")
+        message(FATAL_ERROR "run 2: ${test_xml}: ${test} has no measurement memx.${figure}:\n${block}")
+      endif()
+    endforeach()
+  endforeach()
 
   # 3. The reset fixture left out (-E, and -FS so that CTest does not add it back): run 2's
   #    reports stay beside run 3's. Each test's newest run is merged, the older ones are named

@@ -110,7 +110,7 @@ def main():
     test_step = step_named("Test")["name"]
     if results.get(test_step, 0) == 0:
         problems.append(f"regression: the Test step passed: {results}")
-    if "## memx gate: 1 regression" not in text or "`Sample.Buffer` | peak" not in text:
+    if "## memx gate: 1 test regressed (1 regression)" not in text or "`Sample.Buffer` | peak" not in text:
         problems.append(f"regression: the job summary does not name it: {text[:400]!r}")
     if not os.path.exists(os.path.join(workspace, "memx-report.html")):
         problems.append("regression: the HTML step (if: always()) did not run")

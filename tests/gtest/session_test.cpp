@@ -174,6 +174,38 @@ TEST(Options, BadControlsAreErrorsNamingTheInput) {
   EXPECT_EQ(parse({"--memx-suppressions="}).errors.size(), 1u);
 }
 
+TEST(Options, ReportOptionalFromFlagAndEnvironmentAndBadValuesAreErrors) {
+  EXPECT_FALSE(parse({}).options.report_optional);
+  EXPECT_TRUE(parse({"--memx-report-optional"}).options.report_optional);
+  EXPECT_TRUE(parse({}, {{"MEMX_REPORT_OPTIONAL", "yes"}}).options.report_optional);
+  EXPECT_FALSE(parse({"--memx-report-optional=0"}, {{"MEMX_REPORT_OPTIONAL", "1"}}).options.report_optional);
+  memx::OptionsParse p = parse({"--memx-report-optional=sometimes"}, {{"MEMX_REPORT_OPTIONAL", "maybe"}});
+  ASSERT_EQ(p.errors.size(), 2u);
+  EXPECT_EQ(p.errors[0], "memx: MEMX_REPORT_OPTIONAL=\"maybe\": expected 1/0, true/false, yes/no or "
+                         "on/off, not \"maybe\"");
+  EXPECT_EQ(p.errors[1], "memx: --memx-report-optional=sometimes: expected 1/0, true/false, yes/no "
+                         "or on/off, not \"sometimes\"");
+}
+
+TEST(Options, UnderBazelTheReportGoesToTheUndeclaredOutputs) {
+  memx::OptionsParse p = parse({}, {{"TEST_UNDECLARED_OUTPUTS_DIR", "/b/out"}});
+  ASSERT_TRUE(p.errors.empty()) << p.errors.front();
+  EXPECT_EQ(p.options.report_pattern, "/b/out/memx-%p.json");
+  EXPECT_TRUE(p.options.report_from_bazel);
+  p = parse({}, {{"TEST_UNDECLARED_OUTPUTS_DIR", "/b/50%/"}, {"TEST_SHARD_INDEX", "3"}});
+  EXPECT_EQ(p.options.report_pattern, "/b/50%%/memx-shard3-%p.json");  // the dir's '%' kept
+  EXPECT_EQ(memx::expand_report_path(p.options.report_pattern, 42), "/b/50%/memx-shard3-42.json");
+  p = parse({}, {{"TEST_UNDECLARED_OUTPUTS_DIR", "/b/out"}, {"TEST_SHARD_INDEX", "x"}});
+  EXPECT_EQ(p.options.report_pattern, "/b/out/memx-%p.json");
+  // A report asked for wins: the flag, or MEMX_REPORT.
+  p = parse({"--memx-report=mine.json"}, {{"TEST_UNDECLARED_OUTPUTS_DIR", "/b/out"}});
+  EXPECT_EQ(p.options.report_pattern, "mine.json");
+  EXPECT_FALSE(p.options.report_from_bazel);
+  p = parse({}, {{"TEST_UNDECLARED_OUTPUTS_DIR", "/b/out"}, {"MEMX_REPORT", "env/"}});
+  EXPECT_EQ(p.options.report_pattern, "env/");
+  EXPECT_EQ(parse({}).options.report_pattern, "");  // outside Bazel: no report unless asked
+}
+
 TEST(Options, BudgetWithSpacesAroundEqualsAndCommas) {
   const memx::OptionsParse p = parse({"--memx-budget=peak = 4MiB , net = 0"});
   ASSERT_TRUE(p.errors.empty()) << p.errors.front();
@@ -403,6 +435,24 @@ TEST(SessionReport, UnwritableReportRemovesTheEarlierRunsAndFails) {
   EXPECT_FALSE(s.write_report(&error));
   EXPECT_NE(error.find("creating a temporary file failed: File name too long"), std::string::npos)
       << error;
+}
+
+TEST(SessionReport, UnwritableOptionalReportIsAWarningNotAFailure) {
+  TempDir dir;
+  const std::filesystem::path stale = dir.path / std::string(250, 'r');
+  memx::PluginOptions o;
+  o.report_pattern = stale.string();
+  o.report_optional = true;
+  memx::Session s(config(o));
+  s.begin_run(1);
+  s.begin_test(id("T.One"));
+  s.end_test(memx::TestStatus::passed, {});
+  s.end_run();
+  EXPECT_FALSE(s.report_failed());  // the run's exit code is the tests' own
+  std::string error;
+  EXPECT_FALSE(s.write_report(&error));  // but it was not written, and says so
+  EXPECT_EQ(error.rfind("memx: warning: cannot write report ", 0), 0u) << error;
+  EXPECT_NE(error.find("(--memx-report-optional: the run goes on)"), std::string::npos) << error;
 }
 
 TEST(SessionReport, WrittenReportIsNotAFailure) {

@@ -17,6 +17,7 @@
 #include "cli.hpp"
 #include "gate_rules.hpp"
 #include "json_out.hpp"
+#include "junit.hpp"
 #include "memx/diff.hpp"
 #include "memx/report.hpp"
 #include "memx/suppressions.hpp"
@@ -67,16 +68,20 @@ std::string md(const std::string& text) {
 // What the gate found besides regressions, for the summary line and the Markdown.
 struct Outcome {
   std::size_t failing = 0;            // regressions not on the allow-list
+  std::size_t failing_tests = 0;      // tests with such regressions
   std::vector<std::string> missing;   // baseline tests not in the new report, gated
   std::vector<std::string> missing_allowed;  // ... reported only (allow-list, --allow-missing)
   std::vector<std::string> incomplete;       // "the new report", "the baseline", gated
   std::vector<std::string> incomplete_allowed;  // ... with --allow-incomplete
 
   std::size_t problems() const { return failing + missing.size() + incomplete.size(); }
-  // "5 regressions, 1 missing test, 1 incomplete report"
+  // "2 tests regressed (5 regressions), 1 missing test, 1 incomplete report"
   std::string verdict() const {
     std::vector<std::string> parts;
-    if (failing > 0) parts.push_back(fmt::format("{} regression{}", failing, failing == 1 ? "" : "s"));
+    if (failing > 0) {
+      parts.push_back(fmt::format("{} test{} regressed ({} regression{})", failing_tests,
+                                  failing_tests == 1 ? "" : "s", failing, failing == 1 ? "" : "s"));
+    }
     if (!missing.empty()) {
       parts.push_back(fmt::format("{} missing test{}", missing.size(), missing.size() == 1 ? "" : "s"));
     }
@@ -97,7 +102,7 @@ std::string name_list(const std::vector<std::string>& names, std::size_t limit =
   return out;
 }
 
-std::string markdown(const std::vector<Regression>& regressions, const Outcome& outcome,
+std::string markdown(const std::vector<TestRegressions>& changed, const Outcome& outcome,
                      const std::string& base_path, const std::string& new_path,
                      std::size_t tests, const std::string& tolerances,
                      const std::string& allow_path, const std::vector<std::string>& fixed) {
@@ -121,14 +126,21 @@ std::string markdown(const std::vector<Regression>& regressions, const Outcome& 
                        what);
   }
   auto table = [&](bool allowed) {
+    // One row per test, like the gate's lines: its regressions one under another.
     std::string t = "| test | what | baseline | new | change |\n|---|---|---|---|---|\n";
     std::size_t n = 0;
-    for (const Regression& r : regressions) {
-      if (r.allowed != allowed) continue;
+    for (const TestRegressions& c : changed) {
+      if (c.allowed != allowed) continue;
       ++n;
-      t += fmt::format("| `{}` | {} | {} | {} | {} |\n", md(r.test), r.what,
-                       md(r.base.empty() ? "-" : r.base), md(r.now),
-                       md(r.change.empty() ? "-" : r.change));
+      std::vector<std::string> what, base, now, change;
+      for (const Regression* r : c.found) {
+        what.push_back(r->what);
+        base.push_back(md(r->base.empty() ? "-" : r->base));
+        now.push_back(md(r->now));
+        change.push_back(md(r->change.empty() ? "-" : r->change));
+      }
+      t += fmt::format("| `{}` | {} | {} | {} | {} |\n", md(c.test), fmt::join(what, "<br>"),
+                       fmt::join(base, "<br>"), fmt::join(now, "<br>"), fmt::join(change, "<br>"));
     }
     return n == 0 ? std::string() : t + "\n";
   };
@@ -164,6 +176,7 @@ void register_gate(CLI::App& app, Runner& runner) {
     std::string allow;
     std::string markdown;
     std::string json;
+    std::string junit;
     bool allow_incomplete = false;
     bool allow_missing = false;
     bool warn_only = false;
@@ -194,6 +207,10 @@ void register_gate(CLI::App& app, Runner& runner) {
   cmd->add_option("--json", args->json,
                   "Also write the verdict as JSON to this file: each regressed test's exact "
                   "figures and regressions, the missing tests, totals (docs/cli-json.schema.json)");
+  cmd->add_option("--junit", args->junit,
+                  "Also write the verdict as JUnit XML to this file (GitLab's "
+                  "artifacts:reports:junit, Jenkins): one testcase per test, a failure for each "
+                  "regressed or missing test and incomplete report, with exact figures");
   cmd->add_flag("--allow-incomplete", args->allow_incomplete,
                 "Gate the finished tests of an incomplete report (its process crashed or was "
                 "killed) instead of failing");
@@ -260,19 +277,20 @@ void register_gate(CLI::App& app, Runner& runner) {
       const std::string new_name = fmt::format("{}", fmt::join(args->reports, " "));
       const std::vector<TestDiff> diffs = diff_reports(base, now, args->root);
       const std::vector<Regression> regressions = find_regressions(diffs, rules);
-      std::size_t failing = 0;
-      for (const Regression& r : regressions) {
-        if (r.allowed) {
+      // One line per changed test, all its regressions together.
+      const std::vector<TestRegressions> changed = group_by_test(regressions);
+      Outcome outcome;
+      for (const TestRegressions& c : changed) {
+        if (c.allowed) {
           fmt::print(io.out, "memx gate: {} {} (allowed by {})\n",
-                     paint("allowed", Color::yellow, io.color), r.message, args->allow);
+                     paint("allowed", Color::yellow, io.color), c.line, args->allow);
         } else {
-          ++failing;
+          ++outcome.failing_tests;
+          outcome.failing += c.found.size();
           fmt::print(io.out, "memx gate: {} {}\n", paint("REGRESSION", Color::red, io.color),
-                     r.message);
+                     c.line);
         }
       }
-      Outcome outcome;
-      outcome.failing = failing;
       std::vector<std::string> fixed;
       for (const TestDiff& d : diffs) {
         if (d.leak_fixed()) fixed.push_back(d.label());
@@ -343,14 +361,14 @@ void register_gate(CLI::App& app, Runner& runner) {
                    args->baseline, tolerances);
       }
       if (!args->markdown.empty()) {
-        write_text_file(args->markdown, markdown(regressions, outcome, args->baseline, new_name,
+        write_text_file(args->markdown, markdown(changed, outcome, args->baseline, new_name,
                                                  now.tests.size(), tolerances, args->allow,
                                                  fixed));
       } else if (const char* summary = std::getenv("GITHUB_STEP_SUMMARY");
                  summary != nullptr && *summary != '\0') {
         // GitHub Actions: the same Markdown appended to the job summary (--markdown names
         // another file instead).
-        write_text_file(summary, markdown(regressions, outcome, args->baseline, new_name,
+        write_text_file(summary, markdown(changed, outcome, args->baseline, new_name,
                                           now.tests.size(), tolerances, args->allow, fixed),
                         /*append=*/true);
       }
@@ -358,6 +376,17 @@ void register_gate(CLI::App& app, Runner& runner) {
         GateJsonFacts facts{args->baseline, new_name, tolerances, outcome.problems() == 0,
                             outcome.missing, outcome.missing_allowed, outcome.incomplete, fixed};
         write_text_file(args->json, gate_json(diffs, regressions, facts));
+      }
+      if (!args->junit.empty()) {
+        GateJunitFacts facts{args->allow, outcome.missing, outcome.missing_allowed, {}, {}};
+        auto with_paths = [&](const std::string& what) {
+          return std::make_pair(what, what == "baseline" ? args->baseline : new_name);
+        };
+        for (const std::string& w : outcome.incomplete) facts.incomplete.push_back(with_paths(w));
+        for (const std::string& w : outcome.incomplete_allowed) {
+          facts.incomplete_allowed.push_back(with_paths(w));
+        }
+        write_text_file(args->junit, gate_junit(diffs, changed, facts));
       }
       return outcome.problems() == 0 || args->warn_only ? kOk : kProblem;
     };

@@ -193,22 +193,24 @@ std::vector<Regression> find_regressions(const std::vector<TestDiff>& diffs,
     const bool allowed = rules.allow.allows(d.name) || rules.allow.allows(d.label());
     if (d.newly_leaks()) {
       Regression r{d.label(), "leak", d.base ? to_string(d.base->leak.verdict) : "",
-                   "leak", "", "", allowed};
-      r.message = fmt::format(
-          "{}: newly leaks {} in {} block{} per run ({} confidence; {})", printable_name(d.label()),
+                   "leak", "", "", allowed, ""};
+      r.detail = fmt::format(
+          "newly leaks {} in {} block{} per run ({} confidence; {})",
           format_bytes(static_cast<std::int64_t>(std::llround(d.now->leak.bytes_per_run))),
           fmt::format("{:g}", d.now->leak.blocks_per_run),
           d.now->leak.blocks_per_run == 1.0 ? "" : "s", to_string(d.now->leak.confidence),
           d.base ? fmt::format("baseline: {}", to_string(d.base->leak.verdict))
                  : std::string("a new test"));
+      r.message = fmt::format("{}: {}", printable_name(d.label()), r.detail);
       out.push_back(std::move(r));
     }
     if (d.newly_over_budget()) {
       std::vector<std::string> what;
       for (const ViolationRecord& v : d.now->violations) what.push_back(v.message);
       Regression r{d.label(), "budget", d.base ? "within budget" : "", "over budget", "", "",
-                   allowed};
+                   allowed, ""};
       r.message = fmt::format("{}: newly over budget: {}", printable_name(d.label()), fmt::join(what, "; "));
+      r.detail = fmt::format("newly over budget: {}", fmt::join(what, ", "));
       out.push_back(std::move(r));
     }
     if (!d.base || d.base_figures->runs == 0 || d.now_figures->runs == 0) continue;
@@ -231,11 +233,27 @@ std::vector<Regression> find_regressions(const std::vector<TestDiff>& diffs,
       if (!f.tolerance.gated) continue;
       if (saturating_sub(f.now, f.base) <= f.tolerance.allowed_growth(f.base)) continue;
       Regression r{d.label(), f.name, amount(f.base, f.bytes), amount(f.now, f.bytes),
-                   describe_change(f.base, f.now, f.bytes), "", allowed};
+                   describe_change(f.base, f.now, f.bytes), "", allowed, ""};
       r.message = fmt::format("{}: {} {} -> {} ({}) exceeds the tolerance {}", printable_name(d.label()), f.name,
                               r.base, r.now, r.change, f.tolerance.describe(f.bytes));
+      r.detail = fmt::format("{} {} -> {} ({}; tolerance {})", f.name, r.base, r.now, r.change,
+                             f.tolerance.describe(f.bytes));
       out.push_back(std::move(r));
     }
+  }
+  return out;
+}
+
+std::vector<TestRegressions> group_by_test(const std::vector<Regression>& regressions) {
+  std::vector<TestRegressions> out;
+  for (const Regression& r : regressions) {
+    // find_regressions gives a test's regressions one after another.
+    if (out.empty() || out.back().test != r.test) {
+      out.push_back(TestRegressions{r.test, r.allowed, {}, printable_name(r.test) + ":"});
+    }
+    TestRegressions& t = out.back();
+    t.line += (t.found.empty() ? " " : "; ") + r.detail;
+    t.found.push_back(&r);
   }
   return out;
 }

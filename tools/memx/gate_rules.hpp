@@ -69,9 +69,21 @@ struct Regression {
   std::string base;     ///< the baseline's value for people ("" when new)
   std::string now;      ///< the new value for people
   std::string change;   ///< "+4 KiB, +50.0%", "" for leak and budget
-  std::string message;  ///< the whole line for people
+  std::string message;  ///< this regression alone, with the test's name, for people
   bool allowed = false; ///< the test is on the allow-list
+  std::string detail;   ///< `message` without the test's name: one part of the test's line
 };
+
+/// A test's regressions together: what the gate prints on one line per changed test.
+struct TestRegressions {
+  std::string test;                       ///< the test's name
+  bool allowed = false;                   ///< the test is on the allow-list
+  std::vector<const Regression*> found;   ///< its regressions, in find_regressions' order
+  std::string line;                       ///< "Name: peak 1 KiB -> 2 KiB (...); net ..."
+};
+
+/// `regressions` (find_regressions' output) grouped by test, in test order.
+std::vector<TestRegressions> group_by_test(const std::vector<Regression>& regressions);
 
 /// Every regression of `diffs` under `rules`, in test order.
 std::vector<Regression> find_regressions(const std::vector<TestDiff>& diffs,

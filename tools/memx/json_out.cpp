@@ -122,7 +122,8 @@ std::string gate_json(const std::vector<TestDiff>& diffs, const std::vector<Regr
   j["new"] = facts.reports;
   j["tolerances"] = facts.tolerances;
   ordered_json tests = ordered_json::array();
-  std::size_t gated = 0, allowed = 0;
+  std::size_t gated = 0, allowed = 0, tests_regressed = 0;
+  const std::vector<TestRegressions> changed = group_by_test(regressions);
   for (const TestDiff& d : diffs) {
     ordered_json found = ordered_json::array();
     for (const Regression& r : regressions) {
@@ -142,6 +143,11 @@ std::string gate_json(const std::vector<TestDiff>& diffs, const std::vector<Regr
     tj["name"] = d.label();
     tj["base"] = d.base_figures ? figures_json(*d.base_figures) : ordered_json(nullptr);
     tj["new"] = d.now_figures ? figures_json(*d.now_figures) : ordered_json(nullptr);
+    for (const TestRegressions& c : changed) {
+      if (c.test != d.label()) continue;
+      tj["message"] = c.line;
+      if (!c.allowed) ++tests_regressed;
+    }
     tj["regressions"] = std::move(found);
     tests.push_back(std::move(tj));
   }
@@ -153,6 +159,7 @@ std::string gate_json(const std::vector<TestDiff>& diffs, const std::vector<Regr
   ordered_json totals;
   totals["tests"] = diffs.size();
   totals["regressions"] = gated;
+  totals["tests_regressed"] = tests_regressed;
   totals["allowed"] = allowed;
   totals["missing"] = facts.missing.size();
   j["totals"] = std::move(totals);
