@@ -36,6 +36,10 @@ def main():
         print((r.stdout + r.stderr)[-3000:])
         print(f"check_break.py: exit {r.returncode}, expected SIGTRAP (-5) after memx's line")
         return 1
+    if "ignoring unknown environment variable" in r.stdout + r.stderr:
+        print((r.stdout + r.stderr)[-3000:])
+        print("check_break.py: memx called its own MEMX_BREAK_ON_ALLOC an unknown variable")
+        return 1
     gdb = shutil.which("gdb")
     if gdb is None:
         print("check_break.py: no gdb: the debugger part is skipped")
