@@ -324,6 +324,18 @@ def screen_checks(a, report_path, base_path):
         shown = [html.unescape(x) for x in re.findall(r"<li>(.*?)</li>", gate.group(2), re.S)]
         if sorted(x for x in shown if x in regressions) != sorted(regressions):
             fail(f"{page}: the page lists {shown}, memx gate's regressions are {regressions}")
+        # Every run's value on hover (the bar's <title>), in the order of the runs.
+        for t in ran:
+            m = re.search(r"<title>" + re.escape(html.escape(t["name"], quote=False)) +
+                          r": peak [^;<]*; per run: ([^<]*)</title>", dom)
+            if not m or len(m.group(1).split(", ")) != min(len(t["runs"]), 20):
+                fail(f"{page}: {t['name']}'s peak bar does not give the value of each of its runs")
+        # Each change the gate names is in the test's "vs baseline" cell, as the gate words it.
+        for line in regressions:
+            m = re.match(r"(\S+): (peak|net|allocs) \S+ (?:\S+ )?-> \S+ (?:\S+ )?\(([^)]*)\)", line)
+            if m and not re.search(r'<tr data-name="' + re.escape(m.group(1)) + r'"(?:(?!<tr[ >]).)*?<td class="bad">[^<]*' +
+                                   re.escape(f"{m.group(2)} {m.group(3)}"), dom, re.S):
+                fail(f"{page}: {m.group(1)}'s row does not show the change \"{m.group(2)} {m.group(3)}\"")
         # Each test's file:line is in its open row.
         for t in report["tests"]:
             if t["file"] and f"{t['file']}:{t['line']}" not in dom:
