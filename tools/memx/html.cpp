@@ -77,20 +77,21 @@ void replace_once(std::string& text, const std::string& what, const std::string&
 
 using nlohmann::ordered_json;
 
-// At most this many tests keep their timeline's points in the page (those with the highest
-// peaks): a report of 100 000 tests must not make a page of 100 000 charts' data. The
-// others keep their start (the whole run's chart marks it) and say where the points are.
+// At most this many tests keep their timeline in the page (those with the highest peaks):
+// a report of 100 000 tests must not make a page of 100 000 timelines. The report keeps
+// them all; the page says which it left out.
 constexpr std::size_t kPageTimelines = 300;
 
 std::size_t drop_timelines(Report& shown) {
   std::vector<std::size_t> with;
   for (std::size_t i = 0; i < shown.tests.size(); ++i) {
-    if (!shown.tests[i].timeline.points.empty()) with.push_back(i);
+    if (shown.tests[i].timeline.run > 0) with.push_back(i);
   }
   if (with.size() <= kPageTimelines) return 0;
-  auto peak = [&](std::size_t i) { return figures_of(shown.tests[i]).peak_bytes; };
-  std::stable_sort(with.begin(), with.end(), [&](std::size_t a, std::size_t b) { return peak(a) > peak(b); });
-  for (std::size_t k = kPageTimelines; k < with.size(); ++k) shown.tests[with[k]].timeline.points.clear();
+  std::vector<std::int64_t> peak(shown.tests.size(), 0);
+  for (std::size_t i : with) peak[i] = figures_of(shown.tests[i]).peak_bytes;
+  std::stable_sort(with.begin(), with.end(), [&](std::size_t a, std::size_t b) { return peak[a] > peak[b]; });
+  for (std::size_t k = kPageTimelines; k < with.size(); ++k) shown.tests[with[k]].timeline = TestTimeline{};
   return with.size() - kPageTimelines;
 }
 

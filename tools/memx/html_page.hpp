@@ -26,7 +26,8 @@ table { border-collapse: collapse; margin-top: .5em; width: 100%; }
 #gate { padding: .5em .8em; margin: .6em 0; border-left: 4px solid #888; background: #f4f4f4; }
 #gate.passed { border-color: #1b7a1b; background: #eef7ee; } #gate.failed { border-color: #b00020; background: #fbeeee; }
 #gate ul { margin: .3em 0 0; padding-left: 1.4em; }
-details.row { display: inline; } details.row > summary { display: inline; }
+.toggle { cursor: pointer; } .toggle::before { content: "\25B8  "; color: #888; }
+.toggle[aria-expanded="true"]::before { content: "\25BE  "; }
 tr.expanded > td { background: #fafafa; padding: .4em 1em .8em 2em; }
 tr.expanded table { width: auto; } tr.expanded td.over { color: #b00020; font-weight: bold; }
 tr.expanded tr.kept td { background: #eef3fb; }
@@ -357,9 +358,10 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
     }
     var marked = timed;
     if (timed.length > MAX_MARKS) marked = timed.slice().sort(function (a, b) { return b.peak - a.peak || a.index - b.index; }).slice(0, MAX_MARKS);
+    var all = timed.length + (page.timelines_dropped || 0);
     note.textContent = "The process's live heap and RSS as memx's sampler read them (" + pts.length + " readings, at most 256: " +
-      "past that every other one is kept), with " + (marked.length < timed.length ?
-        "the starts of the " + marked.length + " tests of highest peak (of " + timed.length + ")" : "each test's start") +
+      "past that every other one is kept), with " + (marked.length < all ?
+        "the starts of the " + marked.length + " tests of highest peak (of " + all + ")" : "each test's start") +
       " marked. Open a test in the table for its own.";
     var marks = marked.map(function (f) {
       return { ms: f.raw.timeline.start_ms, label: f.name + " starts (run " + f.raw.timeline.run + ", peak " + fmtBytes(f.peak) + ")" };
@@ -496,12 +498,13 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
                 Math.max(300, document.querySelector(".table-box").clientWidth - 64));
       rowCharts++;
     } else {
-      box.appendChild(el("div", { "class": "note" }, !tl || !tl.run
+      box.appendChild(el("div", { "class": "note" }, (!tl || !tl.run) && page.timelines_dropped && t.runs.length
+        ? "Its memory timeline is left out of this page, which keeps those of the " + page.timelines_kept +
+          " tests with the highest peaks (the report has them all)."
+        : !tl || !tl.run
         ? "No memory timeline: the report has none for this test (an older memx, or the test did not run)."
         : "No readings between the start and end of run " + tl.run + " (" + t.runs[tl.run - 1].duration_ms.toFixed(2) +
-          " ms): shorter than one sampling interval (MEMX_SAMPLE_INTERVAL, 10 ms by default)" +
-          (page.timelines_dropped ? ", or left out of this page: it draws the timelines of the " + page.timelines_kept +
-           " tests of highest peak only (the report has them all)" : "") + "."));
+          " ms): shorter than one sampling interval (MEMX_SAMPLE_INTERVAL, 10 ms by default)."));
     }
   }
   function setOpen(tr, f, open) {
@@ -515,6 +518,17 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
     tbody.insertBefore(row, tr.nextSibling);
     fillRow(td, f);
   }
+  function toggleRow(e) {
+    var t = e.target;
+    if (!t.classList || !t.classList.contains("toggle")) return;
+    if (e.type === "keydown" && e.key !== "Enter" && e.key !== " ") return;
+    e.preventDefault();
+    var open = t.getAttribute("aria-expanded") !== "true";
+    t.setAttribute("aria-expanded", open ? "true" : "false");
+    setOpen(t.parentNode.parentNode, tests[Number(t.getAttribute("data-index")) - 1], open);
+  }
+  tbody.addEventListener("click", toggleRow);
+  tbody.addEventListener("keydown", toggleRow);
   function render(rows) {
     while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
     rowCharts = 0;
@@ -523,9 +537,10 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
       var tr = el("tr", { "data-name": f.name });
       var none = f.runs === 0;
       tr.appendChild(el("td", { "class": "num" }, String(f.index)));
-      var nameCell = el("td"), det = el("details", { "class": "row" }), sum = el("summary", { title: f.where || "" }, f.name);
-      det.appendChild(sum);
-      nameCell.appendChild(det);
+      // One light element per row (a page may hold 100 000): one listener on the table.
+      var nameCell = el("td"), toggle = el("span", { "class": "toggle", role: "button", tabindex: "0",
+                                                     "aria-expanded": "false", "data-index": f.index, title: f.where || "" }, f.name);
+      nameCell.appendChild(toggle);
       tr.appendChild(nameCell);
       tr.appendChild(el("td", { "class": f.status === "failed" ? "bad" : f.status === "skipped" ? "warn" : "" }, f.status));
       tr.appendChild(el("td", { "class": "num" }, String(f.runs)));
@@ -544,8 +559,7 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
       tbody.appendChild(tr);
       // At most 200 rows open at once from #details=open (a page of many tests stays usable).
       var open = openRows[f.index] || (openAllRows && opened < 200);
-      if (open) { opened++; det.open = true; setOpen(tr, f, true); }
-      det.addEventListener("toggle", function () { if (det.open !== !!openRows[f.index]) setOpen(tr, f, det.open); });
+      if (open) { opened++; toggle.setAttribute("aria-expanded", "true"); setOpen(tr, f, true); }
     });
     expandedRows = tbody.querySelectorAll("tr.expanded").length;
   }
