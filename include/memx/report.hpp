@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -140,6 +141,39 @@ struct LiveNumbersRecord {
   }
 };
 
+/// One point of a memory timeline: the heap's live bytes and the RSS at a moment.
+struct TimelinePoint {
+  double ms = 0;                 ///< when, in milliseconds since the timeline's start
+  std::int64_t heap_bytes = 0;   ///< live heap (a test's: above its run's start)
+  std::int64_t rss_bytes = 0;    ///< resident set size (a test's: above its run's start)
+
+  /// Field-wise equality.
+  friend bool operator==(const TimelinePoint& a, const TimelinePoint& b) {
+    return a.ms == b.ms && a.heap_bytes == b.heap_bytes && a.rss_bytes == b.rss_bytes;
+  }
+};
+
+/// At most this many points in a test's timeline (the sampler keeps every other sample and
+/// halves its rate past it, so the points always span the whole run).
+inline constexpr std::size_t kTestTimelinePoints = 64;
+/// At most this many points in the whole run's timeline (Report::timeline).
+inline constexpr std::size_t kRunTimelinePoints = 256;
+
+/// A test's memory over time: its run with the highest peak, as the RSS sampler saw it.
+struct TestTimeline {
+  int run = 0;          ///< the run (1-based) it is of; 0: none recorded
+  double start_ms = 0;  ///< when that run started, milliseconds since the process's run began
+  /// The sampler's readings during the run, its start and end included, oldest first, at
+  /// most kTestTimelinePoints; empty when the run was shorter than one sampling interval
+  /// (its start and end are then the run's figures).
+  std::vector<TimelinePoint> points;
+
+  /// Field-wise equality.
+  friend bool operator==(const TestTimeline& a, const TestTimeline& b) {
+    return a.run == b.run && a.start_ms == b.start_ms && a.points == b.points;
+  }
+};
+
 /// The outcome of a test as the framework reported it.
 enum class TestStatus { passed, failed, skipped };
 
@@ -165,13 +199,15 @@ struct TestRecord {
   /// Counting mode: the allocation numbers of the blocks a later run left live, taken when
   /// an earlier run of the test had left blocks (run 0: none taken).
   LiveNumbersRecord live_numbers;
+  /// Memory over time of its run with the highest peak (optional: run 0 when not recorded).
+  TestTimeline timeline;
 
   /// Field-wise equality.
   friend bool operator==(const TestRecord& a, const TestRecord& b) {
     return a.name == b.name && a.binary == b.binary && a.file == b.file && a.line == b.line && a.status == b.status &&
            a.runs == b.runs && a.budget == b.budget && a.violations == b.violations &&
            a.leak == b.leak && a.sites == b.sites && a.peak_sites == b.peak_sites &&
-           a.live_numbers == b.live_numbers;
+           a.live_numbers == b.live_numbers && a.timeline == b.timeline;
   }
 };
 
@@ -209,6 +245,10 @@ struct Report {
   std::vector<SuppressionUse> suppressions;   ///< its lines, with their use counts
   std::vector<std::int64_t> iteration_end_live_bytes;  ///< live heap at the end of each iteration
   std::vector<TestRecord> tests;                       ///< in the order they ran
+  /// The whole run's memory over time: absolute live heap and RSS, milliseconds since the
+  /// run began, at most kRunTimelinePoints (optional: empty when not recorded, and in a
+  /// report merged from several processes).
+  std::vector<TimelinePoint> timeline;
 
   /// Field-wise equality.
   friend bool operator==(const Report& a, const Report& b) {
@@ -219,7 +259,7 @@ struct Report {
            a.stacks == b.stacks && a.warn_only == b.warn_only &&
            a.suppressions_file == b.suppressions_file && a.suppressions == b.suppressions &&
            a.iteration_end_live_bytes == b.iteration_end_live_bytes &&
-           a.tests == b.tests;
+           a.tests == b.tests && a.timeline == b.timeline;
   }
   /// Field-wise inequality.
   friend bool operator!=(const Report& a, const Report& b) { return !(a == b); }

@@ -32,10 +32,12 @@ std::optional<StatmPages> read_statm() noexcept;
 /// Current resident set size in bytes (0 if /proc is unreadable).
 std::int64_t current_rss_bytes() noexcept;
 
-/// One RSS sample: when it was taken (steady clock) and the resident bytes.
+/// One RSS sample: when it was taken (steady clock), the resident bytes, and the process's
+/// live heap (memx::counters().live_bytes) read with it.
 struct RssSample {
   std::chrono::steady_clock::time_point time;  ///< when the sample was read
   std::int64_t rss_bytes = 0;                  ///< resident set size then
+  std::int64_t heap_live_bytes = 0;            ///< live heap then (counting operator new)
 };
 
 /// A timeline of samples. Its memory is memx's own and never counted.
@@ -70,6 +72,10 @@ class RssWindow {
   std::uint64_t background_samples() const noexcept;
   /// Stops sampling for this window; values stay readable.
   void close() noexcept;
+  /// Starts an open window over without reading anything (a test of a run that keeps one
+  /// window open): its samples and background count are dropped, its sampling rate is
+  /// restored and its next sample is due one interval from now.
+  void restart() noexcept;
 
   struct State;  ///< internal
 

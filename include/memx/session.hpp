@@ -130,6 +130,12 @@ class TestMeter {
   const RunRecord& thread_run() const noexcept { return thread_run_; }
   /// The process's live heap when the last stop() ended the run.
   std::int64_t end_live_bytes() const noexcept { return peak_ ? peak_->end_counters().live_bytes : 0; }
+  /// The process's live heap when the last start() began the run.
+  std::int64_t start_live_bytes() const noexcept { return start_.live_bytes; }
+  /// The RSS level the last start() measured the run's RSS growth from.
+  std::int64_t rss_start_bytes() const noexcept { return rss_start_; }
+  /// When the last start() began the run.
+  std::chrono::steady_clock::time_point started_at() const noexcept { return started_; }
 
  private:
   Counters start_{};

@@ -85,6 +85,13 @@ ordered_json site_json(const SiteRecord& site, StackTables& tables) {
   return j;
 }
 
+// Timeline points as [ms, heap_bytes, rss_bytes]: three numbers, not three keys, per point.
+ordered_json points_json(const std::vector<TimelinePoint>& points) {
+  ordered_json list = ordered_json::array();
+  for (const TimelinePoint& p : points) list.push_back(ordered_json::array({p.ms, p.heap_bytes, p.rss_bytes}));
+  return list;
+}
+
 ordered_json test_json(const TestRecord& t, const std::string& report_binary, StackTables* sites) {
   ordered_json j;
   j["name"] = t.name;
@@ -140,6 +147,13 @@ ordered_json test_json(const TestRecord& t, const std::string& report_binary, St
     numbers["live"] = t.live_numbers.live;
     numbers["numbers"] = t.live_numbers.numbers;
     j["live_allocations"] = std::move(numbers);
+  }
+  if (t.timeline.run > 0) {  // optional: memory over time of its run with the highest peak
+    ordered_json tl;
+    tl["run"] = t.timeline.run;
+    tl["start_ms"] = t.timeline.start_ms;
+    tl["points"] = points_json(t.timeline.points);
+    j["timeline"] = std::move(tl);
   }
   return j;
 }
@@ -418,6 +432,26 @@ SiteRecord site_at(const json& v, const std::string& path, const ReadTables& tab
   return s;
 }
 
+// [[ms, heap_bytes, rss_bytes], ...], ms never decreasing.
+std::vector<TimelinePoint> points_at(const json& v, const std::string& path) {
+  array_at(v, path);
+  std::vector<TimelinePoint> points;
+  points.reserve(v.size());
+  const std::int64_t any = std::numeric_limits<std::int64_t>::min();
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::string p = index(path, i);
+    const json& e = array_at(v[i], p);
+    if (e.size() != 3) throw Invalid{p, fmt::format("{} numbers, expected 3 (ms, heap_bytes, rss_bytes)", e.size())};
+    TimelinePoint point{number_at(e[0], index(p, 0)), int64_at(e[1], index(p, 1), any),
+                        int64_at(e[2], index(p, 2), any)};
+    if (!(point.ms >= 0) || (!points.empty() && point.ms < points.back().ms)) {
+      throw Invalid{index(p, 0), fmt::format("time {} ms is before the point before it, or negative", point.ms)};
+    }
+    points.push_back(point);
+  }
+  return points;
+}
+
 StacksInfo stacks_at(const json& v, const std::string& path) {
   object_at(v, path);
   StacksInfo s;
@@ -492,6 +526,23 @@ TestRecord test_at(const json& v, const std::string& path, const ReadTables& tab
       throw Invalid{list_path, fmt::format("{} numbers for {} live blocks",
                                            t.live_numbers.numbers.size(), t.live_numbers.live)};
     }
+  }
+  if (auto tl = v.find("timeline"); tl != v.end()) {  // optional: memory over time
+    const std::string tl_path = join(path, "timeline");
+    object_at(*tl, tl_path);
+    t.timeline.run = field(*tl, tl_path, "run", [&](const json& x, const std::string& p) {
+      const int run = int_at(x, p, 1);
+      if (static_cast<std::size_t>(run) > t.runs.size()) {
+        throw Invalid{p, fmt::format("run {} of a test with {} runs", run, t.runs.size())};
+      }
+      return run;
+    });
+    t.timeline.start_ms = field(*tl, tl_path, "start_ms", [](const json& x, const std::string& p) {
+      const double ms = number_at(x, p);
+      if (!(ms >= 0)) throw Invalid{p, fmt::format("a negative time ({} ms)", ms)};
+      return ms;
+    });
+    t.timeline.points = points_at(member(*tl, tl_path, "points"), join(tl_path, "points"));
   }
   return t;
 }
@@ -590,6 +641,7 @@ Report report_at(const json& v) {
       tables.stacks.push_back(std::move(frames));
     }
   }
+  if (auto tl = v.find("timeline"); tl != v.end()) r.timeline = points_at(*tl, "timeline");  // optional
   const json& tests = array_at(member(v, top, "tests"), "tests");
   for (std::size_t i = 0; i < tests.size(); ++i)
     r.tests.push_back(test_at(tests[i], index("tests", i), tables));
@@ -691,6 +743,7 @@ std::string to_json(const Report& report) {
   ordered_json tests = ordered_json::array();
   for (const TestRecord& t : report.tests) tests.push_back(test_json(t, report.binary, stacks ? &tables : nullptr));
   j["tests"] = std::move(tests);
+  if (!report.timeline.empty()) j["timeline"] = points_json(report.timeline);
   if (stacks) {
     j["frame_table"] = std::move(tables.frames);
     j["stack_table"] = std::move(tables.stacks);

@@ -16,6 +16,7 @@
 #include <new>
 
 #include "memx/config.hpp"
+#include "memx/counters.hpp"
 #include "memx/rss.hpp"
 
 namespace memx {
@@ -34,7 +35,7 @@ struct RssWindow::State {
   State* prev = nullptr;
   State* next = nullptr;
 
-  void add(Clock::time_point t, std::int64_t rss) noexcept {
+  void add(Clock::time_point t, std::int64_t rss, std::int64_t heap) noexcept {
     peak = std::max(peak, rss);
     if (seen++ % stride != 0) return;
     if (size == capacity) {  // keep every other sample and halve the rate
@@ -42,7 +43,7 @@ struct RssWindow::State {
       size /= 2;
       stride *= 2;
     }
-    samples[size++] = RssSample{t, rss};
+    samples[size++] = RssSample{t, rss, heap};
   }
 };
 
@@ -119,13 +120,14 @@ void* sampler_main(void*) noexcept {
     if (s.stopping) break;
     lock.unlock();
     const std::int64_t rss = current_rss_bytes();
+    const std::int64_t heap = counters().live_bytes;  // a short lock, never the sampler's
     const Clock::time_point now = Clock::now();
     g_latest.store(rss, std::memory_order_relaxed);
     raise_quick_peak(rss);
     lock.lock();
     for (auto* w = s.windows; w != nullptr; w = w->next) {
       if (now >= w->next_due) {
-        w->add(now, rss);
+        w->add(now, rss, heap);
         ++w->background;
         w->next_due = now + w->interval;
       } else {
@@ -188,12 +190,13 @@ RssWindow::RssWindow(std::chrono::microseconds interval, std::size_t max_samples
   state_->capacity = max_samples;
   state_->interval = interval;
   const std::int64_t rss = current_rss_bytes();
+  const std::int64_t heap = counters().live_bytes;
   const Clock::time_point now = Clock::now();
 
   Sampler& s = sampler();
   std::lock_guard<std::mutex> lock(s.mutex);
   state_->start = state_->end = state_->peak = rss;
-  state_->add(now, rss);
+  state_->add(now, rss, heap);
   state_->next_due = now + interval;
   state_->open = true;
   state_->next = s.windows;
@@ -242,18 +245,30 @@ std::uint64_t RssWindow::background_samples() const noexcept {
 void RssWindow::close() noexcept {
   if (!state_->open) return;  // only the owner closes: no race on `open` with itself
   const std::int64_t rss = current_rss_bytes();
+  const std::int64_t heap = counters().live_bytes;
   const Clock::time_point now = Clock::now();
   Sampler& s = sampler();
   std::unique_lock<std::mutex> lock(s.mutex);
   state_->end = rss;
   state_->stride = 1;  // the closing sample is always kept
   state_->seen = 0;
-  state_->add(now, rss);
+  state_->add(now, rss, heap);
   state_->open = false;
   if (state_->prev != nullptr) state_->prev->next = state_->next; else s.windows = state_->next;
   if (state_->next != nullptr) state_->next->prev = state_->prev;
   state_->prev = state_->next = nullptr;
   if (s.windows == nullptr) stop_thread_locked(lock);
+}
+
+void RssWindow::restart() noexcept {
+  if (!state_->open) return;
+  const Clock::time_point now = Clock::now();
+  std::lock_guard<std::mutex> lock(sampler().mutex);
+  state_->size = 0;
+  state_->stride = 1;
+  state_->seen = 0;
+  state_->background = 0;
+  state_->next_due = now + state_->interval;
 }
 
 bool rss_sampler_running() noexcept {

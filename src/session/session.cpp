@@ -277,7 +277,10 @@ void Session::begin_run(int repetitions, std::size_t tests_hint) {
   m.run_started = std::chrono::steady_clock::now();
   m.report.tests.reserve(tests_hint);
   m.live_after.reserve(tests_hint);
-  m.run_rss.emplace();  // keeps the sampler thread running for the per-test RSS peaks
+  // Keeps the sampler thread running for the per-test RSS peaks, and records the run's
+  // and each test's memory over time (bounded: the windows decimate past their size).
+  m.run_rss.emplace(std::chrono::microseconds(0), kRunTimelinePoints);
+  m.test_rss.emplace(std::chrono::microseconds(0), kTestTimelinePoints);
   if (!g_atexit_registered.exchange(true)) std::atexit(flush_at_exit);
   m.dirty = true;
   if (!m.path.empty() && !m.direct) write_report(nullptr);
@@ -316,6 +319,7 @@ void Session::begin_test(TestId id) {
     if (m.next_scope == 0) m.next_scope = 1;
     stacks::set_scope(m.current_scope);
   }
+  if (m.test_rss) m.test_rss->restart();
   m.meter.start();  // last: the test's interval starts here
 }
 
@@ -446,6 +450,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
       rec.runs.reserve(static_cast<std::size_t>(m.repetitions));
     }
     rec.runs.push_back(out.run);
+    m.update_timeline(rec);
     if (numbered && m.numbering_tracks) {  // the latest tracked run's, if it left any
       rec.live_numbers = LiveNumbersRecord{};
       if (numbered->live > 0) {
@@ -604,10 +609,13 @@ void Session::end_run() {
     m.report.stacks.dropped = stacks::dropped();
     m.report.stacks.final = true;
   }
+  if (m.run_rss) m.run_rss->close();
+  m.take_run_timeline();
   analyze_report(m.report);
   m.analyzed = true;
   m.dirty = true;
   if (!m.path.empty()) write_report(nullptr);
+  m.test_rss.reset();
   m.run_rss.reset();
 }
 
@@ -624,6 +632,7 @@ bool Session::write_report(std::string* error) {
     ok = write_report_atomically(m.report, m.path, &err);  // durable: the final report
   } else {
     analyze_report(m.report);
+    m.take_run_timeline();
     ok = write_file_atomically(m.path, to_json(m.report), /*durable=*/false, &err);
   }
   m.write_time += std::chrono::steady_clock::now() - t0;
@@ -662,6 +671,57 @@ bool Session::write_report(std::string* error) {
 
 bool Session::report_failed() const noexcept {
   return impl_->write_failed && !impl_->config.options.report_optional;
+}
+
+void Session::Impl::take_run_timeline() {
+  if (!run_rss || !report.measured) return;
+  const Timeline samples = run_rss->timeline();
+  report.timeline.clear();
+  report.timeline.reserve(samples.size());
+  for (const RssSample& s : samples) {
+    const double ms = std::max(0.0, std::chrono::duration<double, std::milli>(s.time - run_started).count());
+    report.timeline.push_back(TimelinePoint{ms, s.heap_live_bytes, s.rss_bytes});
+  }
+}
+
+void Session::Impl::update_timeline(TestRecord& rec) {
+  if (!test_rss || rec.runs.empty()) return;
+  const std::size_t run = rec.runs.size();  // 1-based: the run just recorded
+  const int kept = rec.timeline.run;
+  if (kept > 0 && static_cast<std::size_t>(kept) <= run &&
+      rec.runs[run - 1].peak_bytes <= rec.runs[static_cast<std::size_t>(kept) - 1].peak_bytes) {
+    return;  // an earlier run went higher
+  }
+  const auto started = meter.started_at();
+  rec.timeline.run = static_cast<int>(run);
+  rec.timeline.start_ms = std::max(0.0, std::chrono::duration<double, std::milli>(started - run_started).count());
+  rec.timeline.points.clear();
+  // A run shorter than one sampling interval has no reading between its start and end: its
+  // figures say all there is (and a suite of tiny tests pays no copy per test).
+  if (test_rss->background_samples() == 0) return;
+  const Timeline samples = test_rss->timeline();
+  const std::int64_t heap0 = meter.start_live_bytes(), rss0 = meter.rss_start_bytes();
+  auto since = [&](std::chrono::steady_clock::time_point t) {
+    return std::max(0.0, std::chrono::duration<double, std::milli>(t - started).count());
+  };
+  rec.timeline.points.reserve(samples.size() + 2);
+  rec.timeline.points.push_back(TimelinePoint{0, 0, 0});
+  for (const RssSample& s : samples) {
+    rec.timeline.points.push_back(TimelinePoint{since(s.time), s.heap_live_bytes - heap0, s.rss_bytes - rss0});
+  }
+  const RunRecord& r = rec.runs[run - 1];
+  rec.timeline.points.push_back(TimelinePoint{std::max(r.duration_ms, rec.timeline.points.back().ms),
+                                              meter.end_live_bytes() - heap0,
+                                              rss_latest_bytes() - rss0});
+  // The sampler's window holds at most kTestTimelinePoints, the two ends make two more:
+  // drop every other inner point until the bound holds.
+  auto& p = rec.timeline.points;
+  while (p.size() > kTestTimelinePoints) {
+    std::size_t out = 1;
+    for (std::size_t i = 1; i + 1 < p.size(); i += 2) p[out++] = p[i];
+    p[out++] = p.back();
+    p.resize(out);
+  }
 }
 
 void Session::Impl::maybe_write(Session& self) {

@@ -50,7 +50,14 @@ struct Session::Impl {
   std::chrono::steady_clock::time_point run_started{};
   std::chrono::steady_clock::duration write_time{};  // spent writing reports so far
   TestMeter meter;
-  std::optional<RssWindow> run_rss;  // open from begin_run to end_run
+  std::optional<RssWindow> run_rss;  // open from begin_run to end_run: the run's timeline
+  std::optional<RssWindow> test_rss;  // open as long, restarted per test: the test's timeline
+
+  /// The run's timeline (report.timeline) as run_rss has it now.
+  void take_run_timeline();
+  /// Keeps the running test's timeline in `rec` when its last run is the one with the
+  /// highest peak (run numbers from 1).
+  void update_timeline(TestRecord& rec);
 
   // Allocation numbers (memx/alloc_numbers.hpp), counting mode: a run of a test whose last
   // run left blocks is numbered and tracked, so that a leak message can name the

@@ -514,4 +514,43 @@ TEST(ReadReport, RejectsBadLiveAllocationNumbers) {
   EXPECT_TRUE(starts_with(error_for(doc), "report.json: tests[1].live_allocations.run: "));
 }
 
+// Memory over time (optional members): a test's run with its points, the whole run's points.
+TEST(Report, TimelinesRoundTripAndAreOptional) {
+  memx::Report r = basic_report();
+  r.tests[0].timeline.run = 1;
+  r.tests[0].timeline.start_ms = 2.5;
+  r.tests[0].timeline.points = {{0, 0, 0}, {10.25, 4096, 8192}, {12.5, 4096, 4096}};
+  r.tests[1].timeline.run = 3;
+  r.tests[1].timeline.start_ms = 20;  // shorter than one interval: no points
+  r.timeline = {{0, 1048576, 20 << 20}, {10, 1052672, 21 << 20}};
+  const std::string text = memx::to_json(r);
+  const json doc = json::parse(text);
+  EXPECT_EQ(doc["tests"][0]["timeline"],
+            json::parse(R"({"run": 1, "start_ms": 2.5, "points": [[0.0, 0, 0], [10.25, 4096, 8192], [12.5, 4096, 4096]]})"));
+  EXPECT_EQ(doc["tests"][1]["timeline"]["points"], json::array());
+  EXPECT_FALSE(doc["tests"][2].contains("timeline"));  // none recorded: no member
+  EXPECT_EQ(doc["timeline"].size(), 2u);
+  const memx::ReportRead read = memx::read_report(text, "r.json");
+  ASSERT_TRUE(read.report.has_value()) << read.error;
+  EXPECT_EQ(*read.report, r);
+  EXPECT_FALSE(json::parse(memx::to_json(basic_report())).contains("timeline"));
+}
+
+TEST(ReadReport, RejectsBadTimelines) {
+  json doc = golden_json();
+  doc["tests"][0]["timeline"] = json::parse(R"({"run": 6, "start_ms": 0, "points": []})");
+  EXPECT_EQ(error_for(doc), "report.json: tests[0].timeline.run: run 6 of a test with 5 runs");
+  doc["tests"][0]["timeline"] = json::parse(R"({"run": 1, "start_ms": -1, "points": []})");
+  EXPECT_EQ(error_for(doc), "report.json: tests[0].timeline.start_ms: a negative time (-1 ms)");
+  doc["tests"][0]["timeline"] = json::parse(R"({"run": 1, "start_ms": 0, "points": [[0, 1]]})");
+  EXPECT_EQ(error_for(doc),
+            "report.json: tests[0].timeline.points[0]: 2 numbers, expected 3 (ms, heap_bytes, rss_bytes)");
+  doc["tests"][0]["timeline"] = json::parse(R"({"run": 1, "start_ms": 0, "points": [[5, 1, 1], [4, 1, 1]]})");
+  EXPECT_EQ(error_for(doc),
+            "report.json: tests[0].timeline.points[1][0]: time 4 ms is before the point before it, or negative");
+  doc["tests"][0].erase("timeline");
+  doc["timeline"] = json::parse(R"([[0, "x", 1]])");
+  EXPECT_TRUE(starts_with(error_for(doc), "report.json: timeline[0][1]: expected an integer"));
+}
+
 }  // namespace

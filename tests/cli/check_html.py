@@ -13,6 +13,17 @@ mode): one tree per test with sites, one stack per site, opened by #sites=open, 
 as text, the frames folded away before the user's grey and the user's bold; a report
 without them says how to get them. Without Chromium the browser part is skipped with exit
 status 77 (CTest SKIP_RETURN_CODE) and says so.
+
+With --screens REPORT BASE (a report with memory timelines and its baseline): the page of
+`memx html REPORT --baseline BASE` is drawn at two window sizes. At each, the DOM (every test's
+row opened by #details=open) must show the whole run's timeline with each test's start marked,
+one timeline chart per test with readings, a limit line per budget on a drawn bar and a red
+excess per violation, the verdict `memx gate` gives (its exit status and its REGRESSION lines),
+charts as wide as the window and nothing cut off (the page's own measurement of every legend
+entry and chart text against its box). The screenshot at each size must match the committed
+reference PNG in --references (at most 1% of pixels differ by more than a little;
+--update-screenshots rewrites them). A report of 1000 tests with full timelines makes a page
+that keeps 300 of them.
 """
 import argparse
 import html
@@ -25,9 +36,12 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 from report_frames import resolve_frames  # noqa: E402
+import struct
 import tempfile
+import zlib
 
 CHROMIUM = "/usr/bin/chromium"
+SIZES = [(1400, 900), (800, 1000)]
 
 
 def fail(msg):
@@ -42,7 +56,8 @@ def expected(report):
                                                       report["tests"].index(t)))
     return {"tests": len(report["tests"]), "rows": len(report["tests"]),
             "heap-bars": 2 * min(len(ran), 60), "rss-bars": min(len(ran), 60),
-            "leak-lines": min(len(growing), 12), "charts": 3 if growing else 2,
+            "leak-lines": min(len(growing), 12),
+            "charts": 2 + (1 if growing else 0) + (1 if len(report.get("timeline", [])) >= 2 else 0),
             "by_peak": [t["name"] for t in by_peak],
             "site-tests": len([t for t in report["tests"] if t.get("sites")]),
             "site-stacks": sum(len(t.get("sites", [])) for t in report["tests"]),
@@ -70,14 +85,18 @@ def static_checks(page_path, report):
                     fail(f"{page_path}: the function {f['function']!r} appears unescaped")
 
 
-def render(page_path, fragment, workdir):
+def render(page_path, fragment, workdir, size=None, screenshot=None):
     profile = tempfile.mkdtemp(prefix="chromium-", dir=workdir)
+    extra = []
+    if size:
+        extra += [f"--window-size={size[0]},{size[1]}", "--force-device-scale-factor=1", "--hide-scrollbars"]
+    extra += ["--screenshot=" + screenshot] if screenshot else ["--dump-dom"]
     try:
         r = subprocess.run(
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--no-first-run", "--user-data-dir=" + profile, "--virtual-time-budget=10000",
-             "--dump-dom", "file://" + os.path.abspath(page_path) + fragment],
+             "--no-first-run", "--user-data-dir=" + profile, "--virtual-time-budget=10000"]
+            + extra + ["file://" + os.path.abspath(page_path) + fragment],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     finally:
         shutil.rmtree(profile, ignore_errors=True)
@@ -89,12 +108,7 @@ def render(page_path, fragment, workdir):
 def browser_checks(page_path, report, workdir):
     want = expected(report)
     dom = render(page_path, "#sort=peak&sites=open", workdir)
-    body = re.search(r"<body([^>]*)>", dom)
-    if not body:
-        fail(f"{page_path}: no <body> in the DOM Chromium dumped")
-    attrs = dict(re.findall(r'data-memx-([\w-]+)="([^"]*)"', body.group(1)))
-    if attrs.get("ready") != "1":
-        fail(f"{page_path}: the page's script did not finish (body attributes {attrs})")
+    attrs = body_attrs(dom, page_path)
     for key in ("tests", "rows", "heap-bars", "rss-bars", "leak-lines", "charts", "site-tests",
                 "site-stacks", "site-frames", "peak-tests", "peak-sites"):
         if attrs.get(key) != str(want[key]):
@@ -165,11 +179,236 @@ def site_checks(page_path, report, dom, want):
           f"stacks, {frames} frames, the user's frame of each marked")
 
 
+def read_png(path):
+    """(width, height, rows): rows of RGB bytes, from an 8-bit RGB or RGBA PNG, not interlaced."""
+    data = open(path, "rb").read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{path}: not a PNG")
+    pos, idat, w = 8, [], None
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        pos += 12 + n
+        if kind == b"IHDR":
+            w, h, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            if depth != 8 or color not in (2, 6) or interlace:
+                raise ValueError(f"{path}: PNG of depth {depth}, colour type {color}, interlace {interlace}")
+            bpp = 3 if color == 2 else 4
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"IEND":
+            break
+    raw = zlib.decompress(b"".join(idat))
+    stride = w * bpp
+    prev = bytearray(stride)
+    rows = []
+    for y in range(h):
+        f = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        if f == 1:
+            for i in range(bpp, stride):
+                line[i] = (line[i] + line[i - bpp]) & 255
+        elif f == 2:
+            line = bytearray((a + b) & 255 for a, b in zip(line, prev))
+        elif f == 3:
+            for i in range(stride):
+                left = line[i - bpp] if i >= bpp else 0
+                line[i] = (line[i] + ((left + prev[i]) >> 1)) & 255
+        elif f == 4:
+            for i in range(stride):
+                a = line[i - bpp] if i >= bpp else 0
+                b = prev[i]
+                c = prev[i - bpp] if i >= bpp else 0
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        elif f != 0:
+            raise ValueError(f"{path}: unknown PNG filter {f}")
+        prev = line
+        rows.append(bytes(line) if bpp == 3 else bytes(b for i, b in enumerate(line) if i % 4 != 3))
+    return w, h, rows
+
+
+def write_pgm(path, w, h, rows):
+    with open(path, "wb") as f:
+        f.write(b"P5 %d %d 255\n" % (w, h))
+        for r in rows:
+            f.write(bytes(r))
+
+
+def compare_png(shot, ref, diff_path):
+    """The share of pixels of `shot` with a channel more than 48 away from `ref`'s; the
+    differing pixels are written white on black to `diff_path` (a PGM) when any differ."""
+    w, h, got = read_png(shot)
+    rw, rh, want = read_png(ref)
+    if (w, h) != (rw, rh):
+        fail(f"{shot} is {w}x{h}, the reference {ref} {rw}x{rh}")
+    changed, mask = 0, []
+    for a, b in zip(got, want):
+        row = bytearray(w)
+        if a != b:
+            for x in range(w):
+                i = 3 * x
+                if max(abs(a[i] - b[i]), abs(a[i + 1] - b[i + 1]), abs(a[i + 2] - b[i + 2])) > 48:
+                    row[x] = 255
+                    changed += 1
+        mask.append(row)
+    if changed:
+        write_pgm(diff_path, w, h, mask)
+    return changed / (w * h)
+
+
+def body_attrs(dom, page_path):
+    body = re.search(r"<body([^>]*)>", dom)
+    if not body:
+        fail(f"{page_path}: no <body> in the DOM Chromium dumped")
+    attrs = dict(re.findall(r'data-memx-([\w-]+)="([^"]*)"', body.group(1)))
+    if attrs.get("ready") != "1":
+        fail(f"{page_path}: the page's script did not finish (body attributes {attrs})")
+    return attrs
+
+
+def run_gate(memx, report_path, base_path):
+    """`memx gate`'s verdict and REGRESSION lines, the page must show the same."""
+    r = subprocess.run([memx, "gate", "--baseline", base_path, report_path], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    out = r.stdout.decode(errors="replace")
+    if r.returncode not in (0, 1):
+        fail(f"memx gate exited {r.returncode}: {out}")
+    lines = re.findall(r"^memx gate: REGRESSION (.*)$", out, re.M)
+    return ("passed" if r.returncode == 0 else "failed"), lines
+
+
+def screen_checks(a, report_path, base_path):
+    """The page of a report with timelines against its baseline, at two window sizes."""
+    page = os.path.join(a.workdir, "screens.html")
+    # The page names the baseline as given: the same short name wherever the tree is.
+    shutil.copyfile(report_path, os.path.join(a.workdir, "timeline.json"))
+    shutil.copyfile(base_path, os.path.join(a.workdir, "base.json"))
+    r = subprocess.run([os.path.abspath(a.memx), "html", "timeline.json", "--baseline", "base.json",
+                        "-o", "screens.html", "--title", "memx: screenshots"], cwd=a.workdir,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    if r.returncode != 0:
+        fail(f"memx html --baseline exited {r.returncode}: {r.stdout.decode(errors='replace')}")
+    with open(report_path) as f:
+        report = resolve_frames(json.load(f))
+    static_checks(page, report)
+    verdict, regressions = run_gate(a.memx, report_path, base_path)
+    timed = [t for t in report["tests"] if t.get("timeline", {}).get("run", 0) > 0]
+    with_points = [t for t in timed if len(t["timeline"]["points"]) >= 2]
+    ran = [t for t in report["tests"] if t["runs"]][:60]
+    limits = sum(1 for t in ran for k in ("peak", "net", "rss") if (t.get("budget") or {}).get(k) is not None)
+    overs = sum(1 for t in ran for v in t["violations"] if v["key"] in ("peak", "net", "rss"))
+    if not with_points or not limits or not overs or not regressions:
+        fail(f"{report_path}: the screenshot report needs timelines, budgets, a violation and a regression")
+    references = {}
+    for w, h in SIZES:
+        dom = render(page, "#details=open", a.workdir, size=(w, h))
+        attrs = body_attrs(dom, page)
+        if not attrs.get("window", "").startswith(f"{w}x"):
+            fail(f"{page} at {w}x{h}: the page saw a window of {attrs.get('window')}")
+        want = {"cut": "0", "timeline-marks": str(len(timed)),
+                "timeline-points": str(len(report["timeline"])), "expanded": str(len(report["tests"])),
+                "row-charts": str(len(with_points)), "limits": str(limits), "overs": str(overs)}
+        for key, value in want.items():
+            if attrs.get(key) != value:
+                cut = re.search(r'<pre id="memx-cut"[^>]*>(.*?)</pre>', dom, re.S)
+                fail(f"{page} at {w}x{h}: data-memx-{key}={attrs.get(key)}, expected {value}" +
+                     (f"; cut off: {html.unescape(cut.group(1))}" if key == "cut" and cut else ""))
+        width = int(attrs.get("chart-width") or 0)
+        if not (w * 0.85 - 60 <= width <= w):
+            fail(f"{page} at {w}x{h}: the charts are {width} px wide: they must use the window's width")
+        gate = re.search(r'<div id="gate" class="([^"]*)">(.*?)</div>\s*<div class="summary"', dom, re.S)
+        if not gate or gate.group(1) != verdict:
+            fail(f"{page}: the page's verdict is {gate and gate.group(1)}, memx gate's {verdict}")
+        shown = [html.unescape(x) for x in re.findall(r"<li>(.*?)</li>", gate.group(2), re.S)]
+        if sorted(x for x in shown if x in regressions) != sorted(regressions):
+            fail(f"{page}: the page lists {shown}, memx gate's regressions are {regressions}")
+        # Every run's value on hover (the bar's <title>), in the order of the runs.
+        for t in ran:
+            m = re.search(r"<title>" + re.escape(html.escape(t["name"], quote=False)) +
+                          r": peak [^;<]*; per run: ([^<]*)</title>", dom)
+            if not m or len(m.group(1).split(", ")) != min(len(t["runs"]), 20):
+                fail(f"{page}: {t['name']}'s peak bar does not give the value of each of its runs")
+        # Each change the gate names is in the test's "vs baseline" cell, as the gate words it.
+        for line in regressions:
+            m = re.match(r"(\S+): (peak|net|allocs) \S+ (?:\S+ )?-> \S+ (?:\S+ )?\(([^)]*)\)", line)
+            if m and not re.search(r'<tr data-name="' + re.escape(m.group(1)) + r'"(?:(?!<tr[ >]).)*?<td class="bad">[^<]*' +
+                                   re.escape(f"{m.group(2)} {m.group(3)}"), dom, re.S):
+                fail(f"{page}: {m.group(1)}'s row does not show the change \"{m.group(2)} {m.group(3)}\"")
+        # Each test's file:line is in its open row.
+        for t in report["tests"]:
+            if t["file"] and f"{t['file']}:{t['line']}" not in dom:
+                fail(f"{page}: {t['name']}'s {t['file']}:{t['line']} is not shown")
+        shot = os.path.join(a.workdir, f"screen_{w}x{h}.png")
+        render(page, "", a.workdir, size=(w, h), screenshot=shot)
+        references[(w, h)] = shot
+        print(f"check_html.py: {w}x{h}: {attrs['timeline-marks']} test starts on the run's timeline, "
+              f"{attrs['row-charts']} test timelines, {limits} limits, {overs} over, gate {verdict}, nothing cut off")
+    for (w, h), shot in references.items():
+        ref = os.path.join(a.references, f"html_{w}x{h}.png")
+        if a.update_screenshots:
+            shutil.copyfile(shot, ref)
+            print(f"check_html.py: wrote {ref}")
+            continue
+        if not os.path.exists(ref):
+            fail(f"no reference screenshot {ref} (run with --update-screenshots)")
+        diff_path = os.path.join(a.workdir, f"diff_{w}x{h}.pgm")
+        share = compare_png(shot, ref, diff_path)
+        if share > 0.01:
+            fail(f"{shot} differs from {ref} in {share:.2%} of its pixels (at most 1%); "
+                 f"the differing pixels are white in {diff_path}")
+        print(f"check_html.py: {w}x{h}: the screenshot matches {os.path.basename(ref)} "
+              f"({share:.3%} of pixels differ)")
+    return 0
+
+
+def big_page_check(a):
+    """1000 tests with full timelines: the page keeps the 300 of highest peak, and opens."""
+    with open(a.screens[0]) as f:
+        r = json.load(f)
+    proto = r["tests"][0]
+    tests = []
+    for i in range(1000):
+        t = json.loads(json.dumps(proto))
+        t["name"] = f"Big.T{i:04d}"
+        for run in t["runs"]:
+            run["peak_bytes"] = 1000 + i
+        t["budget"], t["violations"] = None, []
+        t["timeline"] = {"run": 1, "start_ms": float(i), "points": [[j * 0.5, j * 10, j * 20] for j in range(64)]}
+        tests.append(t)
+    r["tests"] = tests
+    path = os.path.join(a.workdir, "big.json")
+    with open(path, "w") as f:
+        json.dump(r, f)
+    page = os.path.join(a.workdir, "big.html")
+    subprocess.run([a.memx, "html", path, "-o", page], check=True, stdout=subprocess.DEVNULL, timeout=120)
+    text = open(page, encoding="utf-8").read()
+    data = json.loads(re.search(r'<script type="application/json" id="memx-report">(.*?)</script>', text, re.S).group(1))
+    kept = [t["name"] for t in data["report"]["tests"] if "timeline" in t]
+    if len(kept) != 300 or kept != [f"Big.T{i:04d}" for i in range(700, 1000)]:
+        fail(f"{page}: {len(kept)} tests keep their timelines, expected the 300 of highest peak")
+    if data["page"]["timelines_dropped"] != 700:
+        fail(f"{page}: timelines_dropped={data['page']['timelines_dropped']}, expected 700")
+    if os.access(CHROMIUM, os.X_OK):
+        dom = render(page, "#sort=peak&details=open", a.workdir)
+        attrs = body_attrs(dom, page)
+        # Opened from the highest peak: the first 200 rows (the most #details=open opens)
+        # are among the 300 kept, each with its chart; at most 200 starts marked.
+        if (attrs.get("rows"), attrs.get("expanded"), attrs.get("row-charts"), attrs.get("timeline-marks")) != \
+                ("1000", "200", "200", "200"):
+            fail(f"{page}: rows, open rows, their charts and marks: {attrs}")
+    print(f"check_html.py: 1000 tests with timelines: the page keeps 300 ({len(text) >> 10} KiB)")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--memx", required=True)
     p.add_argument("--workdir", required=True)
-    p.add_argument("reports", nargs="+")
+    p.add_argument("--screens", nargs=2, metavar=("REPORT", "BASE"))
+    p.add_argument("--references", help="the directory of the reference screenshots")
+    p.add_argument("--update-screenshots", action="store_true")
+    p.add_argument("reports", nargs="*")
     a = p.parse_args()
     shutil.rmtree(a.workdir, ignore_errors=True)
     os.makedirs(a.workdir)
@@ -191,6 +430,9 @@ def main():
         return 77
     for page, report in pages:
         browser_checks(page, report, a.workdir)
+    if a.screens:
+        big_page_check(a)
+        return screen_checks(a, *a.screens)
     return 0
 
 

@@ -70,6 +70,33 @@ TEST(Rss, TheTimelineIsBoundedAndSpansTheWholeWindow) {
   for (const auto& s : t) EXPECT_GT(s.rss_bytes, 0);
 }
 
+TEST(Rss, EachSampleCarriesTheLiveHeap) {
+  memx::RssWindow window(1ms);
+  std::unique_ptr<char[]> block(new char[1 << 20]);
+  std::memset(block.get(), 1, 1 << 20);  // used: the allocation cannot be elided
+  ASSERT_TRUE(eventually([&] { return window.background_samples() >= 2; }));
+  EXPECT_EQ(block[12345], 1);
+  window.close();
+  const memx::Timeline t = window.timeline();
+  ASSERT_GE(t.size(), 3u);
+  // The block stays live across every sample after the opening one.
+  for (std::size_t i = 1; i < t.size(); ++i) EXPECT_GE(t[i].heap_live_bytes, 1 << 20);
+}
+
+TEST(Rss, RestartDropsTheSamplesAndSamplesAgain) {
+  memx::RssWindow window(1ms, 8);
+  ASSERT_TRUE(eventually([&] { return window.background_samples() >= 20; }));
+  const auto restarted = std::chrono::steady_clock::now();
+  window.restart();
+  ASSERT_TRUE(eventually([&] { return window.background_samples() >= 3; }));
+  window.close();
+  const memx::Timeline t = window.timeline();
+  EXPECT_GE(t.size(), 3u);
+  EXPECT_LE(t.size(), 8u);
+  // Nothing from before the restart is left (the opening sample was 20 ms earlier).
+  EXPECT_GE(t.front().time, restarted - 1ms);
+}
+
 TEST(Rss, WindowsOpenedFromManyThreads) {
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i) {

@@ -51,12 +51,32 @@ def normalise(r):
     r["finished_at"] = "<time>" if r["finished_at"] else ""
     live = r["iteration_end_live_bytes"]
     r["iteration_end_live_bytes"] = [x - live[0] for x in live] if live else []
+    # Memory over time: timings and RSS, checked for shape, then left out.
+    check_points(r.pop("timeline", []), 256, "the run's timeline")
     for t in r["tests"]:
         t["file"] = os.path.basename(t["file"])
         for run in t["runs"]:
             run["rss_peak_bytes"] = 0
             run["duration_ms"] = 0
+        tl = t.pop("timeline", None)
+        if tl is not None:
+            if not 1 <= tl["run"] <= len(t["runs"]) or tl["start_ms"] < 0:
+                fail(f"{t['name']}: timeline of run {tl['run']} starting at {tl['start_ms']} ms")
+            peaks = [x["peak_bytes"] for x in t["runs"]]
+            if tl["run"] != peaks.index(max(peaks)) + 1:
+                fail(f"{t['name']}: the timeline is of run {tl['run']}, not of the first with the highest peak")
+            check_points(tl["points"], 64, t["name"] + "'s timeline")
+        elif t["runs"]:
+            fail(f"{t['name']} ran and has no timeline")
     return r
+
+
+def check_points(points, most, what):
+    if len(points) > most:
+        fail(f"{what}: {len(points)} points, at most {most}")
+    for a, b in zip(points, points[1:]):
+        if b[0] < a[0]:
+            fail(f"{what}: time goes back from {a[0]} to {b[0]} ms")
 
 
 def cmd_golden(a):

@@ -5,6 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <thread>
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -13,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "memx/config.hpp"
 #include "memx/session.hpp"
 #include "memx/uncounted.hpp"
 #include "memx/units.hpp"
@@ -315,6 +320,57 @@ TEST(SessionBudgets, FrameworkShareIsTakenOff) {
   EXPECT_EQ(out.run.net_bytes, 0);
   EXPECT_EQ(out.run.net_blocks, 0);
   EXPECT_EQ(out.run.allocs, 0u);
+}
+
+// Memory over time: the sampler's readings of a test's run with the highest peak, bounded,
+// relative to its start; a run shorter than one sampling interval keeps no points; the
+// whole run's timeline at its end.
+TEST(SessionTimeline, TheRunWithTheHighestPeakKeepsTheSamplersReadings) {
+  using namespace std::chrono_literals;
+  memx::Session s(config({}));
+  s.begin_run(3);
+  std::vector<std::int64_t> held;  // per run: the bytes it held while it slept
+  for (int it = 0; it < 3; ++it) {
+    s.begin_iteration(it);
+    s.begin_test(id("T.Slow"));
+    const std::size_t n = it == 1 ? (2u << 20) : (1u << 20);  // run 2 goes highest
+    char* volatile block = new char[n];
+    std::memset(block, 1, n);
+    std::this_thread::sleep_for(memx::sample_interval() * 4);  // several readings
+    delete[] block;
+    s.end_test(memx::TestStatus::passed, {});
+    s.begin_test(id("T.Quick"));
+    delete[] new char[16];
+    s.end_test(memx::TestStatus::passed, {});
+  }
+  s.end_run();
+  const memx::TestRecord& slow = s.report().tests.at(0);
+  EXPECT_EQ(slow.timeline.run, 2);
+  const std::vector<memx::TimelinePoint>& p = slow.timeline.points;
+  ASSERT_GE(p.size(), 3u);
+  EXPECT_LE(p.size(), memx::kTestTimelinePoints);
+  EXPECT_EQ(p.front(), (memx::TimelinePoint{0, 0, 0}));
+  std::int64_t highest = 0;
+  for (std::size_t i = 1; i < p.size(); ++i) {
+    EXPECT_LE(p[i - 1].ms, p[i].ms);
+    highest = std::max(highest, p[i].heap_bytes);
+  }
+  EXPECT_GE(highest, std::int64_t{2} << 20) << "a reading while the run held its 2 MiB";
+  EXPECT_LE(p.back().heap_bytes, std::int64_t{1} << 10) << "freed at its end";
+  EXPECT_NEAR(p.back().ms, slow.runs.at(1).duration_ms, 0.01);
+  const memx::TestRecord& quick = s.report().tests.at(1);
+  EXPECT_EQ(quick.timeline.run, 1) << "equal peaks: the first run";
+  EXPECT_TRUE(quick.timeline.points.empty()) << "shorter than one sampling interval";
+  // Its run 1 ran between the slow test's runs 1 and 2.
+  EXPECT_LT(quick.timeline.start_ms, slow.timeline.start_ms);
+  EXPECT_GT(quick.timeline.start_ms, slow.runs.at(0).duration_ms);
+  const std::vector<memx::TimelinePoint>& run = s.report().timeline;
+  ASSERT_GE(run.size(), 3u);
+  EXPECT_LE(run.size(), memx::kRunTimelinePoints);
+  EXPECT_GT(run.back().rss_bytes, 0);
+  std::int64_t run_highest = 0;
+  for (const memx::TimelinePoint& q : run) run_highest = std::max(run_highest, q.heap_bytes);
+  EXPECT_GE(run_highest, std::int64_t{2} << 20);
 }
 
 TEST(SessionLeaks, LeakFailsInTheLastRepetitionOnly) {

@@ -36,10 +36,12 @@ Report baseline_of(Report report, const std::string& root, bool keep_rss) {
   report.finished_at.clear();
   report.iteration_end_live_bytes.clear();  // absolute heap sizes; the verdicts are kept
   report.stacks = StacksInfo{};             // sites name source paths and addresses
+  report.timeline.clear();                  // times and absolute sizes of one run
   for (TestRecord& t : report.tests) {
     t.file = stable_file(t.file, root);
     t.sites.clear();
     t.peak_sites.clear();
+    t.timeline = TestTimeline{};  // when it ran and what the sampler read: one run's
     for (RunRecord& r : t.runs) {
       r.duration_ms = 0;
       if (!keep_rss) r.rss_peak_bytes = 0;

@@ -1,6 +1,9 @@
 // memx html: one self-contained page (inline CSS, JavaScript and SVG; no network access).
+#include <algorithm>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,9 +12,13 @@
 #include <fmt/ranges.h>  // fmt::join (fmt 11 moved it here)
 #include <fmt/ostream.h>
 
+#include <nlohmann/json.hpp>
+
 #include "cli.hpp"
-#include "memx/identity.hpp"
+#include "gate_rules.hpp"
 #include "html_page.hpp"
+#include "memx/diff.hpp"
+#include "memx/identity.hpp"
 
 namespace memx::cli {
 namespace {
@@ -68,17 +75,141 @@ void replace_once(std::string& text, const std::string& what, const std::string&
   if (at != std::string::npos) text.replace(at, what.size(), with);
 }
 
+using nlohmann::ordered_json;
+
+// At most this many tests keep their timeline in the page (those with the highest peaks):
+// a report of 100 000 tests must not make a page of 100 000 timelines. The report keeps
+// them all; the page says which it left out.
+constexpr std::size_t kPageTimelines = 300;
+
+std::size_t drop_timelines(Report& shown) {
+  std::vector<std::size_t> with;
+  for (std::size_t i = 0; i < shown.tests.size(); ++i) {
+    if (shown.tests[i].timeline.run > 0) with.push_back(i);
+  }
+  if (with.size() <= kPageTimelines) return 0;
+  std::vector<std::int64_t> peak(shown.tests.size(), 0);
+  for (std::size_t i : with) peak[i] = figures_of(shown.tests[i]).peak_bytes;
+  std::stable_sort(with.begin(), with.end(), [&](std::size_t a, std::size_t b) { return peak[a] > peak[b]; });
+  for (std::size_t k = kPageTimelines; k < with.size(); ++k) shown.tests[with[k]].timeline = TestTimeline{};
+  return with.size() - kPageTimelines;
+}
+
+// The comparison with a baseline, as `memx gate` makes it (diff_reports, then
+// find_regressions with the gate's default tolerances): its verdict, and each test's change.
+ordered_json baseline_json(const Report& base, const Report& now, const std::string& base_path,
+                           const std::string& root) {
+  ordered_json j;
+  j["path"] = base_path;
+  const GateRules rules;
+  j["tolerances"] = fmt::format("peak {}, net {}, allocs {}, rss {}", rules.peak.describe(true),
+                                rules.net.describe(true), rules.allocs.describe(false),
+                                rules.rss.describe(true));
+  if (!base.measured || !now.measured) {
+    j["verdict"] = "unmeasured";
+    j["summary"] = fmt::format("no verdict: {} was not measured (memx's operator new saw nothing)",
+                               !now.measured ? "this report" : "the baseline");
+    return j;
+  }
+  const std::vector<TestDiff> diffs = diff_reports(base, now, root);
+  const std::vector<Regression> regressions = find_regressions(diffs, rules);
+  // Where each of the new report's tests is in the page (the page lists them in its order).
+  std::map<std::pair<std::string, std::string>, std::size_t> at;
+  for (std::size_t i = 0; i < now.tests.size(); ++i) at.emplace(std::make_pair(now.tests[i].binary, now.tests[i].name), i);
+  std::map<std::string, std::vector<std::string>> regressed;  // label -> what regressed
+  ordered_json list = ordered_json::array();
+  std::size_t failing = 0;
+  for (const Regression& r : regressions) {
+    if (!r.allowed) ++failing;
+    regressed[r.test].push_back(r.what);
+    ordered_json e;
+    e["test"] = r.test;
+    e["what"] = r.what;
+    e["message"] = r.message;
+    list.push_back(std::move(e));
+  }
+  ordered_json tests = ordered_json::array();
+  std::vector<std::string> missing;
+  for (const TestDiff& d : diffs) {
+    if (d.removed()) {
+      missing.push_back(d.label());
+      continue;
+    }
+    const auto it = at.find({d.now->binary, d.now->name});
+    if (it == at.end()) continue;
+    ordered_json e;
+    e["index"] = it->second;
+    const auto what = regressed.find(d.label()) != regressed.end() ? regressed[d.label()]
+                      : regressed.find(d.name) != regressed.end() ? regressed[d.name]
+                                                                   : std::vector<std::string>{};
+    e["regressions"] = what;
+    if (d.added()) {
+      e["status"] = "new";
+      e["text"] = "new test";
+    } else {
+      const TestFigures& b = *d.base_figures;
+      const TestFigures& n = *d.now_figures;
+      e["status"] = d.changed() ? "changed" : "same";
+      e["peak"] = {b.peak_bytes, n.peak_bytes};
+      e["net"] = {b.net_bytes, n.net_bytes};
+      e["allocs"] = {b.allocs, n.allocs};
+      std::vector<std::string> parts;
+      if (b.peak_bytes != n.peak_bytes) parts.push_back("peak " + describe_change(b.peak_bytes, n.peak_bytes, true));
+      if (b.net_bytes != n.net_bytes) parts.push_back("net " + describe_change(b.net_bytes, n.net_bytes, true));
+      if (b.allocs != n.allocs) {
+        parts.push_back("allocs " + describe_change(static_cast<std::int64_t>(b.allocs),
+                                                    static_cast<std::int64_t>(n.allocs), false));
+      }
+      if (d.base->leak.verdict != d.now->leak.verdict) {
+        parts.push_back(fmt::format("leak {} -> {}", to_string(d.base->leak.verdict), to_string(d.now->leak.verdict)));
+      }
+      e["text"] = parts.empty() ? std::string("unchanged") : fmt::format("{}", fmt::join(parts, "; "));
+    }
+    tests.push_back(std::move(e));
+  }
+  std::vector<std::string> incomplete;
+  if (!base.complete) incomplete.push_back("the baseline");
+  if (!now.complete) incomplete.push_back("this report");
+  // As `memx gate` words it: "2 regressions, 1 missing test, 1 incomplete report".
+  std::vector<std::string> parts;
+  if (failing > 0) parts.push_back(fmt::format("{} regression{}", failing, failing == 1 ? "" : "s"));
+  if (!missing.empty()) parts.push_back(fmt::format("{} missing test{}", missing.size(), missing.size() == 1 ? "" : "s"));
+  if (!incomplete.empty()) {
+    parts.push_back(fmt::format("{} incomplete report{}", incomplete.size(), incomplete.size() == 1 ? "" : "s"));
+  }
+  j["verdict"] = parts.empty() ? "passed" : "failed";
+  j["summary"] = parts.empty() ? fmt::format("no regressions in {} tests", now.tests.size())
+                               : fmt::format("{} in {} tests", fmt::join(parts, ", "), now.tests.size());
+  j["regressions"] = std::move(list);
+  j["missing"] = missing;
+  j["incomplete"] = incomplete;
+  j["tests"] = std::move(tests);
+  return j;
+}
+
 }  // namespace
 
-/// The whole page for `report`.
-std::string render_html(const Report& report, const std::string& title, const std::string& root) {
+/// The whole page for `report`, compared with `base` when given.
+std::string render_html(const Report& report, const std::string& title, const std::string& root,
+                        const Report* base, const std::string& base_path) {
   // Binaries as identified (relative to --root, or file names): a test carries its own
   // binary, shown before its name, only where the report holds several.
   Report shown = report;
   rebase_binaries(shown, root);
+  const std::size_t dropped = drop_timelines(shown);
+  ordered_json extra;
+  extra["timelines_dropped"] = dropped;
+  extra["timelines_kept"] = kPageTimelines;
+  extra["baseline"] = base ? baseline_json(*base, report, base_path, root) : ordered_json(nullptr);
   std::string page = kHtmlPage;
   replace_once(page, "@@TITLE@@", html_escape(title));
-  replace_once(page, "@@REPORT@@", script_safe(to_json(shown)));
+  // One element holds the report and what the page adds to it: {"report": ..., "page": ...}.
+  // The report without its indentation: a third of the size for a large suite.
+  const std::string report_json =
+      ordered_json::parse(to_json(shown)).dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+  const std::string data = "{\"report\": " + report_json + ", \"page\": " +
+                           extra.dump(-1, ' ', false, ordered_json::error_handler_t::replace) + "}";
+  replace_once(page, "@@REPORT@@", script_safe(data));
   return page;
 }
 
@@ -91,6 +222,7 @@ void register_html(CLI::App& app, Runner& runner) {
     std::string output;
     std::string title;
     std::string root;
+    std::string baseline;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("reports", args->reports,
@@ -98,11 +230,15 @@ void register_html(CLI::App& app, Runner& runner) {
       ->required();
   cmd->add_option("-o,--output", args->output, "The page to write")->required();
   cmd->add_option("--title", args->title, "The page's title (default: memx: <report>)");
+  cmd->add_option("--baseline", args->baseline,
+                  "A baseline report: each test's change and, at the top, the verdict `memx gate` "
+                  "gives with its default tolerances");
   cmd->footer(
       "The page needs no network access: its CSS, JavaScript and the report's data are "
       "inline. Open #sort=peak (or any column: name, net, allocs, rss, leakRank, ...) to "
-      "start sorted; #sites=open opens every allocation site's tree (#sort=peak&sites=open "
-      "does both).");
+      "start sorted; #sites=open opens every allocation site's tree, #details=open every "
+      "test's row (its runs, budget and memory over time); #sort=peak&sites=open does both. "
+      "Each test's timeline is drawn for the 300 tests of highest peak at most.");
   add_root_option(cmd, args->root);
   cmd->callback([args, &runner] {
     runner = [args](Output& io) {
@@ -110,7 +246,9 @@ void register_html(CLI::App& app, Runner& runner) {
       const std::string title =
           args->title.empty() ? fmt::format("memx: {}", fmt::join(args->reports, " "))
                               : args->title;
-      write_text_file(args->output, render_html(report, title, args->root));
+      std::optional<Report> base;
+      if (!args->baseline.empty()) base = read_one_report({args->baseline}, io.err, "baseline", args->root);
+      write_text_file(args->output, render_html(report, title, args->root, base ? &*base : nullptr, args->baseline));
       fmt::print(io.out, "memx html: wrote {} ({} tests)\n", args->output, report.tests.size());
       return kOk;
     };
