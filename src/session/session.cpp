@@ -624,7 +624,9 @@ bool Session::write_report(std::string* error) {
     ok = write_report_atomically(m.report, m.path, &err);  // durable: the final report
   } else {
     analyze_report(m.report);
-    ok = write_file_atomically(m.path, to_json(m.report), /*durable=*/false, &err);
+    ok = write_file_atomically(
+        m.path, [&m](const TextSink& sink) { return write_json(m.report, sink); },
+        /*durable=*/false, &err);
   }
   m.write_time += std::chrono::steady_clock::now() - t0;
   m.dirty = !ok;
