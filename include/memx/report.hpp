@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -298,6 +299,15 @@ bool gated_violations(const TestRecord& test);
 /// The report as JSON: fixed key order, 2-space indent, trailing newline.
 std::string to_json(const Report& report);
 
+/// Receives a text in pieces, in order; returns false when a piece could not be taken (the
+/// writing stops).
+using TextSink = std::function<bool(std::string_view)>;
+
+/// Writes exactly to_json(report) to `sink` in pieces of about `chunk` bytes (cut between
+/// tests), never holding the whole text: a report of a million tests costs a buffer, not
+/// its size in memory. False when the sink refused a piece.
+bool write_json(const Report& report, const TextSink& sink, std::size_t chunk = std::size_t{1} << 20);
+
 /// The result of read_report: a report, or an error message.
 struct ReportRead {
   std::optional<Report> report;  ///< set on success
@@ -311,6 +321,10 @@ ReportRead read_report(std::string_view text, std::string_view source_name);
 
 /// Reads the file at `path` and parses it with read_report. Never throws.
 ReportRead read_report_file(const std::string& path);
+
+/// Reads a report from an open descriptor (a file, a pipe), 1 MiB at a time, never holding
+/// its whole text; `path` names it in messages. Never throws.
+ReportRead read_report_fd(int fd, const std::string& path);
 
 /// Writes the report like write_file_atomically with `durable`: a temporary file in the same
 /// directory, fsynced and renamed over `path`, so a reader never sees a half-written file.
@@ -327,6 +341,12 @@ bool write_report_atomically(const Report& report, const std::string& path, std:
 /// fsynced (survives the machine crashing); without, only a crash of the process is
 /// survived, at a fraction of the cost (a plugin's reports in the middle of a run).
 bool write_file_atomically(const std::string& path, std::string_view text, bool durable,
+                           std::string* error);
+
+/// The same for a text produced in pieces: `produce` hands each piece to the sink it is
+/// given, and returns false (the sink's false, or its own) to abandon the file.
+bool write_file_atomically(const std::string& path,
+                           const std::function<bool(const TextSink&)>& produce, bool durable,
                            std::string* error);
 
 /// True when write_file_atomically writes `path` in place rather than atomically (a

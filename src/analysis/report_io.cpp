@@ -157,8 +157,8 @@ Target resolve(const std::string& path) {
 
 // Writes `text` into what is already open for it: a character device, a FIFO, a descriptor.
 // `shown` names the path in messages.
-bool write_directly(const Target& target, std::string_view text, const std::string& shown,
-                    std::string* error) {
+bool write_directly(const Target& target, const std::function<bool(const TextSink&)>& produce,
+                    const std::string& shown, std::string* error) {
   auto fail = [&](const std::string& what) {
     if (error != nullptr) *error = fmt::format("memx: cannot write report {}: {}", shown, what);
     return false;
@@ -174,7 +174,8 @@ bool write_directly(const Target& target, std::string_view text, const std::stri
     return fail(fmt::format("open failed: {}", std::strerror(err)));
   }
   const int flags = ::fcntl(fd, F_GETFL);
-  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 || !write_all(fd, text)) {
+  const TextSink sink = [fd](std::string_view piece) { return write_all(fd, piece); };
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 || !produce(sink)) {
     const int err = errno;
     ::close(fd);
     return fail(fmt::format("write failed: {}", std::strerror(err)));
@@ -192,6 +193,13 @@ bool writes_directly(const std::string& path) {
 }
 
 bool write_file_atomically(const std::string& path, std::string_view text, bool durable,
+                           std::string* error) {
+  return write_file_atomically(
+      path, [text](const TextSink& sink) { return sink(text); }, durable, error);
+}
+
+bool write_file_atomically(const std::string& path,
+                           const std::function<bool(const TextSink&)>& produce, bool durable,
                            std::string* error) {
   if (path.empty()) {
     if (error != nullptr) *error = "memx: cannot write report: empty path";
@@ -221,7 +229,7 @@ bool write_file_atomically(const std::string& path, std::string_view text, bool 
       }
       return false;
     case Target::Kind::direct:
-      return write_directly(target, text, shown, error);
+      return write_directly(target, produce, shown, error);
     case Target::Kind::file:
       break;
   }
@@ -242,7 +250,11 @@ bool write_file_atomically(const std::string& path, std::string_view text, bool 
   };
   // mkstemp creates 0600; a report is an ordinary readable file.
   if (::fchmod(fd, 0644) != 0) return abandon("fchmod");
-  if (!write_all(fd, text)) return abandon("write");
+  const TextSink sink = [fd](std::string_view piece) { return write_all(fd, piece); };
+  if (errno = 0; !produce(sink)) {
+    if (errno == 0) errno = EIO;
+    return abandon("write");
+  }
   if (durable && ::fsync(fd) != 0) return abandon("fsync");
   if (::close(fd) != 0) {
     const int err = errno;
@@ -271,7 +283,8 @@ bool write_report_atomically(const Report& report, const std::string& path, std:
     if (error != nullptr) *error = "memx: cannot write report: empty path";
     return false;
   }
-  return write_file_atomically(path, to_json(report), true, error);
+  return write_file_atomically(
+      path, [&report](const TextSink& sink) { return write_json(report, sink); }, true, error);
 }
 
 std::string expand_report_path(std::string_view pattern, long pid) {
@@ -341,21 +354,9 @@ ReportRead read_report_file(const std::string& path) {
     out.error = fmt::format("{}: cannot open: {}", path, std::strerror(errno));
     return out;
   }
-  std::string text;
-  char buffer[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      out.error = fmt::format("{}: cannot read: {}", path, std::strerror(errno));
-      ::close(fd);
-      return out;
-    }
-    if (n == 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
+  out = read_report_fd(fd, path);  // read in chunks: never the whole file in memory
   ::close(fd);
-  return read_report(text, path);
+  return out;
 }
 
 }  // namespace memx

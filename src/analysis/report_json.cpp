@@ -1,13 +1,21 @@
 // The report's JSON form: writing with a fixed key order, reading with validation.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <cstdint>
+#include <iterator>
 #include <exception>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 #include <utility>
+
+#include <cerrno>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -18,26 +26,166 @@ namespace memx {
 namespace {
 
 using nlohmann::json;
-using nlohmann::ordered_json;
 
-ordered_json budget_json(const Budget& b) {
-  ordered_json j = ordered_json::object();
-  if (b.peak) j["peak"] = *b.peak;
-  if (b.net) j["net"] = *b.net;
-  if (b.blocks) j["blocks"] = *b.blocks;
-  if (b.allocs) j["allocs"] = *b.allocs;
-  if (b.rss) j["rss"] = *b.rss;
-  if (b.leak) j["leak"] = *b.leak;
-  if (b.threads) j["threads"] = to_string(*b.threads);
-  if (b.warn) j["warn"] = *b.warn;
-  return j;
+// A JSON text written directly, byte for byte what nlohmann's dump(2) of the same document
+// would give (the report's form since version 1), without building the document first: a
+// report of 100,000 tests is written in a few tens of milliseconds and never held twice.
+class Writer {
+ public:
+  explicit Writer(std::string& out) : out_(out) {}
+  /// Pieces of at least `chunk` bytes go to `sink` at each end_piece().
+  Writer(std::string& out, const TextSink& sink, std::size_t chunk)
+      : out_(out), sink_(&sink), chunk_(chunk) {}
+
+  /// A place where the text may be cut (after a test): hands the buffer to the sink once it
+  /// holds `chunk` bytes. False once the sink has refused a piece.
+  bool end_piece() {
+    if (sink_ != nullptr && out_.size() >= chunk_) return flush();
+    return ok_;
+  }
+  bool flush() {
+    if (sink_ != nullptr && ok_ && !out_.empty()) ok_ = (*sink_)(out_);
+    if (sink_ != nullptr) out_.clear();
+    return ok_;
+  }
+
+  void begin_object() { open('{'); }
+  void end_object() { close('}'); }
+  void begin_array() { open('['); }
+  void end_array() { close(']'); }
+  /// An object member's key (memx's own keys: plain ASCII, nothing to escape).
+  Writer& key(std::string_view k) {
+    // The separator, the indentation and the key in one append: a report is mostly keys.
+    char line[160];
+    std::size_t n = separator(line);
+    line[n++] = '"';
+    std::memcpy(line + n, k.data(), k.size());
+    n += k.size();
+    std::memcpy(line + n, "\": ", 3);
+    out_.append(line, n + 3);
+    pending_key_ = true;
+    return *this;
+  }
+  void value(std::int64_t v) {
+    element();
+    const fmt::format_int text(v);
+    out_.append(text.data(), text.size());
+  }
+  void value(std::uint64_t v) {
+    element();
+    const fmt::format_int text(v);
+    out_.append(text.data(), text.size());
+  }
+  void value(int v) { value(static_cast<std::int64_t>(v)); }
+  void value(bool v) { element(); out_ += v ? "true" : "false"; }
+  void null() { element(); out_ += "null"; }
+  void newline() { out_ += '\n'; }
+  void value(double v) {
+    element();
+    if (!std::isfinite(v)) {
+      out_ += "null";
+      return;
+    }
+    char buffer[64];
+    // nlohmann's own shortest round-trip form ("0.0", "1.5e-05"), as its dump writes it.
+    char* end = nlohmann::detail::to_chars(buffer, buffer + sizeof buffer, v);
+    out_.append(buffer, end);
+  }
+  void value(std::string_view s) {
+    element();
+    string(s);
+  }
+  void value(const char* s) { value(std::string_view(s)); }
+  void value(const std::string& s) { value(std::string_view(s)); }
+
+ private:
+  // An element of an array starts a line; a member's value follows its key.
+  void element() {
+    if (pending_key_) {
+      pending_key_ = false;
+    } else if (!first_.empty()) {
+      separate();
+    }
+  }
+  // ",\n" and two spaces per open container, as dump(2) indents (at most 64 levels deep:
+  // memx's documents are 6).
+  std::size_t separator(char* line) {
+    if (first_.empty()) return 0;
+    std::size_t n = 0;
+    if (!first_.back()) line[n++] = ',';
+    first_.back() = false;
+    line[n++] = '\n';
+    const std::size_t indent = std::min<std::size_t>(2 * first_.size(), 128);
+    std::memset(line + n, ' ', indent);
+    return n + indent;
+  }
+  void separate() {
+    char line[160];
+    out_.append(line, separator(line));
+  }
+  void open(char c) {
+    element();
+    out_ += c;
+    first_.push_back(true);
+  }
+  void close(char c) {
+    const bool empty = first_.back();
+    first_.pop_back();
+    if (!empty) {
+      out_ += '\n';
+      out_.append(2 * first_.size(), ' ');
+    }
+    out_ += c;
+  }
+  void string(std::string_view s) {
+    bool plain = true;
+    for (const char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+        plain = false;
+        break;
+      }
+    }
+    if (plain) {
+      const std::size_t at = out_.size();
+      out_.resize(at + s.size() + 2);
+      char* p = &out_[at];
+      p[0] = '"';
+      std::memcpy(p + 1, s.data(), s.size());
+      p[s.size() + 1] = '"';
+      return;
+    }
+    // Escapes and UTF-8 (invalid sequences replaced, not thrown on) exactly as nlohmann
+    // writes them; rare enough (names with quotes or non-ASCII text) to go through it.
+    out_ += json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
+  std::string& out_;
+  const TextSink* sink_ = nullptr;
+  std::size_t chunk_ = 0;
+  bool ok_ = true;
+  std::vector<bool> first_;  // per open container: no element written yet
+  bool pending_key_ = false;
+};
+
+void write_budget(Writer& w, const Budget& b) {
+  w.begin_object();
+  if (b.peak) w.key("peak").value(*b.peak);
+  if (b.net) w.key("net").value(*b.net);
+  if (b.blocks) w.key("blocks").value(*b.blocks);
+  if (b.allocs) w.key("allocs").value(*b.allocs);
+  if (b.rss) w.key("rss").value(*b.rss);
+  if (b.leak) w.key("leak").value(*b.leak);
+  if (b.threads) w.key("threads").value(to_string(*b.threads));
+  if (b.warn) w.key("warn").value(*b.warn);
+  w.end_object();
 }
 
 /// The report's frames and stacks, each stored once (version 2, stack mode): a site names
 /// its stack by index, a stack lists frame indices.
 struct StackTables {
-  ordered_json frames = ordered_json::array();
-  ordered_json stacks = ordered_json::array();
+  std::vector<const FrameRecord*> frames;
+  std::vector<std::vector<std::size_t>> stacks;
   std::map<std::string, std::size_t> frame_index;
   std::map<std::vector<std::size_t>, std::size_t> stack_index;
 
@@ -45,17 +193,7 @@ struct StackTables {
     std::string key = fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n{}", f.function, f.file, f.line,
                                   f.module, f.offset, f.inlined, f.note);
     const auto [it, added] = frame_index.emplace(std::move(key), frames.size());
-    if (added) {
-      ordered_json fj;
-      fj["function"] = f.function;
-      fj["file"] = f.file;
-      fj["line"] = f.line;
-      fj["module"] = f.module;
-      fj["offset"] = f.offset;
-      if (f.inlined) fj["inlined"] = true;
-      if (!f.note.empty()) fj["note"] = f.note;
-      frames.push_back(std::move(fj));
-    }
+    if (added) frames.push_back(&f);
     return it->second;
   }
   std::size_t stack(const std::vector<FrameRecord>& frames_of_site) {
@@ -66,96 +204,132 @@ struct StackTables {
     if (added) stacks.push_back(ids);
     return it->second;
   }
+  void write(Writer& w) const {
+    w.key("frame_table").begin_array();
+    for (const FrameRecord* f : frames) {
+      w.begin_object();
+      w.key("function").value(f->function);
+      w.key("file").value(f->file);
+      w.key("line").value(f->line);
+      w.key("module").value(f->module);
+      w.key("offset").value(f->offset);
+      if (f->inlined) w.key("inlined").value(true);
+      if (!f->note.empty()) w.key("note").value(f->note);
+      w.end_object();
+    }
+    w.end_array();
+    w.key("stack_table").begin_array();
+    for (const std::vector<std::size_t>& ids : stacks) {
+      w.begin_array();
+      for (const std::size_t id : ids) w.value(static_cast<std::uint64_t>(id));
+      w.end_array();
+    }
+    w.end_array();
+  }
 };
 
-ordered_json site_json(const SiteRecord& site, StackTables& tables) {
-  ordered_json j;
-  j["bytes"] = site.bytes;
-  j["blocks"] = site.blocks;
-  ordered_json runs = ordered_json::array();
+void write_site(Writer& w, const SiteRecord& site, StackTables& tables) {
+  w.begin_object();
+  w.key("bytes").value(site.bytes);
+  w.key("blocks").value(site.blocks);
+  w.key("runs").begin_array();
   for (const SiteRun& r : site.runs) {
-    ordered_json rj;
-    rj["bytes"] = r.bytes;
-    rj["blocks"] = r.blocks;
-    runs.push_back(std::move(rj));
+    w.begin_object();
+    w.key("bytes").value(r.bytes);
+    w.key("blocks").value(r.blocks);
+    w.end_object();
   }
-  j["runs"] = std::move(runs);
-  j["user_frame"] = site.user_frame;
-  j["stack"] = tables.stack(site.frames);
-  return j;
+  w.end_array();
+  w.key("user_frame").value(site.user_frame);
+  w.key("stack").value(static_cast<std::uint64_t>(tables.stack(site.frames)));
+  w.end_object();
 }
 
 // Timeline points as [ms, heap_bytes, rss_bytes]: three numbers, not three keys, per point.
-ordered_json points_json(const std::vector<TimelinePoint>& points) {
-  ordered_json list = ordered_json::array();
-  for (const TimelinePoint& p : points) list.push_back(ordered_json::array({p.ms, p.heap_bytes, p.rss_bytes}));
-  return list;
+void write_points(Writer& w, const std::vector<TimelinePoint>& points) {
+  w.begin_array();
+  for (const TimelinePoint& p : points) {
+    w.begin_array();
+    w.value(p.ms);
+    w.value(p.heap_bytes);
+    w.value(p.rss_bytes);
+    w.end_array();
+  }
+  w.end_array();
 }
 
-ordered_json test_json(const TestRecord& t, const std::string& report_binary, StackTables* sites) {
-  ordered_json j;
-  j["name"] = t.name;
+void write_test(Writer& w, const TestRecord& t, const std::string& report_binary, StackTables* sites) {
+  w.begin_object();
+  w.key("name").value(t.name);
   // Only where it differs from the report's (a merged report of several binaries), so a
   // report of one binary reads as before.
-  if (!t.binary.empty() && t.binary != report_binary) j["binary"] = t.binary;
-  j["file"] = t.file;
-  j["line"] = t.line;
-  j["status"] = to_string(t.status);
-  ordered_json runs = ordered_json::array();
+  if (!t.binary.empty() && t.binary != report_binary) w.key("binary").value(t.binary);
+  w.key("file").value(t.file);
+  w.key("line").value(t.line);
+  w.key("status").value(to_string(t.status));
+  w.key("runs").begin_array();
   for (const RunRecord& r : t.runs) {
-    ordered_json run;
-    run["net_bytes"] = r.net_bytes;
-    run["net_blocks"] = r.net_blocks;
-    run["peak_bytes"] = r.peak_bytes;
-    run["allocs"] = r.allocs;
-    run["rss_peak_bytes"] = r.rss_peak_bytes;
-    run["duration_ms"] = r.duration_ms;
-    runs.push_back(std::move(run));
+    w.begin_object();
+    w.key("net_bytes").value(r.net_bytes);
+    w.key("net_blocks").value(r.net_blocks);
+    w.key("peak_bytes").value(r.peak_bytes);
+    w.key("allocs").value(r.allocs);
+    w.key("rss_peak_bytes").value(r.rss_peak_bytes);
+    w.key("duration_ms").value(r.duration_ms);
+    w.end_object();
   }
-  j["runs"] = std::move(runs);
-  j["budget"] = t.budget ? budget_json(*t.budget) : ordered_json(nullptr);
-  ordered_json violations = ordered_json::array();
+  w.end_array();
+  w.key("budget");
+  if (t.budget) {
+    write_budget(w, *t.budget);
+  } else {
+    w.null();
+  }
+  w.key("violations").begin_array();
   for (const ViolationRecord& v : t.violations) {
-    ordered_json vj;
-    vj["key"] = v.key;
-    vj["measured"] = v.measured;
-    vj["allowed"] = v.allowed;
-    vj["message"] = v.message;
-    vj["enforced"] = v.enforced;
-    violations.push_back(std::move(vj));
+    w.begin_object();
+    w.key("key").value(v.key);
+    w.key("measured").value(v.measured);
+    w.key("allowed").value(v.allowed);
+    w.key("message").value(v.message);
+    w.key("enforced").value(v.enforced);
+    w.end_object();
   }
-  j["violations"] = std::move(violations);
-  ordered_json leak;
-  leak["verdict"] = to_string(t.leak.verdict);
-  leak["confidence"] = to_string(t.leak.confidence);
-  leak["bytes_per_run"] = t.leak.bytes_per_run;
-  leak["blocks_per_run"] = t.leak.blocks_per_run;
-  leak["reason"] = t.leak.reason;
-  if (!t.leak.suppressed_by.empty()) leak["suppressed_by"] = t.leak.suppressed_by;
-  j["leak"] = std::move(leak);
+  w.end_array();
+  w.key("leak").begin_object();
+  w.key("verdict").value(to_string(t.leak.verdict));
+  w.key("confidence").value(to_string(t.leak.confidence));
+  w.key("bytes_per_run").value(t.leak.bytes_per_run);
+  w.key("blocks_per_run").value(t.leak.blocks_per_run);
+  w.key("reason").value(t.leak.reason);
+  if (!t.leak.suppressed_by.empty()) w.key("suppressed_by").value(t.leak.suppressed_by);
+  w.end_object();
   if (sites) {
-    ordered_json list = ordered_json::array();
-    for (const SiteRecord& site : t.sites) list.push_back(site_json(site, *sites));
-    j["sites"] = std::move(list);
-    ordered_json peak = ordered_json::array();
-    for (const SiteRecord& site : t.peak_sites) peak.push_back(site_json(site, *sites));
-    j["peak_sites"] = std::move(peak);
+    w.key("sites").begin_array();
+    for (const SiteRecord& site : t.sites) write_site(w, site, *sites);
+    w.end_array();
+    w.key("peak_sites").begin_array();
+    for (const SiteRecord& site : t.peak_sites) write_site(w, site, *sites);
+    w.end_array();
   }
   if (t.live_numbers.run > 0) {
-    ordered_json numbers;
-    numbers["run"] = t.live_numbers.run;
-    numbers["live"] = t.live_numbers.live;
-    numbers["numbers"] = t.live_numbers.numbers;
-    j["live_allocations"] = std::move(numbers);
+    w.key("live_allocations").begin_object();
+    w.key("run").value(t.live_numbers.run);
+    w.key("live").value(t.live_numbers.live);
+    w.key("numbers").begin_array();
+    for (const std::uint64_t n : t.live_numbers.numbers) w.value(n);
+    w.end_array();
+    w.end_object();
   }
   if (t.timeline.run > 0) {  // optional: memory over time of its run with the highest peak
-    ordered_json tl;
-    tl["run"] = t.timeline.run;
-    tl["start_ms"] = t.timeline.start_ms;
-    tl["points"] = points_json(t.timeline.points);
-    j["timeline"] = std::move(tl);
+    w.key("timeline").begin_object();
+    w.key("run").value(t.timeline.run);
+    w.key("start_ms").value(t.timeline.start_ms);
+    w.key("points");
+    write_points(w, t.timeline.points);
+    w.end_object();
   }
-  return j;
+  w.end_object();
 }
 
 // ---- reading ----------------------------------------------------------------------------
@@ -547,7 +721,18 @@ TestRecord test_at(const json& v, const std::string& path, const ReadTables& tab
   return t;
 }
 
-Report report_at(const json& v) {
+/// The tests of the top-level "tests" array as the streaming reader took them: converted as
+/// each was read, except those with sites (they name stacks of the tables that follow the
+/// tests), which wait here as documents.
+struct StreamedTests {
+  std::vector<TestRecord> tests;                      // in order; placeholders where deferred
+  std::vector<std::pair<std::size_t, json>> deferred;  // (index, document), ascending
+  std::optional<Invalid> error;                       // the first test that could not be read
+  std::size_t error_index = 0;
+  std::size_t count = 0;
+};
+
+Report report_at(const json& v, StreamedTests* streamed) {
   const std::string top;
   if (!v.is_object()) {
     throw Invalid{top,
@@ -643,8 +828,19 @@ Report report_at(const json& v) {
   }
   if (auto tl = v.find("timeline"); tl != v.end()) r.timeline = points_at(*tl, "timeline");  // optional
   const json& tests = array_at(member(v, top, "tests"), "tests");
-  for (std::size_t i = 0; i < tests.size(); ++i)
-    r.tests.push_back(test_at(tests[i], index("tests", i), tables));
+  if (streamed != nullptr && streamed->count > 0) {
+    // The header is valid: now the first test that is not, in the order of the array.
+    for (auto& [i, doc] : streamed->deferred) {
+      if (streamed->error && i > streamed->error_index) break;
+      streamed->tests[i] = test_at(doc, index("tests", i), tables);
+    }
+    if (streamed->error) throw *streamed->error;
+    r.tests = std::move(streamed->tests);
+  } else {
+    r.tests.reserve(tests.size());
+    for (std::size_t i = 0; i < tests.size(); ++i)
+      r.tests.push_back(test_at(tests[i], index("tests", i), tables));
+  }
   // One record per test (binary and name): with two, every reader would see only one of
   // them (a regression in the other would pass the gate).
   for (TestRecord& t : r.tests) {
@@ -697,90 +893,349 @@ std::pair<std::string, std::string> split_parse_error(const std::string& what) {
 
 }  // namespace
 
-std::string to_json(const Report& report) {
-  ordered_json j;
-  j["format"] = kReportFormat;
-  j["version"] = kReportVersion;
-  j["framework"] = report.framework;
-  j["binary"] = report.binary;
-  j["pid"] = report.pid;
-  j["complete"] = report.complete;
-  j["repetitions"] = report.repetitions;
-  j["started_at"] = report.started_at;
-  j["finished_at"] =
-      report.finished_at.empty() ? ordered_json(nullptr) : ordered_json(report.finished_at);
-  if (!report.run_id.empty()) j["run_id"] = report.run_id;
-  j["backend"] = report.backend;
+namespace {
+
+bool write_report_text(const Report& report, Writer& w) {
+  w.begin_object();
+  w.key("format").value(kReportFormat);
+  w.key("version").value(kReportVersion);
+  w.key("framework").value(report.framework);
+  w.key("binary").value(report.binary);
+  w.key("pid").value(report.pid);
+  w.key("complete").value(report.complete);
+  w.key("repetitions").value(report.repetitions);
+  w.key("started_at").value(report.started_at);
+  w.key("finished_at");
+  if (report.finished_at.empty()) {
+    w.null();
+  } else {
+    w.value(report.finished_at);
+  }
+  if (!report.run_id.empty()) w.key("run_id").value(report.run_id);
+  w.key("backend").value(report.backend);
   // Written only when set, so that a report of an ordinary run is what it always was.
-  if (!report.tool.empty()) j["tool"] = report.tool;
-  if (!report.measured) j["measured"] = false;
+  if (!report.tool.empty()) w.key("tool").value(report.tool);
+  if (!report.measured) w.key("measured").value(false);
   const bool stacks = report.stacks.depth > 0;
   if (stacks) {
-    ordered_json st;
-    st["depth"] = report.stacks.depth;
-    st["unwinder"] = report.stacks.unwinder;
-    st["top"] = report.stacks.top;
-    st["dropped"] = report.stacks.dropped;
-    st["final"] = report.stacks.final;
-    if (report.stacks.sample_bytes > 0) st["sample_bytes"] = report.stacks.sample_bytes;
-    j["stacks"] = std::move(st);
+    w.key("stacks").begin_object();
+    w.key("depth").value(report.stacks.depth);
+    w.key("unwinder").value(report.stacks.unwinder);
+    w.key("top").value(report.stacks.top);
+    w.key("dropped").value(report.stacks.dropped);
+    w.key("final").value(report.stacks.final);
+    if (report.stacks.sample_bytes > 0) w.key("sample_bytes").value(report.stacks.sample_bytes);
+    w.end_object();
   }
-  if (report.warn_only) j["warn_only"] = true;
+  if (report.warn_only) w.key("warn_only").value(true);
   if (!report.suppressions_file.empty() || !report.suppressions.empty()) {
-    j["suppressions_file"] = report.suppressions_file;
-    ordered_json list = ordered_json::array();
+    w.key("suppressions_file").value(report.suppressions_file);
+    w.key("suppressions").begin_array();
     for (const SuppressionUse& u : report.suppressions) {
-      ordered_json e;
-      e["text"] = u.text;
-      e["line"] = u.line;
-      e["used"] = u.used;
-      list.push_back(std::move(e));
+      w.begin_object();
+      w.key("text").value(u.text);
+      w.key("line").value(u.line);
+      w.key("used").value(u.used);
+      w.end_object();
     }
-    j["suppressions"] = std::move(list);
+    w.end_array();
   }
-  j["iteration_end_live_bytes"] = report.iteration_end_live_bytes;
+  w.key("iteration_end_live_bytes").begin_array();
+  for (const std::int64_t b : report.iteration_end_live_bytes) w.value(b);
+  w.end_array();
   StackTables tables;
-  ordered_json tests = ordered_json::array();
-  for (const TestRecord& t : report.tests) tests.push_back(test_json(t, report.binary, stacks ? &tables : nullptr));
-  j["tests"] = std::move(tests);
-  if (!report.timeline.empty()) j["timeline"] = points_json(report.timeline);
-  if (stacks) {
-    j["frame_table"] = std::move(tables.frames);
-    j["stack_table"] = std::move(tables.stacks);
+  w.key("tests").begin_array();
+  for (const TestRecord& t : report.tests) {
+    write_test(w, t, report.binary, stacks ? &tables : nullptr);
+    if (!w.end_piece()) return false;
   }
-  // Invalid UTF-8 in names (from user code) is replaced rather than thrown on.
-  return j.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
+  w.end_array();
+  if (!report.timeline.empty()) {
+    w.key("timeline");
+    write_points(w, report.timeline);
+  }
+  if (stacks) tables.write(w);
+  w.end_object();
+  w.newline();
+  return w.flush();
 }
 
-ReportRead read_report(std::string_view text, std::string_view source_name) {
+}  // namespace
+
+std::string to_json(const Report& report) {
+  std::string out;
+  // About 600 bytes per test of an ordinary run: one allocation for most reports.
+  out.reserve(4096 + report.tests.size() * 640);
+  Writer w(out);
+  write_report_text(report, w);
+  return out;
+}
+
+bool write_json(const Report& report, const TextSink& sink, std::size_t chunk) {
+  std::string buffer;
+  buffer.reserve(chunk + 4096);
+  Writer w(buffer, sink, chunk);
+  return write_report_text(report, w);
+}
+
+namespace {
+
+// ---- the streaming reader ------------------------------------------------------------------
+//
+// A report is read in one pass over its bytes, never held whole: the text comes in chunks
+// (from a file, 1 MiB at a time), nlohmann's SAX parser builds the small document of the
+// header, and each element of the top-level "tests" array is converted to a TestRecord as
+// soon as its closing brace is read and then dropped. A million-test report costs its
+// records, not its text plus a document of it (which took 4 GB).
+
+/// Where the bytes come from: a buffer refilled by fill() (a file), or one buffer (a text).
+class Source {
+ public:
+  virtual ~Source() = default;
+  const char* data = nullptr;
+  std::size_t pos = 0;
+  std::size_t len = 0;
+  std::uint64_t before = 0;  // bytes of the input before `data`
+  bool failed = false;       // a read error (fill() sets `error`)
+  std::string error;
+
+  std::uint64_t offset() const { return before + pos; }
+  /// Makes data[pos] readable; false at the end of the input (or a read error).
+  bool available() {
+    if (pos < len) return true;
+    before += len;
+    pos = 0;
+    len = 0;
+    return fill();
+  }
+
+ protected:
+  virtual bool fill() { return false; }
+};
+
+class TextSource : public Source {
+ public:
+  explicit TextSource(std::string_view text) {
+    data = text.data();
+    len = text.size();
+  }
+};
+
+class FdSource : public Source {
+ public:
+  FdSource(int fd, std::string path) : fd_(fd), path_(std::move(path)), buffer_(std::size_t{1} << 20) {
+    data = buffer_.data();
+  }
+
+ protected:
+  bool fill() override {
+    for (;;) {
+      const ssize_t n = ::read(fd_, buffer_.data(), buffer_.size());
+      if (n > 0) {
+        len = static_cast<std::size_t>(n);
+        return true;
+      }
+      if (n == 0) return false;
+      if (errno == EINTR) continue;
+      failed = true;
+      error = fmt::format("{}: cannot read: {}", path_, std::strerror(errno));
+      return false;
+    }
+  }
+
+ private:
+  int fd_;
+  std::string path_;
+  std::vector<char> buffer_;
+};
+
+/// The parser's input iterator over a Source (all copies share it; the end is a null source).
+class SourceIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
+
+  SourceIterator() = default;
+  explicit SourceIterator(Source* s) : s_(s) {}
+  reference operator*() const { return s_->data[s_->pos]; }
+  SourceIterator& operator++() {
+    ++s_->pos;
+    return *this;
+  }
+  // The parser compares with the end before every character: a compare within the chunk,
+  // a refill at its end.
+  bool at_end() const {
+    if (__builtin_expect(s_ != nullptr && s_->pos < s_->len, 1)) return false;
+    return s_ == nullptr || !s_->available();
+  }
+  bool operator==(const SourceIterator& o) const { return at_end() == o.at_end(); }
+  bool operator!=(const SourceIterator& o) const { return !(*this == o); }
+
+ private:
+  Source* s_ = nullptr;
+};
+
+/// Deeper than any memx report (they are 6 levels): a hostile 100,000-level nesting stops
+/// here at once, in bounded memory.
+constexpr std::size_t kMaxDepth = 64;
+
+class ReportSax : public nlohmann::json_sax<json> {
+ public:
+  ReportSax(Source& source, StreamedTests& streamed) : source_(source), streamed_(streamed) {}
+
+  json root;
+  std::string error;  // set when the parse stopped: the message without the source's name
+
+  bool null() override { return value(json(nullptr)); }
+  bool boolean(bool v) override { return value(json(v)); }
+  bool number_integer(number_integer_t v) override { return value(json(v)); }
+  bool number_unsigned(number_unsigned_t v) override { return value(json(v)); }
+  bool number_float(number_float_t v, const string_t&) override { return value(json(v)); }
+  bool string(string_t& v) override { return value(json(std::move(v))); }
+  bool binary(binary_t&) override { return value(json()); }
+
+  bool start_object(std::size_t) override { return open(json::object()); }
+  bool start_array(std::size_t) override {
+    // The top level's "tests": its elements are taken one at a time.
+    const bool tests = stack_.size() == 1 && stack_.back()->is_object() && last_key_ == "tests";
+    if (!open(json::array())) return false;
+    if (tests) {
+      tests_ = stack_.back();
+      streamed_ = StreamedTests{};  // a second "tests" replaces the first, as in a document
+    }
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (stack_.size() == 1) last_key_ = k;
+    member_ = &(*stack_.back())[k];
+    return true;
+  }
+  bool end_object() override { return close(); }
+  bool end_array() override {
+    if (stack_.back() == tests_) tests_ = nullptr;  // a later "tests" key is an ordinary one
+    return close();
+  }
+  bool parse_error(std::size_t byte, const std::string&, const nlohmann::detail::exception& e) override {
+    auto [where, detail] = split_parse_error(e.what());
+    const bool at_end = !source_.failed && !source_.available();
+    error = fmt::format("{} at byte {}{}: {}", at_end ? "truncated JSON" : "invalid JSON", byte,
+                        where.empty() ? std::string() : fmt::format(" ({})", where), detail);
+    return false;
+  }
+
+ private:
+  bool value(json&& v) {
+    if (stack_.empty()) {
+      root = std::move(v);
+      return true;
+    }
+    json* parent = stack_.back();
+    if (parent->is_array()) {
+      parent->push_back(std::move(v));
+    } else {
+      *member_ = std::move(v);
+    }
+    if (parent == tests_) take_test();
+    return true;
+  }
+  bool open(json&& container) {
+    if (stack_.size() >= kMaxDepth) {
+      error = fmt::format("nested deeper than {} levels at byte {}: not a memx report", kMaxDepth,
+                          source_.offset());
+      return false;
+    }
+    json* at = nullptr;
+    if (stack_.empty()) {
+      root = std::move(container);
+      at = &root;
+    } else if (stack_.back()->is_array()) {
+      stack_.back()->push_back(std::move(container));
+      at = &stack_.back()->back();
+    } else {
+      *member_ = std::move(container);
+      at = member_;
+    }
+    stack_.push_back(at);
+    return true;
+  }
+  bool close() {
+    stack_.pop_back();
+    if (!stack_.empty() && stack_.back() == tests_) take_test();
+    return true;
+  }
+  // The element just completed in "tests": converted now (or kept until the stack tables
+  // are read), then removed from the document.
+  void take_test() {
+    json& doc = tests_->back();
+    const std::size_t i = streamed_.count++;
+    if (!streamed_.error) {
+      if (doc.is_object() && (doc.contains("sites") || doc.contains("peak_sites"))) {
+        streamed_.tests.emplace_back();
+        streamed_.deferred.emplace_back(i, std::move(doc));
+      } else {
+        try {
+          streamed_.tests.push_back(test_at(doc, index("tests", i), ReadTables{}));
+        } catch (const Invalid& e) {
+          streamed_.error = e;
+          streamed_.error_index = i;
+        }
+      }
+    }
+    tests_->erase(tests_->size() - 1);
+  }
+
+  Source& source_;
+  StreamedTests& streamed_;
+  std::vector<json*> stack_;
+  json* member_ = nullptr;
+  json* tests_ = nullptr;
+  std::string last_key_;
+};
+
+ReportRead read_from(Source& source, std::string_view source_name) {
   ReportRead out;
   try {
-    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-      out.error = fmt::format("{}: empty input: not a memx report", source_name);
-      return out;
-    }
     // A zip archive (Bazel's test.outputs/outputs.zip holds a shard's reports): memx reads
     // no archives; say how to get at the reports inside.
-    if (text.substr(0, 4) == std::string_view("PK\x03\x04", 4) ||
-        text.substr(0, 4) == std::string_view("PK\x05\x06", 4)) {
-      out.error = fmt::format(
-          "{}: a zip archive, not a memx report (Bazel's test.outputs/outputs.zip?): unzip it "
-          "into a directory of its own (unzip -d DIR {}) and give that directory",
-          source_name, source_name);
+    if (source.available() && source.len - source.pos >= 4) {
+      const std::string_view head(source.data + source.pos, 4);
+      if (head == std::string_view("PK\x03\x04", 4) || head == std::string_view("PK\x05\x06", 4)) {
+        out.error = fmt::format(
+            "{}: a zip archive, not a memx report (Bazel's test.outputs/outputs.zip?): unzip it "
+            "into a directory of its own (unzip -d DIR {}) and give that directory",
+            source_name, source_name);
+        return out;
+      }
+    }
+    // Leading whitespace is skipped here, fast (a gigabyte of it is an empty input, in a
+    // fraction of a second), before the parser sees the first character.
+    for (;;) {
+      if (!source.available()) {
+        out.error = source.failed ? source.error
+                                  : fmt::format("{}: empty input: not a memx report", source_name);
+        return out;
+      }
+      const char* p = source.data + source.pos;
+      const char* end = source.data + source.len;
+      while (p != end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')) ++p;
+      source.pos = static_cast<std::size_t>(p - source.data);
+      if (p != end) break;
+    }
+    StreamedTests streamed;
+    ReportSax sax(source, streamed);
+    const bool parsed = json::sax_parse(SourceIterator(&source), SourceIterator(), &sax);
+    if (source.failed) {
+      out.error = source.error;
       return out;
     }
-    json doc;
-    try {
-      doc = json::parse(text.begin(), text.end());
-    } catch (const json::parse_error& e) {
-      auto [where, detail] = split_parse_error(e.what());
-      const bool at_end = e.byte >= text.size();
-      out.error = fmt::format("{}: {} at byte {}{}: {}", source_name,
-                              at_end ? "truncated JSON" : "invalid JSON", e.byte,
-                              where.empty() ? std::string() : fmt::format(" ({})", where), detail);
+    if (!parsed) {
+      out.error = fmt::format("{}: {}", source_name, sax.error);
       return out;
     }
-    out.report = report_at(doc);
+    out.report = report_at(sax.root, &streamed);
   } catch (const Invalid& e) {
     out.report.reset();
     out.error = e.path.empty() ? fmt::format("{}: {}", source_name, e.what)
@@ -793,6 +1248,18 @@ ReportRead read_report(std::string_view text, std::string_view source_name) {
     out.error = std::string(source_name) + ": cannot read the report";
   }
   return out;
+}
+
+}  // namespace
+
+ReportRead read_report(std::string_view text, std::string_view source_name) {
+  TextSource source(text);
+  return read_from(source, source_name);
+}
+
+ReportRead read_report_fd(int fd, const std::string& path) {
+  FdSource source(fd, path);
+  return read_from(source, path);
 }
 
 }  // namespace memx

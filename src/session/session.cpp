@@ -633,7 +633,9 @@ bool Session::write_report(std::string* error) {
   } else {
     analyze_report(m.report);
     m.take_run_timeline();
-    ok = write_file_atomically(m.path, to_json(m.report), /*durable=*/false, &err);
+    ok = write_file_atomically(
+        m.path, [&m](const TextSink& sink) { return write_json(m.report, sink); },
+        /*durable=*/false, &err);
   }
   m.write_time += std::chrono::steady_clock::now() - t0;
   m.dirty = !ok;

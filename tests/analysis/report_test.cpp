@@ -1,11 +1,18 @@
 // The JSON report: golden file, round trip, and every rejection of bad input.
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <iterator>
+#include <limits>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
+
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -554,3 +561,180 @@ TEST(ReadReport, RejectsBadTimelines) {
 }
 
 }  // namespace
+
+namespace {
+
+// A report of every shape the writer has: random figures and doubles (tiny, huge, integral,
+// non-finite), names with every control character, quotes, non-ASCII and invalid UTF-8,
+// empty and full arrays, budgets, violations, suppressions, sites and live numbers.
+memx::Report random_report(std::mt19937_64& rng) {
+  auto pick = [&](std::uint64_t n) { return static_cast<std::size_t>(rng() % n); };
+  auto text = [&]() {
+    static const std::string pieces[] = {"Suite.Test", "\"", "\\", "\n", "\t", "\x01", "\x1f", "\x7f",
+                                         "\xc3\xbc", "\xe2\x82\xac", "\xff", "\xc3", "/", " ", "", "x"};
+    std::string s;
+    const std::size_t n = pick(6);
+    for (std::size_t i = 0; i < n; ++i) s += pieces[pick(std::size(pieces))];
+    return s;
+  };
+  auto number = [&]() -> double {
+    switch (pick(7)) {
+      case 0: return 0.0;
+      case 1: return static_cast<double>(static_cast<std::int64_t>(rng() >> pick(64)));
+      case 2: return std::ldexp(static_cast<double>(rng() >> 11), -static_cast<int>(pick(120)));
+      case 3: return std::ldexp(static_cast<double>(rng() >> 11), static_cast<int>(pick(120)));
+      case 4: return 1e15 + static_cast<double>(pick(1000));
+      case 5: return -1.0 / static_cast<double>(1 + pick(1000));
+      default: return pick(2) ? std::numeric_limits<double>::infinity() : std::nan("");
+    }
+  };
+  memx::Report r;
+  r.framework = pick(2) ? "googletest" : "catch2";
+  r.binary = text();
+  r.pid = static_cast<std::int64_t>(rng() >> 1);
+  r.complete = pick(2) == 0;
+  r.repetitions = static_cast<int>(pick(6));
+  r.started_at = "2026-11-30T12:00:00Z";
+  if (pick(2)) r.finished_at = text();
+  if (pick(2)) r.run_id = text();
+  r.backend = "mimalloc";
+  if (pick(3) == 0) r.tool = text();
+  r.measured = pick(4) != 0;
+  r.warn_only = pick(3) == 0;
+  if (pick(3) == 0) {
+    r.stacks.depth = 1 + static_cast<int>(pick(64));
+    r.stacks.unwinder = "libunwind";
+    r.stacks.dropped = rng();
+    r.stacks.sample_bytes = pick(2) ? 0 : rng();
+  }
+  if (pick(3) == 0) {
+    r.suppressions_file = text();
+    r.suppressions.push_back({"leak:" + text(), static_cast<int>(pick(100)), rng()});
+  }
+  for (std::size_t i = pick(4); i > 0; --i) r.iteration_end_live_bytes.push_back(static_cast<std::int64_t>(rng()));
+  for (std::size_t i = pick(3); i > 0; --i) r.timeline.push_back({number(), static_cast<std::int64_t>(rng() >> 3), 4096});
+  for (std::size_t i = pick(5); i > 0; --i) {
+    memx::TestRecord t;
+    t.name = text() + std::to_string(i);
+    if (pick(3) == 0) t.binary = text();
+    t.file = text();
+    t.line = static_cast<int>(pick(100000));
+    t.status = static_cast<memx::TestStatus>(pick(3));
+    for (std::size_t k = pick(4); k > 0; --k) {
+      t.runs.push_back(run(static_cast<std::int64_t>(rng()), -static_cast<std::int64_t>(pick(9)),
+                           static_cast<std::int64_t>(pick(1 << 30)), rng(), 0, number()));
+    }
+    if (pick(2)) t.budget = memx::parse_budget(pick(2) ? "peak=1MiB, net=0, threads=current, warn" : "").budget;
+    if (pick(2)) t.violations.push_back({"peak", static_cast<std::int64_t>(rng()), -1, text(), pick(2) == 0});
+    t.leak.verdict = static_cast<memx::Verdict>(pick(4));
+    t.leak.bytes_per_run = number();
+    t.leak.blocks_per_run = number();
+    t.leak.reason = text();
+    if (pick(3) == 0) t.leak.suppressed_by = text();
+    if (r.stacks.depth > 0 && pick(2)) {
+      memx::SiteRecord s;
+      s.bytes = 16;
+      s.blocks = 1;
+      s.runs = {{16, 1}, {0, 0}};
+      s.frames.push_back({text(), text(), static_cast<int>(pick(500)), text(), rng(), pick(2) == 0, text()});
+      s.frames.push_back({"main", "", 0, "a.out", 4096, false, ""});
+      t.sites.push_back(s);
+      if (pick(2)) t.peak_sites.push_back(s);
+    }
+    if (pick(3) == 0) t.live_numbers = {1 + static_cast<int>(pick(5)), 3, {1, 5, 9}};
+    if (pick(3) == 0) {
+      t.timeline.run = 1 + static_cast<int>(pick(3));
+      t.timeline.start_ms = number();
+      for (std::size_t k = pick(4); k > 0; --k) {
+        t.timeline.points.push_back({number(), static_cast<std::int64_t>(rng() >> 2), static_cast<std::int64_t>(pick(1 << 20))});
+      }
+    }
+    r.tests.push_back(std::move(t));
+  }
+  return r;
+}
+
+}  // namespace
+
+// The writer builds no document: its text must be exactly what nlohmann's dump(2) gives for
+// the same document (the form every earlier report and golden file has).
+TEST(Report, WrittenTextIsNlohmannsOwnFormOfTheDocument) {
+  std::mt19937_64 rng(20261130);
+  for (int i = 0; i < 3000; ++i) {
+    const memx::Report r = random_report(rng);
+    const std::string text = memx::to_json(r);
+    nlohmann::ordered_json doc;
+    ASSERT_NO_THROW(doc = nlohmann::ordered_json::parse(text)) << text;
+    ASSERT_EQ(text, doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n")
+        << "report " << i;
+  }
+}
+
+// ---- the streaming reader -------------------------------------------------------------------
+
+TEST(ReadReport, AHostileNestingStopsAtOnce) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_EQ(error_for_text(deep), "report.json: nested deeper than 64 levels at byte 65: not a memx report");
+  const std::string objects = "{\"tests\": " + std::string(100000, '[');
+  EXPECT_EQ(error_for_text(objects),
+            "report.json: nested deeper than 64 levels at byte 74: not a memx report");
+}
+
+TEST(ReadReport, WhitespaceAloneIsAnEmptyInputWhateverItsSize) {
+  EXPECT_EQ(error_for_text(std::string(8 << 20, ' ') + "\n\t\r"), "report.json: empty input: not a memx report");
+  // Around a report it is still a report.
+  const std::string text = std::string(1 << 20, '\n') + memx::to_json(basic_report()) + std::string(1 << 20, ' ');
+  const memx::ReportRead read = memx::read_report(text, "r.json");
+  ASSERT_TRUE(read.report.has_value()) << read.error;
+  EXPECT_EQ(*read.report, basic_report());
+}
+
+// The tests are converted while the text is read: the header's errors still come first, and
+// of two bad tests the first in the array is named, even when it waits for the stack tables.
+TEST(ReadReport, ErrorsAreNamedInTheDocumentsOrderThoughTestsAreReadFirst) {
+  json doc = golden_json();
+  doc["tests"][1]["line"] = "thirty";
+  doc["version"] = 4;
+  EXPECT_EQ(error_for(doc),
+            "report.json: version: report version 4 is newer than this memx reads (3); upgrade memx");
+  doc["version"] = 3;
+  doc["tests"][0]["sites"] = json::array({json::object()});  // waits for the tables, and is bad
+  EXPECT_EQ(error_for(doc), "report.json: tests[0].sites[0]: missing field \"bytes\"");
+  doc["tests"][0].erase("sites");
+  EXPECT_EQ(error_for(doc), "report.json: tests[1].line: expected a non-negative integer, got string");
+}
+
+TEST(ReadReport, ASecondTestsMemberReplacesTheFirstAsInADocument) {
+  const memx::Report r = basic_report();
+  std::string text = memx::to_json(r);
+  // {"format": ..., "tests": [...], "tests": [ <the last test only> ]}
+  json doc = json::parse(text);
+  const std::string last = doc["tests"].back().dump();
+  text.insert(text.rfind('}'), ", \"tests\": [" + last + "]");
+  const memx::ReportRead read = memx::read_report(text, "r.json");
+  ASSERT_TRUE(read.report.has_value()) << read.error;
+  ASSERT_EQ(read.report->tests.size(), 1u);
+  EXPECT_EQ(read.report->tests[0], r.tests.back());
+}
+
+TEST(ReadReport, FromAPipeInChunks) {
+  const memx::Report r = basic_report();
+  std::string text = memx::to_json(r);
+  while (text.size() < (1u << 20)) text.insert(0, 4096, ' ');  // more than a pipe holds
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::thread writer([&] {
+    std::size_t at = 0;
+    while (at < text.size()) {
+      const ssize_t n = ::write(fds[1], text.data() + at, std::min<std::size_t>(7000, text.size() - at));
+      if (n <= 0) break;
+      at += static_cast<std::size_t>(n);
+    }
+    ::close(fds[1]);
+  });
+  const memx::ReportRead read = memx::read_report_fd(fds[0], "pipe");
+  writer.join();
+  ::close(fds[0]);
+  ASSERT_TRUE(read.report.has_value()) << read.error;
+  EXPECT_EQ(*read.report, r);
+}

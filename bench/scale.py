@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Scale benchmark (issue 13): memx at a million tests.
+
+    python3 bench/scale.py [--build build-bench] [--tests 1000000] [--runs 5] [--no-build]
+
+1. Reports: bench/scale/make_report writes two reports of --tests tests (a baseline and a new
+   run, 2% of figures moved) as the plugins write theirs (in pieces, atomically); then every
+   CLI command runs on them: wall time and peak memory (targets: 10 s, 1 GiB each).
+2. Hostile input: 1 GB of whitespace and a 100,000-deep nesting given to `memx show`: a clear
+   error (exit 2) in at most 2 s and bounded memory.
+3. In process: 100,000 trivial GoogleTest tests, plain, with memx::gtest_main, and with
+   --memx-report, interleaved --runs times: wall time (target: report / plain <= 1.3) and
+   the time from the last test's line to the process's exit (target: <= 200 ms).
+Files go to a temporary directory (removed at the end). Python 3 standard library only.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def timed(cmd, env=None, stdout=subprocess.DEVNULL):
+    """(wall seconds, peak RSS bytes, exit code, stderr text) of one run of cmd."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE, env=env)
+    err = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss * 1024, p.returncode, err.decode(errors="replace")
+
+
+def tail_time(cmd, env):
+    """(total wall seconds, ms from the last test's summary line to exit)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True, bufsize=1)
+    last = None
+    for line in p.stdout:
+        if line.startswith("[==========]") and " ran." in line:
+            last = time.perf_counter()
+    p.wait()
+    t1 = time.perf_counter()
+    if p.returncode != 0:
+        sys.exit(f"scale: {' '.join(cmd)} exited {p.returncode}")
+    return t1 - t0, ((t1 - last) if last else float("nan")) * 1000
+
+
+def mib(n):
+    return f"{n / 1048576:.0f} MiB"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(REPO, "build-bench"))
+    ap.add_argument("--tests", type=int, default=1000000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--skip-reports", action="store_true")
+    ap.add_argument("--skip-process", action="store_true")
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    if not args.no_build:
+        if not os.path.exists(os.path.join(build, "CMakeCache.txt")):
+            subprocess.run(["cmake", "-S", REPO, "-B", build, "-DMEMX_BUILD_BENCH=ON", "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+                            "-DMEMX_BUILD_TESTS=OFF", "-DMEMX_BUILD_EXAMPLES=OFF"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["cmake", "--build", build, "-j", "2", "--target", "memx_tool", "memx_bench_make_report",
+                        "memx_bench_trivial_plain", "memx_bench_trivial_memx"], check=True, stdout=subprocess.DEVNULL)
+    memx = os.path.join(build, "tools", "memx", "memx")
+    make = os.path.join(build, "bench", "scale", "memx_bench_make_report")
+    trivial = os.path.join(build, "bench", "trivial_tests", "memx_bench_trivial_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMX_")}
+    work = tempfile.mkdtemp(prefix="memx-scale-")
+    failed = False
+    try:
+        if not args.skip_reports:
+            base, new = os.path.join(work, "base.json"), os.path.join(work, "new.json")
+            for path, seed in ((base, "1"), (new, "2")):
+                out = subprocess.run([make, str(args.tests), path, "--seed", seed], check=True,
+                                     capture_output=True, text=True).stdout.strip()
+            print(f"{out} ({os.path.getsize(new) / 1e6:.0f} MB)\n")
+            print(f"| command on a report of {args.tests:,} tests | wall s (<= 10) | peak memory (<= 1 GiB) | exit |")
+            print("|---|---:|---:|---:|")
+            commands = [
+                ("show", [memx, "show", new]),
+                ("csv", [memx, "csv", new]),
+                ("merge", [memx, "merge", "-o", os.path.join(work, "merged.json"), new]),
+                ("diff", [memx, "diff", base, new]),
+                ("gate", [memx, "gate", "--baseline", base, new]),
+                ("html", [memx, "html", "-o", os.path.join(work, "page.html"), new]),
+            ]
+            for name, cmd in commands:
+                wall, rss, rc, err = timed(cmd, env)
+                ok = wall <= 10 and rss <= 1 << 30 and rc in (0, 1)
+                failed |= not ok
+                extra = ""
+                if name == "html" and os.path.exists(os.path.join(work, "page.html")):
+                    size = os.path.getsize(os.path.join(work, "page.html"))
+                    extra = f" (page {size / 1e6:.0f} MB, target <= 20)"
+                    failed |= size > 20e6
+                print(f"| `memx {name}` | {wall:.1f}{'' if wall <= 10 else ' FAIL'} | {mib(rss)}"
+                      f"{'' if rss <= 1 << 30 else ' FAIL'} | {rc}{extra} |")
+                if rc not in (0, 1):
+                    print(f"  {err.strip()[:300]}")
+            for p in (base, new):
+                os.unlink(p)
+            # Hostile input.
+            print("\n| hostile input to `memx show` | wall s (<= 2) | peak memory | exit | message |")
+            print("|---|---:|---:|---:|---|")
+            spaces = os.path.join(work, "spaces.json")
+            with open(spaces, "wb") as f:
+                chunk = b" " * (1 << 20)
+                for _ in range(1024):
+                    f.write(chunk)
+            deep = os.path.join(work, "deep.json")
+            with open(deep, "wb") as f:
+                f.write(b"[" * 100000 + b"]" * 100000)
+            for name, path in (("1 GiB of spaces", spaces), ("100,000-deep nesting", deep)):
+                wall, rss, rc, err = timed([memx, "show", path], env)
+                failed |= wall > 2 or rc != 2
+                print(f"| {name} | {wall:.2f} | {mib(rss)} | {rc} | {err.strip().splitlines()[-1][:120] if err.strip() else ''} |")
+                os.unlink(path)
+        if not args.skip_process:
+            penv = dict(env, BENCH_TRIVIAL_TESTS="100000")
+            report = os.path.join(work, "r.json")
+            variants = {"plain": [trivial + "plain"], "memx": [trivial + "memx"],
+                        "memx + report": [trivial + "memx", f"--memx-report={report}"]}
+            walls = {k: [] for k in variants}
+            tails = {k: [] for k in variants}
+            for _ in range(args.runs):
+                for k, cmd in variants.items():
+                    w, t = tail_time(cmd, penv)
+                    walls[k].append(w)
+                    tails[k].append(t)
+            plain = statistics.median(walls["plain"])
+            print(f"\n| 100,000 trivial tests ({args.runs} interleaved runs, medians) | wall s | / plain | last test to exit ms |")
+            print("|---|---:|---:|---:|")
+            for k in variants:
+                w = statistics.median(walls[k])
+                print(f"| {k} | {w:.3f} | {w / plain:.2f} | {statistics.median(tails[k]):.0f} |")
+            ratio = statistics.median(walls["memx + report"]) / plain
+            failed |= ratio > 1.3 or statistics.median(tails["memx + report"]) > 200
+            print(f"\ntargets: report/plain <= 1.3 ({ratio:.2f}), last test to exit <= 200 ms")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
