@@ -6,7 +6,7 @@
 // stop() can say which numbers were left live; with a break number, the thread making that
 // allocation raises SIGTRAP, which stops it in a debugger (without one, the process ends
 // with "Trace/breakpoint trap"). The plugins use it per test: MEMX_BREAK_ON_ALLOC, and the
-// numbers named in a leak message (README, "Which allocation leaked").
+// numbers named in a leak message (docs/gtest.md, "Which allocation leaked").
 //
 // While numbering is on, every allocation and free takes memx's slow path (a map insert and
 // erase when tracking): meant for one test's run, not for a whole suite.

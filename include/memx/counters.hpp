@@ -44,7 +44,7 @@ std::size_t usable_size(const void* block) noexcept;
 /// The peak is exact when one thread allocates during the window (others may free).
 /// Otherwise it is an upper bound of the true peak, at most about 2 x 64 KiB per thread
 /// that allocated or freed above it, however the threads share their blocks (one thread
-/// allocating what another frees included): see README "What the figures mean".
+/// allocating what another frees included): see docs/how-it-works.md, "What the figures mean".
 class PeakWindow {
  public:
   /// Opens the window at the current live level.

@@ -152,8 +152,7 @@ void claim_report_path(std::string& path, long pid) {
   ::setenv(kOwnerVariable, (std::to_string(pid) + " " + path).c_str(), 1);
 }
 
-/// Says once per process what a heap tool in it changes for memx (docs: README, "With
-/// sanitizers and Valgrind").
+/// Says once per process what a heap tool in it changes for memx (docs/tools.md).
 void note_tool(const Report& r) {
   static std::atomic<bool> said{false};
   if (!r.measured) {

@@ -2,7 +2,7 @@
 // that allocates nothing itself: a workload whose true live peak is known (the queue's
 // capacity, which it reaches before the consumer starts) while 100 MB pass through it.
 // Each thread's own high-water mark is useless here (the producer's is all it ever made);
-// memx's peak must stay within its stated bound of the true one (README: "peak").
+// memx's peak must stay within its stated bound of the true one (docs/how-it-works.md: "peak").
 #pragma once
 
 #include <condition_variable>
