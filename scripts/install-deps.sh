@@ -3,6 +3,7 @@
 set -euo pipefail
 packages=(
   cmake make g++ git python3       # build tools; python3 runs bench/ and a few test scripts
+  pkgconf                          # pkg-config, which finds libunwind and libdw (memx's CMakeLists.txt and its installed package); no package above pulls it in
   libmimalloc-dev                  # the allocator behind the counting operator new
   libfmt-dev                       # formatting of messages, tables and summaries
   libgtest-dev libgmock-dev googletest  # GoogleTest plugin, memx's own tests; sources for the from-source consumer
