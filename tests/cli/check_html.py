@@ -331,11 +331,13 @@ def screen_checks(a, report_path, base_path):
             if not m or len(m.group(1).split(", ")) != min(len(t["runs"]), 20):
                 fail(f"{page}: {t['name']}'s peak bar does not give the value of each of its runs")
         # Each change the gate names is in the test's "vs baseline" cell, as the gate words it.
+        # (The gate prints one line per test: "Name: peak A -> B (+X, +Y%; tolerance T); net ...".)
         for line in regressions:
-            m = re.match(r"(\S+): (peak|net|allocs) \S+ (?:\S+ )?-> \S+ (?:\S+ )?\(([^)]*)\)", line)
-            if m and not re.search(r'<tr data-name="' + re.escape(m.group(1)) + r'"(?:(?!<tr[ >]).)*?<td class="bad">[^<]*' +
-                                   re.escape(f"{m.group(2)} {m.group(3)}"), dom, re.S):
-                fail(f"{page}: {m.group(1)}'s row does not show the change \"{m.group(2)} {m.group(3)}\"")
+            name = line.split(": ", 1)[0]
+            for m in re.finditer(r"(peak|net|allocs) \S+ (?:\S+ )?-> \S+ (?:\S+ )?\(([^;)]*)", line):
+                if not re.search(r'<tr data-name="' + re.escape(name) + r'"(?:(?!<tr[ >]).)*?<td class="bad">[^<]*' +
+                                 re.escape(f"{m.group(1)} {m.group(2)}"), dom, re.S):
+                    fail(f"{page}: {name}'s row does not show the change \"{m.group(1)} {m.group(2)}\"")
         # Each test's file:line is in its open row.
         for t in report["tests"]:
             if t["file"] and f"{t['file']}:{t['line']}" not in dom:
