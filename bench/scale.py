@@ -66,9 +66,11 @@ def main():
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     if not args.no_build:
+        configure = ["cmake", "-S", REPO, "-B", build, "-DMEMX_BUILD_BENCH=ON"]
         if not os.path.exists(os.path.join(build, "CMakeCache.txt")):
-            subprocess.run(["cmake", "-S", REPO, "-B", build, "-DMEMX_BUILD_BENCH=ON", "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
-                            "-DMEMX_BUILD_TESTS=OFF", "-DMEMX_BUILD_EXAMPLES=OFF"], check=True, stdout=subprocess.DEVNULL)
+            configure += ["-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DMEMX_BUILD_TESTS=OFF", "-DMEMX_BUILD_EXAMPLES=OFF"]
+        # Configured every time: a build directory made before bench/scale existed learns of it.
+        subprocess.run(configure, check=True, stdout=subprocess.DEVNULL)
         subprocess.run(["cmake", "--build", build, "-j", "2", "--target", "memx_tool", "memx_bench_make_report",
                         "memx_bench_trivial_plain", "memx_bench_trivial_memx"], check=True, stdout=subprocess.DEVNULL)
     memx = os.path.join(build, "tools", "memx", "memx")

@@ -693,9 +693,9 @@ void Session::Impl::update_timeline(TestRecord& rec) {
       rec.runs[run - 1].peak_bytes <= rec.runs[static_cast<std::size_t>(kept) - 1].peak_bytes) {
     return;  // an earlier run went higher
   }
-  const auto started = meter.started_at();
+  const auto run_start = meter.started_at();
   rec.timeline.run = static_cast<int>(run);
-  rec.timeline.start_ms = std::max(0.0, std::chrono::duration<double, std::milli>(started - run_started).count());
+  rec.timeline.start_ms = std::max(0.0, std::chrono::duration<double, std::milli>(run_start - run_started).count());
   rec.timeline.points.clear();
   // A run shorter than one sampling interval has no reading between its start and end: its
   // figures say all there is (and a suite of tiny tests pays no copy per test).
@@ -703,7 +703,7 @@ void Session::Impl::update_timeline(TestRecord& rec) {
   const Timeline samples = test_rss->timeline();
   const std::int64_t heap0 = meter.start_live_bytes(), rss0 = meter.rss_start_bytes();
   auto since = [&](std::chrono::steady_clock::time_point t) {
-    return std::max(0.0, std::chrono::duration<double, std::milli>(t - started).count());
+    return std::max(0.0, std::chrono::duration<double, std::milli>(t - run_start).count());
   };
   rec.timeline.points.reserve(samples.size() + 2);
   rec.timeline.points.push_back(TimelinePoint{0, 0, 0});
