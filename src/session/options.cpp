@@ -137,26 +137,16 @@ void set_break(PluginOptions& o, std::string_view value, std::string_view origin
   o.break_on_alloc = AllocBreak{std::string(value.substr(0, colon)), *n, r ? static_cast<int>(*r) : 0};
 }
 
-void set_warn_only(PluginOptions& o, std::string_view value, std::string_view origin,
-                   std::vector<std::string>& errors) {
+// A yes/no setting (--memx-warn-only, --memx-report-optional and their variables).
+void set_switch(bool& out, std::string_view value, std::string_view origin,
+                std::vector<std::string>& errors) {
   std::optional<bool> b = parse_bool(value);
   if (!b) {
     errors.push_back("memx: " + std::string(origin) +
                      ": expected 1/0, true/false, yes/no or on/off, not \"" + std::string(value) + "\"");
     return;
   }
-  o.warn_only = *b;
-}
-
-void set_report_optional(PluginOptions& o, std::string_view value, std::string_view origin,
-                         std::vector<std::string>& errors) {
-  std::optional<bool> b = parse_bool(value);
-  if (!b) {
-    errors.push_back("memx: " + std::string(origin) +
-                     ": expected 1/0, true/false, yes/no or on/off, not \"" + std::string(value) + "\"");
-    return;
-  }
-  o.report_optional = *b;
+  out = *b;
 }
 
 void set_threads(PluginOptions& o, std::string_view value, std::string_view origin,
@@ -207,7 +197,7 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
     set_report(o, v, describe_env("MEMX_REPORT", v), out.errors);
   }
   if (const char* v = env("MEMX_REPORT_OPTIONAL"); v != nullptr && *v != '\0') {
-    set_report_optional(o, v, describe_env("MEMX_REPORT_OPTIONAL", v), out.errors);
+    set_switch(o.report_optional, v, describe_env("MEMX_REPORT_OPTIONAL", v), out.errors);
   }
   if (const char* v = env("MEMX_BUDGET"); v != nullptr && *v != '\0') {
     set_budget(o, v, describe_env("MEMX_BUDGET", v), out.errors);
@@ -225,7 +215,7 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
     set_break(o, v, describe_env("MEMX_BREAK_ON_ALLOC", v), out.errors);
   }
   if (const char* v = env("MEMX_WARN_ONLY"); v != nullptr && *v != '\0') {
-    set_warn_only(o, v, describe_env("MEMX_WARN_ONLY", v), out.errors);
+    set_switch(o.warn_only, v, describe_env("MEMX_WARN_ONLY", v), out.errors);
   }
   if (const char* v = env("MEMX_THREADS"); v != nullptr && *v != '\0') {
     set_threads(o, v, describe_env("MEMX_THREADS", v), out.errors);
@@ -281,7 +271,7 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
     if (name == kReportFlag) {
       set_report(o, value, arg, out.errors);
     } else if (name == kReportOptionalFlag) {
-      set_report_optional(o, has_value ? value : std::string_view("1"), arg, out.errors);
+      set_switch(o.report_optional, has_value ? value : std::string_view("1"), arg, out.errors);
     } else if (name == kBudgetFlag) {
       if (!has_value) {
         out.errors.push_back("memx: " + std::string(arg) + ": expected " + std::string(kBudgetFlag) +
@@ -301,7 +291,7 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
     } else if (name == kSitesFlag) {
       set_sites(o, value, arg, out.errors);
     } else if (name == kWarnOnlyFlag) {
-      set_warn_only(o, has_value ? value : std::string_view("1"), arg, out.errors);
+      set_switch(o.warn_only, has_value ? value : std::string_view("1"), arg, out.errors);
     } else if (name == kThreadsFlag) {
       set_threads(o, value, arg, out.errors);
     } else if (name == kSuppressionsFlag) {
