@@ -528,6 +528,13 @@ FrameworkShare string_heap(const std::string& s) {
   return f;
 }
 
+/// The heap of an assertion result's strings (its message, its expanded expression).
+FrameworkShare result_footprint(const Catch::AssertionResult& result) {
+  FrameworkShare f = string_heap(result.m_resultData.message);
+  f += string_heap(result.m_resultData.reconstructedExpression);
+  return f;
+}
+
 /// What Catch2 holds in its copy of the last assertion result (kept until the next one,
 /// possibly in another test).
 FrameworkShare last_result_footprint() {
@@ -535,9 +542,7 @@ FrameworkShare last_result_footprint() {
   if (run == nullptr) return {};
   const Catch::Optional<Catch::AssertionResult>& last = run->*member(LastResult{});
   if (!last) return {};
-  FrameworkShare f = string_heap(last->m_resultData.message);
-  f += string_heap(last->m_resultData.reconstructedExpression);
-  return f;
+  return result_footprint(*last);
 }
 
 /// A section tracker's blocks (the trackers form a tree under the tracker context, kept
@@ -629,7 +634,20 @@ class ReporterProxy final : public Catch::IEventListener {
     measured([&] { next_->assertionStarting(info); });
   }
   void assertionEnded(Catch::AssertionStats const& stats) override {
+    const FrameworkShare before = result_footprint(stats.assertionResult);
     measured([&] { next_->assertionEnded(stats); });
+    // A reporter may expand the expression into the statistics' own copy of the result (a
+    // cached string: a failed comparison of two long strings makes one as long as both).
+    // Made inside this call, it is freed with the statistics right after it returns, where
+    // memx cannot see: taken off Catch2's share now, so that the free does not come off the
+    // test's net.
+    const FrameworkShare after = result_footprint(stats.assertionResult);
+    if (after.bytes != before.bytes || after.blocks != before.blocks) {
+      FrameworkShare freed_later;
+      freed_later.bytes = before.bytes - after.bytes;
+      freed_later.blocks = before.blocks - after.blocks;
+      Runtime::get().book_framework_held(freed_later);
+    }
   }
   void sectionEnded(Catch::SectionStats const& stats) override {
     measured([&] { next_->sectionEnded(stats); });
@@ -667,7 +685,8 @@ void proxy_reporters(Catch::IConfig const* config) {
   if (run == nullptr) return;
   Catch::IEventListenerPtr& slot = run->*member(ReporterSlot{});
   if (!slot) return;
-  Uncounted guard;  // memx's own object
+  // Counted like Catch2's own objects of the run (made outside any test, freed with the run
+  // context): made uncounted, its free would shrink every repetition's live heap.
   slot = Catch::Detail::make_unique<ReporterProxy>(config, std::move(slot));
 }
 
