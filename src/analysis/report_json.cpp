@@ -55,14 +55,14 @@ class Writer {
   void end_array() { close(']'); }
   /// An object member's key (memx's own keys: plain ASCII, nothing to escape).
   Writer& key(std::string_view k) {
-    // The separator, the indentation and the key in one append: a report is mostly keys.
-    char line[160];
-    std::size_t n = separator(line);
-    line[n++] = '"';
-    std::memcpy(line + n, k.data(), k.size());
-    n += k.size();
-    std::memcpy(line + n, "\": ", 3);
-    out_.append(line, n + 3);
+    // The separator, the indentation and the key in one step: a report is mostly keys.
+    char* p = extend(2 + 2 * first_.size() + 1 + k.size() + 3);
+    p = separator(p);
+    *p++ = '"';
+    std::memcpy(p, k.data(), k.size());
+    p += k.size();
+    std::memcpy(p, "\": ", 3);
+    end_at(p + 3);
     pending_key_ = true;
     return *this;
   }
@@ -107,21 +107,30 @@ class Writer {
       separate();
     }
   }
-  // ",\n" and two spaces per open container, as dump(2) indents (at most 64 levels deep:
-  // memx's documents are 6).
-  std::size_t separator(char* line) {
-    if (first_.empty()) return 0;
-    std::size_t n = 0;
-    if (!first_.back()) line[n++] = ',';
+  // Room for `n` more bytes at the end of the text; end_at() then cuts it where the writing
+  // stopped.
+  char* extend(std::size_t n) {
+    const std::size_t at = out_.size();
+    out_.resize(at + n);
+    return &out_[at];
+  }
+  void end_at(const char* p) { out_.resize(static_cast<std::size_t>(p - out_.data())); }
+  // A new line indented by two spaces per open container, as dump(2) writes it.
+  char* line_start(char* p) const {
+    *p++ = '\n';
+    std::memset(p, ' ', 2 * first_.size());
+    return p + 2 * first_.size();
+  }
+  // Before the next element or member of the innermost container: a comma after an earlier
+  // one, then its line (at most 2 + 2 * depth bytes).
+  char* separator(char* p) {
+    if (!first_.back()) *p++ = ',';
     first_.back() = false;
-    line[n++] = '\n';
-    const std::size_t indent = std::min<std::size_t>(2 * first_.size(), 128);
-    std::memset(line + n, ' ', indent);
-    return n + indent;
+    return line_start(p);
   }
   void separate() {
-    char line[160];
-    out_.append(line, separator(line));
+    if (first_.empty()) return;
+    end_at(separator(extend(2 + 2 * first_.size())));
   }
   void open(char c) {
     element();
@@ -131,10 +140,7 @@ class Writer {
   void close(char c) {
     const bool empty = first_.back();
     first_.pop_back();
-    if (!empty) {
-      out_ += '\n';
-      out_.append(2 * first_.size(), ' ');
-    }
+    if (!empty) end_at(line_start(extend(1 + 2 * first_.size())));
     out_ += c;
   }
   void string(std::string_view s) {
@@ -732,7 +738,7 @@ struct StreamedTests {
   std::size_t count = 0;
 };
 
-Report report_at(const json& v, StreamedTests* streamed) {
+Report report_at(const json& v, StreamedTests& streamed) {
   const std::string top;
   if (!v.is_object()) {
     throw Invalid{top,
@@ -827,20 +833,15 @@ Report report_at(const json& v, StreamedTests* streamed) {
     }
   }
   if (auto tl = v.find("timeline"); tl != v.end()) r.timeline = points_at(*tl, "timeline");  // optional
-  const json& tests = array_at(member(v, top, "tests"), "tests");
-  if (streamed != nullptr && streamed->count > 0) {
-    // The header is valid: now the first test that is not, in the order of the array.
-    for (auto& [i, doc] : streamed->deferred) {
-      if (streamed->error && i > streamed->error_index) break;
-      streamed->tests[i] = test_at(doc, index("tests", i), tables);
-    }
-    if (streamed->error) throw *streamed->error;
-    r.tests = std::move(streamed->tests);
-  } else {
-    r.tests.reserve(tests.size());
-    for (std::size_t i = 0; i < tests.size(); ++i)
-      r.tests.push_back(test_at(tests[i], index("tests", i), tables));
+  // The array's elements were taken while it was read (the document keeps it empty).
+  array_at(member(v, top, "tests"), "tests");
+  // The header is valid: now the first test that is not, in the order of the array.
+  for (auto& [i, doc] : streamed.deferred) {
+    if (streamed.error && i > streamed.error_index) break;
+    streamed.tests[i] = test_at(doc, index("tests", i), tables);
   }
+  if (streamed.error) throw *streamed.error;
+  r.tests = std::move(streamed.tests);
   // One record per test (binary and name): with two, every reader would see only one of
   // them (a regression in the other would pass the gate).
   for (TestRecord& t : r.tests) {
@@ -1127,18 +1128,24 @@ class ReportSax : public nlohmann::json_sax<json> {
   }
 
  private:
-  bool value(json&& v) {
+  // Where a value read goes: the root, the end of the open array, or the member whose key
+  // was just read.
+  json* place(json&& v) {
     if (stack_.empty()) {
       root = std::move(v);
-      return true;
+      return &root;
     }
     json* parent = stack_.back();
     if (parent->is_array()) {
       parent->push_back(std::move(v));
-    } else {
-      *member_ = std::move(v);
+      return &parent->back();
     }
-    if (parent == tests_) take_test();
+    *member_ = std::move(v);
+    return member_;
+  }
+  bool value(json&& v) {
+    place(std::move(v));
+    if (!stack_.empty() && stack_.back() == tests_) take_test();
     return true;
   }
   bool open(json&& container) {
@@ -1147,18 +1154,7 @@ class ReportSax : public nlohmann::json_sax<json> {
                           source_.offset());
       return false;
     }
-    json* at = nullptr;
-    if (stack_.empty()) {
-      root = std::move(container);
-      at = &root;
-    } else if (stack_.back()->is_array()) {
-      stack_.back()->push_back(std::move(container));
-      at = &stack_.back()->back();
-    } else {
-      *member_ = std::move(container);
-      at = member_;
-    }
-    stack_.push_back(at);
+    stack_.push_back(place(std::move(container)));
     return true;
   }
   bool close() {
@@ -1235,7 +1231,7 @@ ReportRead read_from(Source& source, std::string_view source_name) {
       out.error = fmt::format("{}: {}", source_name, sax.error);
       return out;
     }
-    out.report = report_at(sax.root, &streamed);
+    out.report = report_at(sax.root, streamed);
   } catch (const Invalid& e) {
     out.report.reset();
     out.error = e.path.empty() ? fmt::format("{}: {}", source_name, e.what)
