@@ -51,16 +51,6 @@ void set_budget(PluginOptions& o, std::string_view value, std::string_view origi
   o.budget = *parsed.budget;
 }
 
-void set_fail_on_leak(PluginOptions& o, std::string_view value, std::string_view origin,
-                      std::vector<std::string>& errors) {
-  std::optional<bool> b = parse_bool(value);
-  if (!b) {
-    errors.push_back("memx: " + std::string(origin) + ": expected 1/0, true/false, yes/no or on/off, not \"" +
-                     std::string(value) + "\"");
-    return;
-  }
-  o.fail_on_leak = *b;
-}
 
 void set_stacks(PluginOptions& o, std::string_view value, std::string_view origin,
                 std::vector<std::string>& errors) {
@@ -137,7 +127,8 @@ void set_break(PluginOptions& o, std::string_view value, std::string_view origin
   o.break_on_alloc = AllocBreak{std::string(value.substr(0, colon)), *n, r ? static_cast<int>(*r) : 0};
 }
 
-// A yes/no setting (--memx-warn-only, --memx-report-optional and their variables).
+// A yes/no setting that decides a verdict (--memx-fail-on-leak, --memx-warn-only,
+// --memx-report-optional and their variables): a value memx cannot read is an error.
 void set_switch(bool& out, std::string_view value, std::string_view origin,
                 std::vector<std::string>& errors) {
   std::optional<bool> b = parse_bool(value);
@@ -193,6 +184,16 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
   // without it would pass what the user asked to check. Settings of the output only
   // (MEMX_QUIET, MEMX_PROPERTIES, MEMX_COLOR) get a warning, and their default is kept.
   std::vector<std::string> env_errors;
+  // A yes/no setting of the output only: a value memx cannot read is a warning.
+  auto output_switch = [&env, &env_errors](const char* name, bool& field) {
+    const char* v = env(name);
+    if (v == nullptr || *v == '\0') return;
+    if (std::optional<bool> b = parse_bool(v)) {
+      field = *b;
+    } else {
+      env_errors.push_back("memx: " + describe_env(name, v) + ": expected 1/0, true/false, yes/no or on/off");
+    }
+  };
   if (const char* v = env("MEMX_REPORT"); v != nullptr && *v != '\0') {
     set_report(o, v, describe_env("MEMX_REPORT", v), out.errors);
   }
@@ -203,7 +204,7 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
     set_budget(o, v, describe_env("MEMX_BUDGET", v), out.errors);
   }
   if (const char* v = env("MEMX_FAIL_ON_LEAK"); v != nullptr && *v != '\0') {
-    set_fail_on_leak(o, v, describe_env("MEMX_FAIL_ON_LEAK", v), out.errors);
+    set_switch(o.fail_on_leak, v, describe_env("MEMX_FAIL_ON_LEAK", v), out.errors);
   }
   if (const char* v = env("MEMX_STACKS"); v != nullptr && *v != '\0') {
     set_stacks(o, v, describe_env("MEMX_STACKS", v), out.errors);
@@ -223,30 +224,9 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
   if (const char* v = env("MEMX_SUPPRESSIONS"); v != nullptr && *v != '\0') {
     set_suppressions(o, v, describe_env("MEMX_SUPPRESSIONS", v), out.errors);
   }
-  if (const char* v = env("MEMX_QUIET"); v != nullptr && *v != '\0') {
-    if (std::optional<bool> b = parse_bool(v)) {
-      o.quiet = *b;
-    } else {
-      env_errors.push_back("memx: " + describe_env("MEMX_QUIET", v) +
-                           ": expected 1/0, true/false, yes/no or on/off");
-    }
-  }
-  if (const char* v = env("MEMX_CTEST_MEASUREMENTS"); v != nullptr && *v != '\0') {
-    if (std::optional<bool> b = parse_bool(v)) {
-      o.ctest_measurements = *b;
-    } else {
-      env_errors.push_back("memx: " + describe_env("MEMX_CTEST_MEASUREMENTS", v) +
-                           ": expected 1/0, true/false, yes/no or on/off");
-    }
-  }
-  if (const char* v = env("MEMX_PROPERTIES"); v != nullptr && *v != '\0') {
-    if (std::optional<bool> b = parse_bool(v)) {
-      o.properties = *b;
-    } else {
-      env_errors.push_back("memx: " + describe_env("MEMX_PROPERTIES", v) +
-                           ": expected 1/0, true/false, yes/no or on/off");
-    }
-  }
+  output_switch("MEMX_QUIET", o.quiet);
+  output_switch("MEMX_CTEST_MEASUREMENTS", o.ctest_measurements);
+  output_switch("MEMX_PROPERTIES", o.properties);
   if (const char* v = env("MEMX_COLOR"); v != nullptr && *v != '\0') {
     const std::string_view s = v;
     if (s == "auto") {
@@ -280,7 +260,7 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
         set_budget(o, value, arg, out.errors);
       }
     } else if (name == kFailOnLeakFlag) {
-      set_fail_on_leak(o, has_value ? value : std::string_view("1"), arg, out.errors);
+      set_switch(o.fail_on_leak, has_value ? value : std::string_view("1"), arg, out.errors);
     } else if (name == kStacksFlag) {
       if (has_value) {
         set_stacks(o, value, arg, out.errors);
