@@ -535,6 +535,17 @@ FrameworkShare result_footprint(const Catch::AssertionResult& result) {
   return f;
 }
 
+/// The buffer of a vector Catch2 keeps (cleared, never shrunk, while its owner lives).
+template <class T>
+FrameworkShare vector_buffer(const std::vector<T>& v) {
+  FrameworkShare f;
+  if (v.capacity() > 0) {
+    f.bytes = static_cast<std::int64_t>(usable_size(v.data()));
+    f.blocks = 1;
+  }
+  return f;
+}
+
 /// What Catch2 holds in its copy of the last assertion result (kept until the next one,
 /// possibly in another test).
 FrameworkShare last_result_footprint() {
@@ -553,22 +564,8 @@ void add_tracker_footprint(const tracking::ITracker& t, FrameworkShare& f) {
   f.blocks += 1;
   f += string_heap(t.nameAndLocation().name);
   const std::vector<tracking::ITrackerPtr>& children = t.*member(Children{});
-  if (children.capacity() > 0) {
-    f.bytes += static_cast<std::int64_t>(usable_size(children.data()));
-    f.blocks += 1;
-  }
+  f += vector_buffer(children);
   for (const tracking::ITrackerPtr& child : children) add_tracker_footprint(*child, f);
-}
-
-/// The buffer of a vector Catch2 keeps (cleared, never shrunk, until its RunContext goes).
-template <class T>
-FrameworkShare vector_buffer(const std::vector<T>& v) {
-  FrameworkShare f;
-  if (v.capacity() > 0) {
-    f.bytes = static_cast<std::int64_t>(usable_size(v.data()));
-    f.blocks = 1;
-  }
-  return f;
 }
 
 /// Everything Catch2 holds for the running test case that the body can make it add to:
