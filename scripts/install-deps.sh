@@ -8,7 +8,8 @@ packages=(
   libfmt-dev                       # formatting of messages, tables and summaries
   libgtest-dev libgmock-dev googletest  # GoogleTest plugin, memx's own tests; sources for the from-source consumer
   catch2                           # Catch2 plugin (v2.13)
-  nlohmann-json3-dev               # reading and writing reports
+  nlohmann-json3-dev               # reports: the CLI's JSON outputs, and where a malformed report is wrong
+  libsimdjson-dev                  # reports: reading them fast (a million tests in seconds)
   libunwind-dev                    # stack mode: unw_backtrace where code has no frame pointers
   libdw-dev                        # stack mode: symbolisation (elfutils' dwfl: functions, lines, inlined frames)
   libcli11-dev                     # the memx command-line tool's argument parsing

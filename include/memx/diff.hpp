@@ -39,8 +39,11 @@ struct TestDiff {
   /// The binary_identity of the test's binary when the reports hold several binaries;
   /// "" when each report holds one (tests are then matched by name alone).
   std::string binary;
-  std::optional<TestRecord> base;      ///< the record in the base report, if any
-  std::optional<TestRecord> now;       ///< the record in the new report, if any
+  /// The record in the base report, if any (points into the report given to diff_reports,
+  /// which must outlive the diff).
+  const TestRecord* base = nullptr;
+  /// The record in the new report, if any (points into it, like base).
+  const TestRecord* now = nullptr;
   std::optional<TestFigures> base_figures;  ///< compared_figures(*base)
   std::optional<TestFigures> now_figures;   ///< compared_figures(*now)
 

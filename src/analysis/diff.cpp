@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <map>
+#include <string_view>
+#include <unordered_map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,31 +13,37 @@
 
 namespace memx {
 
-TestFigures figures_of(const TestRecord& test) {
+namespace {
+
+// The figures of runs [first, last): each the highest of them.
+TestFigures figures_over(const RunRecord* first, const RunRecord* last) {
   TestFigures f;
-  f.runs = test.runs.size();
-  if (test.runs.empty()) return f;
-  const RunRecord& first = test.runs.front();
-  f.peak_bytes = first.peak_bytes;
-  f.net_bytes = first.net_bytes;
-  f.net_blocks = first.net_blocks;
-  f.allocs = first.allocs;
-  f.rss_peak_bytes = first.rss_peak_bytes;
-  for (const RunRecord& r : test.runs) {
-    f.peak_bytes = std::max(f.peak_bytes, r.peak_bytes);
-    f.net_bytes = std::max(f.net_bytes, r.net_bytes);
-    f.net_blocks = std::max(f.net_blocks, r.net_blocks);
-    f.allocs = std::max(f.allocs, r.allocs);
-    f.rss_peak_bytes = std::max(f.rss_peak_bytes, r.rss_peak_bytes);
+  f.runs = static_cast<std::size_t>(last - first);
+  if (first == last) return f;
+  f.peak_bytes = first->peak_bytes;
+  f.net_bytes = first->net_bytes;
+  f.net_blocks = first->net_blocks;
+  f.allocs = first->allocs;
+  f.rss_peak_bytes = first->rss_peak_bytes;
+  for (const RunRecord* r = first; r != last; ++r) {
+    f.peak_bytes = std::max(f.peak_bytes, r->peak_bytes);
+    f.net_bytes = std::max(f.net_bytes, r->net_bytes);
+    f.net_blocks = std::max(f.net_blocks, r->net_blocks);
+    f.allocs = std::max(f.allocs, r->allocs);
+    f.rss_peak_bytes = std::max(f.rss_peak_bytes, r->rss_peak_bytes);
   }
   return f;
 }
 
+}  // namespace
+
+TestFigures figures_of(const TestRecord& test) {
+  return figures_over(test.runs.data(), test.runs.data() + test.runs.size());
+}
+
 TestFigures compared_figures(const TestRecord& test) {
   if (test.runs.size() < 2) return figures_of(test);
-  TestRecord measured;
-  measured.runs.assign(test.runs.begin() + 1, test.runs.end());
-  TestFigures f = figures_of(measured);
+  TestFigures f = figures_over(test.runs.data() + 1, test.runs.data() + test.runs.size());
   f.runs = test.runs.size();
   return f;
 }
@@ -65,27 +73,57 @@ bool TestDiff::changed() const {
 
 std::vector<TestDiff> diff_reports(const Report& base, const Report& now,
                                    std::string_view root) {
-  std::vector<TestKey> base_keys = test_keys(base, root);
-  std::vector<TestKey> now_keys = test_keys(now, root);
-  std::vector<std::string> base_binaries, now_binaries, all;
-  for (const TestKey& k : base_keys) {
-    if (std::find(base_binaries.begin(), base_binaries.end(), k.binary) == base_binaries.end())
-      base_binaries.push_back(k.binary);
+  // Each test's binary identity, computed once per distinct binary.
+  std::map<std::string, std::string> identity;  // raw binary -> identity
+  auto identities = [&](const Report& report, std::vector<const std::string*>& out) {
+    std::vector<const std::string*> distinct;
+    out.reserve(report.tests.size());
+    for (const TestRecord& t : report.tests) {
+      const std::string& raw = binary_of(report, t);
+      auto it = identity.find(raw);
+      if (it == identity.end()) it = identity.emplace(raw, binary_identity(raw, root)).first;
+      out.push_back(&it->second);
+      if (std::find(distinct.begin(), distinct.end(), out.back()) == distinct.end()) distinct.push_back(out.back());
+    }
+    return distinct.size();
+  };
+  std::vector<const std::string*> base_ids, now_ids;
+  const std::size_t base_binaries = identities(base, base_ids);
+  const std::size_t now_binaries = identities(now, now_ids);
+  // One binary on each side: matched by name alone, shown without a binary.
+  const bool by_name = base_binaries <= 1 && now_binaries <= 1;
+  static const std::string kNone;
+  std::vector<std::string> base_keys, now_keys;  // binary '\0' name, when not by name
+  if (!by_name) {
+    base_keys.reserve(base.tests.size());
+    for (std::size_t i = 0; i < base.tests.size(); ++i) base_keys.push_back(*base_ids[i] + '\0' + base.tests[i].name);
+    now_keys.reserve(now.tests.size());
+    for (std::size_t j = 0; j < now.tests.size(); ++j) now_keys.push_back(*now_ids[j] + '\0' + now.tests[j].name);
   }
-  for (const TestKey& k : now_keys) {
-    if (std::find(now_binaries.begin(), now_binaries.end(), k.binary) == now_binaries.end())
-      now_binaries.push_back(k.binary);
-  }
-  if (base_binaries.size() <= 1 && now_binaries.size() <= 1) {
-    // One binary on each side: matched by name alone, shown without a binary.
-    for (TestKey& k : base_keys) k.binary.clear();
-    for (TestKey& k : now_keys) k.binary.clear();
-  }
+  auto base_key = [&](std::size_t i) -> std::string_view {
+    return by_name ? std::string_view(base.tests[i].name) : std::string_view(base_keys[i]);
+  };
+  auto now_key = [&](std::size_t j) -> std::string_view {
+    return by_name ? std::string_view(now.tests[j].name) : std::string_view(now_keys[j]);
+  };
 
-  // key -> indexes in base, consumed in order.
-  std::map<TestKey, std::vector<std::size_t>> in_base;
-  for (std::size_t i = 0; i < base.tests.size(); ++i) in_base[base_keys[i]].push_back(i);
-  std::map<TestKey, std::size_t> used;  // key -> how many of in_base[key] are matched
+  // key -> the first unmatched index in base; later ones with the same key (a merged
+  // report's --conflicts=all) follow in `next`, consumed in order.
+  constexpr std::size_t kEnd = static_cast<std::size_t>(-1);
+  std::unordered_map<std::string_view, std::size_t> in_base;
+  in_base.reserve(base.tests.size());
+  std::vector<std::size_t> next(base.tests.size(), kEnd);
+  {
+    std::unordered_map<std::string_view, std::size_t> last;  // key -> its last index so far
+    for (std::size_t i = 0; i < base.tests.size(); ++i) {
+      const auto [it, inserted] = in_base.emplace(base_key(i), i);
+      if (!inserted) {
+        auto [l, first_time] = last.emplace(base_key(i), it->second);
+        next[l->second] = i;
+        l->second = i;
+      }
+    }
+  }
   std::vector<bool> matched(base.tests.size(), false);
 
   std::vector<TestDiff> out;
@@ -94,18 +132,16 @@ std::vector<TestDiff> diff_reports(const Report& base, const Report& now,
     const TestRecord& t = now.tests[j];
     TestDiff d;
     d.name = t.name;
-    d.binary = now_keys[j].binary;
-    d.now = t;
+    d.binary = by_name ? kNone : *now_ids[j];
+    d.now = &t;
     d.now_figures = compared_figures(t);
-    auto it = in_base.find(now_keys[j]);
-    if (it != in_base.end()) {
-      std::size_t& n = used[now_keys[j]];
-      if (n < it->second.size()) {
-        const std::size_t i = it->second[n++];
-        matched[i] = true;
-        d.base = base.tests[i];
-        d.base_figures = compared_figures(base.tests[i]);
-      }
+    auto it = in_base.find(now_key(j));
+    if (it != in_base.end() && it->second != kEnd) {
+      const std::size_t i = it->second;
+      it->second = next[i];
+      matched[i] = true;
+      d.base = &base.tests[i];
+      d.base_figures = compared_figures(base.tests[i]);
     }
     out.push_back(std::move(d));
   }
@@ -113,8 +149,8 @@ std::vector<TestDiff> diff_reports(const Report& base, const Report& now,
     if (matched[i]) continue;
     TestDiff d;
     d.name = base.tests[i].name;
-    d.binary = base_keys[i].binary;
-    d.base = base.tests[i];
+    d.binary = by_name ? kNone : *base_ids[i];
+    d.base = &base.tests[i];
     d.base_figures = compared_figures(base.tests[i]);
     out.push_back(std::move(d));
   }

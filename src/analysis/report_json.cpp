@@ -19,6 +19,10 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <simdjson.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "memx/report.hpp"
 
@@ -339,6 +343,10 @@ void write_test(Writer& w, const TestRecord& t, const std::string& report_binary
 }
 
 // ---- reading ----------------------------------------------------------------------------
+//
+// The conversion of a report's JSON to a Report is written once, over a small interface of
+// a JSON value (JsonValue: nlohmann's document; DomValue: simdjson's), so that the fast
+// reader (simdjson) and the exact diagnosis of a malformed text (nlohmann) validate alike.
 
 // Thrown inside read_report only; `path` is the JSON path ("" for the top level).
 struct Invalid {
@@ -346,204 +354,385 @@ struct Invalid {
   std::string what;
 };
 
-std::string join(const std::string& path, std::string_view key) {
-  return path.empty() ? std::string(key) : fmt::format("{}.{}", path, key);
-}
-std::string index(const std::string& path, std::size_t i) {
-  return fmt::format("{}[{}]", path, i);
-}
+/// A JSON path ("tests[3].runs[0].net_bytes"), formatted only when an error names it: the
+/// reader passes one down to every field it reads.
+struct Path {
+  const Path* parent = nullptr;
+  std::string_view key;  // a member's name ("" at the top level)
+  std::size_t at = 0;    // an element's index, when is_index
+  bool is_index = false;
+
+  std::string str() const {
+    std::string s = parent ? parent->str() : std::string();
+    if (is_index) return fmt::format("{}[{}]", s, at);
+    if (key.empty()) return s;
+    return s.empty() ? std::string(key) : fmt::format("{}.{}", s, key);
+  }
+};
+Path join(const Path& path, std::string_view key) { return Path{&path, key, 0, false}; }
+Path index(const Path& path, std::size_t i) { return Path{&path, {}, i, true}; }
+
+/// What a JSON value is, for the reader's checks.
+enum class Kind { null, object, array, string, boolean, negative, natural, floating, other };
+
+/// A value of nlohmann's document.
+class JsonValue {
+ public:
+  explicit JsonValue(const json& v) : v_(&v) {}
+  Kind kind() const {
+    switch (v_->type()) {
+      case json::value_t::null:
+        return Kind::null;
+      case json::value_t::object:
+        return Kind::object;
+      case json::value_t::array:
+        return Kind::array;
+      case json::value_t::string:
+        return Kind::string;
+      case json::value_t::boolean:
+        return Kind::boolean;
+      case json::value_t::number_integer:
+        return v_->get<std::int64_t>() < 0 ? Kind::negative : Kind::natural;
+      case json::value_t::number_unsigned:
+        return Kind::natural;
+      case json::value_t::number_float:
+        return Kind::floating;
+      default:
+        return Kind::other;
+    }
+  }
+  std::int64_t negative() const { return v_->get<std::int64_t>(); }
+  std::uint64_t natural() const {
+    return v_->is_number_unsigned() ? v_->get<std::uint64_t>()
+                                    : static_cast<std::uint64_t>(v_->get<std::int64_t>());
+  }
+  double number() const { return v_->get<double>(); }
+  bool boolean() const { return v_->get<bool>(); }
+  std::string_view string() const { return v_->get_ref<const std::string&>(); }
+  std::string dump() const { return v_->dump(); }
+  std::size_t size() const { return v_->size(); }
+  std::optional<JsonValue> find(std::string_view key) const {
+    auto it = v_->find(std::string(key));
+    if (it == v_->end()) return std::nullopt;
+    return JsonValue(*it);
+  }
+  template <class F>
+  void each(F&& f) const {
+    std::size_t i = 0;
+    for (const json& e : *v_) f(i++, JsonValue(e));
+  }
+  template <class F>
+  void members(F&& f) const {
+    for (auto it = v_->begin(); it != v_->end(); ++it) f(std::string_view(it.key()), JsonValue(it.value()));
+  }
+
+ private:
+  const json* v_;
+};
+
+/// A value of simdjson's document (the fast reader's).
+class DomValue {
+ public:
+  explicit DomValue(simdjson::dom::element e) : e_(e) {}
+  Kind kind() const {
+    switch (e_.type()) {
+      case simdjson::dom::element_type::NULL_VALUE:
+        return Kind::null;
+      case simdjson::dom::element_type::OBJECT:
+        return Kind::object;
+      case simdjson::dom::element_type::ARRAY:
+        return Kind::array;
+      case simdjson::dom::element_type::STRING:
+        return Kind::string;
+      case simdjson::dom::element_type::BOOL:
+        return Kind::boolean;
+      case simdjson::dom::element_type::INT64:
+        return negative() < 0 ? Kind::negative : Kind::natural;
+      case simdjson::dom::element_type::UINT64:
+        return Kind::natural;
+      case simdjson::dom::element_type::DOUBLE:
+        return Kind::floating;
+    }
+    return Kind::other;
+  }
+  // Each accessor is called only for a value of its kind (the get() cannot fail).
+  std::int64_t negative() const {
+    std::int64_t v = 0;
+    if (e_.get_int64().get(v) != simdjson::SUCCESS) return {};
+    return v;
+  }
+  std::uint64_t natural() const {
+    if (e_.type() == simdjson::dom::element_type::INT64) return static_cast<std::uint64_t>(negative());
+    std::uint64_t v = 0;
+    if (e_.get_uint64().get(v) != simdjson::SUCCESS) return {};
+    return v;
+  }
+  double number() const {
+    double v = 0;
+    if (e_.get_double().get(v) != simdjson::SUCCESS) return {};
+    return v;
+  }
+  bool boolean() const {
+    bool v = false;
+    if (e_.get_bool().get(v) != simdjson::SUCCESS) return {};
+    return v;
+  }
+  std::string_view string() const {
+    std::string_view v;
+    if (e_.get_string().get(v) != simdjson::SUCCESS) return {};
+    return v;
+  }
+  std::string dump() const { return simdjson::minify(e_); }
+  std::size_t size() const {
+    simdjson::dom::array a;
+    if (e_.get_array().get(a) == simdjson::SUCCESS) return a.size();
+    simdjson::dom::object o;
+    if (e_.get_object().get(o) == simdjson::SUCCESS) return o.size();
+    return 0;
+  }
+  // Members are looked up in the order they were written, mostly: each search starts after
+  // the member found last, and goes round once.
+  std::optional<DomValue> find(std::string_view key) const {
+    if (!object_) {
+      simdjson::dom::object o;
+      if (e_.get_object().get(o) != simdjson::SUCCESS) return std::nullopt;
+      object_ = o;
+      hint_ = o.begin();
+    }
+    const simdjson::dom::object::iterator end = object_->end();
+    for (auto it = hint_; it != end; ++it) {
+      if (it.key_equals(key)) {
+        hint_ = it;
+        return DomValue((++hint_, it.value()));
+      }
+    }
+    for (auto it = object_->begin(); it != hint_; ++it) {
+      if (it.key_equals(key)) {
+        hint_ = it;
+        return DomValue((++hint_, it.value()));
+      }
+    }
+    return std::nullopt;
+  }
+  template <class F>
+  void each(F&& f) const {
+    simdjson::dom::array a;
+    if (e_.get_array().get(a) != simdjson::SUCCESS) return;
+    std::size_t i = 0;
+    for (simdjson::dom::element e : a) f(i++, DomValue(e));
+  }
+  template <class F>
+  void members(F&& f) const {
+    simdjson::dom::object o;
+    if (e_.get_object().get(o) != simdjson::SUCCESS) return;
+    for (simdjson::dom::key_value_pair kv : o) f(kv.key, DomValue(kv.value));
+  }
+
+ private:
+  simdjson::dom::element e_;
+  mutable std::optional<simdjson::dom::object> object_;  // once looked up in
+  mutable simdjson::dom::object::iterator hint_;
+};
 
 // What a value is, for "expected X, got Y".
-std::string kind_of(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null:
+template <class V>
+std::string kind_of(const V& v) {
+  switch (v.kind()) {
+    case Kind::null:
       return "null";
-    case json::value_t::object:
+    case Kind::object:
       return "object";
-    case json::value_t::array:
+    case Kind::array:
       return "array";
-    case json::value_t::string:
+    case Kind::string:
       return "string";
-    case json::value_t::boolean:
+    case Kind::boolean:
       return "boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-      return fmt::format("integer {}", v.dump());
-    case json::value_t::number_float:
-      return fmt::format("number {}", v.dump());
+    case Kind::negative:
+      return fmt::format("integer {}", v.negative());
+    case Kind::natural:
+      return fmt::format("integer {}", v.natural());
+    case Kind::floating:
+      return fmt::format("number {}", json(v.number()).dump());
     default:
       return "an unsupported value";
   }
 }
 
-[[noreturn]] void expected(const std::string& path, std::string_view what, const json& got) {
-  throw Invalid{path, fmt::format("expected {}, got {}", what, kind_of(got))};
+template <class V>
+[[noreturn]] void expected(const Path& path, std::string_view what, const V& got) {
+  throw Invalid{path.str(), fmt::format("expected {}, got {}", what, kind_of(got))};
 }
 
-const json& member(const json& object, const std::string& path, const char* key) {
-  auto it = object.find(key);
-  if (it == object.end()) throw Invalid{path, fmt::format("missing field \"{}\"", key)};
-  return *it;
+template <class V>
+V member(const V& object, const Path& path, std::string_view key) {
+  std::optional<V> m = object.find(key);
+  if (!m) throw Invalid{path.str(), fmt::format("missing field \"{}\"", key)};
+  return *m;
 }
 
-const json& object_at(const json& v, const std::string& path) {
-  if (!v.is_object()) expected(path, "an object", v);
+template <class V>
+const V& object_at(const V& v, const Path& path) {
+  if (v.kind() != Kind::object) expected(path, "an object", v);
   return v;
 }
 
-const json& array_at(const json& v, const std::string& path) {
-  if (!v.is_array()) expected(path, "an array", v);
+template <class V>
+const V& array_at(const V& v, const Path& path) {
+  if (v.kind() != Kind::array) expected(path, "an array", v);
   return v;
 }
 
-std::int64_t int64_at(const json& v, const std::string& path, std::int64_t min,
+template <class V>
+std::int64_t int64_at(const V& v, const Path& path, std::int64_t min,
                       std::int64_t max = std::numeric_limits<std::int64_t>::max()) {
   std::int64_t value = 0;
-  if (v.is_number_unsigned()) {
-    const auto u = v.get<std::uint64_t>();
+  const Kind k = v.kind();
+  if (k == Kind::natural) {
+    const std::uint64_t u = v.natural();
     if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      throw Invalid{path, fmt::format("integer {} is out of range", u)};
+      throw Invalid{path.str(), fmt::format("integer {} is out of range", u)};
     }
     value = static_cast<std::int64_t>(u);
-  } else if (v.is_number_integer()) {
-    value = v.get<std::int64_t>();
+  } else if (k == Kind::negative) {
+    value = v.negative();
   } else {
     expected(path, min >= 0 ? "a non-negative integer" : "an integer", v);
   }
   if (value < min || value > max) {
-    throw Invalid{path, fmt::format("integer {} is out of range [{}, {}]", value, min, max)};
+    throw Invalid{path.str(), fmt::format("integer {} is out of range [{}, {}]", value, min, max)};
   }
   return value;
 }
 
-std::uint64_t uint64_at(const json& v, const std::string& path) {
-  if (v.is_number_unsigned()) return v.get<std::uint64_t>();
-  expected(path, "a non-negative integer", v);
-}
-
-int int_at(const json& v, const std::string& path, int min) {
+template <class V>
+int int_at(const V& v, const Path& path, int min) {
   return static_cast<int>(int64_at(v, path, min, std::numeric_limits<int>::max()));
 }
 
-double number_at(const json& v, const std::string& path) {
-  if (!v.is_number()) expected(path, "a number", v);
-  return v.get<double>();
-}
-
-bool bool_at(const json& v, const std::string& path) {
-  if (!v.is_boolean()) expected(path, "a boolean", v);
-  return v.get<bool>();
-}
-
-std::string string_at(const json& v, const std::string& path) {
-  if (!v.is_string()) expected(path, "a string", v);
-  return v.get<std::string>();
-}
+// The readers of one value that take no parameters, as objects that can be passed on.
+constexpr auto uint64_at = [](const auto& v, const Path& path) -> std::uint64_t {
+  if (v.kind() == Kind::natural) return v.natural();
+  expected(path, "a non-negative integer", v);
+};
+constexpr auto number_at = [](const auto& v, const Path& path) -> double {
+  const Kind k = v.kind();
+  if (k != Kind::natural && k != Kind::negative && k != Kind::floating) expected(path, "a number", v);
+  return v.number();
+};
+constexpr auto bool_at = [](const auto& v, const Path& path) -> bool {
+  if (v.kind() != Kind::boolean) expected(path, "a boolean", v);
+  return v.boolean();
+};
+constexpr auto string_at = [](const auto& v, const Path& path) -> std::string {
+  if (v.kind() != Kind::string) expected(path, "a string", v);
+  return std::string(v.string());
+};
+constexpr auto any_int_at = [](const auto& v, const Path& path) {
+  return int64_at(v, path, std::numeric_limits<std::int64_t>::min());
+};
+constexpr auto non_negative_at = [](const auto& v, const Path& path) { return int64_at(v, path, 0); };
+constexpr auto line_at = [](const auto& v, const Path& path) { return int_at(v, path, 0); };
 
 // Reads `key` of `object` with `read(value, path)`.
-template <class Read>
-auto field(const json& object, const std::string& path, const char* key, Read read) {
-  const std::string p = join(path, key);
-  return read(member(object, path, key), p);
+template <class V, class Read>
+auto field(const V& object, const Path& path, std::string_view key, Read read) {
+  const V m = member(object, path, key);
+  return read(m, join(path, key));
 }
 
 // Reads `key` of `object` with `read(value, path)` if present; `absent` otherwise (members
 // added within a version: older reports do not have them).
-template <class Read, class T>
-T optional_field(const json& object, const std::string& path, const char* key, Read read,
-                 T absent) {
-  auto it = object.find(key);
-  if (it == object.end()) return absent;
-  return read(*it, join(path, key));
+template <class V, class Read, class T>
+T optional_field(const V& object, const Path& path, std::string_view key, Read read, T absent) {
+  const std::optional<V> m = object.find(key);
+  if (!m) return absent;
+  return read(*m, join(path, key));
 }
 
-template <class Enum>
-Enum enum_at(const json& v, const std::string& path, std::string_view what,
-             std::string_view choices) {
+template <class Enum, class V>
+Enum enum_at(const V& v, const Path& path, std::string_view what, std::string_view choices) {
   const std::string text = string_at(v, path);
   Enum out{};
   if (!from_string(text, out)) {
-    throw Invalid{path, fmt::format("unknown {} \"{}\" (use {})", what, text, choices)};
+    throw Invalid{path.str(), fmt::format("unknown {} \"{}\" (use {})", what, text, choices)};
   }
   return out;
 }
 
-Budget budget_at(const json& v, const std::string& path) {
+template <class V>
+Budget budget_at(const V& v, const Path& path) {
   object_at(v, path);
   Budget b;
-  for (auto it = v.begin(); it != v.end(); ++it) {
-    const std::string p = join(path, it.key());
-    if (it.key() == "threads") {  // version 3
-      const std::string t = string_at(it.value(), p);
+  v.members([&](std::string_view key, const V& value) {
+    const Path p = join(path, key);
+    if (key == "threads") {  // version 3
+      const std::string t = string_at(value, p);
       if (t == "current") {
         b.threads = Threads::current;
       } else if (t == "all") {
         b.threads = Threads::all;
       } else {
-        throw Invalid{p, fmt::format("unknown threads value \"{}\" (use current, all)", t)};
+        throw Invalid{p.str(), fmt::format("unknown threads value \"{}\" (use current, all)", t)};
       }
-      continue;
+      return;
     }
-    if (it.key() == "warn") {  // version 3
-      b.warn = bool_at(it.value(), p);
-      continue;
+    if (key == "warn") {  // version 3
+      b.warn = bool_at(value, p);
+      return;
     }
-    const std::int64_t limit = int64_at(it.value(), p, 0);
-    if (it.key() == "peak")
+    const std::int64_t limit = int64_at(value, p, 0);
+    if (key == "peak")
       b.peak = limit;
-    else if (it.key() == "net")
+    else if (key == "net")
       b.net = limit;
-    else if (it.key() == "blocks")
+    else if (key == "blocks")
       b.blocks = limit;
-    else if (it.key() == "allocs")
+    else if (key == "allocs")
       b.allocs = limit;
-    else if (it.key() == "rss")
+    else if (key == "rss")
       b.rss = limit;
-    else if (it.key() == "leak")  // version 3
+    else if (key == "leak")  // version 3
       b.leak = limit;
     else
-      throw Invalid{p, "unknown budget key (use peak, net, blocks, allocs, rss, leak, threads, warn)"};
-  }
+      throw Invalid{p.str(), "unknown budget key (use peak, net, blocks, allocs, rss, leak, threads, warn)"};
+  });
   return b;
 }
 
-RunRecord run_at(const json& v, const std::string& path) {
+template <class V>
+RunRecord run_at(const V& v, const Path& path) {
   object_at(v, path);
   RunRecord r;
-  auto any_int = [](const json& x, const std::string& p) {
-    return int64_at(x, p, std::numeric_limits<std::int64_t>::min());
-  };
-  auto non_negative = [](const json& x, const std::string& p) { return int64_at(x, p, 0); };
-  r.net_bytes = field(v, path, "net_bytes", any_int);
-  r.net_blocks = field(v, path, "net_blocks", any_int);
-  r.peak_bytes = field(v, path, "peak_bytes", non_negative);
+  r.net_bytes = field(v, path, "net_bytes", any_int_at);
+  r.net_blocks = field(v, path, "net_blocks", any_int_at);
+  r.peak_bytes = field(v, path, "peak_bytes", non_negative_at);
   r.allocs = field(v, path, "allocs", uint64_at);
-  r.rss_peak_bytes = field(v, path, "rss_peak_bytes", any_int);
+  r.rss_peak_bytes = field(v, path, "rss_peak_bytes", any_int_at);
   r.duration_ms = field(v, path, "duration_ms", number_at);
   return r;
 }
 
-ViolationRecord violation_at(const json& v, const std::string& path) {
+template <class V>
+ViolationRecord violation_at(const V& v, const Path& path) {
   object_at(v, path);
-  auto any_int = [](const json& x, const std::string& p) {
-    return int64_at(x, p, std::numeric_limits<std::int64_t>::min());
-  };
   ViolationRecord r;
   r.key = field(v, path, "key", string_at);
-  r.measured = field(v, path, "measured", any_int);
-  r.allowed = field(v, path, "allowed", any_int);
+  r.measured = field(v, path, "measured", any_int_at);
+  r.allowed = field(v, path, "allowed", any_int_at);
   r.message = field(v, path, "message", string_at);
   r.enforced = optional_field(v, path, "enforced", bool_at, true);  // version 3
   return r;
 }
 
-LeakAssessment leak_at(const json& v, const std::string& path) {
+template <class V>
+LeakAssessment leak_at(const V& v, const Path& path) {
   object_at(v, path);
   LeakAssessment a;
-  a.verdict = field(v, path, "verdict", [](const json& x, const std::string& p) {
+  a.verdict = field(v, path, "verdict", [](const V& x, const Path& p) {
     return enum_at<Verdict>(x, p, "verdict", "unknown, clean, suspect, leak, expected");
   });
-  a.confidence = field(v, path, "confidence", [](const json& x, const std::string& p) {
+  a.confidence = field(v, path, "confidence", [](const V& x, const Path& p) {
     return enum_at<Confidence>(x, p, "confidence", "low, medium, high");
   });
   a.bytes_per_run = field(v, path, "bytes_per_run", number_at);
@@ -553,13 +742,13 @@ LeakAssessment leak_at(const json& v, const std::string& path) {
   return a;
 }
 
-FrameRecord frame_at(const json& v, const std::string& path) {
+template <class V>
+FrameRecord frame_at(const V& v, const Path& path) {
   object_at(v, path);
   FrameRecord f;
   f.function = field(v, path, "function", string_at);
   f.file = field(v, path, "file", string_at);
-  f.line =
-      field(v, path, "line", [](const json& x, const std::string& p) { return int_at(x, p, 0); });
+  f.line = field(v, path, "line", line_at);
   f.module = field(v, path, "module", string_at);
   f.offset = field(v, path, "offset", uint64_at);
   f.inlined = optional_field(v, path, "inlined", bool_at, false);
@@ -573,39 +762,36 @@ struct ReadTables {
   std::vector<std::vector<FrameRecord>> stacks;
 };
 
-SiteRecord site_at(const json& v, const std::string& path, const ReadTables& tables) {
+template <class V>
+SiteRecord site_at(const V& v, const Path& path, const ReadTables& tables) {
   object_at(v, path);
-  auto non_negative = [](const json& x, const std::string& p) { return int64_at(x, p, 0); };
   SiteRecord s;
-  s.bytes = field(v, path, "bytes", non_negative);
-  s.blocks = field(v, path, "blocks", non_negative);
-  const std::string runs_path = join(path, "runs");
-  const json& runs = array_at(member(v, path, "runs"), runs_path);
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    const std::string p = index(runs_path, i);
-    object_at(runs[i], p);
-    s.runs.push_back(SiteRun{field(runs[i], p, "bytes", non_negative),
-                             field(runs[i], p, "blocks", non_negative)});
-  }
-  if (auto st = v.find("stack"); st != v.end()) {  // an index into stack_table
-    const std::string p = join(path, "stack");
+  s.bytes = field(v, path, "bytes", non_negative_at);
+  s.blocks = field(v, path, "blocks", non_negative_at);
+  const Path runs_path = join(path, "runs");
+  array_at(member(v, path, "runs"), runs_path).each([&](std::size_t i, const V& run) {
+    const Path p = index(runs_path, i);
+    object_at(run, p);
+    s.runs.push_back(SiteRun{field(run, p, "bytes", non_negative_at), field(run, p, "blocks", non_negative_at)});
+  });
+  if (const std::optional<V> st = v.find("stack")) {  // an index into stack_table
+    const Path p = join(path, "stack");
     const std::int64_t at = int64_at(*st, p, 0);
     if (static_cast<std::size_t>(at) >= tables.stacks.size()) {
-      throw Invalid{p, fmt::format("stack {} is not in stack_table ({} stacks)", at, tables.stacks.size())};
+      throw Invalid{p.str(), fmt::format("stack {} is not in stack_table ({} stacks)", at, tables.stacks.size())};
     }
     s.frames = tables.stacks[static_cast<std::size_t>(at)];
   } else {  // the frames written out in the site
-    const std::string frames_path = join(path, "frames");
-    const json& frames = array_at(member(v, path, "frames"), frames_path);
-    for (std::size_t i = 0; i < frames.size(); ++i) {
-      s.frames.push_back(frame_at(frames[i], index(frames_path, i)));
-    }
+    const Path frames_path = join(path, "frames");
+    array_at(member(v, path, "frames"), frames_path).each([&](std::size_t i, const V& frame) {
+      s.frames.push_back(frame_at(frame, index(frames_path, i)));
+    });
   }
   const int frame_count = static_cast<int>(s.frames.size());
-  s.user_frame = field(v, path, "user_frame", [&](const json& x, const std::string& p) {
+  s.user_frame = field(v, path, "user_frame", [&](const V& x, const Path& p) {
     const int u = int_at(x, p, 0);
     if (u > 0 && u >= frame_count) {
-      throw Invalid{p, fmt::format("frame {} of a stack of {} frames", u, frame_count)};
+      throw Invalid{p.str(), fmt::format("frame {} of a stack of {} frames", u, frame_count)};
     }
     return u;
   });
@@ -613,113 +799,123 @@ SiteRecord site_at(const json& v, const std::string& path, const ReadTables& tab
 }
 
 // [[ms, heap_bytes, rss_bytes], ...], ms never decreasing.
-std::vector<TimelinePoint> points_at(const json& v, const std::string& path) {
+template <class V>
+std::vector<TimelinePoint> points_at(const V& v, const Path& path) {
   array_at(v, path);
   std::vector<TimelinePoint> points;
   points.reserve(v.size());
   const std::int64_t any = std::numeric_limits<std::int64_t>::min();
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    const std::string p = index(path, i);
-    const json& e = array_at(v[i], p);
-    if (e.size() != 3) throw Invalid{p, fmt::format("{} numbers, expected 3 (ms, heap_bytes, rss_bytes)", e.size())};
-    TimelinePoint point{number_at(e[0], index(p, 0)), int64_at(e[1], index(p, 1), any),
-                        int64_at(e[2], index(p, 2), any)};
+  v.each([&](std::size_t i, const V& e) {
+    const Path p = index(path, i);
+    array_at(e, p);
+    if (e.size() != 3) {
+      throw Invalid{p.str(), fmt::format("{} numbers, expected 3 (ms, heap_bytes, rss_bytes)", e.size())};
+    }
+    TimelinePoint point;
+    e.each([&](std::size_t k, const V& x) {
+      const Path q = index(p, k);
+      if (k == 0) {
+        point.ms = number_at(x, q);
+      } else if (k == 1) {
+        point.heap_bytes = int64_at(x, q, any);
+      } else {
+        point.rss_bytes = int64_at(x, q, any);
+      }
+    });
     if (!(point.ms >= 0) || (!points.empty() && point.ms < points.back().ms)) {
-      throw Invalid{index(p, 0), fmt::format("time {} ms is before the point before it, or negative", point.ms)};
+      throw Invalid{index(p, 0).str(),
+                    fmt::format("time {} ms is before the point before it, or negative", point.ms)};
     }
     points.push_back(point);
-  }
+  });
   return points;
 }
 
-StacksInfo stacks_at(const json& v, const std::string& path) {
+template <class V>
+StacksInfo stacks_at(const V& v, const Path& path) {
   object_at(v, path);
   StacksInfo s;
-  s.depth =
-      field(v, path, "depth", [](const json& x, const std::string& p) { return int_at(x, p, 1); });
+  s.depth = field(v, path, "depth", [](const V& x, const Path& p) { return int_at(x, p, 1); });
   s.unwinder = field(v, path, "unwinder", string_at);
-  s.top =
-      field(v, path, "top", [](const json& x, const std::string& p) { return int_at(x, p, 0); });
+  s.top = field(v, path, "top", [](const V& x, const Path& p) { return int_at(x, p, 0); });
   s.dropped = field(v, path, "dropped", uint64_at);
   s.final = field(v, path, "final", bool_at);
-  if (auto m = v.find("sample_bytes"); m != v.end()) {  // optional: sampling mode
-    s.sample_bytes = uint64_at(*m, join(path, "sample_bytes"));
-    if (s.sample_bytes == 0) throw Invalid{join(path, "sample_bytes"), "a sampling mean of 0 bytes"};
+  if (const std::optional<V> m = v.find("sample_bytes")) {  // optional: sampling mode
+    const Path p = join(path, "sample_bytes");
+    s.sample_bytes = uint64_at(*m, p);
+    if (s.sample_bytes == 0) throw Invalid{p.str(), "a sampling mean of 0 bytes"};
   }
   return s;
 }
 
-TestRecord test_at(const json& v, const std::string& path, const ReadTables& tables) {
+template <class V>
+TestRecord test_at(const V& v, const Path& path, const ReadTables& tables) {
   object_at(v, path);
   TestRecord t;
   t.name = field(v, path, "name", string_at);
   // Optional (added within version 1): the test's own binary in a merged report.
-  if (auto b = v.find("binary"); b != v.end()) t.binary = string_at(*b, join(path, "binary"));
+  if (const std::optional<V> b = v.find("binary")) t.binary = string_at(*b, join(path, "binary"));
   t.file = field(v, path, "file", string_at);
-  t.line =
-      field(v, path, "line", [](const json& x, const std::string& p) { return int_at(x, p, 0); });
-  t.status = field(v, path, "status", [](const json& x, const std::string& p) {
+  t.line = field(v, path, "line", line_at);
+  t.status = field(v, path, "status", [](const V& x, const Path& p) {
     return enum_at<TestStatus>(x, p, "status", "passed, failed, skipped");
   });
-  const std::string runs_path = join(path, "runs");
-  const json& runs = array_at(member(v, path, "runs"), runs_path);
-  for (std::size_t i = 0; i < runs.size(); ++i)
-    t.runs.push_back(run_at(runs[i], index(runs_path, i)));
-  const json& budget = member(v, path, "budget");
-  if (!budget.is_null()) t.budget = budget_at(budget, join(path, "budget"));
-  const std::string violations_path = join(path, "violations");
-  const json& violations = array_at(member(v, path, "violations"), violations_path);
-  for (std::size_t i = 0; i < violations.size(); ++i) {
-    t.violations.push_back(violation_at(violations[i], index(violations_path, i)));
+  const Path runs_path = join(path, "runs");
+  const V runs = member(v, path, "runs");
+  array_at(runs, runs_path);
+  t.runs.reserve(runs.size());
+  runs.each([&](std::size_t i, const V& run) { t.runs.push_back(run_at(run, index(runs_path, i))); });
+  const V budget = member(v, path, "budget");
+  if (budget.kind() != Kind::null) t.budget = budget_at(budget, join(path, "budget"));
+  const Path violations_path = join(path, "violations");
+  array_at(member(v, path, "violations"), violations_path).each([&](std::size_t i, const V& x) {
+    t.violations.push_back(violation_at(x, index(violations_path, i)));
+  });
+  t.leak = field(v, path, "leak", [](const V& x, const Path& p) { return leak_at(x, p); });
+  if (const std::optional<V> sites = v.find("sites")) {  // version 2, stack mode
+    const Path sites_path = join(path, "sites");
+    array_at(*sites, sites_path).each([&](std::size_t i, const V& x) {
+      t.sites.push_back(site_at(x, index(sites_path, i), tables));
+    });
   }
-  t.leak = field(v, path, "leak", leak_at);
-  if (auto sites = v.find("sites"); sites != v.end()) {  // version 2, stack mode
-    const std::string sites_path = join(path, "sites");
-    array_at(*sites, sites_path);
-    for (std::size_t i = 0; i < sites->size(); ++i) {
-      t.sites.push_back(site_at((*sites)[i], index(sites_path, i), tables));
-    }
+  if (const std::optional<V> sites = v.find("peak_sites")) {  // version 2, stack mode
+    const Path sites_path = join(path, "peak_sites");
+    array_at(*sites, sites_path).each([&](std::size_t i, const V& x) {
+      t.peak_sites.push_back(site_at(x, index(sites_path, i), tables));
+    });
   }
-  if (auto sites = v.find("peak_sites"); sites != v.end()) {  // version 2, stack mode
-    const std::string sites_path = join(path, "peak_sites");
-    array_at(*sites, sites_path);
-    for (std::size_t i = 0; i < sites->size(); ++i) {
-      t.peak_sites.push_back(site_at((*sites)[i], index(sites_path, i), tables));
-    }
-  }
-  if (auto n = v.find("live_allocations"); n != v.end()) {  // optional, counting mode
-    const std::string n_path = join(path, "live_allocations");
+  if (const std::optional<V> n = v.find("live_allocations")) {  // optional, counting mode
+    const Path n_path = join(path, "live_allocations");
     object_at(*n, n_path);
-    t.live_numbers.run =
-        field(*n, n_path, "run", [](const json& x, const std::string& p) { return int_at(x, p, 1); });
+    t.live_numbers.run = field(*n, n_path, "run", [](const V& x, const Path& p) { return int_at(x, p, 1); });
     t.live_numbers.live = field(*n, n_path, "live", uint64_at);
-    const std::string list_path = join(n_path, "numbers");
-    const json& list = array_at(member(*n, n_path, "numbers"), list_path);
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      const std::uint64_t number = uint64_at(list[i], index(list_path, i));
+    const Path list_path = join(n_path, "numbers");
+    array_at(member(*n, n_path, "numbers"), list_path).each([&](std::size_t i, const V& x) {
+      const Path p = index(list_path, i);
+      const std::uint64_t number = uint64_at(x, p);
       if (number == 0 || (!t.live_numbers.numbers.empty() && number <= t.live_numbers.numbers.back())) {
-        throw Invalid{index(list_path, i), "allocation numbers must be 1 or more, ascending"};
+        throw Invalid{p.str(), "allocation numbers must be 1 or more, ascending"};
       }
       t.live_numbers.numbers.push_back(number);
-    }
+    });
     if (t.live_numbers.numbers.size() > t.live_numbers.live) {
-      throw Invalid{list_path, fmt::format("{} numbers for {} live blocks",
-                                           t.live_numbers.numbers.size(), t.live_numbers.live)};
+      throw Invalid{list_path.str(), fmt::format("{} numbers for {} live blocks",
+                                                 t.live_numbers.numbers.size(), t.live_numbers.live)};
     }
   }
-  if (auto tl = v.find("timeline"); tl != v.end()) {  // optional: memory over time
-    const std::string tl_path = join(path, "timeline");
+  if (const std::optional<V> tl = v.find("timeline")) {  // optional: memory over time
+    const Path tl_path = join(path, "timeline");
     object_at(*tl, tl_path);
-    t.timeline.run = field(*tl, tl_path, "run", [&](const json& x, const std::string& p) {
+    t.timeline.run = field(*tl, tl_path, "run", [&](const V& x, const Path& p) {
       const int run = int_at(x, p, 1);
       if (static_cast<std::size_t>(run) > t.runs.size()) {
-        throw Invalid{p, fmt::format("run {} of a test with {} runs", run, t.runs.size())};
+        throw Invalid{p.str(), fmt::format("run {} of a test with {} runs", run, t.runs.size())};
       }
       return run;
     });
-    t.timeline.start_ms = field(*tl, tl_path, "start_ms", [](const json& x, const std::string& p) {
+    t.timeline.start_ms = field(*tl, tl_path, "start_ms", [](const V& x, const Path& p) {
       const double ms = number_at(x, p);
-      if (!(ms >= 0)) throw Invalid{p, fmt::format("a negative time ({} ms)", ms)};
+      if (!(ms >= 0)) throw Invalid{p.str(), fmt::format("a negative time ({} ms)", ms)};
       return ms;
     });
     t.timeline.points = points_at(member(*tl, tl_path, "points"), join(tl_path, "points"));
@@ -727,34 +923,79 @@ TestRecord test_at(const json& v, const std::string& path, const ReadTables& tab
   return t;
 }
 
-/// The tests of the top-level "tests" array as the streaming reader took them: converted as
-/// each was read, except those with sites (they name stacks of the tables that follow the
-/// tests), which wait here as documents.
-struct StreamedTests {
-  std::vector<TestRecord> tests;                      // in order; placeholders where deferred
-  std::vector<std::pair<std::size_t, json>> deferred;  // (index, document), ascending
-  std::optional<Invalid> error;                       // the first test that could not be read
-  std::size_t error_index = 0;
-  std::size_t count = 0;
+const Path kTop{};
+const Path kTests{nullptr, "tests"};
+
+/// Parses one JSON text with simdjson (the text is copied into a padded buffer); throws
+/// Invalid naming `what` when it is not valid JSON.
+simdjson::dom::element parse_text(simdjson::dom::parser& parser, std::string_view text, const Path& what) {
+  simdjson::dom::element doc;
+  const simdjson::error_code e = parser.parse(text.data(), text.size(), true).get(doc);
+  if (e != simdjson::SUCCESS) throw Invalid{what.str(), fmt::format("invalid JSON: {}", simdjson::error_message(e))};
+  return doc;
+}
+
+/// Tests as they are read, in pieces: a vector grown by doubling holds its old and its new
+/// array at once (half as much again as a million records, at its last growth).
+class TestList {
+ public:
+  void push_back(TestRecord&& t) {
+    if (chunks_.empty() || chunks_.back().size() == kChunk) {
+      chunks_.emplace_back();
+      chunks_.back().reserve(kChunk);
+    }
+    chunks_.back().push_back(std::move(t));
+    ++size_;
+  }
+  void emplace_back() { push_back(TestRecord{}); }
+  TestRecord& operator[](std::size_t i) { return chunks_[i / kChunk][i % kChunk]; }
+  /// All of them in one vector, each piece freed as soon as it is moved.
+  std::vector<TestRecord> take() {
+    std::vector<TestRecord> out;
+    out.reserve(size_);
+    for (std::vector<TestRecord>& chunk : chunks_) {
+      for (TestRecord& t : chunk) out.push_back(std::move(t));
+      std::vector<TestRecord>().swap(chunk);
+    }
+    chunks_.clear();
+    size_ = 0;
+    return out;
+  }
+
+ private:
+  static constexpr std::size_t kChunk = 8192;
+  std::vector<std::vector<TestRecord>> chunks_;
+  std::size_t size_ = 0;
 };
 
-Report report_at(const json& v, StreamedTests& streamed) {
-  const std::string top;
-  if (!v.is_object()) {
-    throw Invalid{top,
-                  fmt::format("expected a JSON object at the top level, got {}: not a memx report",
-                              kind_of(v))};
+/// The tests of the top-level "tests" array as the streaming reader took them: converted as
+/// each was read, except those with sites (they name stacks of the tables that follow the
+/// tests), which wait here (as a document or as their text).
+struct StreamedTests {
+  TestList tests;                                      // in order; placeholders where deferred
+  std::vector<std::pair<std::size_t, json>> deferred;  // (index, document), ascending
+  std::vector<std::pair<std::size_t, std::string>> deferred_text;  // (index, JSON text), ascending
+  std::optional<Invalid> error;                        // the first test that could not be read
+  std::size_t error_index = 0;
+  std::size_t count = 0;
+  bool taken = false;  // the array was read here: the header's document has no "tests"
+};
+
+template <class V>
+Report report_at(const V& v, StreamedTests& streamed) {
+  if (v.kind() != Kind::object) {
+    throw Invalid{"", fmt::format("expected a JSON object at the top level, got {}: not a memx report",
+                                  kind_of(v))};
   }
-  auto it = v.find("format");
-  if (it == v.end()) throw Invalid{top, "missing field \"format\": not a memx report"};
-  const std::string format = string_at(*it, "format");
+  const std::optional<V> format_value = v.find("format");
+  if (!format_value) throw Invalid{"", "missing field \"format\": not a memx report"};
+  const Path format_path = join(kTop, "format");
+  const std::string format = string_at(*format_value, format_path);
   if (format != kReportFormat) {
     throw Invalid{"format",
                   fmt::format("\"{}\" is not \"{}\": not a memx report", format, kReportFormat)};
   }
-  const std::int64_t version = field(v, top, "version", [](const json& x, const std::string& p) {
-    return int64_at(x, p, std::numeric_limits<std::int64_t>::min());
-  });
+  const std::int64_t version = field(v, kTop, "version", any_int_at);
   if (version > kReportVersion) {
     throw Invalid{"version", fmt::format("report version {} is newer than this memx reads ({}); "
                                          "upgrade memx",
@@ -763,85 +1004,91 @@ Report report_at(const json& v, StreamedTests& streamed) {
   if (version < 1) throw Invalid{"version", fmt::format("invalid report version {}", version)};
 
   Report r;
-  r.framework = field(v, top, "framework", string_at);
-  r.binary = field(v, top, "binary", string_at);
-  r.pid =
-      field(v, top, "pid", [](const json& x, const std::string& p) { return int64_at(x, p, 0); });
-  r.complete = field(v, top, "complete", bool_at);
-  r.repetitions = field(v, top, "repetitions",
-                        [](const json& x, const std::string& p) { return int_at(x, p, 0); });
-  r.started_at = field(v, top, "started_at", string_at);
-  r.finished_at = field(v, top, "finished_at", [](const json& x, const std::string& p) {
-    return x.is_null() ? std::string() : string_at(x, p);
+  r.framework = field(v, kTop, "framework", string_at);
+  r.binary = field(v, kTop, "binary", string_at);
+  r.pid = field(v, kTop, "pid", non_negative_at);
+  r.complete = field(v, kTop, "complete", bool_at);
+  r.repetitions = field(v, kTop, "repetitions", [](const V& x, const Path& p) { return int_at(x, p, 0); });
+  r.started_at = field(v, kTop, "started_at", string_at);
+  r.finished_at = field(v, kTop, "finished_at", [](const V& x, const Path& p) {
+    return x.kind() == Kind::null ? std::string() : string_at(x, p);
   });
-  r.backend = field(v, top, "backend", string_at);
+  r.backend = field(v, kTop, "backend", string_at);
   // Optional (added within version 2): reports written before it have no run identifier.
-  r.run_id = optional_field(v, top, "run_id", string_at, std::string());
-  r.tool = optional_field(v, top, "tool", string_at, std::string());
-  r.measured = optional_field(v, top, "measured", bool_at, true);
-  if (auto st = v.find("stacks"); st != v.end() && !st->is_null()) {  // version 2
-    r.stacks = stacks_at(*st, "stacks");
+  r.run_id = optional_field(v, kTop, "run_id", string_at, std::string());
+  r.tool = optional_field(v, kTop, "tool", string_at, std::string());
+  r.measured = optional_field(v, kTop, "measured", bool_at, true);
+  if (const std::optional<V> st = v.find("stacks"); st && st->kind() != Kind::null) {  // version 2
+    r.stacks = stacks_at(*st, join(kTop, "stacks"));
   }
-  r.warn_only = optional_field(v, top, "warn_only", bool_at, false);  // version 3
-  r.suppressions_file = optional_field(v, top, "suppressions_file", string_at, std::string());
-  if (auto su = v.find("suppressions"); su != v.end()) {  // version 3
-    array_at(*su, "suppressions");
-    for (std::size_t i = 0; i < su->size(); ++i) {
-      const std::string p = index("suppressions", i);
-      const json& e = (*su)[i];
+  r.warn_only = optional_field(v, kTop, "warn_only", bool_at, false);  // version 3
+  r.suppressions_file = optional_field(v, kTop, "suppressions_file", string_at, std::string());
+  if (const std::optional<V> su = v.find("suppressions")) {  // version 3
+    const Path su_path = join(kTop, "suppressions");
+    array_at(*su, su_path).each([&](std::size_t i, const V& e) {
+      const Path p = index(su_path, i);
       object_at(e, p);
       SuppressionUse u;
       u.text = field(e, p, "text", string_at);
-      const SuppressionsParse parsed = parse_suppressions(u.text, join(p, "text"));
+      const Path text_path = join(p, "text");
+      const SuppressionsParse parsed = parse_suppressions(u.text, text_path.str());
       if (!parsed.list || parsed.list->size() != 1) {
-        throw Invalid{join(p, "text"),
+        throw Invalid{text_path.str(),
                       fmt::format("\"{}\" is not one leak:PATTERN or test:PATTERN line", u.text)};
       }
-      u.line = field(e, p, "line", [](const json& x, const std::string& q) { return int_at(x, q, 0); });
+      u.line = field(e, p, "line", line_at);
       u.used = field(e, p, "used", uint64_at);
       r.suppressions.push_back(std::move(u));
-    }
+    });
   }
-  const json& live =
-      array_at(member(v, top, "iteration_end_live_bytes"), "iteration_end_live_bytes");
-  for (std::size_t i = 0; i < live.size(); ++i) {
-    r.iteration_end_live_bytes.push_back(int64_at(live[i], index("iteration_end_live_bytes", i),
-                                                  std::numeric_limits<std::int64_t>::min()));
-  }
+  const Path live_path = join(kTop, "iteration_end_live_bytes");
+  array_at(member(v, kTop, "iteration_end_live_bytes"), live_path).each([&](std::size_t i, const V& x) {
+    r.iteration_end_live_bytes.push_back(any_int_at(x, index(live_path, i)));
+  });
   ReadTables tables;
-  if (auto ft = v.find("frame_table"); ft != v.end()) {  // version 2, stack mode
-    array_at(*ft, "frame_table");
-    for (std::size_t i = 0; i < ft->size(); ++i) {
-      tables.frames.push_back(frame_at((*ft)[i], index("frame_table", i)));
-    }
+  if (const std::optional<V> ft = v.find("frame_table")) {  // version 2, stack mode
+    const Path ft_path = join(kTop, "frame_table");
+    array_at(*ft, ft_path).each([&](std::size_t i, const V& x) {
+      tables.frames.push_back(frame_at(x, index(ft_path, i)));
+    });
   }
-  if (auto st = v.find("stack_table"); st != v.end()) {
-    array_at(*st, "stack_table");
-    for (std::size_t i = 0; i < st->size(); ++i) {
-      const std::string p = index("stack_table", i);
-      array_at((*st)[i], p);
+  if (const std::optional<V> st = v.find("stack_table")) {
+    const Path st_path = join(kTop, "stack_table");
+    array_at(*st, st_path).each([&](std::size_t i, const V& stack) {
+      const Path p = index(st_path, i);
+      array_at(stack, p);
       std::vector<FrameRecord> frames;
-      for (std::size_t k = 0; k < (*st)[i].size(); ++k) {
-        const std::string fp = index(p, k);
-        const std::int64_t at = int64_at((*st)[i][k], fp, 0);
+      stack.each([&](std::size_t k, const V& x) {
+        const Path fp = index(p, k);
+        const std::int64_t at = int64_at(x, fp, 0);
         if (static_cast<std::size_t>(at) >= tables.frames.size()) {
-          throw Invalid{fp, fmt::format("frame {} is not in frame_table ({} frames)", at, tables.frames.size())};
+          throw Invalid{fp.str(), fmt::format("frame {} is not in frame_table ({} frames)", at, tables.frames.size())};
         }
         frames.push_back(tables.frames[static_cast<std::size_t>(at)]);
-      }
+      });
       tables.stacks.push_back(std::move(frames));
-    }
+    });
   }
-  if (auto tl = v.find("timeline"); tl != v.end()) r.timeline = points_at(*tl, "timeline");  // optional
-  // The array's elements were taken while it was read (the document keeps it empty).
-  array_at(member(v, top, "tests"), "tests");
+  if (const std::optional<V> tl = v.find("timeline")) r.timeline = points_at(*tl, join(kTop, "timeline"));  // optional
+  // The array's elements were taken while it was read (the document has it empty, or not
+  // at all when the fast reader took it).
+  if (!streamed.taken) array_at(member(v, kTop, "tests"), kTests);
   // The header is valid: now the first test that is not, in the order of the array.
   for (auto& [i, doc] : streamed.deferred) {
     if (streamed.error && i > streamed.error_index) break;
-    streamed.tests[i] = test_at(doc, index("tests", i), tables);
+    streamed.tests[i] = test_at(JsonValue(doc), index(kTests, i), tables);
+  }
+  if (!streamed.deferred_text.empty()) {
+    simdjson::dom::parser parser;
+    for (auto& [i, text] : streamed.deferred_text) {
+      if (streamed.error && i > streamed.error_index) break;
+      const Path p = index(kTests, i);
+      streamed.tests[i] = test_at(DomValue(parse_text(parser, text, p)), p, tables);
+      std::string().swap(text);
+    }
   }
   if (streamed.error) throw *streamed.error;
-  r.tests = std::move(streamed.tests);
+  r.tests = streamed.tests.take();
   // One record per test (binary and name): with two, every reader would see only one of
   // them (a regression in the other would pass the gate).
   for (TestRecord& t : r.tests) {
@@ -862,7 +1109,7 @@ Report report_at(const json& v, StreamedTests& streamed) {
     const std::string_view key = own ? std::string_view(keys[i]) : std::string_view(t.name);
     const auto [first, inserted] = seen.emplace(key, i);
     if (!inserted) {
-      throw Invalid{join(index("tests", i), "name"),
+      throw Invalid{join(index(kTests, i), "name").str(),
                     t.binary.empty()
                         ? fmt::format("the test \"{}\" is in the report twice (also tests[{}]); "
                                       "a report holds each test once",
@@ -874,6 +1121,7 @@ Report report_at(const json& v, StreamedTests& streamed) {
   }
   return r;
 }
+
 
 // "[json.exception.parse_error.101] parse error at line 1, column 5: syntax error ..." ->
 // {"line 1, column 5", "syntax error ..."}.
@@ -981,13 +1229,15 @@ bool write_json(const Report& report, const TextSink& sink, std::size_t chunk) {
 
 namespace {
 
-// ---- the streaming reader ------------------------------------------------------------------
+// ---- the streaming readers -----------------------------------------------------------------
 //
 // A report is read in one pass over its bytes, never held whole: the text comes in chunks
-// (from a file, 1 MiB at a time), nlohmann's SAX parser builds the small document of the
-// header, and each element of the top-level "tests" array is converted to a TestRecord as
-// soon as its closing brace is read and then dropped. A million-test report costs its
-// records, not its text plus a document of it (which took 4 GB).
+// (from a file, 1 MiB at a time). The fast reader (read_fast) splits the top-level object
+// into its members without parsing them: the elements of "tests" are parsed by simdjson a
+// few MiB at a time and converted to TestRecords, everything else (the header, the tables)
+// is collected and parsed at the end. A text that is not valid JSON is read again, when it
+// can be, by nlohmann's SAX parser (read_exact), whose messages say what is wrong where. A
+// million-test report costs its records, not its text plus a document of it.
 
 /// Where the bytes come from: a buffer refilled by fill() (a file), or one buffer (a text).
 class Source {
@@ -1009,6 +1259,9 @@ class Source {
     len = 0;
     return fill();
   }
+  /// Back to the first byte, for a second reading; false when the input cannot go back (a
+  /// pipe).
+  virtual bool rewind() = 0;
 
  protected:
   virtual bool fill() { return false; }
@@ -1016,16 +1269,30 @@ class Source {
 
 class TextSource : public Source {
  public:
-  explicit TextSource(std::string_view text) {
-    data = text.data();
-    len = text.size();
+  explicit TextSource(std::string_view text) : text_(text) { rewind(); }
+  bool rewind() override {
+    data = text_.data();
+    len = text_.size();
+    pos = 0;
+    before = 0;
+    return true;
   }
+
+ private:
+  std::string_view text_;
 };
 
 class FdSource : public Source {
  public:
-  FdSource(int fd, std::string path) : fd_(fd), path_(std::move(path)), buffer_(std::size_t{1} << 20) {
+  FdSource(int fd, std::string path)
+      : fd_(fd), start_(::lseek(fd, 0, SEEK_CUR)), path_(std::move(path)), buffer_(std::size_t{1} << 20) {
     data = buffer_.data();
+  }
+  bool rewind() override {
+    if (start_ < 0 || failed || ::lseek(fd_, start_, SEEK_SET) != start_) return false;
+    pos = len = 0;
+    before = 0;
+    return true;
   }
 
  protected:
@@ -1046,9 +1313,328 @@ class FdSource : public Source {
 
  private:
   int fd_;
+  off_t start_;  // where the report starts; -1: not seekable
   std::string path_;
   std::vector<char> buffer_;
 };
+
+/// Deeper than any memx report (they are 6 levels): a hostile 100,000-level nesting stops
+/// here at once, in bounded memory.
+constexpr std::size_t kMaxDepth = 64;
+
+bool is_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
+
+// The next quote or bracket from p (or a byte the caller checks and passes over), or end.
+const char* next_structural(const char* p, const char* end, const bool* special) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i lower = _mm_set1_epi8(0x20);  // '[' | 0x20 == '{', ']' | 0x20 == '}'
+  const __m128i open = _mm_set1_epi8('{');
+  const __m128i close = _mm_set1_epi8('}');
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i folded = _mm_or_si128(v, lower);
+    const __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                                     _mm_or_si128(_mm_cmpeq_epi8(folded, open), _mm_cmpeq_epi8(folded, close)));
+    const int mask = _mm_movemask_epi8(hit);
+    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+    p += 16;
+  }
+#endif
+  while (p != end && !special[static_cast<unsigned char>(*p)]) ++p;
+  return p;
+}
+
+// The end of a string's text from p: its closing quote or a backslash, or end.
+const char* next_in_string(const char* p, const char* end) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+    p += 16;
+  }
+#endif
+  while (p != end && *p != '"' && *p != '\\') ++p;
+  return p;
+}
+
+/// The fast reader found the text is not valid JSON (or not shaped as memx writes it).
+struct NotJson {
+  std::uint64_t byte = 0;  // where, in the input
+  std::string what;
+  bool truncated = false;  // the input ended inside a value
+};
+
+/// Splits JSON text into values without parsing them: strings are skipped to their closing
+/// quote, containers to their matching bracket (the brackets' kinds and everything else
+/// inside are checked by the parser the value goes to).
+class Scanner {
+ public:
+  explicit Scanner(Source& source) : s_(source) {
+    for (const char c : {'"', '\\', '{', '}', '[', ']'}) special_[static_cast<unsigned char>(c)] = true;
+  }
+
+  /// Skips whitespace; the next character, or -1 at the end of the input.
+  int peek() {
+    for (;;) {
+      if (!s_.available()) return -1;
+      const char* p = s_.data + s_.pos;
+      const char* end = s_.data + s_.len;
+      while (p != end && is_space(*p)) ++p;
+      s_.pos = static_cast<std::size_t>(p - s_.data);
+      if (p != end) return static_cast<unsigned char>(*p);
+    }
+  }
+  /// Takes the character peek() returned.
+  void take() { ++s_.pos; }
+  /// Expects `c` next (after whitespace) and takes it.
+  void expect(char c, const char* where) {
+    const int got = peek();
+    if (got != static_cast<unsigned char>(c)) {
+      throw NotJson{s_.offset(),
+                    got < 0 ? fmt::format("the input ends where '{}' {} was expected", c, where)
+                            : fmt::format("'{}' where '{}' {} was expected", static_cast<char>(got), c, where),
+                    got < 0};
+    }
+    take();
+  }
+
+  /// Appends the value that starts at the next character (after peek()) to `out`; `depth`
+  /// is the nesting it is at.
+  void value(std::string& out, std::size_t depth) {
+    std::size_t open = 0;
+    bool in_string = false;
+    bool escape = false;
+    for (;;) {
+      if (!s_.available()) {
+        if (open == 0 && !in_string && !out.empty()) return;  // a number or literal at the end
+        throw NotJson{s_.offset(), "the input ends inside a value", true};
+      }
+      const char* start = s_.data + s_.pos;
+      const char* p = start;
+      const char* end = s_.data + s_.len;
+      bool done = false;
+      while (p != end) {
+        if (escape) {
+          escape = false;
+          ++p;
+          continue;
+        }
+        if (in_string) {
+          p = next_in_string(p, end);
+          if (p == end) break;
+          if (*p == '\\') {
+            escape = true;
+            ++p;
+            continue;
+          }
+          in_string = false;
+          ++p;
+          if (open == 0) {
+            done = true;
+            break;
+          }
+          continue;
+        }
+        if (open > 0) {  // inside a container: to the next quote or bracket
+          p = next_structural(p, end, special_);
+          if (p == end) break;
+        }
+        const char c = *p;
+        if (c == '"') {
+          in_string = true;
+        } else if (c == '{' || c == '[') {
+          if (depth + ++open > kMaxDepth) {
+            throw NotJson{s_.offset() + static_cast<std::uint64_t>(p - start),
+                          fmt::format("nested deeper than {} levels at byte {}: not a memx report", kMaxDepth,
+                                      s_.offset() + static_cast<std::uint64_t>(p - start) + 1)};
+          }
+        } else if (c == '}' || c == ']') {
+          if (open == 0) {  // ends a number or literal: not its own
+            done = true;
+            break;
+          }
+          if (--open == 0) {
+            ++p;
+            done = true;
+            break;
+          }
+        } else if (open == 0 && (c == ',' || c == ':' || is_space(c))) {  // ends a number or literal
+          done = true;
+          break;
+        }
+        ++p;
+      }
+      out.append(start, static_cast<std::size_t>(p - start));
+      s_.pos = static_cast<std::size_t>(p - s_.data);
+      if (done) return;
+    }
+  }
+
+  std::uint64_t offset() const { return s_.offset(); }
+
+ private:
+  Source& s_;
+  bool special_[256] = {};
+};
+
+/// About this many bytes of tests are parsed at a time.
+constexpr std::size_t kBatch = std::size_t{4} << 20;
+
+/// The fast reader's tests: elements of the array collected into one JSON array text,
+/// parsed and converted when it is big enough.
+class TestBatch {
+ public:
+  explicit TestBatch(StreamedTests& streamed) : streamed_(streamed) { text_.reserve(kBatch + 4096); }
+
+  /// The text to append the next element to.
+  std::string& next() {
+    text_ += text_.empty() ? '[' : ',';
+    starts_.push_back(text_.size());
+    return text_;
+  }
+  /// After next()'s element was appended.
+  void taken() {
+    ends_.push_back(text_.size());
+    if (text_.size() >= kBatch) flush();
+  }
+  /// Parses and converts what was collected.
+  void flush() {
+    if (text_.empty()) return;
+    text_ += ']';
+    text_.reserve(text_.size() + simdjson::SIMDJSON_PADDING);
+    simdjson::dom::element doc;
+    const simdjson::error_code e = parser_.parse(text_.data(), text_.size(), false).get(doc);
+    if (e != simdjson::SUCCESS) {
+      throw NotJson{0, fmt::format("tests[{}] to tests[{}]: {}", first_, streamed_.count + starts_.size() - 1,
+                                   simdjson::error_message(e))};
+    }
+    simdjson::dom::array elements;
+    if (doc.get_array().get(elements) != simdjson::SUCCESS) throw NotJson{0, "the tests are not an array"};
+    std::size_t k = 0;
+    for (simdjson::dom::element element : elements) {
+      const std::size_t i = streamed_.count++;
+      const DomValue v(element);
+      if (!streamed_.error) {
+        if (v.kind() == Kind::object && (v.find("sites") || v.find("peak_sites"))) {
+          streamed_.tests.emplace_back();
+          streamed_.deferred_text.emplace_back(i, text_.substr(starts_[k], ends_[k] - starts_[k]));
+        } else {
+          try {
+            streamed_.tests.push_back(test_at(v, index(kTests, i), ReadTables{}));
+          } catch (const Invalid& invalid) {
+            streamed_.error = invalid;
+            streamed_.error_index = i;
+          }
+        }
+      }
+      ++k;
+    }
+    text_.clear();
+    starts_.clear();
+    ends_.clear();
+    first_ = streamed_.count;
+  }
+
+ private:
+  StreamedTests& streamed_;
+  simdjson::dom::parser parser_;
+  std::string text_;
+  std::vector<std::size_t> starts_, ends_;  // each element's bytes in text_
+  std::size_t first_ = 0;                   // the index of text_'s first element
+};
+
+/// A top-level member's name, from its JSON string.
+std::string member_name(std::string_view quoted, simdjson::dom::parser& parser, std::uint64_t at) {
+  if (quoted.size() >= 2 && quoted.find('\\') == std::string_view::npos) {
+    return std::string(quoted.substr(1, quoted.size() - 2));
+  }
+  std::string_view name;
+  simdjson::dom::element doc;
+  if (parser.parse(quoted.data(), quoted.size(), true).get(doc) != simdjson::SUCCESS ||
+      doc.get_string().get(name) != simdjson::SUCCESS) {
+    throw NotJson{at, "an invalid member name"};
+  }
+  return std::string(name);
+}
+
+/// Reads a report with the Scanner and simdjson (see above). Throws NotJson when the text
+/// is not valid JSON, Invalid when it is not a valid report.
+Report read_fast(Source& source) {
+  Scanner scan(source);
+  StreamedTests streamed;
+  simdjson::dom::parser parser;
+  std::string header = "{";
+  std::string quoted;
+  const std::uint64_t first = scan.offset();
+  if (scan.peek() != '{') {  // not an object: read_exact says what it is
+    throw NotJson{first, "not a JSON object"};
+  }
+  scan.take();
+  int c = scan.peek();
+  if (c == '}') {
+    scan.take();
+  } else {
+    for (;;) {
+      if (c != '"') throw NotJson{scan.offset(), "a member name was expected", c < 0};
+      const std::uint64_t at = scan.offset();
+      quoted.clear();
+      scan.value(quoted, 1);
+      const std::string name = member_name(quoted, parser, at);
+      scan.expect(':', "after a member name");
+      c = scan.peek();
+      if (name == "tests") streamed = StreamedTests{};  // a later "tests" replaces the first
+      if (name == "tests" && c == '[') {
+        scan.take();
+        streamed.taken = true;
+        TestBatch batch(streamed);
+        c = scan.peek();
+        if (c == ']') {
+          scan.take();
+        } else {
+          for (;;) {
+            if (c < 0) throw NotJson{scan.offset(), "the input ends inside \"tests\"", true};
+            scan.value(batch.next(), 2);
+            batch.taken();
+            c = scan.peek();
+            if (c == ',') {
+              scan.take();
+              c = scan.peek();
+              continue;
+            }
+            scan.expect(']', "after a test");
+            break;
+          }
+        }
+        batch.flush();
+      } else {
+        if (c < 0) throw NotJson{scan.offset(), "the input ends after a member name", true};
+        if (header.size() > 1) header += ',';
+        header += quoted;
+        header += ':';
+        scan.value(header, 1);
+      }
+      c = scan.peek();
+      if (c == ',') {
+        scan.take();
+        c = scan.peek();
+        continue;
+      }
+      scan.expect('}', "after a member");
+      break;
+    }
+  }
+  if (scan.peek() >= 0) throw NotJson{scan.offset(), "more after the report's closing brace"};
+  if (source.failed) throw NotJson{scan.offset(), source.error};
+  header += '}';
+  simdjson::dom::element doc;
+  const simdjson::error_code e = parser.parse(header.data(), header.size(), true).get(doc);
+  if (e != simdjson::SUCCESS) throw NotJson{first, simdjson::error_message(e)};
+  return report_at(DomValue(doc), streamed);
+}
 
 /// The parser's input iterator over a Source (all copies share it; the end is a null source).
 class SourceIterator {
@@ -1078,10 +1664,6 @@ class SourceIterator {
  private:
   Source* s_ = nullptr;
 };
-
-/// Deeper than any memx report (they are 6 levels): a hostile 100,000-level nesting stops
-/// here at once, in bounded memory.
-constexpr std::size_t kMaxDepth = 64;
 
 class ReportSax : public nlohmann::json_sax<json> {
  public:
@@ -1173,7 +1755,7 @@ class ReportSax : public nlohmann::json_sax<json> {
         streamed_.deferred.emplace_back(i, std::move(doc));
       } else {
         try {
-          streamed_.tests.push_back(test_at(doc, index("tests", i), ReadTables{}));
+          streamed_.tests.push_back(test_at(JsonValue(doc), index(kTests, i), ReadTables{}));
         } catch (const Invalid& e) {
           streamed_.error = e;
           streamed_.error_index = i;
@@ -1191,7 +1773,37 @@ class ReportSax : public nlohmann::json_sax<json> {
   std::string last_key_;
 };
 
-ReportRead read_from(Source& source, std::string_view source_name) {
+/// Reads a report with nlohmann's SAX parser: slower than read_fast, and exact about what
+/// is wrong where in a text that is not valid JSON.
+Report read_exact(Source& source, std::string& error) {
+  StreamedTests streamed;
+  ReportSax sax(source, streamed);
+  const bool parsed = json::sax_parse(SourceIterator(&source), SourceIterator(), &sax);
+  if (source.failed) {
+    error = source.error;
+    return Report{};
+  }
+  if (!parsed) {
+    error = sax.error;
+    return Report{};
+  }
+  return report_at(JsonValue(sax.root), streamed);
+}
+
+/// Skips whitespace before the first character, fast (a gigabyte of it is an empty input,
+/// in a fraction of a second); false at the end of the input.
+bool skip_leading_space(Source& source) {
+  for (;;) {
+    if (!source.available()) return false;
+    const char* p = source.data + source.pos;
+    const char* end = source.data + source.len;
+    while (p != end && is_space(*p)) ++p;
+    source.pos = static_cast<std::size_t>(p - source.data);
+    if (p != end) return true;
+  }
+}
+
+ReportRead read_from(Source& source, std::string_view source_name, bool fast = true) {
   ReportRead out;
   try {
     // A zip archive (Bazel's test.outputs/outputs.zip holds a shard's reports): memx reads
@@ -1206,32 +1818,33 @@ ReportRead read_from(Source& source, std::string_view source_name) {
         return out;
       }
     }
-    // Leading whitespace is skipped here, fast (a gigabyte of it is an empty input, in a
-    // fraction of a second), before the parser sees the first character.
-    for (;;) {
-      if (!source.available()) {
-        out.error = source.failed ? source.error
-                                  : fmt::format("{}: empty input: not a memx report", source_name);
+    if (!skip_leading_space(source)) {
+      out.error = source.failed ? source.error : fmt::format("{}: empty input: not a memx report", source_name);
+      return out;
+    }
+    if (fast) try {
+      out.report = read_fast(source);
+      return out;
+    } catch (const NotJson& not_json) {
+      if (source.failed) {
+        out.error = source.error;
         return out;
       }
-      const char* p = source.data + source.pos;
-      const char* end = source.data + source.len;
-      while (p != end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')) ++p;
-      source.pos = static_cast<std::size_t>(p - source.data);
-      if (p != end) break;
+      // Read again with the parser that says exactly what is wrong where, when the input
+      // can be read again (a file, a text; not a pipe).
+      if (!source.rewind() || !skip_leading_space(source)) {
+        out.error = fmt::format("{}: {} JSON at byte {}: {}", source_name,
+                                not_json.truncated ? "truncated" : "invalid", not_json.byte + 1, not_json.what);
+        return out;
+      }
     }
-    StreamedTests streamed;
-    ReportSax sax(source, streamed);
-    const bool parsed = json::sax_parse(SourceIterator(&source), SourceIterator(), &sax);
-    if (source.failed) {
-      out.error = source.error;
+    std::string error;
+    Report report = read_exact(source, error);
+    if (!error.empty()) {
+      out.error = source.failed ? error : fmt::format("{}: {}", source_name, error);
       return out;
     }
-    if (!parsed) {
-      out.error = fmt::format("{}: {}", source_name, sax.error);
-      return out;
-    }
-    out.report = report_at(sax.root, streamed);
+    out.report = std::move(report);
   } catch (const Invalid& e) {
     out.report.reset();
     out.error = e.path.empty() ? fmt::format("{}: {}", source_name, e.what)
@@ -1251,6 +1864,11 @@ ReportRead read_from(Source& source, std::string_view source_name) {
 ReportRead read_report(std::string_view text, std::string_view source_name) {
   TextSource source(text);
   return read_from(source, source_name);
+}
+
+ReportRead read_report_exact(std::string_view text, std::string_view source_name) {
+  TextSource source(text);
+  return read_from(source, source_name, false);
 }
 
 ReportRead read_report_fd(int fd, const std::string& path) {

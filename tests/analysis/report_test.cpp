@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -300,6 +301,10 @@ TEST(ReadReport, RandomCorruptionNeverThrows) {
     ASSERT_NO_THROW(read = memx::read_report(bad, "r.json"));
     ASSERT_NE(read.report.has_value(), !read.error.empty());
     rejected += read.report ? 0 : 1;
+    // The fast reader and nlohmann's agree on every text, valid or not.
+    const memx::ReportRead exact = memx::read_report_exact(bad, "r.json");
+    ASSERT_EQ(read.error, exact.error) << bad;
+    ASSERT_EQ(read.report, exact.report) << bad;
   }
   EXPECT_GT(rejected, 1000);
 }
@@ -671,6 +676,79 @@ TEST(Report, WrittenTextIsNlohmannsOwnFormOfTheDocument) {
 }
 
 // ---- the streaming reader -------------------------------------------------------------------
+
+// The fast reader (simdjson, the tests a few MiB at a time) reads every report exactly as
+// nlohmann's parser does, whatever the layout: memx's own, compact, keys in another order
+// (the tests before the header), every non-ASCII character escaped.
+TEST(ReadReport, TheFastReaderAgreesWithNlohmannsOnEveryLayout) {
+  std::mt19937_64 rng(20261201);
+  int read_back = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const memx::Report r = random_report(rng);
+    const std::string text = memx::to_json(r);
+    const json doc = json::parse(text);
+    for (const std::string& variant :
+         {text, doc.dump(), doc.dump(1), doc.dump(-1, ' ', true), " \n" + doc.dump(3, '\t') + "\n\n"}) {
+      const memx::ReportRead fast = memx::read_report(variant, "r.json");
+      const memx::ReportRead exact = memx::read_report_exact(variant, "r.json");
+      ASSERT_EQ(fast.error, exact.error) << variant;
+      ASSERT_EQ(fast.report, exact.report) << variant;
+      read_back += fast.report ? 1 : 0;
+    }
+  }
+  EXPECT_GT(read_back, 1000);  // not only errors: most reports have finite numbers
+}
+
+// Files are read in 1 MiB pieces and the tests parsed 4 MiB at a time: values cut across
+// both boundaries, and a test after a bad one, are read as in one piece.
+TEST(ReadReport, AReportOfManyPiecesReadsFromAFileAsFromText) {
+  memx::Report r = basic_report();
+  const memx::TestRecord model = r.tests.front();
+  r.tests.clear();
+  for (int i = 0; i < 30000; ++i) {
+    memx::TestRecord t = model;
+    t.name = "Suite.Test" + std::to_string(i) + std::string(static_cast<std::size_t>(i % 97), 'x');
+    t.leak.reason = std::string(static_cast<std::size_t>(i % 300), i % 2 ? '\\' : '"');
+    r.tests.push_back(std::move(t));
+  }
+  const std::string text = memx::to_json(r);
+  ASSERT_GT(text.size(), std::size_t{9} << 20);
+  char path[] = "/tmp/memx_report_pieces_XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  const memx::ReportRead from_file = memx::read_report_file(path);
+  ::close(fd);
+  ::unlink(path);
+  ASSERT_TRUE(from_file.report.has_value()) << from_file.error;
+  EXPECT_EQ(*from_file.report, r);
+  // Through a pipe (no second reading): an error is still named, by its place.
+  std::string bad = text;
+  bad.insert(bad.find("\"runs\"", bad.size() / 2), "} ");
+  const memx::ReportRead exact = memx::read_report_exact(bad, "r.json");
+  ASSERT_FALSE(exact.report.has_value());
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  std::thread writer([&] {
+    std::size_t done = 0;
+    while (done < bad.size()) {
+      const ssize_t n = ::write(pipe_fds[1], bad.data() + done, bad.size() - done);
+      if (n <= 0) break;
+      done += static_cast<std::size_t>(n);
+    }
+    ::close(pipe_fds[1]);
+  });
+  // The reader stops at the error: the writer's rest then fails with EPIPE, not a signal.
+  struct sigaction ignore {}, before {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore, &before);
+  const memx::ReportRead piped = memx::read_report_fd(pipe_fds[0], "pipe");
+  ::close(pipe_fds[0]);
+  writer.join();
+  ::sigaction(SIGPIPE, &before, nullptr);
+  ASSERT_FALSE(piped.report.has_value());
+  EXPECT_TRUE(starts_with(piped.error, "pipe: invalid JSON at byte ")) << piped.error;
+}
 
 TEST(ReadReport, AHostileNestingStopsAtOnce) {
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');

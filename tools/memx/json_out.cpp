@@ -86,7 +86,7 @@ std::string diff_json(const std::vector<TestDiff>& diffs, const std::string& bas
     removed += d.removed();
     changed += !d.added() && !d.removed() && d.changed();
     tj["change"] = change;
-    auto side = [](const std::optional<TestRecord>& r, const std::optional<TestFigures>& f) {
+    auto side = [](const TestRecord* r, const std::optional<TestFigures>& f) {
       if (!r) return ordered_json(nullptr);
       ordered_json s;
       s["status"] = to_string(r->status);

@@ -1,6 +1,7 @@
 // memx: the command-line tool. Each subcommand lives in its own file and registers itself
 // here; main parses, runs the chosen subcommand and turns every error into exit status 2
 // with one message (never an uncaught exception).
+#include <malloc.h>
 #include <unistd.h>
 
 #include <exception>
@@ -20,6 +21,10 @@
 
 int main(int argc, char** argv) {
   using namespace memx::cli;
+  // Blocks of 256 KiB and more are mapped, and unmapped when freed, always: glibc's
+  // threshold otherwise rises after the first such free, and a report's records read in
+  // pieces (then moved into one array) would stay in the heap beside their copy.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   try {
     CLI::App app{"memx: memory as a first-class test result. Reads the JSON reports of the memx "
                  "test plugins.",
