@@ -1,6 +1,8 @@
 // The tests of a user's binary run with sanitizers, Valgrind and heaptrack (tests/consumers:
 // tools.*). Clean.* always pass; the DISABLED_ ones plant what the tool must report.
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,7 @@ namespace {
 [[gnu::noinline]] char* make_block(std::size_t n) { return new char[n]; }
 [[gnu::noinline]] void drop_block(char* p) { delete[] p; }
 [[gnu::noinline]] int read_at(const int* p, int i) { return p[i]; }
+[[gnu::noinline]] char* make_c_string() { return strdup("a C string that leaks"); }
 
 }  // namespace
 
@@ -59,3 +62,12 @@ TEST(DISABLED_Planted, InvalidRead) {
   std::printf("past the end: %d\n", read_at(p, 4));
   delete[] p;
 }
+
+#if defined(TOOLS_PROBE_COUNT_MALLOC)
+// Linked with memx::count_malloc (tools_probe_malloc): a block of the C library's strdup.
+TEST(DISABLED_Planted, CLeak) {
+  char* p = make_c_string();
+  p[0] = 'A';
+  p = nullptr;  // the only pointer to the block is gone
+}
+#endif
