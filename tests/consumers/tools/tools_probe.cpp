@@ -17,6 +17,7 @@ namespace {
 [[gnu::noinline]] void drop_block(char* p) { delete[] p; }
 [[gnu::noinline]] int read_at(const int* p, int i) { return p[i]; }
 [[gnu::noinline]] char* make_c_string() { return strdup("a C string that leaks"); }
+[[gnu::noinline]] void* make_c_buffer() { return std::malloc(40); }
 
 }  // namespace
 
@@ -64,10 +65,15 @@ TEST(DISABLED_Planted, InvalidRead) {
 }
 
 #if defined(TOOLS_PROBE_COUNT_MALLOC)
-// Linked with memx::count_malloc (tools_probe_malloc): a block of the C library's strdup.
+// Linked with memx::count_malloc (tools_probe_malloc): a block of the C library's strdup
+// (which AddressSanitizer intercepts itself) and one of malloc (which the program's own
+// malloc, memx's, must hand to the sanitizer's).
 TEST(DISABLED_Planted, CLeak) {
   char* p = make_c_string();
   p[0] = 'A';
-  p = nullptr;  // the only pointer to the block is gone
+  p = nullptr;  // the only pointers to the blocks are gone
+  void* b = make_c_buffer();
+  static_cast<char*>(b)[0] = 1;
+  b = nullptr;
 }
 #endif
