@@ -16,8 +16,10 @@ namespace {
 [[gnu::noinline]] char* make_block(std::size_t n) { return new char[n]; }
 [[gnu::noinline]] void drop_block(char* p) { delete[] p; }
 [[gnu::noinline]] int read_at(const int* p, int i) { return p[i]; }
+#if defined(TOOLS_PROBE_COUNT_MALLOC)
 [[gnu::noinline]] char* make_c_string() { return strdup("a C string that leaks"); }
 [[gnu::noinline]] void* make_c_buffer() { return std::malloc(40); }
+#endif
 
 }  // namespace
 
