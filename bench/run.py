@@ -5,7 +5,8 @@
 
 Builds the bench targets if needed, runs every workload three ways -- plain (no memx,
 glibc malloc), the same binary with LD_PRELOAD=libmimalloc ("mimalloc alone") and linked
-with memx -- interleaved for --rounds rounds, then the allocate/free micro-benchmark, and
+with memx -- and, in a mimalloc build, a fourth: linked with memx and memx::count_malloc
+("memx+C", the C allocation functions counted too), interleaved for --rounds rounds, then the allocate/free micro-benchmark, and
 prints markdown tables of medians and ratios. Python 3 standard library only.
 """
 
@@ -24,6 +25,8 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_PRELOAD = "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2"
 VARIANTS = ("plain", "mimalloc", "memx")
+# With memx::count_malloc (a mimalloc build): the same run with the C functions counted.
+MALLOC_VARIANT = "memx_malloc"
 
 # The targets of the issue; the tables say PASS/FAIL against them.
 TARGET_MEMX_OVER_PLAIN = 0.80
@@ -108,13 +111,22 @@ def variant_env(variant, scale, preload):
 
 
 def variant_argv(workload, variant):
+    if variant == MALLOC_VARIANT:
+        return [workload[MALLOC_VARIANT]]
     return [workload["memx"] if variant == "memx" else workload["plain"]]
+
+
+def variants_of(workloads):
+    """The variants every workload has: the three, and memx+C where memx::count_malloc exists."""
+    if workloads and all(MALLOC_VARIANT in w for w in workloads):
+        return VARIANTS + (MALLOC_VARIANT,)
+    return VARIANTS
 
 
 def check_variants(workloads, preload):
     """One untimed run of every variant (a warm-up) that also checks each is what it claims."""
     for w in workloads:
-        for v in VARIANTS:
+        for v in variants_of(workloads):
             env = variant_env(v, 1, preload)
             env["MIMALLOC_VERBOSE"] = "1"  # mimalloc announces itself on stderr when loaded
             _, _, err = run_once(variant_argv(w, v), env)
@@ -123,7 +135,7 @@ def check_variants(workloads, preload):
                 sys.exit("error: %s loads mimalloc; the plain variant must not" % w["plain"])
             if v != "plain" and not has_mimalloc:
                 sys.exit("error: the %s variant of %s did not load mimalloc" % (v, w["name"]))
-            if v == "memx":
+            if v in ("memx", MALLOC_VARIANT):
                 m = MEMX_LINE.search(err)
                 if not m or int(m.group(1)) == 0:
                     sys.exit("error: %s did not count any allocation (memx not linked in?)" % w["memx"])
@@ -131,7 +143,7 @@ def check_variants(workloads, preload):
 
 def run_workloads(workloads, args, preload):
     check_variants(workloads, preload)
-    jobs = [(w["name"], v) for w in workloads for v in VARIANTS]
+    jobs = [(w["name"], v) for w in workloads for v in variants_of(workloads)]
     by_name = {w["name"]: w for w in workloads}
     wall = {j: [] for j in jobs}
     cpu = {j: [] for j in jobs}
@@ -146,14 +158,16 @@ def run_workloads(workloads, args, preload):
             cpu[(name, v)].append(c)
             m = MEMX_LINE.search(err)
             if m:
-                allocs[name] = int(m.group(1))
+                allocs[(name, v)] = int(m.group(1))
+                if v == "memx":
+                    allocs[name] = int(m.group(1))
         log("round %d/%d: %s" % (r + 1, args.rounds, "  ".join(
             "%s/%s %.2fs" % (n.replace("bench_", ""), v, wall[(n, v)][-1]) for n, v in jobs)))
     return wall, cpu, allocs
 
 
-def run_micro(config, args):
-    argv = [config["micro"], "--benchmark_format=json",
+def run_micro(config, args, binary="micro", extra=()):
+    argv = [config[binary], "--benchmark_format=json", *extra,
             "--benchmark_repetitions=%d" % args.micro_reps,
             "--benchmark_enable_random_interleaving=true",
             "--benchmark_min_time=%g" % args.micro_min_time]
@@ -225,6 +239,42 @@ def workload_table(workloads, wall, cpu, allocs, rounds, scale):
     return "\n".join(lines)
 
 
+def malloc_table(workloads, wall, cpu, allocs, rounds, scale):
+    """memx+C (memx::count_malloc) against memx, from the same interleaved rounds."""
+    lines = [
+        "| workload (WL_SCALE=%d, %d rounds) | memx s | memx+C s | memx+C/memx | memx+C/memx CPU time | memx+C/plain | allocs/run memx | allocs/run memx+C |"
+        % (scale, rounds),
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for w in workloads:
+        n = w["name"]
+        m = statistics.median(wall[(n, "memx")])
+        c = statistics.median(wall[(n, MALLOC_VARIANT)])
+        p = statistics.median(wall[(n, "plain")])
+        r_cpu = statistics.median(cpu[(n, MALLOC_VARIANT)]) / statistics.median(cpu[(n, "memx")])
+        label = "ours (bench/workload)" if n == "bench_workload" else \
+            "shared (../shared/bench)" if n == "bench_shared_workload" else n
+        lines.append("| %s | %.3f | %.3f | %.3f | %.3f | %.2f | %.2fM | %.2fM |" % (
+            label, m, c, c / m, r_cpu, c / p, allocs.get((n, "memx"), 0) / 1e6,
+            allocs.get((n, MALLOC_VARIANT), 0) / 1e6))
+    return "\n".join(lines)
+
+
+def c_pair_table(plain, counted):
+    """malloc+free as a program calls them: libmimalloc's, and memx::count_malloc's."""
+    sizes = sorted({int(k.split("/")[1]) for k in counted if k.startswith("c_pair/")})
+    lines = [
+        "| size B | libmimalloc malloc+free ns (uncounted) | memx::count_malloc malloc+free ns | difference ns | memx new+delete ns |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for s in sizes:
+        a = plain.get("c_pair/%d" % s, float("nan"))
+        b = counted.get("c_pair/%d" % s, float("nan"))
+        lines.append("| %d | %.2f | %.2f | %+.2f | %.2f |" % (
+            s, a, b, b - a, plain.get("memx_pair/%d" % s, float("nan"))))
+    return "\n".join(lines)
+
+
 def micro_table(medians):
     sizes = sorted({int(k.split("/")[1]) for k in medians})
     lines = [
@@ -262,8 +312,11 @@ def main():
     if not args.no_workloads:
         wall, cpu, allocs = run_workloads(config["workloads"], args, preload)
         out += [workload_table(config["workloads"], wall, cpu, allocs, args.rounds, args.scale), ""]
+        if MALLOC_VARIANT in variants_of(config["workloads"]):
+            out += ["C allocation functions counted too (memx::count_malloc), same rounds:", "",
+                    malloc_table(config["workloads"], wall, cpu, allocs, args.rounds, args.scale), ""]
         raw["workloads"] = {"%s/%s" % k: {"wall_s": wall[k], "cpu_s": cpu[k]} for k in wall}
-        raw["allocs_per_run"] = allocs
+        raw["allocs_per_run"] = {k if isinstance(k, str) else "%s/%s" % k: a for k, a in allocs.items()}
     if not args.no_micro:
         medians, reps, context = run_micro(config, args)
         out += ["One allocate/free pair, median of %d repetitions (Google Benchmark %s build):"
@@ -271,6 +324,13 @@ def main():
                 micro_table(medians), ""]
         raw["micro_median_ns"] = medians
         raw["micro_repetitions_ns"] = reps
+        if "micro_malloc" in config:
+            counted, creps, _ = run_micro(config, args, "micro_malloc", ("--benchmark_filter=c_pair",))
+            out += ["malloc+free as a program calls them, without and with memx::count_malloc "
+                    "(median of %d repetitions):" % args.micro_reps, "",
+                    c_pair_table(medians, counted), ""]
+            raw["micro_malloc_median_ns"] = counted
+            raw["micro_malloc_repetitions_ns"] = creps
     load_after = os.getloadavg()
     out.append("Load average before/after: %.2f / %.2f (other processes on the machine add noise)"
                % (load_before[0], load_after[0]))

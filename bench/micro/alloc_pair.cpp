@@ -6,6 +6,8 @@
 //            (libmimalloc's _Znwm and _ZdlPv are aliases of these two)
 //   glibc    __libc_malloc / __libc_free: libmimalloc also overrides malloc in this process,
 //            so glibc's allocator is reached by its internal names
+//   c        malloc / free as a program calls them: libmimalloc's (uncounted) in
+//            bench_alloc_pair, memx::count_malloc's counting pair in bench_alloc_pair_malloc
 //
 // The breakdown rows isolate what memx adds on top of mimalloc: the two usable-size
 // lookups (one per call) and the per-thread counter updates. run.py prints all of them.
@@ -13,6 +15,7 @@
 #include <mimalloc.h>
 
 #include <cstddef>
+#include <cstdlib>
 #include <new>
 
 extern "C" {
@@ -70,6 +73,20 @@ void glibc_pair(benchmark::State& state) {
   }
 }
 
+// Through volatile pointers, so that the compiler cannot pair and remove the calls.
+void* (*volatile c_malloc)(std::size_t) = &std::malloc;
+void (*volatile c_free)(void*) = &std::free;
+
+void c_pair(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  for (auto _ : state) {
+    void* p = c_malloc(n);
+    benchmark::DoNotOptimize(p);
+    c_free(p);
+    benchmark::ClobberMemory();
+  }
+}
+
 // Breakdown: mimalloc's pair plus the two mi_usable_size calls memx makes, without the
 // counters. memx's pair minus this row is the cost of the counter updates.
 void mimalloc_usable_size_pair(benchmark::State& state) {
@@ -92,6 +109,7 @@ BENCHMARK(memx_pair)->Apply(sizes);
 BENCHMARK(memx_sized_pair)->Apply(sizes);
 BENCHMARK(mimalloc_pair)->Apply(sizes);
 BENCHMARK(glibc_pair)->Apply(sizes);
+BENCHMARK(c_pair)->Apply(sizes);
 BENCHMARK(mimalloc_usable_size_pair)->Apply(sizes);
 
 BENCHMARK_MAIN();

@@ -3,6 +3,8 @@
 
 #include <sched.h>
 
+#include <cstring>
+
 #include "alloc/backend.hpp"
 #include "alloc/thread_counters.hpp"
 #include "memx/ignore.hpp"
@@ -131,16 +133,20 @@ void* arena_block(std::size_t usable, std::size_t align) noexcept {
 void note_not_ignored() noexcept { g_totals.counted.fetch_add(1, kRelaxed); }
 
 void* ignore_block(void* p, std::size_t usable, std::size_t align) noexcept {
+  const bool keep = (align & kKeepContents) != 0;
+  align &= ~kKeepContents;
 #if defined(MEMX_BACKEND_MIMALLOC)
   if (built_allocator_in_use()) {
     void* q = arena_block(usable, align);
     if (q == nullptr) return nullptr;
+    if (keep) std::memcpy(q, p, usable);
     mi_free(p);  // never counted
     note_ignored(mi_usable_size(q));
     return q;
   }
 #else
   static_cast<void>(align);
+  static_cast<void>(keep);
 #endif
   LiveBlock b{};
   b.address = reinterpret_cast<std::uintptr_t>(p);

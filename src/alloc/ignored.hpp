@@ -34,10 +34,16 @@ __attribute__((always_inline)) inline bool in_ignore_arena(const void* p) noexce
          g_ignore_range.len.load(std::memory_order_relaxed);
 }
 
+/// Set in the alignment given to count_alloc_usable by the C functions whose block already
+/// holds its contents (calloc's zeros, realloc's data: alloc/malloc.cpp): a block replaced by
+/// one of memx's arena (an ignore scope, a sampled block) gets a copy of them. operator new
+/// never sets it (a fresh block has no contents to keep).
+inline constexpr std::size_t kKeepContents = std::size_t{1} << 63;
+
 /// The slow path of an allocation made inside an ignore scope: returns the block to hand
 /// out instead of p (p itself on the C library's allocator), or nullptr when the block could
 /// not be ignored (the caller then counts p as usual). usable is p's usable size, align the
-/// alignment asked for (0: the default).
+/// alignment asked for (0: the default), possibly with kKeepContents.
 [[gnu::cold]] void* ignore_block(void* p, std::size_t usable, std::size_t align) noexcept;
 /// Frees a block of memx's arena: a sampled block (stack mode's sampling) is counted as
 /// freed; an ignored one is not.

@@ -102,11 +102,24 @@ std::string plural(std::int64_t n, const char* what) {
 
 }  // namespace
 
+/// The C library's allocation functions, wherever they are defined: memx::count_malloc
+/// defines them in the user's program (alloc/malloc.cpp), with debug information.
+bool c_allocation_function(std::string_view f) {
+  constexpr std::string_view kNames[] = {"malloc",        "calloc",         "realloc",
+                                         "reallocarray",  "free",           "memalign",
+                                         "aligned_alloc", "posix_memalign", "valloc",
+                                         "pvalloc"};
+  for (std::string_view n : kNames) {
+    if (f == n) return true;
+  }
+  return false;
+}
+
 bool is_system_frame(const FrameRecord& f) {
   if (!f.module.empty() && system_module(f.module)) return true;
   const std::string_view q = qualified_name(f.function);
   if (starts_with(q, "operator new") || starts_with(q, "operator delete") ||
-      starts_with(q, "memx::") || starts_with(q, "memx_")) {
+      starts_with(q, "memx::") || starts_with(q, "memx_") || c_allocation_function(q)) {
     return true;
   }
   // Where the source file is known it decides: the user's own code may live in a namespace

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "alloc/ignored.hpp"
@@ -152,6 +153,8 @@ StackHook stacks_on_alloc(void* p, std::size_t usable, const StackCapture& c) no
 void* stacks_on_sample(void* p, std::size_t usable, std::size_t align,
                        const StackCapture& c) noexcept {
   if (c.plan == 0 || tls_probe != nullptr) return p;
+  const bool keep = (align & kKeepContents) != 0;  // a C block's contents (alloc/ignored.hpp)
+  align &= ~kKeepContents;
   const int skip = static_cast<int>((c.plan >> 8) & 0xff);
   const std::uint32_t id =
       c.n > skip ? g_table.intern(c.frames + skip, c.n - skip, tls_stack_cache) : 0;
@@ -160,6 +163,7 @@ void* stacks_on_sample(void* p, std::size_t usable, std::size_t align,
     g_dropped.value.fetch_add(1, kRelaxed);
     return p;
   }
+  if (keep) std::memcpy(q, p, usable);
   LiveBlock b;
   b.address = reinterpret_cast<std::uintptr_t>(q);
   b.size = usable;  // what was counted: the free uncounts the same

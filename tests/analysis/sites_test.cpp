@@ -90,6 +90,10 @@ TEST(Sites, FoldsTheStandardLibraryAndTheFrameworkDownToTheUsersLine) {
       frame("std::__cxx11::basic_string<char>::_M_construct(unsigned long, char)", "", 0,
             "/usr/lib/x86_64-linux-gnu/libstdc++.so.6")));
   EXPECT_TRUE(memx::is_system_frame(frame("operator()", "../../catch2_plugin/listener.cpp", 204)));
+  // memx::count_malloc's C allocation functions live in the user's program, with lines.
+  EXPECT_TRUE(memx::is_system_frame(frame("posix_memalign", "src/alloc/malloc.cpp", 280)));
+  EXPECT_TRUE(memx::is_system_frame(frame("calloc", "/work/memx/src/alloc/malloc.cpp", 250)));
+  EXPECT_FALSE(memx::is_system_frame(frame("malloc_twice()", "/work/app/src/pool.cpp", 12)));
   // A function of the user's named like a library's is not folded.
   EXPECT_FALSE(memx::is_system_frame(frame("standard::make()", "/work/app/src/standard.cpp", 3)));
   // Where the file is known it decides: GoogleMock's own tests live in namespace testing.

@@ -6,6 +6,7 @@
 #   WORK_DIR/tools-asan (-fsanitize=address,undefined), tools-tsan (-fsanitize=thread) and
 #   tools-plain (no tool: for Valgrind and heaptrack).
 # cmake -DSTEP=run -DWORK_DIR=... -DFLAVOUR=asan|tsan|plain [-DWRAPPER=valgrind%%...]
+#       [-DPROGRAM=tools_probe|tools_probe_malloc]
 #       [-DARGS=--gtest_filter=...] -DEXPECT_RC=zero|nonzero [-DMATCH=re%%...] [-DNOMATCH=re%%...]
 #       [-DREPORT=exact|present|unmeasured [-DPEAK=bytes] [-DTOOL=name]] -P run_tools.cmake
 #   Runs it (under WRAPPER), checks its exit code and output (stdout and stderr together)
@@ -56,7 +57,10 @@ foreach(var MEMX_BUDGET MEMX_COLOR MEMX_FAIL_ON_LEAK MEMX_PROPERTIES MEMX_QUIET)
 endforeach()
 set(ENV{ASAN_OPTIONS} "detect_leaks=1")
 set(ENV{TSAN_OPTIONS} "halt_on_error=1")
-execute_process(COMMAND ${WRAPPER} ${WORK_DIR}/tools-${FLAVOUR}/tools_probe ${ARGS}
+if(NOT PROGRAM)
+  set(PROGRAM tools_probe)
+endif()
+execute_process(COMMAND ${WRAPPER} ${WORK_DIR}/tools-${FLAVOUR}/${PROGRAM} ${ARGS}
                 WORKING_DIRECTORY ${WORK_DIR}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 set(out "${out}${err}")

@@ -1,6 +1,8 @@
 // The tests of a user's binary run with sanitizers, Valgrind and heaptrack (tests/consumers:
 // tools.*). Clean.* always pass; the DISABLED_ ones plant what the tool must report.
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,10 @@ namespace {
 [[gnu::noinline]] char* make_block(std::size_t n) { return new char[n]; }
 [[gnu::noinline]] void drop_block(char* p) { delete[] p; }
 [[gnu::noinline]] int read_at(const int* p, int i) { return p[i]; }
+#if defined(TOOLS_PROBE_COUNT_MALLOC)
+[[gnu::noinline]] char* make_c_string() { return strdup("a C string that leaks"); }
+[[gnu::noinline]] void* make_c_buffer() { return std::malloc(40); }
+#endif
 
 }  // namespace
 
@@ -59,3 +65,17 @@ TEST(DISABLED_Planted, InvalidRead) {
   std::printf("past the end: %d\n", read_at(p, 4));
   delete[] p;
 }
+
+#if defined(TOOLS_PROBE_COUNT_MALLOC)
+// Linked with memx::count_malloc (tools_probe_malloc): a block of the C library's strdup
+// (which AddressSanitizer intercepts itself) and one of malloc (which the program's own
+// malloc, memx's, must hand to the sanitizer's).
+TEST(DISABLED_Planted, CLeak) {
+  char* p = make_c_string();
+  p[0] = 'A';
+  p = nullptr;  // the only pointers to the blocks are gone
+  void* b = make_c_buffer();
+  static_cast<char*>(b)[0] = 1;
+  b = nullptr;
+}
+#endif
