@@ -14,11 +14,11 @@
 //
 // Catch2 3.x (behind CATCH_VERSION_MAJOR; tested against 3.4.0 and 3.7.1, README): the pass
 // is measured around the body alone too, through the invoker of the RunContext's active
-// test case, and memx's failures are assertion failures of the pass. Catch2 3 calls its
-// RunContext directly, so no proxy books its work inside the body: the section trackers
-// and the last assertion result it comes to hold are measured after the pass, a GENERATE's
-// generator through two hooked entries of the run context's virtual table
-// (catch2_plugin/README.md).
+// test case, and memx's failures are assertion failures of the pass. Catch2's work inside
+// the body (assertions, messages, sections, a GENERATE's generator) is booked through
+// hooked entries of the run context's virtual table instead of a proxy, what it comes to
+// hold between them (its last result, its messages) by a probe, and the reporters' work by
+// a proxy in front of them (catch2_plugin/README.md).
 //
 // Both: with Catch2's own main and MEMX_REPEAT=N, the run's list of test cases is made to
 // hold the selection N times over, so that the whole run is repeated in test order.
@@ -468,10 +468,9 @@ class Listener final : public Catch::TestEventListenerBase {
 // =========================================================================================
 // Catch2 3.x
 // =========================================================================================
-// Catch2 3 calls its RunContext directly from the assertion macros (AssertionHandler
-// static_casts the result capture to it), so no proxy can stand in front of it. The pass is
-// still measured around the body alone: the RunContext's active TestCaseHandle gets an
-// invoker that opens the memx test, calls the test's own invoker and closes it.
+// The pass is measured around the body alone: the RunContext's active TestCaseHandle gets
+// an invoker that opens the memx test, calls the test's own invoker and closes it. Catch2's
+// work inside it is booked through the run context's virtual table (CaptureHook, below).
 
 // --- Private members reached through explicit instantiation ([temp.spec]) ---------------
 // An explicit instantiation may name a private member; the friend it defines hands the
@@ -513,7 +512,8 @@ MEMX_CATCH2_PRIVATE(MessageScopes, std::vector<Catch::ScopedMessage> Catch::RunC
 #undef MEMX_CATCH2_PRIVATE
 
 Catch::RunContext* run_context() {
-  // RunContext is Catch2's only result capture (its AssertionHandler makes the same cast).
+  // RunContext is Catch2's only result capture (later releases' AssertionHandler makes the
+  // same cast).
   return static_cast<Catch::RunContext*>(Catch::getCurrentContext().getResultCapture());
 }
 
@@ -568,18 +568,30 @@ void add_tracker_footprint(const tracking::ITracker& t, FrameworkShare& f) {
   for (const tracking::ITrackerPtr& child : children) add_tracker_footprint(*child, f);
 }
 
-/// Everything Catch2 holds for the running test case that the body can make it add to:
-/// the section trackers, the copy of the last assertion result (kept until the next one,
-/// possibly in another test) and the buffers of its message lists.
-FrameworkShare held_footprint() {
+/// What Catch2 holds for the running test case that any assertion or message can change:
+/// its copy of the last assertion result (kept until the next one, possibly in another
+/// test) and its message lists with their messages (the first message of a run gives the
+/// lists a buffer that lives as long as the run's RunContext, freed between repetitions of
+/// the suite, in no test). No tree walk: measured around every hooked call.
+FrameworkShare held_by_results() noexcept {
   Catch::RunContext* run = run_context();
   if (run == nullptr) return {};
   FrameworkShare f = last_result_footprint();
-  // The lists of INFO/CAPTURE messages: the first message of a run gives them a buffer that
-  // lives as long as the run's RunContext (freed between repetitions of the suite, in no
-  // test).
-  f += vector_buffer(run->*member(Messages{}));
-  f += vector_buffer(run->*member(MessageScopes{}));
+  const std::vector<Catch::MessageInfo>& messages = run->*member(Messages{});
+  f += vector_buffer(messages);
+  for (const Catch::MessageInfo& m : messages) f += string_heap(m.message);
+  const std::vector<Catch::ScopedMessage>& scopes = run->*member(MessageScopes{});
+  f += vector_buffer(scopes);
+  for (const Catch::ScopedMessage& m : scopes) f += string_heap(m.m_info.message);
+  return f;
+}
+
+/// The same and the section trackers' tree (only sectionStarted and the generator calls
+/// add to it): what Catch2 holds for the running test case when its calls are not hooked.
+FrameworkShare held_footprint() noexcept {
+  FrameworkShare f = held_by_results();
+  Catch::RunContext* run = run_context();
+  if (run == nullptr) return f;
   const tracking::ITrackerPtr& root = run->*member(Trackers{}).*member(RootTracker{});
   if (root) add_tracker_footprint(*root, f);
   return f;
@@ -632,6 +644,9 @@ class ReporterProxy final : public Catch::IEventListener {
   }
   void assertionEnded(Catch::AssertionStats const& stats) override {
     const FrameworkShare before = result_footprint(stats.assertionResult);
+    // Inside a hooked call of the run context (CaptureHook), which measures the statistics'
+    // whole life: nothing to add.
+    const bool alone = !Runtime::get().in_framework_call();
     measured([&] { next_->assertionEnded(stats); });
     // A reporter may expand the expression into the statistics' own copy of the result (a
     // cached string: a failed comparison of two long strings makes one as long as both).
@@ -639,7 +654,7 @@ class ReporterProxy final : public Catch::IEventListener {
     // memx cannot see: taken off Catch2's share now, so that the free does not come off the
     // test's net.
     const FrameworkShare after = result_footprint(stats.assertionResult);
-    if (after.bytes != before.bytes || after.blocks != before.blocks) {
+    if (alone && (after.bytes != before.bytes || after.blocks != before.blocks)) {
       FrameworkShare freed_later;
       freed_later.bytes = before.bytes - after.bytes;
       freed_later.blocks = before.blocks - after.blocks;
@@ -720,39 +735,26 @@ class BodyInvoker final : public Catch::ITestInvoker {
       });
     }
     // What Catch2 comes to hold during the pass (section trackers, its copy of the last
-    // assertion result) is Catch2's.
-    FrameworkShare held = held_footprint();
-    auto book_held = [&rt, &held] {
-      const FrameworkShare now = held_footprint();
-      FrameworkShare change = now;
-      change.bytes -= held.bytes;
-      change.blocks -= held.blocks;
-      rt.book_framework_held(change);
-      held = now;
-    };
-    auto end_pass = [&](bool threw) -> const std::vector<std::string>& {
-      book_held();
-      return rt.pass_ended(threw);
-    };
+    // assertion result, its messages) is Catch2's: measured by the hooked calls of the run
+    // context and the runtime's held probe (testRunStarting).
     rt.pass_starting(repetition);
     bool threw = false;
     try {
       body_->invoke();
     } catch (const Catch::TestFailureException&) {
       // A REQUIRE failed (Catch2 has recorded it): nothing of the test is in flight.
-      add_failures(end_pass(true), where_, true);
+      add_failures(rt.pass_ended(true), where_, true);
       throw;
 #if CATCH_VERSION_MINOR >= 3
     } catch (const Catch::TestSkipException&) {
       rt.pass_skipped();
-      add_failures(end_pass(false), where_, true);
+      add_failures(rt.pass_ended(false), where_, true);
       throw;
 #endif
     } catch (...) {
       // An exception escapes the body: reported here as Catch2 would report it after the
       // body (Catch2's work, booked as its share), and ended here, so that what it holds
       // is freed inside the test that made it.
-      book_held();
       const Counters before = rt.framework_call_begin();
       Catch::AssertionHandler handler(Catch::StringRef("TEST_CASE"), where_, Catch::StringRef(),
                                       Catch::ResultDisposition::ContinueOnFailure);
@@ -762,10 +764,9 @@ class BodyInvoker final : public Catch::ITestInvoker {
       } catch (...) {
       }
       rt.framework_call_end(before);
-      held = held_footprint();  // the call above is booked already
       threw = true;
     }
-    add_failures(end_pass(threw), where_, false);
+    add_failures(rt.pass_ended(threw), where_, false);
   }
 
  private:
@@ -773,17 +774,21 @@ class BodyInvoker final : public Catch::ITestInvoker {
   Catch::SourceLineInfo where_{"", 0};
 };
 
-// --- GENERATE: the generator is Catch2's ---------------------------------------------------
-// GENERATE asks the run context for its tracker (acquireGeneratorTracker); when there is
-// none yet, it evaluates the generator expression in the test's frame and hands the
-// generator to createGeneratorTracker, and Catch2 keeps it until the test case's last
-// generated value has run. Both calls go through IResultCapture (catch_generators.cpp),
-// while the assertion macros call the RunContext directly, so no proxy can stand in front
-// of it: the run context is given a copy of its virtual table with these two entries
-// replaced, which needs the Itanium C++ ABI (GCC and Clang on Linux, macOS, the BSDs).
-// Elsewhere the generator stays in the first generated value's net (catch2_plugin/README.md).
+// --- Catch2's work inside the body: hooked entries of the run context's virtual table ------
+// Everything the body asks of Catch2 goes through IResultCapture: the assertion macros
+// (through AssertionHandler), INFO, CAPTURE, UNSCOPED_INFO, SECTION and GENERATE. What
+// Catch2 does inside these calls (the copies of the messages it keeps, its result of the
+// assertion and its copy of it, its trackers, the reporters' work) is its share, as the 2.x
+// branch's proxy books it. A proxy in the run context's place would do for 3.4.0 to 3.7.1,
+// but a Catch2 newer than these casts the result capture to the RunContext in
+// AssertionHandler, where a proxy would be undefined behaviour. Instead the run context is
+// given a copy of its virtual table in which these entries call memx around Catch2's own
+// function: a call that does not go through the table (a final RunContext called directly)
+// is only not hooked. That needs the Itanium C++ ABI (GCC and Clang on Linux, macOS, the
+// BSDs). Elsewhere, and for a call that is not hooked, the held probe books what Catch2
+// comes to hold, off the net only (catch2_plugin/README.md).
 #if defined(__GXX_ABI_VERSION)
-#define MEMX_CATCH2_GENERATOR_HOOK 1
+#define MEMX_CATCH2_CAPTURE_HOOK 1
 
 /// The slot of a virtual member function in its class's virtual table. Itanium C++ ABI: a
 /// pointer to a virtual member function holds 1 + the slot's byte offset (ARM's variant:
@@ -804,35 +809,177 @@ std::size_t vtable_slot(M member) {
 #endif
 }
 
-class GeneratorHook {
+/// What memx does around a hooked entry.
+enum class Role {
+  count,     ///< not hooked: only its slot counts for the table's length
+  measured,  ///< Catch2's work: booked as its share (as measured())
+  acquire,   ///< acquireGeneratorTracker: measured; no tracker yet opens the generator window
+  create,    ///< createGeneratorTracker: closes the window first, then measured
+};
+
+/// IResultCapture's entries, as far as each exists in the Catch2 headers found: the
+/// releases differ (handleMessage takes a StringRef in 3.4.0 and a std::string&& in 3.7.1;
+/// an entry may be removed or overloaded later). An entry that is missing, or overloaded,
+/// is not hooked: its `&C::name` is not one member function.
+#define MEMX_CAPTURE_ENTRY_TRAIT(name)                                                    \
+  template <class C, class = void>                                                       \
+  struct Has_##name : std::false_type {};                                                \
+  template <class C>                                                                     \
+  struct Has_##name<C, std::void_t<decltype(&C::name)>>                                  \
+      : std::is_member_function_pointer<decltype(&C::name)> {};
+#define MEMX_CAPTURE_ENTRIES(X)                                       \
+  X(notifyAssertionStarted, measured)                                 \
+  X(sectionStarted, measured)                                         \
+  X(sectionEnded, measured)                                           \
+  X(sectionEndedEarly, measured)                                      \
+  X(acquireGeneratorTracker, acquire)                                 \
+  X(createGeneratorTracker, create)                                   \
+  X(benchmarkPreparing, measured)                                     \
+  X(benchmarkStarting, measured)                                      \
+  X(benchmarkEnded, measured)                                         \
+  X(benchmarkFailed, measured)                                        \
+  X(pushScopedMessage, measured)                                      \
+  X(popScopedMessage, measured)                                       \
+  X(emplaceUnscopedMessage, measured)                                 \
+  X(handleFatalErrorCondition, count) /* a signal: no bookkeeping */  \
+  X(handleExpr, measured)                                             \
+  X(handleMessage, measured)                                          \
+  X(handleUnexpectedExceptionNotThrown, measured)                     \
+  X(handleUnexpectedInflightException, measured)                      \
+  X(handleIncomplete, measured)                                       \
+  X(handleNonExpr, measured)                                          \
+  X(lastAssertionPassed, count)                                       \
+  X(assertionPassed, measured)                                        \
+  X(getCurrentTestName, count) /* the name is the caller's */         \
+  X(getLastResult, count)                                             \
+  X(exceptionEarlyReported, count)
+#define MEMX_X(name, role) MEMX_CAPTURE_ENTRY_TRAIT(name)
+MEMX_CAPTURE_ENTRIES(MEMX_X)
+#undef MEMX_X
+#undef MEMX_CAPTURE_ENTRY_TRAIT
+
+template <auto Member, Role R>
+struct EntryTag {
+  static constexpr auto member = Member;
+  static constexpr Role role = R;
+};
+
+/// Calls visit(EntryTag<&C::name, role>{}) for each entry C has.
+template <class C, class Visit>
+void for_each_entry(Visit&& visit) {
+#define MEMX_X(name, role_) \
+  if constexpr (Has_##name<C>::value) visit(EntryTag<&C::name, Role::role_>{});
+  MEMX_CAPTURE_ENTRIES(MEMX_X)
+#undef MEMX_X
+}
+#undef MEMX_CAPTURE_ENTRIES
+
+/// The heap blocks of an object the test's frame made and hands over to Catch2 as an rvalue
+/// argument (a WARN's message, which Catch2 moves into its result from 3.7; a SECTION's
+/// name, which Catch2 moves into the section's statistics or keeps for later): Catch2 keeps
+/// or frees them, so they are Catch2's from then on. Other arguments hand over nothing.
+template <class A>
+FrameworkShare handed_over(const A& arg) noexcept {
+  if constexpr (std::is_same_v<A, std::string>) {
+    return string_heap(arg);
+  } else if constexpr (std::is_same_v<A, Catch::SectionEndInfo>) {
+    return string_heap(arg.sectionInfo.name);
+  } else if constexpr (std::is_same_v<A, Catch::MessageBuilder>) {
+    return string_heap(arg.m_info.message);
+  } else {
+    (void)arg;
+    return {};
+  }
+}
+
+template <class A, class V>
+FrameworkShare rvalue_handed_over(const V& arg) noexcept {
+  if constexpr (std::is_rvalue_reference_v<A>) {
+    return handed_over<std::remove_cv_t<std::remove_reference_t<A>>>(arg);
+  } else {
+    (void)arg;
+    return {};
+  }
+}
+
+/// What memx does around Catch2's own function `call` of a hooked entry.
+template <Role R, class F>
+decltype(auto) around(F&& call, FrameworkShare handed) {
+  Runtime& rt = Runtime::get();
+  if constexpr (R == Role::acquire) {
+    Catch::IGeneratorTracker* tracker = measured(call);
+    // None yet: the generator expression runs next, in the test's frame.
+    if (tracker == nullptr) rt.generator_building();
+    return tracker;
+  } else {
+    // create: the generator is built (its window closes before Catch2 makes the tracker,
+    // which is measured with the call).
+    if constexpr (R == Role::create) rt.generator_built();
+    return measured([&]() -> decltype(auto) {
+      rt.framework_takes(handed);
+      return call();
+    });
+  }
+}
+
+/// The function that stands in a hooked entry's slot: the member function's calling
+/// convention with `this` first (Itanium C++ ABI), forwarding to Catch2's function.
+template <class Tag, class Sig = std::remove_cv_t<decltype(Tag::member)>>
+struct Entry;
+#define MEMX_ENTRY(QUALIFIERS)                                                            \
+  template <class Tag, class C, class Ret, class... A>                                    \
+  struct Entry<Tag, Ret (C::*)(A...) QUALIFIERS> {                                        \
+    using Function = Ret (*)(C*, A...);                                                   \
+    static inline Function original = nullptr;                                            \
+    static Ret call(C* self, A... args) {                                                 \
+      FrameworkShare handed;                                                              \
+      ((handed += rvalue_handed_over<A>(args)), ...);                                     \
+      return around<Tag::role>(                                                           \
+          [&]() -> Ret { return original(self, static_cast<A&&>(args)...); }, handed);    \
+    }                                                                                     \
+  };
+MEMX_ENTRY()
+MEMX_ENTRY(const)
+MEMX_ENTRY(noexcept)
+MEMX_ENTRY(const noexcept)
+#undef MEMX_ENTRY
+
+class CaptureHook {
  public:
-  static GeneratorHook& self();
+  static CaptureHook& self();
   /// Gives the run context the hooked table (once per run: each run has its own context).
-  void install(Catch::RunContext* run) {
-    if (run == nullptr || run_ == run) return;
+  /// False when it cannot (a table longer than memx copies).
+  bool install(Catch::RunContext* run) {
+    if (run == nullptr) return false;
+    if (run_ == run) return true;
     auto** vptr = reinterpret_cast<void* const**>(static_cast<Catch::IResultCapture*>(run));
     void* const* original = *vptr;
     if (original != original_) {
       // A virtual table holds its offset to the top and its type_info before the entries
-      // (kept, for dynamic_cast and typeid). The deprecated calls have been IResultCapture's
-      // last ones in every 3.x; a few more entries are copied in case a later release adds
-      // one after them (a virtual table never ends at the end of a mapping in practice).
-      const std::size_t last = std::max({vtable_slot(&Catch::IResultCapture::getCurrentTestName),
-                                         vtable_slot(&Catch::IResultCapture::getLastResult),
-                                         vtable_slot(&Catch::IResultCapture::exceptionEarlyReported)});
+      // (kept, for dynamic_cast and typeid). A few more entries than IResultCapture's are
+      // copied in case a later release adds one that memx does not know (a virtual table
+      // never ends at the end of a mapping in practice).
+      std::size_t last = 0;
+      for_each_entry<Catch::IResultCapture>(
+          [&](auto tag) { last = std::max(last, vtable_slot(decltype(tag)::member)); });
+      if (last + 1 > kMaxEntries) return false;
       const std::size_t entries = std::min<std::size_t>(last + 1 + kSpare, kMaxEntries);
-      acquire_slot_ = vtable_slot(&Catch::IResultCapture::acquireGeneratorTracker);
-      create_slot_ = vtable_slot(&Catch::IResultCapture::createGeneratorTracker);
-      if (last + 1 > kMaxEntries || acquire_slot_ >= entries || create_slot_ >= entries) return;
       std::memcpy(table_, original - 2, (entries + 2) * sizeof(void*));
-      const Acquire a = &acquire;
-      const Create c = &create;
-      std::memcpy(&table_[2 + acquire_slot_], &a, sizeof a);  // a function in a table entry
-      std::memcpy(&table_[2 + create_slot_], &c, sizeof c);
+      for_each_entry<Catch::IResultCapture>([&](auto tag) {
+        using Tag = decltype(tag);
+        if constexpr (Tag::role != Role::count) {
+          using E = Entry<Tag>;
+          const std::size_t slot = vtable_slot(Tag::member);
+          std::memcpy(&E::original, &original[slot], sizeof E::original);
+          const typename E::Function hooked = &E::call;
+          std::memcpy(&table_[2 + slot], &hooked, sizeof hooked);  // a function in a table entry
+        }
+      });
       original_ = original;
     }
     *vptr = table_ + 2;
     run_ = run;
+    return true;
   }
   /// Gives the run context its own table back (the run ends).
   void remove() {
@@ -843,49 +990,16 @@ class GeneratorHook {
   }
 
  private:
-  using Acquire = Catch::IGeneratorTracker* (*)(Catch::IResultCapture*, Catch::StringRef,
-                                                Catch::SourceLineInfo const&);
-  using Create = Catch::IGeneratorTracker* (*)(Catch::IResultCapture*, Catch::StringRef,
-                                               Catch::SourceLineInfo,
-                                               Catch::Generators::GeneratorBasePtr&&);
   static constexpr std::size_t kSpare = 8;
   static constexpr std::size_t kMaxEntries = 64;
 
-  template <class F>
-  F original(std::size_t slot) const noexcept {
-    F f;
-    std::memcpy(&f, &original_[slot], sizeof f);
-    return f;
-  }
-  // The member functions' calling convention: `this` first (Itanium C++ ABI).
-  static Catch::IGeneratorTracker* acquire(Catch::IResultCapture* run, Catch::StringRef name,
-                                           Catch::SourceLineInfo const& line) {
-    const GeneratorHook& h = self();
-    Catch::IGeneratorTracker* tracker =
-        h.original<Acquire>(h.acquire_slot_)(run, name, line);
-    // None yet: the generator expression runs next, in the test's frame.
-    if (tracker == nullptr) Runtime::get().generator_building();
-    return tracker;
-  }
-  static Catch::IGeneratorTracker* create(Catch::IResultCapture* run, Catch::StringRef name,
-                                          Catch::SourceLineInfo line,
-                                          Catch::Generators::GeneratorBasePtr&& generator) {
-    // The generator is built; the tracker Catch2 makes for it is in its section trackers'
-    // tree, which held_footprint measures.
-    Runtime::get().generator_built();
-    const GeneratorHook& h = self();
-    return h.original<Create>(h.create_slot_)(run, name, line, std::move(generator));
-  }
-
   Catch::RunContext* run_ = nullptr;
   void* const* original_ = nullptr;
-  std::size_t acquire_slot_ = 0;
-  std::size_t create_slot_ = 0;
   void* table_[kMaxEntries + 2] = {};
 };
 
-GeneratorHook& GeneratorHook::self() {
-  static GeneratorHook hook;
+CaptureHook& CaptureHook::self() {
+  static CaptureHook hook;
   return hook;
 }
 #endif
@@ -942,9 +1056,15 @@ class Listener final : public Catch::EventListenerBase {
     Runtime& rt = Runtime::get();
     if (!rt.run_starting(color)) return;
     proxy_reporters(m_config);
-#if defined(MEMX_CATCH2_GENERATOR_HOOK)
-    GeneratorHook::self().install(run_context());
+    // Catch2's work inside the body is booked by the hooked calls of the run context, and
+    // what Catch2 comes to hold between them by the held probe; without the hook, the probe
+    // measures the section trackers too.
+#if defined(MEMX_CATCH2_CAPTURE_HOOK)
+    const bool hooked = CaptureHook::self().install(run_context());
+#else
+    const bool hooked = false;
 #endif
+    rt.set_held_probe(hooked ? &held_by_results : &held_footprint);
     repeat_list(rt);
   }
   void testCaseStarting(Catch::TestCaseInfo const& info) override {
@@ -986,9 +1106,10 @@ class Listener final : public Catch::EventListenerBase {
   void testCaseEnded(Catch::TestCaseStats const&) override { Runtime::get().case_ended(); }
   void testRunEnded(Catch::TestRunStats const&) override {
     Runtime& rt = Runtime::get();
-#if defined(MEMX_CATCH2_GENERATOR_HOOK)
-    GeneratorHook::self().remove();
+#if defined(MEMX_CATCH2_CAPTURE_HOOK)
+    CaptureHook::self().remove();
 #endif
+    rt.set_held_probe(nullptr);
     if (list_ != nullptr) {  // Catch2's list as it was
       list_->erase(list_->begin() + static_cast<std::ptrdiff_t>(list_size_), list_->end());
     }

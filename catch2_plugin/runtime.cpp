@@ -214,6 +214,7 @@ void Runtime::pass_starting(int repetition) {
   leaf_.clear();
   share_ = FrameworkShare{};
   held_ = FrameworkShare{};
+  held_base_ = held_probe_ != nullptr ? held_probe_() : FrameworkShare{};
   framework_depth_ = 0;
   generator_open_ = false;
   pass_failed_ = false;
@@ -243,6 +244,7 @@ const std::vector<std::string>& Runtime::pass_ended(bool threw) {
   }
   if (generator_open_) generator_built();  // its expression threw: booked up to here
   segment_end(this_thread_counters());
+  book_held_change();
   Uncounted guard;
   in_pass_ = false;
   FrameworkShare share = share_;
@@ -286,6 +288,7 @@ Counters Runtime::framework_call_begin() noexcept {
   const Counters now = this_thread_counters();
   if (in_pass_ && framework_depth_++ == 0) {
     segment_end(now);
+    book_held_change();  // what changed since the last call, outside any call
     stacks::set_thread_unscoped(true);  // stack mode: Catch2's blocks are no test's sites
   }
   return now;
@@ -301,6 +304,14 @@ void Runtime::generator_built() noexcept {
   if (!generator_open_) return;
   generator_open_ = false;
   framework_call_end(generator_before_);
+}
+
+void Runtime::book_held_change() noexcept {
+  if (held_probe_ == nullptr) return;
+  const FrameworkShare now = held_probe_();
+  held_.bytes += now.bytes - held_base_.bytes;
+  held_.blocks += now.blocks - held_base_.blocks;
+  held_base_ = now;
 }
 
 void Runtime::segment_end(const Counters& now) noexcept {
@@ -331,6 +342,7 @@ void Runtime::framework_call_end(const Counters& before) noexcept {
     p.last_peak = after.peak_bytes;
   }
   p.own = std::max(p.own, after.live_bytes - p.base - share_.bytes);
+  if (held_probe_ != nullptr) held_base_ = held_probe_();  // the call booked its changes
 }
 
 }  // namespace memx::catch2::detail

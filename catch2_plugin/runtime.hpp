@@ -114,14 +114,29 @@ class Runtime {
   /// closes a window still open (the generator's expression threw).
   void generator_building() noexcept;
   void generator_built() noexcept;
-  /// Memory Catch2 came to hold during the pass that no call measured (Catch2 3's section
-  /// trackers and copy of the last assertion result): booked as its share when the pass
-  /// ends, off the pass's net, not off its peak (when it came to be held is not known).
+  void framework_call_end(const Counters& before) noexcept;
+  /// True inside a measured call into Catch2 (or a generator window) on the test's thread.
+  bool in_framework_call() const noexcept { return framework_depth_ > 0; }
+  /// What Catch2 holds that the test can make it add to without a measured call (Catch2 3:
+  /// its copy of the last assertion result, its message lists; without the virtual table
+  /// hook, its section trackers too): a function that measures it, without allocating.
+  /// Its changes between measured calls are Catch2's share, off the pass's net, not off its
+  /// peak (when they were made is not known); within a measured call the call books them.
+  using HeldProbe = FrameworkShare (*)() noexcept;
+  void set_held_probe(HeldProbe probe) noexcept { held_probe_ = probe; }
+  /// Memory that Catch2 came to hold, or let go of, during the pass where no call measured
+  /// it: booked as its share when the pass ends, off the net, not off the peak.
   void book_framework_held(const FrameworkShare& held) noexcept {
     held_.bytes += held.bytes;
     held_.blocks += held.blocks;
   }
-  void framework_call_end(const Counters& before) noexcept;
+  /// Inside the outermost measured call: a block the test made is handed to Catch2, which
+  /// keeps or frees it (a message moved into Catch2's result). From here on it is Catch2's.
+  void framework_takes(const FrameworkShare& block) noexcept {
+    if (!in_pass_ || framework_depth_ != 1) return;
+    share_.bytes += block.bytes;
+    share_.blocks += block.blocks;
+  }
 
  private:
   Runtime() = default;
@@ -149,6 +164,9 @@ class Runtime {
   bool pass_skipped_ = false;
   FrameworkShare share_;
   FrameworkShare held_;  // see book_framework_held
+  HeldProbe held_probe_ = nullptr;  // see set_held_probe
+  FrameworkShare held_base_;        // what it measured after the last measured call
+  void book_held_change() noexcept;
   int framework_depth_ = 0;  // calls into Catch2 in progress on the test's thread
   bool generator_open_ = false;  // a generator_building window is open
   Counters generator_before_;     // the thread's counters when it opened

@@ -11,16 +11,18 @@
 #                and the newest v3 tag of the source
 #
 # For each version, under $WORK (default /tmp/memx-catch2-versions)/<version>/: the sources
-# (git archive), Catch2 built and installed into prefix/ (kept: a second run reuses it),
-# memx configured with -DCMAKE_PREFIX_PATH=prefix in memx/, the targets of the tests built
-# and `ctest -R '^catch2\.|^patterns\.catch2|^consumer\.cxx11$'` run. The last lines are one
-# per version: "catch2-versions: v3.7.1 (3.7.1): 40/40 tests passed". Exit status 0 when every
-# version passed. JOBS (default 2) is the build's parallelism; CMAKE_*_COMPILER_LAUNCHER
-# (ccache) are honoured.
+# (git archive) and Catch2 built and installed into prefix/ (kept: a second run, from any
+# checkout, reuses it). Then the memx checkout this script is in (not another one) is
+# configured with -DCMAKE_PREFIX_PATH=prefix in $BUILD (default build-catch2 in that
+# checkout, ignored by git)/<version>/, the targets of the tests built and
+# `ctest -R '^catch2\.|^patterns\.catch2|^consumer\.cxx11$'` run (log.txt and ctest.txt there).
+# The last lines are one per version: "catch2-versions: v3.7.1 (3.7.1): 40/40 tests passed".
+# Exit status 0 when every version passed. JOBS (default 2) is the build's parallelism;
+# CMAKE_*_COMPILER_LAUNCHER (ccache) are honoured.
 set -euo pipefail
 
 if [ $# -lt 1 ]; then
-  sed -n '6,20p' "$0" >&2
+  sed -n '6,22p' "$0" >&2
   exit 2
 fi
 src=$1
@@ -35,6 +37,7 @@ if ! git --git-dir="$src" rev-parse --git-dir >/dev/null 2>&1; then
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=${WORK:-/tmp/memx-catch2-versions}
+builds=${BUILD:-$root/build-catch2}
 jobs=${JOBS:-2}
 regex='^catch2\.|^patterns\.catch2|^consumer\.cxx11$'
 
@@ -49,11 +52,12 @@ summary=()
 failed=0
 for v in "${versions[@]}"; do
   dir=$work/$v
-  mkdir -p "$dir"
-  log=$dir/log.txt
+  mdir=$builds/$v
+  mkdir -p "$dir" "$mdir"
+  log=$mdir/log.txt
   : >"$log"
-  echo "catch2-versions: $v: building Catch2 into $dir/prefix (log: $log)"
   if [ ! -f "$dir/prefix/.memx-built" ]; then
+    echo "catch2-versions: $v: building Catch2 into $dir/prefix (log: $log)"
     if ! git --git-dir="$src" rev-parse --verify -q "$v^{commit}" >/dev/null; then
       echo "catch2-versions: $v: no such tag or commit in $src" >&2
       summary+=("catch2-versions: $v: not in the source")
@@ -72,9 +76,9 @@ for v in "${versions[@]}"; do
   fi
   found=$(sed -n 's/^set(PACKAGE_VERSION "\(.*\)")$/\1/p' "$dir"/prefix/lib*/cmake/Catch2/Catch2ConfigVersion.cmake)
 
-  echo "catch2-versions: $v ($found): configuring and building memx's Catch2 tests in $dir/memx"
-  rm -rf "$dir/memx"
-  if ! cmake -S "$root" -B "$dir/memx" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  echo "catch2-versions: $v ($found): configuring and building memx's Catch2 tests of $root in $mdir/memx"
+  rm -rf "$mdir/memx"
+  if ! cmake -S "$root" -B "$mdir/memx" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_PREFIX_PATH="$dir/prefix" -DMEMX_BUILD_EXAMPLES=OFF -DMEMX_BUILD_BENCH=OFF \
       >>"$log" 2>&1; then
     summary+=("catch2-versions: $v ($found): memx does not configure (see $log)")
@@ -87,29 +91,29 @@ for v in "${versions[@]}"; do
     continue
   fi
   # The executables of the selected tests, and what consumer.cxx11 installs.
-  targets=$(cmake --build "$dir/memx" --target help |
+  targets=$(cmake --build "$mdir/memx" --target help |
     sed -n 's/^\.\.\. \(memx_catch2_[a-z0-9_]*\|memx_patterns_catch2\|memx_gtest_main\|memx_tool\)$/\1/p')
   # shellcheck disable=SC2086
-  if ! cmake --build "$dir/memx" -j"$jobs" --target $targets >>"$log" 2>&1; then
+  if ! cmake --build "$mdir/memx" -j"$jobs" --target $targets >>"$log" 2>&1; then
     summary+=("catch2-versions: $v ($found): memx's Catch2 tests do not build (see $log)")
     failed=1
     continue
   fi
   set +e
-  ctest --test-dir "$dir/memx" -R "$regex" --output-on-failure -j"$jobs" >"$dir/ctest.txt" 2>&1
+  ctest --test-dir "$mdir/memx" -R "$regex" --output-on-failure -j"$jobs" >"$mdir/ctest.txt" 2>&1
   set -e
-  result=$(grep -E '^[0-9]+% tests passed' "$dir/ctest.txt" || echo "no test result")
-  passed=$(sed -n 's/^[0-9]*% tests passed, \([0-9]*\) tests failed out of \([0-9]*\)$/\1 \2/p' "$dir/ctest.txt")
+  result=$(grep -E '^[0-9]+% tests passed' "$mdir/ctest.txt" || echo "no test result")
+  passed=$(sed -n 's/^[0-9]*% tests passed, \([0-9]*\) tests failed out of \([0-9]*\)$/\1 \2/p' "$mdir/ctest.txt")
   if [ -n "$passed" ]; then
     set -- $passed
     result="$(($2 - $1))/$2 tests passed"
     [ "$1" -eq 0 ] || failed=1
-    fails=$(sed -n 's/^[[:space:]]*[0-9]* - \([^ ]*\) (.*/\1/p' "$dir/ctest.txt" | tr '\n' ' ')
+    fails=$(sed -n 's/^[[:space:]]*[0-9]* - \([^ ]*\) (.*/\1/p' "$mdir/ctest.txt" | tr '\n' ' ')
     [ -z "$fails" ] || result="$result; failed: $fails"
   else
     failed=1
   fi
-  summary+=("catch2-versions: $v ($found): $result (ctest output: $dir/ctest.txt)")
+  summary+=("catch2-versions: $v ($found): $result (ctest output: $mdir/ctest.txt)")
 done
 printf '%s\n' "${summary[@]}"
 exit $failed

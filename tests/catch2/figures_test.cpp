@@ -32,6 +32,12 @@ std::int64_t usable(std::size_t n) {
 volatile int g_one = 1;
 char* volatile g_sink = nullptr;  // keeps the compiler from eliding new/delete pairs
 
+/// Keeps a block of n bytes: an assertion's expression that allocates.
+bool keep_block(std::size_t n) {
+  g_kept.emplace_back(new char[n]);
+  return true;
+}
+
 }  // namespace
 
 TEST_CASE("Figures.Empty") {}
@@ -50,6 +56,14 @@ TEST_CASE("Figures.MessagesAndFailures") {
   UNSCOPED_INFO("an unscoped message, also longer than a small string buffer");
   WARN("a warning that Catch2 reports and forgets, again longer than the buffer");
   CHECK_FALSE(g_one == 1);
+}
+
+// What an assertion's own expression allocates is the test's, inside a message's scope, in a
+// passing and in a failing assertion alike.
+TEST_CASE("Figures.KeepsInAssertions") {
+  INFO("a message long enough not to fit in a small string buffer, kept by Catch2");
+  CHECK(keep_block(700));
+  CHECK_FALSE(keep_block(600));  // fails: Catch2's record of it is not the test's
 }
 
 TEST_CASE("Figures.Throws") { throw std::runtime_error("an exception that escapes the test case body"); }
@@ -172,6 +186,8 @@ int main(int argc, char* argv[]) {
   // INFO, CAPTURE and the other message macros build their text in the test's own frame
   // (counted, and freed by the end of the test); what Catch2 keeps of them is its own.
   expect(r, "Figures.MessagesAndFailures", TestStatus::failed, 0, 0, kAny, 0, 1024);
+  expect(r, "Figures.KeepsInAssertions", TestStatus::failed, usable(700) + usable(600), 2, kAny,
+         usable(700) + usable(600), usable(700) + usable(600) + 1024);
   // SECTION names build strings in the test's frame (counted in allocs and peak, freed).
   expect(r, "Figures.Sections / a first section whose name is longer than a small string",
          TestStatus::passed, 0, 0, kAny, usable(100) + usable(1000), usable(100) + usable(1000) + 512);
