@@ -183,6 +183,8 @@ void write_budget(Writer& w, const Budget& b) {
   if (b.rss) w.key("rss").value(*b.rss);
   if (b.leak) w.key("leak").value(*b.leak);
   if (b.threads) w.key("threads").value(to_string(*b.threads));
+  if (b.fds) w.key("fds").value(*b.fds);                  // optional, added within version 3
+  if (b.threads_left) w.key("threads_left").value(*b.threads_left);  // likewise
   if (b.warn) w.key("warn").value(*b.warn);
   w.end_object();
 }
@@ -282,6 +284,9 @@ void write_test(Writer& w, const TestRecord& t, const std::string& report_binary
     w.key("allocs").value(r.allocs);
     w.key("rss_peak_bytes").value(r.rss_peak_bytes);
     w.key("duration_ms").value(r.duration_ms);
+    // Optional (added within version 3): descriptors and threads it left behind.
+    if (r.fds != 0) w.key("fds").value(r.fds);
+    if (r.threads != 0) w.key("threads").value(r.threads);
     w.end_object();
   }
   w.end_array();
@@ -324,6 +329,27 @@ void write_test(Writer& w, const TestRecord& t, const std::string& report_binary
     w.key("live").value(t.live_numbers.live);
     w.key("numbers").begin_array();
     for (const std::uint64_t n : t.live_numbers.numbers) w.value(n);
+    w.end_array();
+    w.end_object();
+  }
+  if (t.resource_leaks.run > 0) {  // optional: the descriptors and threads a run left
+    w.key("resource_leaks").begin_object();
+    w.key("run").value(t.resource_leaks.run);
+    w.key("fds").begin_array();
+    for (const LeakedDescriptor& d : t.resource_leaks.fds) {
+      w.begin_object();
+      w.key("fd").value(d.fd);
+      w.key("target").value(d.target);
+      w.end_object();
+    }
+    w.end_array();
+    w.key("threads").begin_array();
+    for (const LeakedThread& th : t.resource_leaks.threads) {
+      w.begin_object();
+      w.key("tid").value(th.tid);
+      w.key("name").value(th.name);
+      w.end_object();
+    }
     w.end_array();
     w.end_object();
   }
@@ -501,8 +527,13 @@ Budget budget_at(const json& v, const std::string& path) {
       b.rss = limit;
     else if (it.key() == "leak")  // version 3
       b.leak = limit;
+    else if (it.key() == "fds")  // optional, added within version 3
+      b.fds = limit;
+    else if (it.key() == "threads_left")  // likewise
+      b.threads_left = limit;
     else
-      throw Invalid{p, "unknown budget key (use peak, net, blocks, allocs, rss, leak, threads, warn)"};
+      throw Invalid{p, "unknown budget key (use peak, net, blocks, allocs, rss, leak, fds, threads, "
+                       "threads_left, warn)"};
   }
   return b;
 }
@@ -520,6 +551,8 @@ RunRecord run_at(const json& v, const std::string& path) {
   r.allocs = field(v, path, "allocs", uint64_at);
   r.rss_peak_bytes = field(v, path, "rss_peak_bytes", any_int);
   r.duration_ms = field(v, path, "duration_ms", number_at);
+  r.fds = optional_field(v, path, "fds", non_negative, std::int64_t{0});  // within version 3
+  r.threads = optional_field(v, path, "threads", non_negative, std::int64_t{0});
   return r;
 }
 
@@ -705,6 +738,35 @@ TestRecord test_at(const json& v, const std::string& path, const ReadTables& tab
     if (t.live_numbers.numbers.size() > t.live_numbers.live) {
       throw Invalid{list_path, fmt::format("{} numbers for {} live blocks",
                                            t.live_numbers.numbers.size(), t.live_numbers.live)};
+    }
+  }
+  if (auto rl = v.find("resource_leaks"); rl != v.end()) {  // optional, within version 3
+    const std::string rl_path = join(path, "resource_leaks");
+    object_at(*rl, rl_path);
+    t.resource_leaks.run = field(*rl, rl_path, "run", [&](const json& x, const std::string& p) {
+      const int run = int_at(x, p, 1);
+      if (static_cast<std::size_t>(run) > t.runs.size()) {
+        throw Invalid{p, fmt::format("run {} of a test with {} runs", run, t.runs.size())};
+      }
+      return run;
+    });
+    const std::string fds_path = join(rl_path, "fds");
+    const json& fds = array_at(member(*rl, rl_path, "fds"), fds_path);
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      const std::string p = index(fds_path, i);
+      object_at(fds[i], p);
+      t.resource_leaks.fds.push_back(LeakedDescriptor{
+          field(fds[i], p, "fd", [](const json& x, const std::string& q) { return int_at(x, q, 0); }),
+          field(fds[i], p, "target", string_at)});
+    }
+    const std::string threads_path = join(rl_path, "threads");
+    const json& threads = array_at(member(*rl, rl_path, "threads"), threads_path);
+    for (std::size_t i = 0; i < threads.size(); ++i) {
+      const std::string p = index(threads_path, i);
+      object_at(threads[i], p);
+      t.resource_leaks.threads.push_back(LeakedThread{
+          field(threads[i], p, "tid", [](const json& x, const std::string& q) { return int64_at(x, q, 1); }),
+          field(threads[i], p, "name", string_at)});
     }
   }
   if (auto tl = v.find("timeline"); tl != v.end()) {  // optional: memory over time

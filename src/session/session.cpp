@@ -319,6 +319,9 @@ void Session::begin_test(TestId id) {
     stacks::set_scope(m.current_scope);
   }
   if (m.test_rss) m.test_rss->restart();
+  // Descriptors and threads open now are not the test's (two directory reads, no allocation
+  // once the vectors are large enough).
+  m.resources_read = m.report.measured && read_resource_ids(m.resources_start);
   m.meter.start();  // last: the test's interval starts here
 }
 
@@ -384,6 +387,27 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   }
   const bool stack_mode = m.report.stacks.depth > 0;
   if (stack_mode) stacks::set_scope(0);
+  // Descriptors and threads the test left behind, after their grace period (only a test
+  // that left something waits), named while they are still there: one closed or ended
+  // meanwhile is not left.
+  ResourceLeakRecord left;
+  std::int64_t left_fds = 0, left_threads = 0;
+  if (m.resources_read) {
+    m.resources_read = false;
+    const ResourceIds added = settle_added_resources(m.resources_start, m.resources_end);
+    for (const int fd : added.fds) {
+      if (std::optional<std::string> target = descriptor_target(fd)) {
+        ++left_fds;
+        if (left.fds.size() < kMaxNamedResources) left.fds.push_back(LeakedDescriptor{fd, std::move(*target)});
+      }
+    }
+    for (const std::int64_t tid : added.threads) {
+      if (std::optional<std::string> name = thread_name(tid)) {
+        ++left_threads;
+        if (left.threads.size() < kMaxNamedResources) left.threads.push_back(LeakedThread{tid, std::move(*name)});
+      }
+    }
+  }
 
   std::unique_lock<std::mutex> lock(m.mutex);
   m.in_test = false;
@@ -433,6 +457,8 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     effective.threads = Threads::current;
   }
   if (effective.threads == Threads::current) out.run = m.meter.thread_run();
+  out.run.fds = left_fds;
+  out.run.threads = left_threads;
   // Warn-only: what would fail the test is shown and recorded, and the test passes.
   const bool warn = m.config.options.warn_only || effective.warn.value_or(false);
   std::vector<std::string>& complaints = warn ? out.notes : out.failures;
@@ -450,6 +476,10 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     }
     rec.runs.push_back(out.run);
     m.update_timeline(rec);
+    if (left_fds > 0 || left_threads > 0) {
+      left.run = static_cast<int>(rec.runs.size());
+      rec.resource_leaks = std::move(left);
+    }
     if (numbered && m.numbering_tracks) {  // the latest tracked run's, if it left any
       rec.live_numbers = LiveNumbersRecord{};
       if (numbered->live > 0) {
@@ -488,12 +518,14 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     if (!broken.empty()) {
       std::string msg = fmt::format("memx: {} is over its memory budget ({}):", printable_name(rec.name),
                                     budget_sources(sources));
-      bool left_live = false, peak = false;
+      bool left_live = false, peak = false, left_open = false;
       for (const Violation& v : broken) {
         msg += "\n  " + describe(v);
         left_live = left_live || v.key == "net" || v.key == "blocks";
         peak = peak || v.key == "peak";
+        left_open = left_open || v.key == "fds" || v.key == "threads";
       }
+      if (left_open) msg += resource_leak_lines(rec.resource_leaks, out.run, "    ", 8);
       if (stack_mode && peak && !rec.peak_sites.empty()) {
         msg += std::string("\n  live at its peak, allocated at") +
                (m.report.stacks.sample_bytes > 0 ? " (estimated from samples):" : ":") +
@@ -512,6 +544,26 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
       }
       complain(std::move(msg));
       m.over_budget.insert(rec.name);
+    }
+  }
+
+  // Descriptors and threads left behind: a leak of this run (no repetitions needed: they
+  // are counted, not inferred from growth), failing it under --memx-fail-on-leak unless its
+  // budget limits that kind itself (fds=N, threads=N).
+  if (m.config.options.fail_on_leak && measured && status != TestStatus::skipped) {
+    const std::int64_t fds = effective.fds ? 0 : out.run.fds;
+    const std::int64_t threads = effective.threads_left ? 0 : out.run.threads;
+    if (fds > 0 || threads > 0) {
+      ResourceLeakRecord shown = rec.resource_leaks;
+      if (fds == 0) shown.fds.clear();
+      if (threads == 0) shown.threads.clear();
+      RunRecord counts;
+      counts.fds = fds;
+      counts.threads = threads;
+      complain(fmt::format("memx: {} leaves {} behind (not there at its start, still there {} ms "
+                           "after its end):{}",
+                           printable_name(rec.name), resource_leak_counts(fds, threads),
+                           kResourceGrace.count(), resource_leak_lines(shown, counts, "  ", 8)));
     }
   }
 

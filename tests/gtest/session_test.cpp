@@ -130,7 +130,7 @@ TEST(Options, BadEnvironmentValuesOfVerdictSettingsAreErrors) {
   ASSERT_EQ(p.errors.size(), 2u);
   EXPECT_EQ(p.errors[0],
             "memx: MEMX_BUDGET=\"peek=1KiB\": memx budget \"peek=1KiB\": unknown key \"peek\" in "
-            "\"peek=1KiB\" (use peak, net, blocks, allocs, rss, leak, threads, warn)");
+            "\"peek=1KiB\" (use peak, net, blocks, allocs, rss, leak, fds, threads, warn)");
   EXPECT_EQ(p.errors[1],
             "memx: MEMX_FAIL_ON_LEAK=\"ture\": expected 1/0, true/false, yes/no or on/off, not "
             "\"ture\"");
