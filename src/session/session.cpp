@@ -320,8 +320,9 @@ void Session::begin_test(TestId id) {
   }
   if (m.test_rss) m.test_rss->restart();
   // Descriptors and threads open now are not the test's (two directory reads, no allocation
-  // once the vectors are large enough).
-  m.resources_read = m.report.measured && read_resource_ids(m.resources_start);
+  // once the vectors are large enough), when they are asked for.
+  m.resources_read = m.report.measured && m.watches_resources(m.current.group) &&
+                     read_resource_ids(m.resources_start);
   m.meter.start();  // last: the test's interval starts here
 }
 
@@ -371,6 +372,12 @@ void Session::declare_test_budget(std::string_view text, const char* file, int l
     return;
   }
   m.test_budget = m.test_budget ? m.test_budget->overridden_by(*parsed.budget) : *parsed.budget;
+  // A limit on descriptors or threads in a run that does not list them otherwise: they are
+  // counted from here (MEMX_RESOURCES=0 keeps them off).
+  if ((parsed.budget->fds || parsed.budget->threads_left) && !m.resources_read &&
+      m.report.measured && m.config.options.resources.value_or(true)) {
+    m.resources_read = read_resource_ids(m.resources_start);
+  }
   if (!m.test_budget_text.empty()) m.test_budget_text += ", ";
   m.test_budget_text.append(text.data(), text.size());
 }
@@ -387,9 +394,13 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   }
   const bool stack_mode = m.report.stacks.depth > 0;
   if (stack_mode) stacks::set_scope(0);
-  // Descriptors and threads the test left behind, after their grace period (only a test
-  // that left something waits), named while they are still there: one closed or ended
-  // meanwhile is not left.
+
+  std::unique_lock<std::mutex> lock(m.mutex);
+  m.in_test = false;
+  lock.unlock();
+  // Descriptors and threads the test left behind (no MEMX_BUDGET starts a listing now),
+  // after their grace period (only a test that left something waits), named while they are
+  // still there: one closed or ended meanwhile is not left.
   ResourceLeakRecord left;
   std::int64_t left_fds = 0, left_threads = 0;
   if (m.resources_read) {
@@ -409,9 +420,6 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     }
   }
 
-  std::unique_lock<std::mutex> lock(m.mutex);
-  m.in_test = false;
-  lock.unlock();
   // No test runs now: nothing else touches the current test's fields.
   const TestId& id = m.current;
   const std::optional<Budget>& test_budget = m.test_budget;
@@ -775,6 +783,16 @@ void Session::Impl::update_timeline(TestRecord& rec) {
     p[out++] = p.back();
     p.resize(out);
   }
+}
+
+bool Session::Impl::watches_resources(const std::string& group) const {
+  const PluginOptions& o = config.options;
+  if (o.resources) return *o.resources;
+  if (o.fail_on_leak || o.budget.fds || o.budget.threads_left) return true;
+  const detail::GroupBudgets& groups = detail::group_budgets();
+  if (group.empty() || !groups.limits_resources.load(std::memory_order_relaxed)) return false;
+  const std::optional<detail::GroupBudget> g = groups.find(group);
+  return g && (g->budget.fds || g->budget.threads_left);
 }
 
 void Session::Impl::maybe_write(Session& self) {

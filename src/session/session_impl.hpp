@@ -56,6 +56,10 @@ struct Session::Impl {
   ResourceIds resources_start;
   ResourceIds resources_end;
   bool resources_read = false;  // resources_start holds the running test's start
+  /// Whether a test of `group` has its descriptors and threads listed: MEMX_RESOURCES, else
+  /// under --memx-fail-on-leak or a global or group budget with fds=N or threads=N (a test's
+  /// own MEMX_BUDGET starts the listing where it is declared).
+  bool watches_resources(const std::string& group) const;
   std::optional<RssWindow> run_rss;  // open from begin_run to end_run: the run's timeline
   std::optional<RssWindow> test_rss;  // open as long, restarted per test: the test's timeline
 

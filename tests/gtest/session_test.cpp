@@ -263,6 +263,9 @@ memx::TestId id(const char* name, const char* group = "") { return memx::TestId{
 
 std::vector<void*>* g_kept = new std::vector<void*>();
 
+/// "descriptor N: " as the messages name a descriptor.
+std::string fmt_descriptor(int fd) { return "descriptor " + std::to_string(fd) + ": pipe:["; }
+
 TEST(SessionBudgets, ThreeLevelsCombineKeyByKey) {
   static const bool registered = memx::register_group_budget("Grp", "net=1KiB, allocs=1", __FILE__, __LINE__);
   ASSERT_TRUE(registered);
@@ -406,6 +409,77 @@ TEST(SessionLeaks, LeakFailsInTheLastRepetitionOnly) {
   EXPECT_NE(summary.find("leak: T.Leaky: 16 B in 1 block per repetition (medium confidence)"),
             std::string::npos)
       << summary;
+}
+
+TEST(Options, ResourcesFromTheEnvironment) {
+  EXPECT_FALSE(parse({}).options.resources.has_value());
+  EXPECT_EQ(parse({}, {{"MEMX_RESOURCES", "1"}}).options.resources, true);
+  EXPECT_EQ(parse({}, {{"MEMX_RESOURCES", "off"}}).options.resources, false);
+  const memx::OptionsParse bad = parse({}, {{"MEMX_RESOURCES", "maybe"}});
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_EQ(bad.errors[0],
+            "memx: MEMX_RESOURCES=\"maybe\": expected 1/0, true/false, yes/no or on/off, not \"maybe\"");
+  EXPECT_FALSE(bad.options.resources.has_value());
+}
+
+TEST(SessionResources, APipeLeftOpenInOneRunOnlyFailsThatRun) {
+  memx::PluginOptions o;
+  o.fail_on_leak = true;
+  memx::Session s(config(o));
+  s.begin_run(3);
+  int kept[2] = {-1, -1};
+  for (int it = 0; it < 3; ++it) {
+    s.begin_iteration(it);
+    s.begin_test(id("T.Pipe"));
+    if (it == 1) ASSERT_EQ(::pipe(kept), 0);
+    const memx::TestOutcome out = s.end_test(memx::TestStatus::passed, {});
+    s.end_iteration(it);
+    if (it != 1) {
+      EXPECT_TRUE(out.failures.empty()) << "iteration " << it << ": " << out.failures.front();
+      EXPECT_EQ(out.run.fds, 0);
+    } else {
+      EXPECT_EQ(out.run.fds, 2);
+      ASSERT_EQ(out.failures.size(), 1u);
+      EXPECT_NE(out.failures[0].find("memx: T.Pipe leaves 2 descriptors behind"), std::string::npos)
+          << out.failures[0];
+      EXPECT_NE(out.failures[0].find(fmt_descriptor(kept[0])), std::string::npos) << out.failures[0];
+    }
+  }
+  s.end_run();
+  const memx::TestRecord& t = s.report().tests.at(0);
+  EXPECT_EQ(t.runs.at(1).fds, 2);
+  EXPECT_EQ(t.resource_leaks.run, 2);
+  ASSERT_EQ(t.resource_leaks.fds.size(), 2u);
+  EXPECT_EQ(t.resource_leaks.fds[0].target.rfind("pipe:[", 0), 0u);
+  EXPECT_NE(s.summary(false).find("descriptors or threads left: T.Pipe: 2 descriptors (run 2): descriptor "),
+            std::string::npos)
+      << s.summary(false);
+  ::close(kept[0]);
+  ::close(kept[1]);
+}
+
+TEST(SessionResources, NotListedUnlessAskedFor) {
+  memx::Session s(config(memx::PluginOptions{}));
+  s.begin_run(1);
+  s.begin_test(id("T.Pipe"));
+  int kept[2];
+  ASSERT_EQ(::pipe(kept), 0);
+  const memx::TestOutcome out = s.end_test(memx::TestStatus::passed, {});
+  EXPECT_EQ(out.run.fds, 0);
+  EXPECT_TRUE(out.failures.empty());
+  // A test's own budget with fds=N starts the listing where it is declared.
+  s.begin_test(id("T.Budget"));
+  memx::declare_budget("fds=0", "f.cpp", 9);
+  int more[2];
+  ASSERT_EQ(::pipe(more), 0);
+  const memx::TestOutcome budget = s.end_test(memx::TestStatus::passed, {});
+  EXPECT_EQ(budget.run.fds, 2);
+  ASSERT_EQ(budget.failures.size(), 1u);
+  EXPECT_NE(budget.failures[0].find("leaves 2 descriptors open, its budget allows 0 (fds=0)"),
+            std::string::npos)
+      << budget.failures[0];
+  s.end_run();
+  for (int fd : {kept[0], kept[1], more[0], more[1]}) ::close(fd);
 }
 
 TEST(SessionLeaks, JudgedAloneTheFailingVerdictIsTheReportsOne) {
