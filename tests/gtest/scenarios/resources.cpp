@@ -2,7 +2,8 @@
 // a file left open (named by its path), a socket and a pipe left open, a detached thread
 // left running; and under its budget "fds=0, threads=0", a test that leaves a file open.
 // These pass: a thread that ends within the grace period, a test that closes what it
-// opens, and a test whose budget allows the descriptor it leaves (fds=1).
+// opens, a test whose budget allows the descriptor it leaves (fds=1), and, repeated, a
+// singleton's thread started by the first repetition only.
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -47,6 +48,18 @@ TEST(Resources, ClosesWhatItOpens) {
   ASSERT_GE(fd, 0);
   ::close(fd);
   std::thread([] {}).join();
+}
+
+// A singleton's worker, started by the first run of the test and by no later one.
+TEST(Singleton, StartsAThreadOnce) {
+  static const bool started = [] {
+    std::thread([] {
+      pthread_setname_np(pthread_self(), "memx-singleton");
+      for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+    }).detach();
+    return true;
+  }();
+  EXPECT_TRUE(started);
 }
 
 TEST(ResourceBudget, FdsZero) {
