@@ -23,7 +23,10 @@ inline constexpr const char* kReportFormat = "memx-report";
 /// Version 2 added stack mode's allocation sites (Report::stacks, TestRecord::sites);
 /// version 3 the controls: budget keys leak, threads and warn, the verdict "expected",
 /// each violation's `enforced`, the run's `warn_only` and suppressions. Versions 1 and 2
-/// still read.
+/// still read. Added within version 3, optional (absent: none, and what older reports
+/// read as): each run's `fds` and `threads` left behind, a test's `resource_leaks`, and the
+/// budget keys `fds` and `threads_left` (a reader older than them rejects only a report
+/// whose budgets use them, naming the key).
 inline constexpr int kReportVersion = 3;
 
 /// What one repetition of a test used.
@@ -34,6 +37,11 @@ struct RunRecord {
   std::uint64_t allocs = 0;         ///< allocations made
   std::int64_t rss_peak_bytes = 0;  ///< peak RSS growth above the start
   double duration_ms = 0;           ///< wall time, milliseconds
+  /// Descriptors open at its end that were not at its start (after the grace period,
+  /// memx/resources.hpp); JSON `fds`, written when not 0.
+  std::int64_t fds = 0;
+  /// Threads alive at its end that were not at its start; JSON `threads`, written when not 0.
+  std::int64_t threads = 0;
 
   /// The figures a budget is checked against.
   Measurement measurement() const;
@@ -41,9 +49,53 @@ struct RunRecord {
   friend bool operator==(const RunRecord& a, const RunRecord& b) {
     return a.net_bytes == b.net_bytes && a.net_blocks == b.net_blocks &&
            a.peak_bytes == b.peak_bytes && a.allocs == b.allocs &&
-           a.rss_peak_bytes == b.rss_peak_bytes && a.duration_ms == b.duration_ms;
+           a.rss_peak_bytes == b.rss_peak_bytes && a.duration_ms == b.duration_ms &&
+           a.fds == b.fds && a.threads == b.threads;
   }
 };
+
+/// A descriptor a run of a test left open.
+struct LeakedDescriptor {
+  int fd = 0;          ///< its number
+  std::string target;  ///< readlink of /proc/self/fd/N: a path, "socket:[ino]", "pipe:[ino]", ...
+  /// Field-wise equality.
+  friend bool operator==(const LeakedDescriptor& a, const LeakedDescriptor& b) {
+    return a.fd == b.fd && a.target == b.target;
+  }
+};
+
+/// A thread a run of a test left running.
+struct LeakedThread {
+  std::int64_t tid = 0;  ///< its thread id
+  std::string name;      ///< /proc/self/task/TID/comm
+  /// Field-wise equality.
+  friend bool operator==(const LeakedThread& a, const LeakedThread& b) {
+    return a.tid == b.tid && a.name == b.name;
+  }
+};
+
+/// At most this many descriptors and as many threads are named per test (RunRecord counts all).
+inline constexpr std::size_t kMaxNamedResources = 16;
+
+/// The descriptors and threads the latest run of a test that left any left behind.
+struct ResourceLeakRecord {
+  int run = 0;                               ///< that run (1-based); 0: no run left any
+  std::vector<LeakedDescriptor> fds;         ///< ascending by number, at most kMaxNamedResources
+  std::vector<LeakedThread> threads;         ///< ascending by tid, at most kMaxNamedResources
+  /// Field-wise equality.
+  friend bool operator==(const ResourceLeakRecord& a, const ResourceLeakRecord& b) {
+    return a.run == b.run && a.fds == b.fds && a.threads == b.threads;
+  }
+};
+
+/// Lines naming what `leaks` holds, each starting with "\n" + `indent`:
+/// "descriptor 7: /tmp/data.txt", "thread 4242 \"worker\""; at most `max` lines, then "and N
+/// more" (counting `fds`/`threads` of its run beyond those named).
+std::string resource_leak_lines(const ResourceLeakRecord& leaks, const RunRecord& run,
+                                std::string_view indent, std::size_t max);
+
+/// "1 descriptor and 2 threads" for a run's fds and threads ("" when both are 0).
+std::string resource_leak_counts(std::int64_t fds, std::int64_t threads);
 
 /// A budget violation as stored in a report, with its message for people.
 struct ViolationRecord {
@@ -202,13 +254,16 @@ struct TestRecord {
   LiveNumbersRecord live_numbers;
   /// Memory over time of its run with the highest peak (optional: run 0 when not recorded).
   TestTimeline timeline;
+  /// What its latest run that left descriptors or threads behind left (optional: run 0).
+  ResourceLeakRecord resource_leaks;
 
   /// Field-wise equality.
   friend bool operator==(const TestRecord& a, const TestRecord& b) {
     return a.name == b.name && a.binary == b.binary && a.file == b.file && a.line == b.line && a.status == b.status &&
            a.runs == b.runs && a.budget == b.budget && a.violations == b.violations &&
            a.leak == b.leak && a.sites == b.sites && a.peak_sites == b.peak_sites &&
-           a.live_numbers == b.live_numbers && a.timeline == b.timeline;
+           a.live_numbers == b.live_numbers && a.timeline == b.timeline &&
+           a.resource_leaks == b.resource_leaks;
   }
 };
 

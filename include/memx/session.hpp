@@ -38,6 +38,9 @@ struct PluginOptions {
   std::string budget_text;            ///< --memx-budget / MEMX_BUDGET, as given
   Budget budget;                      ///< budget_text parsed: the global default budget
   bool fail_on_leak = false;          ///< --memx-fail-on-leak / MEMX_FAIL_ON_LEAK
+  /// MEMX_RESOURCES: list each test's descriptors and threads (on) or not (off); unset: only
+  /// under --memx-fail-on-leak or a budget with fds=N or threads=N (docs/leak-verdicts.md).
+  std::optional<bool> resources;
   int stacks_depth = 0;               ///< --memx-stacks[=DEPTH] / MEMX_STACKS; 0: stack mode off
   std::uint64_t stacks_sample = 0;    ///< --memx-stacks=sample:SIZE: sampling mean; 0: every allocation
   int top_sites = 10;                 ///< --memx-sites=N / MEMX_SITES: sites kept per test
@@ -60,7 +63,7 @@ struct OptionsParse {
   PluginOptions options;              ///< valid settings (bad values are left at their defaults)
   /// One line per setting memx cannot use, naming the flag or variable: a bad value of a
   /// flag or of MEMX_REPORT, MEMX_BUDGET, MEMX_FAIL_ON_LEAK, MEMX_STACKS, MEMX_SITES,
-  /// MEMX_BREAK_ON_ALLOC, MEMX_WARN_ONLY, MEMX_THREADS, MEMX_REPORT_OPTIONAL, a missing, unreadable or malformed
+  /// MEMX_BREAK_ON_ALLOC, MEMX_WARN_ONLY, MEMX_THREADS, MEMX_REPORT_OPTIONAL, MEMX_RESOURCES, a missing, unreadable or malformed
   /// suppressions file (MEMX_SUPPRESSIONS), an unknown --memx-* flag. The
   /// plugins stop the run on any of them, before the first test, with exit code 2.
   std::vector<std::string> errors;

@@ -19,7 +19,7 @@ constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
 
 enum class Kind { size, count };
 
-constexpr const char* kKnownKeys = "peak, net, blocks, allocs, rss, leak, threads, warn";
+constexpr const char* kKnownKeys = "peak, net, blocks, allocs, rss, leak, fds, threads, warn";
 
 struct KeyInfo {
   std::string_view name;
@@ -31,6 +31,7 @@ constexpr KeyInfo kKeys[] = {
     {"peak", Kind::size, &Budget::peak},      {"net", Kind::size, &Budget::net},
     {"blocks", Kind::count, &Budget::blocks}, {"allocs", Kind::count, &Budget::allocs},
     {"rss", Kind::size, &Budget::rss},        {"leak", Kind::count, &Budget::leak},
+    {"fds", Kind::count, &Budget::fds},       {"threads", Kind::count, &Budget::threads_left},
 };
 
 struct Unit {
@@ -161,7 +162,7 @@ std::string exact_size(std::int64_t bytes) {
 }
 
 std::string format_for(std::string_view key, std::int64_t v) {
-  if (key == "blocks" || key == "allocs" || key == "leak") {
+  if (key == "blocks" || key == "allocs" || key == "leak" || key == "fds" || key == "threads") {
     return v < 0 ? fmt::format("{}", v) : format_count(static_cast<std::uint64_t>(v));
   }
   return format_bytes(v);
@@ -174,7 +175,8 @@ const char* to_string(Threads t) {
 }
 
 bool Budget::empty() const {
-  return !peak && !net && !blocks && !allocs && !rss && !leak && !threads && !warn;
+  return !peak && !net && !blocks && !allocs && !rss && !leak && !threads && !fds && !threads_left &&
+         !warn;
 }
 
 Budget Budget::overridden_by(const Budget& more_specific) const {
@@ -240,14 +242,17 @@ BudgetParse parse_budget(std::string_view text) {
     }
     std::string_view token = text.substr(start, pos - start);
     while (!token.empty() && is_separator(token.back())) token.remove_suffix(1);
-    if (key == "threads") {
+    // threads=current|all says whose allocations count; threads=N limits the threads left
+    // running (below, with the other limits).
+    if (key == "threads" && !value.empty() && !is_digit(value.front()) && value.front() != '-') {
       if (budget.threads) return fail(fmt::format("duplicate key \"threads\" in \"{}\"", token));
       if (value == "current") {
         budget.threads = Threads::current;
       } else if (value == "all") {
         budget.threads = Threads::all;
       } else {
-        return fail(fmt::format("unknown threads value \"{}\" in \"{}\" (use current or all)",
+        return fail(fmt::format("unknown threads value \"{}\" in \"{}\" (use current or all, or "
+                                "a whole number: the threads the test may leave running)",
                                 value, token));
       }
       continue;
@@ -292,14 +297,15 @@ std::vector<Violation> check_budget(const Budget& budget, const Measurement& m) 
       m.allocs > static_cast<std::uint64_t>(kMax) ? kMax : static_cast<std::int64_t>(m.allocs);
   const std::int64_t measured[] = {m.peak_bytes, m.net_bytes, m.net_blocks, allocs,
                                    m.rss_peak_bytes};
-  static_assert(std::size(measured) + 1 == std::size(kKeys), "leak is the last key");
+  static_assert(std::size(measured) + 3 == std::size(kKeys), "leak, fds, threads follow");
   std::vector<Violation> out;
-  for (std::size_t i = 0; i < std::size(measured); ++i) {
-    const std::optional<std::int64_t>& allowed = budget.*kKeys[i].field;
-    if (allowed && measured[i] > *allowed) {
-      out.push_back(Violation{std::string(kKeys[i].name), measured[i], *allowed});
-    }
-  }
+  auto check = [&](const KeyInfo& k, std::int64_t value) {
+    const std::optional<std::int64_t>& allowed = budget.*k.field;
+    if (allowed && value > *allowed) out.push_back(Violation{std::string(k.name), value, *allowed});
+  };
+  for (std::size_t i = 0; i < std::size(measured); ++i) check(kKeys[i], measured[i]);
+  check(kKeys[6], m.fds);
+  check(kKeys[7], m.threads);
   return out;
 }
 
@@ -312,6 +318,13 @@ std::string describe(const Violation& v) {
     }
     return fmt::format("leaks {} block{} per repetition, its budget expects {} (leak={})",
                        v.measured, v.measured == 1 ? "" : "s", v.allowed, v.allowed);
+  }
+  if (v.key == "fds" || v.key == "threads") {
+    const bool fds = v.key == "fds";
+    return fmt::format("leaves {} {} {}, its budget allows {} ({}={})", v.measured,
+                       fds ? (v.measured == 1 ? "descriptor" : "descriptors")
+                           : (v.measured == 1 ? "thread" : "threads"),
+                       fds ? "open" : "running", v.allowed, v.key, v.allowed);
   }
   // measured > allowed >= 0 for real violations; compute the excess without overflow.
   const std::int64_t excess =

@@ -10,6 +10,7 @@
 #include "memx/report.hpp"
 #include "memx/sites.hpp"
 #include "memx/suppressions.hpp"
+#include "memx/units.hpp"
 
 namespace memx {
 
@@ -20,7 +21,40 @@ Measurement RunRecord::measurement() const {
   m.peak_bytes = peak_bytes;
   m.allocs = allocs;
   m.rss_peak_bytes = rss_peak_bytes;
+  m.fds = fds;
+  m.threads = threads;
   return m;
+}
+
+std::string resource_leak_counts(std::int64_t fds, std::int64_t threads) {
+  std::string out;
+  if (fds > 0) out = fmt::format("{} descriptor{}", fds, fds == 1 ? "" : "s");
+  if (threads > 0) {
+    if (!out.empty()) out += " and ";
+    out += fmt::format("{} thread{}", threads, threads == 1 ? "" : "s");
+  }
+  return out;
+}
+
+std::string resource_leak_lines(const ResourceLeakRecord& leaks, const RunRecord& run,
+                                std::string_view indent, std::size_t max) {
+  std::string out;
+  std::size_t shown = 0;
+  for (const LeakedDescriptor& d : leaks.fds) {
+    if (shown == max) break;
+    out += fmt::format("\n{}descriptor {}: {}", indent, d.fd, printable_name(d.target));
+    ++shown;
+  }
+  for (const LeakedThread& t : leaks.threads) {
+    if (shown == max) break;
+    out += fmt::format("\n{}thread {} \"{}\"", indent, t.tid, printable_name(t.name));
+    ++shown;
+  }
+  const std::int64_t total = std::max<std::int64_t>(run.fds, 0) + std::max<std::int64_t>(run.threads, 0);
+  if (total > static_cast<std::int64_t>(shown)) {
+    out += fmt::format("\n{}and {} more", indent, total - static_cast<std::int64_t>(shown));
+  }
+  return out;
 }
 
 const char* to_string(TestStatus s) {
@@ -141,6 +175,8 @@ void analyze_report(Report& report) {
         worst.peak_bytes = std::max(worst.peak_bytes, r.peak_bytes);
         worst.allocs = std::max(worst.allocs, r.allocs);
         worst.rss_peak_bytes = std::max(worst.rss_peak_bytes, r.rss_peak_bytes);
+        worst.fds = std::max(worst.fds, r.fds);
+        worst.threads = std::max(worst.threads, r.threads);
       }
       for (const Violation& v : check_budget(*t.budget, worst)) {
         t.violations.push_back(ViolationRecord{v.key, v.measured, v.allowed, describe(v)});

@@ -187,6 +187,8 @@ void write_budget(Writer& w, const Budget& b) {
   if (b.rss) w.key("rss").value(*b.rss);
   if (b.leak) w.key("leak").value(*b.leak);
   if (b.threads) w.key("threads").value(to_string(*b.threads));
+  if (b.fds) w.key("fds").value(*b.fds);                  // optional, added within version 3
+  if (b.threads_left) w.key("threads_left").value(*b.threads_left);  // likewise
   if (b.warn) w.key("warn").value(*b.warn);
   w.end_object();
 }
@@ -286,6 +288,9 @@ void write_test(Writer& w, const TestRecord& t, const std::string& report_binary
     w.key("allocs").value(r.allocs);
     w.key("rss_peak_bytes").value(r.rss_peak_bytes);
     w.key("duration_ms").value(r.duration_ms);
+    // Optional (added within version 3): descriptors and threads it left behind.
+    if (r.fds != 0) w.key("fds").value(r.fds);
+    if (r.threads != 0) w.key("threads").value(r.threads);
     w.end_object();
   }
   w.end_array();
@@ -328,6 +333,27 @@ void write_test(Writer& w, const TestRecord& t, const std::string& report_binary
     w.key("live").value(t.live_numbers.live);
     w.key("numbers").begin_array();
     for (const std::uint64_t n : t.live_numbers.numbers) w.value(n);
+    w.end_array();
+    w.end_object();
+  }
+  if (t.resource_leaks.run > 0) {  // optional: the descriptors and threads a run left
+    w.key("resource_leaks").begin_object();
+    w.key("run").value(t.resource_leaks.run);
+    w.key("fds").begin_array();
+    for (const LeakedDescriptor& d : t.resource_leaks.fds) {
+      w.begin_object();
+      w.key("fd").value(d.fd);
+      w.key("target").value(d.target);
+      w.end_object();
+    }
+    w.end_array();
+    w.key("threads").begin_array();
+    for (const LeakedThread& th : t.resource_leaks.threads) {
+      w.begin_object();
+      w.key("tid").value(th.tid);
+      w.key("name").value(th.name);
+      w.end_object();
+    }
     w.end_array();
     w.end_object();
   }
@@ -694,8 +720,13 @@ Budget budget_at(const V& v, const Path& path) {
       b.rss = limit;
     else if (key == "leak")  // version 3
       b.leak = limit;
+    else if (key == "fds")  // optional, added within version 3
+      b.fds = limit;
+    else if (key == "threads_left")  // likewise
+      b.threads_left = limit;
     else
-      throw Invalid{p.str(), "unknown budget key (use peak, net, blocks, allocs, rss, leak, threads, warn)"};
+      throw Invalid{p.str(), "unknown budget key (use peak, net, blocks, allocs, rss, leak, fds, threads, "
+                             "threads_left, warn)"};
   });
   return b;
 }
@@ -710,6 +741,8 @@ RunRecord run_at(const V& v, const Path& path) {
   r.allocs = field(v, path, "allocs", uint64_at);
   r.rss_peak_bytes = field(v, path, "rss_peak_bytes", any_int_at);
   r.duration_ms = field(v, path, "duration_ms", number_at);
+  r.fds = optional_field(v, path, "fds", non_negative_at, std::int64_t{0});  // within version 3
+  r.threads = optional_field(v, path, "threads", non_negative_at, std::int64_t{0});
   return r;
 }
 
@@ -902,6 +935,31 @@ TestRecord test_at(const V& v, const Path& path, const ReadTables& tables) {
       throw Invalid{list_path.str(), fmt::format("{} numbers for {} live blocks",
                                                  t.live_numbers.numbers.size(), t.live_numbers.live)};
     }
+  }
+  if (const std::optional<V> rl = v.find("resource_leaks")) {  // optional, within version 3
+    const Path rl_path = join(path, "resource_leaks");
+    object_at(*rl, rl_path);
+    t.resource_leaks.run = field(*rl, rl_path, "run", [&](const V& x, const Path& p) {
+      const int run = int_at(x, p, 1);
+      if (static_cast<std::size_t>(run) > t.runs.size()) {
+        throw Invalid{p.str(), fmt::format("run {} of a test with {} runs", run, t.runs.size())};
+      }
+      return run;
+    });
+    const Path fds_path = join(rl_path, "fds");
+    array_at(member(*rl, rl_path, "fds"), fds_path).each([&](std::size_t i, const V& x) {
+      const Path p = index(fds_path, i);
+      object_at(x, p);
+      t.resource_leaks.fds.push_back(LeakedDescriptor{field(x, p, "fd", line_at), field(x, p, "target", string_at)});
+    });
+    const Path threads_path = join(rl_path, "threads");
+    array_at(member(*rl, rl_path, "threads"), threads_path).each([&](std::size_t i, const V& x) {
+      const Path p = index(threads_path, i);
+      object_at(x, p);
+      t.resource_leaks.threads.push_back(LeakedThread{
+          field(x, p, "tid", [](const V& y, const Path& q) { return int64_at(y, q, 1); }),
+          field(x, p, "name", string_at)});
+    });
   }
   if (const std::optional<V> tl = v.find("timeline")) {  // optional: memory over time
     const Path tl_path = join(path, "timeline");

@@ -39,6 +39,7 @@ bool register_group_budget(const char* group, const char* text, const char* file
     BudgetParse parsed = parse_budget(text);
     if (parsed.budget) {
       entry.budget = *parsed.budget;
+      if (entry.budget.fds || entry.budget.threads_left) detail::group_budgets().limits_resources = true;
     } else {
       entry.error = parsed.error;
     }

@@ -206,6 +206,12 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
   if (const char* v = env("MEMX_FAIL_ON_LEAK"); v != nullptr && *v != '\0') {
     set_switch(o.fail_on_leak, v, describe_env("MEMX_FAIL_ON_LEAK", v), out.errors);
   }
+  if (const char* v = env("MEMX_RESOURCES"); v != nullptr && *v != '\0') {
+    bool on = false;
+    const std::size_t errors = out.errors.size();
+    set_switch(on, v, describe_env("MEMX_RESOURCES", v), out.errors);
+    if (out.errors.size() == errors) o.resources = on;
+  }
   if (const char* v = env("MEMX_STACKS"); v != nullptr && *v != '\0') {
     set_stacks(o, v, describe_env("MEMX_STACKS", v), out.errors);
   }

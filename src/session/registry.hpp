@@ -1,6 +1,7 @@
 // Internal: the registry of group (suite) budgets shared by budgets.cpp and session.cpp.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -22,6 +23,9 @@ struct GroupBudget {
 struct GroupBudgets {
   mutable std::mutex mutex;
   std::map<std::string, GroupBudget> by_group;
+  /// True once a group's budget limits descriptors or threads (fds=N, threads=N): only then
+  /// does a test's start look its group up to know whether to list them.
+  std::atomic<bool> limits_resources{false};
   /// A copy of the group's entry (make it under a guard).
   std::optional<GroupBudget> find(const std::string& group) const;
 };

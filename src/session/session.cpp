@@ -319,6 +319,10 @@ void Session::begin_test(TestId id) {
     stacks::set_scope(m.current_scope);
   }
   if (m.test_rss) m.test_rss->restart();
+  // Descriptors and threads open now are not the test's (two directory reads, no allocation
+  // once the vectors are large enough), when they are asked for.
+  m.resources_read = m.report.measured && m.watches_resources(m.current.group) &&
+                     read_resource_ids(m.resources_start);
   m.meter.start();  // last: the test's interval starts here
 }
 
@@ -368,6 +372,12 @@ void Session::declare_test_budget(std::string_view text, const char* file, int l
     return;
   }
   m.test_budget = m.test_budget ? m.test_budget->overridden_by(*parsed.budget) : *parsed.budget;
+  // A limit on descriptors or threads in a run that does not list them otherwise: they are
+  // counted from here (MEMX_RESOURCES=0 keeps them off).
+  if ((parsed.budget->fds || parsed.budget->threads_left) && !m.resources_read &&
+      m.report.measured && m.config.options.resources.value_or(true)) {
+    m.resources_read = read_resource_ids(m.resources_start);
+  }
   if (!m.test_budget_text.empty()) m.test_budget_text += ", ";
   m.test_budget_text.append(text.data(), text.size());
 }
@@ -388,6 +398,34 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   std::unique_lock<std::mutex> lock(m.mutex);
   m.in_test = false;
   lock.unlock();
+  // Descriptors and threads the test left behind (no MEMX_BUDGET starts a listing now),
+  // after their grace period (only a test that left something waits), named while they are
+  // still there: one closed or ended meanwhile is not left.
+  ResourceLeakRecord left_behind;
+  std::int64_t left_fds = 0, left_threads = 0;
+  // A forked child that ends the test (its parent's threads are not in it, its own thread
+  // is new) judges nothing: the parent does.
+  const bool listed = std::exchange(m.resources_read, false);
+  if (listed && static_cast<long>(::getpid()) == m.owner_pid) {
+    const ResourceIds added = settle_added_resources(m.resources_start, m.resources_end);
+    for (const int fd : added.fds) {
+      if (std::optional<std::string> target = descriptor_target(fd)) {
+        ++left_fds;
+        if (left_behind.fds.size() < kMaxNamedResources) {
+          left_behind.fds.push_back(LeakedDescriptor{fd, std::move(*target)});
+        }
+      }
+    }
+    for (const std::int64_t tid : added.threads) {
+      if (std::optional<std::string> name = thread_name(tid)) {
+        ++left_threads;
+        if (left_behind.threads.size() < kMaxNamedResources) {
+          left_behind.threads.push_back(LeakedThread{tid, std::move(*name)});
+        }
+      }
+    }
+  }
+
   // No test runs now: nothing else touches the current test's fields.
   const TestId& id = m.current;
   const std::optional<Budget>& test_budget = m.test_budget;
@@ -433,6 +471,8 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     effective.threads = Threads::current;
   }
   if (effective.threads == Threads::current) out.run = m.meter.thread_run();
+  out.run.fds = left_fds;
+  out.run.threads = left_threads;
   // Warn-only: what would fail the test is shown and recorded, and the test passes.
   const bool warn = m.config.options.warn_only || effective.warn.value_or(false);
   std::vector<std::string>& complaints = warn ? out.notes : out.failures;
@@ -450,6 +490,10 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     }
     rec.runs.push_back(out.run);
     m.update_timeline(rec);
+    if (left_fds > 0 || left_threads > 0) {
+      left_behind.run = static_cast<int>(rec.runs.size());
+      rec.resource_leaks = std::move(left_behind);
+    }
     if (numbered && m.numbering_tracks) {  // the latest tracked run's, if it left any
       rec.live_numbers = LiveNumbersRecord{};
       if (numbered->live > 0) {
@@ -488,12 +532,14 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     if (!broken.empty()) {
       std::string msg = fmt::format("memx: {} is over its memory budget ({}):", printable_name(rec.name),
                                     budget_sources(sources));
-      bool left_live = false, peak = false;
+      bool left_live = false, peak = false, left_open = false;
       for (const Violation& v : broken) {
         msg += "\n  " + describe(v);
         left_live = left_live || v.key == "net" || v.key == "blocks";
         peak = peak || v.key == "peak";
+        left_open = left_open || v.key == "fds" || v.key == "threads";
       }
+      if (left_open) msg += resource_leak_lines(rec.resource_leaks, out.run, "    ", 8);
       if (stack_mode && peak && !rec.peak_sites.empty()) {
         msg += std::string("\n  live at its peak, allocated at") +
                (m.report.stacks.sample_bytes > 0 ? " (estimated from samples):" : ":") +
@@ -512,6 +558,29 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
       }
       complain(std::move(msg));
       m.over_budget.insert(rec.name);
+    }
+  }
+
+  // Descriptors and threads left behind: counted, not inferred from growth, so one run is
+  // enough. Under --memx-fail-on-leak they fail the only run, or the last repetition: a
+  // singleton's thread or file started by the first repetition is there in every later
+  // one, and a later run leaves nothing new (as for heap leaks, one-time state is not a
+  // leak). A budget that limits the kind (fds=N, threads=N) judges it instead, every run.
+  const bool judged_run = m.repetitions < 2 || m.iteration == m.repetitions - 1;
+  if (m.config.options.fail_on_leak && judged_run && measured && status != TestStatus::skipped) {
+    const std::int64_t fds = effective.fds ? 0 : out.run.fds;
+    const std::int64_t threads = effective.threads_left ? 0 : out.run.threads;
+    if (fds > 0 || threads > 0) {
+      ResourceLeakRecord shown = rec.resource_leaks;
+      if (fds == 0) shown.fds.clear();
+      if (threads == 0) shown.threads.clear();
+      RunRecord counts;
+      counts.fds = fds;
+      counts.threads = threads;
+      complain(fmt::format("memx: {} leaves {} behind (not there at its start, still there {} ms "
+                           "after its end):{}",
+                           printable_name(rec.name), resource_leak_counts(fds, threads),
+                           kResourceGrace.count(), resource_leak_lines(shown, counts, "  ", 8)));
     }
   }
 
@@ -723,6 +792,16 @@ void Session::Impl::update_timeline(TestRecord& rec) {
     p[out++] = p.back();
     p.resize(out);
   }
+}
+
+bool Session::Impl::watches_resources(const std::string& group) const {
+  const PluginOptions& o = config.options;
+  if (o.resources) return *o.resources;
+  if (o.fail_on_leak || o.budget.fds || o.budget.threads_left) return true;
+  const detail::GroupBudgets& groups = detail::group_budgets();
+  if (group.empty() || !groups.limits_resources.load(std::memory_order_relaxed)) return false;
+  const std::optional<detail::GroupBudget> g = groups.find(group);
+  return g && (g->budget.fds || g->budget.threads_left);
 }
 
 void Session::Impl::maybe_write(Session& self) {

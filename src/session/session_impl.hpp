@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "memx/resources.hpp"
 #include "memx/rss.hpp"
 #include "memx/session.hpp"
 #include "memx/stacks.hpp"
@@ -50,6 +51,15 @@ struct Session::Impl {
   std::chrono::steady_clock::time_point run_started{};
   std::chrono::steady_clock::duration write_time{};  // spent writing reports so far
   TestMeter meter;
+  // Descriptors and threads (memx/resources.hpp): read when each test begins, compared at
+  // its end; the vectors keep their capacity from test to test.
+  ResourceIds resources_start;
+  ResourceIds resources_end;
+  bool resources_read = false;  // resources_start holds the running test's start
+  /// Whether a test of `group` has its descriptors and threads listed: MEMX_RESOURCES, else
+  /// under --memx-fail-on-leak or a global or group budget with fds=N or threads=N (a test's
+  /// own MEMX_BUDGET starts the listing where it is declared).
+  bool watches_resources(const std::string& group) const;
   std::optional<RssWindow> run_rss;  // open from begin_run to end_run: the run's timeline
   std::optional<RssWindow> test_rss;  // open as long, restarted per test: the test's timeline
 

@@ -29,6 +29,14 @@ std::int64_t max_peak(const TestRecord& t) {
   return p;
 }
 
+/// True when a run of the test left descriptors or threads behind.
+bool left_resources(const TestRecord& t) {
+  for (const RunRecord& r : t.runs) {
+    if (r.fds > 0 || r.threads > 0) return true;
+  }
+  return false;
+}
+
 std::string plural(std::size_t n, const char* one, const char* many) {
   return fmt::format("{} {}", n, n == 1 ? one : many);
 }
@@ -59,6 +67,7 @@ std::string Session::summary(bool color) const {
   }
 
   std::vector<const TestRecord*> budget_broken, warned, leaks, warned_leaks, suppressed, by_peak;
+  std::vector<const TestRecord*> resources;  // left descriptors or threads behind
   std::size_t suspects = 0, expected = 0;
   for (const TestRecord& t : m.report.tests) {
     bool enforced = m.bad_budget.count(t.name) != 0;
@@ -78,6 +87,7 @@ std::string Session::summary(bool color) const {
     if (t.leak.verdict == Verdict::suspect) ++suspects;
     if (t.leak.verdict == Verdict::expected) ++expected;
     if (max_peak(t) > 0) by_peak.push_back(&t);
+    if (left_resources(t)) resources.push_back(&t);
   }
   std::stable_sort(by_peak.begin(), by_peak.end(), [](const TestRecord* a, const TestRecord* b) {
     return max_peak(*a) > max_peak(*b);
@@ -110,7 +120,8 @@ std::string Session::summary(bool color) const {
 
   std::string out;
   const std::size_t n = m.report.tests.size();
-  if (budget_broken.empty() && leaks.empty() && warned.empty() && warned_leaks.empty()) {
+  if (budget_broken.empty() && leaks.empty() && warned.empty() && warned_leaks.empty() &&
+      resources.empty()) {
     std::string line = fmt::format("{} measured, none over budget, no leaks", plural(n, "test", "tests"));
     if (!extras.empty()) line += " (" + extras.substr(2) + ")";
     if (!by_peak.empty()) {
@@ -120,7 +131,11 @@ std::string Session::summary(bool color) const {
     return paint(kGreen, kPrefix) + line + "\n" + suppression_lines;
   }
 
-  const bool failing = !budget_broken.empty() || !leaks.empty();
+  const bool failing = !budget_broken.empty() || !leaks.empty() ||
+                       (!resources.empty() && m.config.options.fail_on_leak && !m.config.options.warn_only);
+  if (!resources.empty()) {
+    extras += fmt::format(", {} leaving descriptors or threads", resources.size());
+  }
   std::string head = fmt::format("{} measured: {} over budget, {} leaking{}", plural(n, "test", "tests"),
                                  budget_broken.size() + warned.size(),
                                  leaks.size() + warned_leaks.size(), extras);
@@ -159,6 +174,21 @@ std::string Session::summary(bool color) const {
   for (const TestRecord* t : suppressed) {
     out += paint(kYellow, kPrefix) + fmt::format("leak suppressed by {}: {}\n",
                                                  t->leak.suppressed_by, printable_name(t->name));
+  }
+  for (const TestRecord* t : resources) {
+    const ResourceLeakRecord& left = t->resource_leaks;
+    const RunRecord& run = left.run > 0 && static_cast<std::size_t>(left.run) <= t->runs.size()
+                               ? t->runs[static_cast<std::size_t>(left.run) - 1]
+                               : t->runs.back();
+    std::string what = resource_leak_lines(left, run, "", 4);
+    for (std::size_t nl = what.find('\n'); nl != std::string::npos; nl = what.find('\n', nl)) {
+      what.replace(nl, 1, nl == 0 ? "" : "; ");
+    }
+    out += paint(kYellow, kPrefix) +
+           fmt::format("descriptors or threads left: {}: {}{}{}\n", printable_name(t->name),
+                       resource_leak_counts(run.fds, run.threads),
+                       t->runs.size() > 1 ? fmt::format(" (run {})", left.run) : std::string(),
+                       what.empty() ? std::string() : ": " + what);
   }
   out += suppression_lines;
   if (!by_peak.empty()) {

@@ -105,7 +105,7 @@ TEST(ParseBudgetErrors, UnknownUnitNamesTheUnitAndToken) {
 TEST(ParseBudgetErrors, UnknownKey) {
   EXPECT_EQ(parse_error("peek=1"),
             "memx budget \"peek=1\": unknown key \"peek\" in \"peek=1\" (use peak, net, blocks, "
-            "allocs, rss, leak, threads, warn)");
+            "allocs, rss, leak, fds, threads, warn)");
   EXPECT_NE(parse_error("Peak=1").find("unknown key \"Peak\""), std::string::npos);
 }
 

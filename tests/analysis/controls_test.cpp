@@ -50,7 +50,7 @@ TEST(BudgetControls, CanonicalTextReadsBackEqual) {
 TEST(BudgetControls, BadValuesNameTheToken) {
   EXPECT_EQ(parse_error("threads=main"),
             "memx budget \"threads=main\": unknown threads value \"main\" in \"threads=main\" "
-            "(use current or all)");
+            "(use current or all, or a whole number: the threads the test may leave running)");
   EXPECT_EQ(parse_error("leak=2KiB"),
             "memx budget \"leak=2KiB\": \"leak\" takes a plain whole number, not \"2KiB\" in "
             "\"leak=2KiB\"");
@@ -63,7 +63,7 @@ TEST(BudgetControls, BadValuesNameTheToken) {
   EXPECT_NE(parse_error("threads=all threads=current").find("duplicate key \"threads\""),
             std::string::npos);
   EXPECT_NE(parse_error("warning").find("missing '=' in \"warning\""), std::string::npos);
-  EXPECT_NE(parse_error("leaks=1").find("(use peak, net, blocks, allocs, rss, leak, threads, warn)"),
+  EXPECT_NE(parse_error("leaks=1").find("(use peak, net, blocks, allocs, rss, leak, fds, threads, warn)"),
             std::string::npos);
 }
 

@@ -384,8 +384,8 @@ TEST(ReadReport, RejectsWrongTypesEverywhere) {
       {json::json_pointer("/tests/0/budget"), "peak=4MiB",
        "tests[0].budget: expected an object, got string"},
       {json::json_pointer("/tests/0/budget/peek"), 1,
-       "tests[0].budget.peek: unknown budget key (use peak, net, blocks, allocs, rss, leak, threads, "
-       "warn)"},
+       "tests[0].budget.peek: unknown budget key (use peak, net, blocks, allocs, rss, leak, fds, threads, "
+       "threads_left, warn)"},
       {json::json_pointer("/tests/0/budget/peak"), -5,
        "tests[0].budget.peak: integer -5 is out of range [0, 9223372036854775807]"},
       {json::json_pointer("/tests/1/violations/0/measured"), "64",

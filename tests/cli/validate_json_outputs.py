@@ -22,6 +22,7 @@ RUNS = [
     ["show", "--json", "--only", "leaks,budget", "--sort", "peak", "--top", "2", "new.json"],
     ["show", "--json", "binaries"],
     ["show", "--json", "unmeasured.json"],
+    ["show", "--json", "resources.json"],
     ["show", "--json", "odd_names.json"],
     ["show", "--json", "sites.json"],
     ["show", "--json", "stale"],

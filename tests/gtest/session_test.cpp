@@ -130,7 +130,7 @@ TEST(Options, BadEnvironmentValuesOfVerdictSettingsAreErrors) {
   ASSERT_EQ(p.errors.size(), 2u);
   EXPECT_EQ(p.errors[0],
             "memx: MEMX_BUDGET=\"peek=1KiB\": memx budget \"peek=1KiB\": unknown key \"peek\" in "
-            "\"peek=1KiB\" (use peak, net, blocks, allocs, rss, leak, threads, warn)");
+            "\"peek=1KiB\" (use peak, net, blocks, allocs, rss, leak, fds, threads, warn)");
   EXPECT_EQ(p.errors[1],
             "memx: MEMX_FAIL_ON_LEAK=\"ture\": expected 1/0, true/false, yes/no or on/off, not "
             "\"ture\"");
@@ -262,6 +262,9 @@ memx::SessionConfig config(memx::PluginOptions o) {
 memx::TestId id(const char* name, const char* group = "") { return memx::TestId{name, group, "f.cpp", 7}; }
 
 std::vector<void*>* g_kept = new std::vector<void*>();
+
+/// "descriptor N: " as the messages name a descriptor.
+std::string fmt_descriptor(int fd) { return "descriptor " + std::to_string(fd) + ": pipe:["; }
 
 TEST(SessionBudgets, ThreeLevelsCombineKeyByKey) {
   static const bool registered = memx::register_group_budget("Grp", "net=1KiB, allocs=1", __FILE__, __LINE__);
@@ -406,6 +409,85 @@ TEST(SessionLeaks, LeakFailsInTheLastRepetitionOnly) {
   EXPECT_NE(summary.find("leak: T.Leaky: 16 B in 1 block per repetition (medium confidence)"),
             std::string::npos)
       << summary;
+}
+
+TEST(Options, ResourcesFromTheEnvironment) {
+  EXPECT_FALSE(parse({}).options.resources.has_value());
+  EXPECT_EQ(parse({}, {{"MEMX_RESOURCES", "1"}}).options.resources, true);
+  EXPECT_EQ(parse({}, {{"MEMX_RESOURCES", "off"}}).options.resources, false);
+  const memx::OptionsParse bad = parse({}, {{"MEMX_RESOURCES", "maybe"}});
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_EQ(bad.errors[0],
+            "memx: MEMX_RESOURCES=\"maybe\": expected 1/0, true/false, yes/no or on/off, not \"maybe\"");
+  EXPECT_FALSE(bad.options.resources.has_value());
+}
+
+TEST(SessionResources, APipeLeftInTheLastRepetitionFailsOneLeftOnceDoesNot) {
+  memx::PluginOptions o;
+  o.fail_on_leak = true;
+  memx::Session s(config(o));
+  s.begin_run(3);
+  int once[2] = {-1, -1};  // T.Once: a singleton's pipe, opened by its first run
+  int last[2] = {-1, -1};  // T.Last: left open by its last run
+  for (int it = 0; it < 3; ++it) {
+    s.begin_iteration(it);
+    s.begin_test(id("T.Once"));
+    if (it == 0) {
+      ASSERT_EQ(::pipe(once), 0);
+    }
+    const memx::TestOutcome first = s.end_test(memx::TestStatus::passed, {});
+    EXPECT_TRUE(first.failures.empty()) << "iteration " << it << ": " << first.failures.front();
+    EXPECT_EQ(first.run.fds, it == 0 ? 2 : 0);
+    s.begin_test(id("T.Last"));
+    if (it == 2) {
+      ASSERT_EQ(::pipe(last), 0);
+    }
+    const memx::TestOutcome out = s.end_test(memx::TestStatus::passed, {});
+    s.end_iteration(it);
+    if (it < 2) {
+      EXPECT_TRUE(out.failures.empty()) << "iteration " << it << ": " << out.failures.front();
+    } else {
+      EXPECT_EQ(out.run.fds, 2);
+      ASSERT_EQ(out.failures.size(), 1u);
+      EXPECT_NE(out.failures[0].find("memx: T.Last leaves 2 descriptors behind"), std::string::npos)
+          << out.failures[0];
+      EXPECT_NE(out.failures[0].find(fmt_descriptor(last[0])), std::string::npos) << out.failures[0];
+    }
+  }
+  s.end_run();
+  const memx::TestRecord& t = s.report().tests.at(0);
+  EXPECT_EQ(t.runs.at(0).fds, 2);
+  EXPECT_EQ(t.resource_leaks.run, 1);
+  ASSERT_EQ(t.resource_leaks.fds.size(), 2u);
+  EXPECT_EQ(t.resource_leaks.fds[0].target.rfind("pipe:[", 0), 0u);
+  EXPECT_NE(s.summary(false).find("descriptors or threads left: T.Once: 2 descriptors (run 1): descriptor "),
+            std::string::npos)
+      << s.summary(false);
+  for (int fd : {once[0], once[1], last[0], last[1]}) ::close(fd);
+}
+
+TEST(SessionResources, NotListedUnlessAskedFor) {
+  memx::Session s(config(memx::PluginOptions{}));
+  s.begin_run(1);
+  s.begin_test(id("T.Pipe"));
+  int kept[2];
+  ASSERT_EQ(::pipe(kept), 0);
+  const memx::TestOutcome out = s.end_test(memx::TestStatus::passed, {});
+  EXPECT_EQ(out.run.fds, 0);
+  EXPECT_TRUE(out.failures.empty());
+  // A test's own budget with fds=N starts the listing where it is declared.
+  s.begin_test(id("T.Budget"));
+  memx::declare_budget("fds=0", "f.cpp", 9);
+  int more[2];
+  ASSERT_EQ(::pipe(more), 0);
+  const memx::TestOutcome budget = s.end_test(memx::TestStatus::passed, {});
+  EXPECT_EQ(budget.run.fds, 2);
+  ASSERT_EQ(budget.failures.size(), 1u);
+  EXPECT_NE(budget.failures[0].find("leaves 2 descriptors open, its budget allows 0 (fds=0)"),
+            std::string::npos)
+      << budget.failures[0];
+  s.end_run();
+  for (int fd : {kept[0], kept[1], more[0], more[1]}) ::close(fd);
 }
 
 TEST(SessionLeaks, JudgedAloneTheFailingVerdictIsTheReportsOne) {

@@ -42,6 +42,8 @@ Report baseline_of(Report report, const std::string& root, bool keep_rss) {
     t.sites.clear();
     t.peak_sites.clear();
     t.timeline = TestTimeline{};  // when it ran and what the sampler read: one run's
+    // Descriptor numbers and thread ids are one run's; the counts (runs' fds, threads) stay.
+    t.resource_leaks = ResourceLeakRecord{};
     for (RunRecord& r : t.runs) {
       r.duration_ms = 0;
       if (!keep_rss) r.rss_peak_bytes = 0;

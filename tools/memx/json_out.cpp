@@ -63,6 +63,22 @@ std::string show_json(const Report& report, const std::vector<const TestRecord*>
     tj["over_budget"] = over_budget_json(t);
     tj["file"] = t.file;
     tj["line"] = t.line;
+    const ResourceLeakRecord& left = t.resource_leaks;
+    if (left.run > 0 && static_cast<std::size_t>(left.run) <= t.runs.size()) {
+      // Optional: only a test that left descriptors or threads behind has it.
+      const RunRecord& run = t.runs[static_cast<std::size_t>(left.run) - 1];
+      ordered_json rj;
+      rj["run"] = left.run;
+      rj["fds"] = run.fds;
+      rj["threads"] = run.threads;
+      ordered_json fds = ordered_json::array();
+      for (const LeakedDescriptor& d : left.fds) fds.push_back({{"fd", d.fd}, {"target", d.target}});
+      rj["named_fds"] = std::move(fds);
+      ordered_json threads = ordered_json::array();
+      for (const LeakedThread& th : left.threads) threads.push_back({{"tid", th.tid}, {"name", th.name}});
+      rj["named_threads"] = std::move(threads);
+      tj["resource_leaks"] = std::move(rj);
+    }
     out.push_back(std::move(tj));
   }
   j["tests"] = std::move(out);

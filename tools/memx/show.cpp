@@ -144,7 +144,7 @@ std::string summary_line(const Report& report, const std::string& root) {
                        report.tests.size(), report.tests.size() == 1 ? "" : "s",
                        report.tool.empty() ? "another tool or library" : report.tool);
   }
-  std::size_t over = 0, leaking = 0, suspect = 0;
+  std::size_t over = 0, leaking = 0, suspect = 0, left = 0;
   std::size_t highest = report.tests.size();
   std::int64_t highest_peak = -1;
   for (std::size_t i = 0; i < report.tests.size(); ++i) {
@@ -152,6 +152,7 @@ std::string summary_line(const Report& report, const std::string& root) {
     if (!t.violations.empty()) ++over;
     if (t.leak.reported_leak()) ++leaking;
     if (t.leak.verdict == Verdict::suspect) ++suspect;
+    if (t.resource_leaks.run > 0) ++left;
     const TestFigures f = figures_of(t);
     if (f.runs > 0 && f.peak_bytes > highest_peak) {
       highest_peak = f.peak_bytes;
@@ -161,6 +162,8 @@ std::string summary_line(const Report& report, const std::string& root) {
   std::string line = fmt::format("{} test{}: {} over budget, {} leaking, {} suspect",
                                  report.tests.size(), report.tests.size() == 1 ? "" : "s", over,
                                  leaking, suspect);
+  // Only when there are some: reports without them read as before.
+  if (left > 0) line += fmt::format(", {} leaving descriptors or threads", left);
   if (highest < report.tests.size()) {
     line += fmt::format("; highest peak {} ({})", format_bytes(highest_peak), printable_name(labels.empty() ? report.tests[highest].name : labels[highest]));
   }
@@ -169,6 +172,25 @@ std::string summary_line(const Report& report, const std::string& root) {
 }
 
 namespace {
+
+// "descriptors and threads left behind:" and, per test of `tests` that left any, what its
+// latest such run left ("" when none did).
+std::string resource_lines(const Report& report, const std::vector<const TestRecord*>& tests,
+                           const std::vector<std::string>& labels, bool color) {
+  std::string out;
+  for (const TestRecord* t : tests) {
+    const ResourceLeakRecord& left = t->resource_leaks;
+    if (left.run <= 0 || static_cast<std::size_t>(left.run) > t->runs.size()) continue;
+    if (out.empty()) out = "descriptors and threads left behind:\n";
+    const RunRecord& run = t->runs[static_cast<std::size_t>(left.run) - 1];
+    const std::string name = printable_name(
+        labels.empty() ? t->name : labels[static_cast<std::size_t>(t - report.tests.data())]);
+    out += fmt::format("  {} (run {} of {}): {}", paint(name, Color::bold, color), left.run,
+                       t->runs.size(), resource_leak_counts(run.fds, run.threads));
+    out += resource_leak_lines(left, run, "    ", kMaxNamedResources * 2) + "\n";
+  }
+  return out;
+}
 
 // The tests `options` selects (--sites pattern, --only), sorted (--sort), at most --top;
 // *matching is how many there were before --top.
@@ -274,6 +296,7 @@ std::string render_show(const Report& report, const ShowOptions& options, bool c
                    {budget, budget_color}});
   }
   std::string out = table.render(color, options.ascii);
+  out += resource_lines(report, tests, labels, color);
   if (matching != report.tests.size() || tests.size() != matching) {
     out += fmt::format("showing {} of {} tests\n", tests.size(), report.tests.size());
   }
