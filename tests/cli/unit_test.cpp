@@ -1,11 +1,13 @@
 // Unit tests of the memx CLI's rules and of merge/diff in memx::analysis.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <string>
 #include <vector>
 
 #include "gate_rules.hpp"
+#include "html.hpp"
 #include "junit.hpp"
 #include "memx/diff.hpp"
 #include "memx/identity.hpp"
@@ -653,3 +655,57 @@ TEST(TwoPhase, MergedSitesKeepTheCountingVerdictAndNameTheLine) {
 
 }  // namespace
 }  // namespace memx::cli
+
+// A report too large for one page is aggregated: the page lists every flagged test (when
+// they are few), the highest of each column, and counts every test in histograms.
+TEST(Html, ALargeReportIsAggregatedKeepingWhatNeedsLooking) {
+  memx::Report r;
+  r.framework = "googletest";
+  r.binary = "big_tests";
+  r.complete = true;
+  r.started_at = "2026-11-30T12:00:00Z";
+  r.backend = "mimalloc";
+  for (int i = 0; i < 20000; ++i) {
+    memx::TestRecord t;
+    t.name = "Big.Test" + std::to_string(i);
+    memx::RunRecord run;
+    run.peak_bytes = 1000 + (i * 7919) % 50000;
+    run.allocs = static_cast<std::uint64_t>(10 + i % 300);
+    run.duration_ms = 0.01;
+    t.runs.push_back(run);
+    t.leak.verdict = memx::Verdict::clean;
+    if (i % 1000 == 7) t.status = memx::TestStatus::failed;  // 20 flagged tests
+    r.tests.push_back(std::move(t));
+  }
+  r.tests[12345].runs[0].peak_bytes = 10 << 20;  // the highest peak, not flagged
+  const std::string page = memx::cli::render_html(r, "t", "", nullptr, "");
+  ASSERT_LT(page.size(), std::size_t{4} << 20);
+  const std::string start = "<script type=\"application/json\" id=\"memx-report\">";
+  const std::size_t from = page.find(start) + start.size();
+  const nlohmann::json data = nlohmann::json::parse(page.substr(from, page.find("</script>", from) - from));
+  const nlohmann::json& agg = data["page"]["aggregate"];
+  ASSERT_TRUE(agg.is_object());
+  EXPECT_EQ(agg["total"], 20000);
+  EXPECT_EQ(agg["flagged"], 20);
+  const auto& listed = data["report"]["tests"];
+  EXPECT_LE(listed.size(), std::size_t{2000});
+  EXPECT_EQ(agg["listed"], listed.size());
+  std::vector<std::string> names;
+  for (const auto& t : listed) names.push_back(t["name"]);
+  for (int i = 7; i < 20000; i += 1000) {
+    EXPECT_NE(std::find(names.begin(), names.end(), "Big.Test" + std::to_string(i)), names.end()) << i;
+  }
+  EXPECT_NE(std::find(names.begin(), names.end(), "Big.Test12345"), names.end());
+  // The indexes say where each listed test is in the report.
+  for (std::size_t k = 0; k < listed.size(); ++k) {
+    EXPECT_EQ("Big.Test" + std::to_string(agg["indexes"][k].get<int>()), names[k]);
+  }
+  std::uint64_t counted = 0;
+  for (const auto& bucket : agg["histograms"]["peak"]) counted += bucket[2].get<std::uint64_t>();
+  EXPECT_EQ(counted, 20000u);
+  EXPECT_EQ(agg["counts"]["failed"], 20);
+  // A small report is listed whole.
+  r.tests.resize(100);
+  const std::string small = memx::cli::render_html(r, "t", "", nullptr, "");
+  EXPECT_NE(small.find("\"aggregate\":null"), std::string::npos);
+}

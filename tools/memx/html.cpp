@@ -1,7 +1,10 @@
 // memx html: one self-contained page (inline CSS, JavaScript and SVG; no network access).
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <map>
+#include <unordered_map>
+#include <unordered_set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +19,7 @@
 
 #include "cli.hpp"
 #include "gate_rules.hpp"
+#include "html.hpp"
 #include "html_page.hpp"
 #include "memx/diff.hpp"
 #include "memx/identity.hpp"
@@ -98,7 +102,7 @@ std::size_t drop_timelines(Report& shown) {
 // The comparison with a baseline, as `memx gate` makes it (diff_reports, then
 // find_regressions with the gate's default tolerances): its verdict, and each test's change.
 ordered_json baseline_json(const Report& base, const Report& now, const std::string& base_path,
-                           const std::string& root) {
+                           const std::string& root, const std::vector<std::size_t>* kept) {
   ordered_json j;
   j["path"] = base_path;
   const GateRules rules;
@@ -113,9 +117,14 @@ ordered_json baseline_json(const Report& base, const Report& now, const std::str
   }
   const std::vector<TestDiff> diffs = diff_reports(base, now, root);
   const std::vector<Regression> regressions = find_regressions(diffs, rules);
-  // Where each of the new report's tests is in the page (the page lists them in its order).
-  std::map<std::pair<std::string, std::string>, std::size_t> at;
-  for (std::size_t i = 0; i < now.tests.size(); ++i) at.emplace(std::make_pair(now.tests[i].binary, now.tests[i].name), i);
+  // Where each of the new report's tests is in the page (the page lists them in its order;
+  // only the kept ones when the report is aggregated).
+  std::unordered_map<const TestRecord*, std::size_t> at;
+  if (kept) {
+    for (std::size_t k = 0; k < kept->size(); ++k) at.emplace(&now.tests[(*kept)[k]], k);
+  } else {
+    for (std::size_t i = 0; i < now.tests.size(); ++i) at.emplace(&now.tests[i], i);
+  }
   std::map<std::string, std::vector<std::string>> regressed;  // label -> what regressed
   ordered_json list = ordered_json::array();
   std::size_t failing = 0;
@@ -141,7 +150,7 @@ ordered_json baseline_json(const Report& base, const Report& now, const std::str
       missing.push_back(d.label());
       continue;
     }
-    const auto it = at.find({d.now->binary, d.now->name});
+    const auto it = at.find(d.now);
     if (it == at.end()) continue;
     ordered_json e;
     e["index"] = it->second;
@@ -193,20 +202,169 @@ ordered_json baseline_json(const Report& base, const Report& now, const std::str
   return j;
 }
 
+// A report of more tests than this is aggregated in the page: it lists the tests that need
+// looking at and the highest of each column, and draws every test in histograms; the page
+// of a million tests stays a few MB (the report keeps them all).
+constexpr std::size_t kPageTests = 2000;
+// Of them, at most this many flagged ones (failed, over budget, leaking or suspect,
+// regressed), the rest the highest of each column.
+constexpr std::size_t kPageFlagged = 1000;
+constexpr std::size_t kPageTopPerColumn = 200;
+
+// How much a test needs looking at: failed, then over budget, then leak, suspect; 0: not.
+int flag_rank(const TestRecord& t) {
+  if (t.status == TestStatus::failed) return 4;
+  if (gated_violations(t)) return 3;
+  if (t.leak.verdict == Verdict::leak && t.leak.suppressed_by.empty()) return 2;
+  if (t.leak.verdict == Verdict::suspect) return 1;
+  return 0;
+}
+
+// The tests the page lists of a large report (indexes, ascending), and its "aggregate".
+std::vector<std::size_t> choose_tests(const Report& report, const std::unordered_set<const TestRecord*>& regressed,
+                                      ordered_json& aggregate) {
+  const std::size_t n = report.tests.size();
+  std::vector<TestFigures> figures(n);
+  for (std::size_t i = 0; i < n; ++i) figures[i] = figures_of(report.tests[i]);
+  std::vector<char> keep(n, 0);
+  std::size_t kept = 0;
+  auto take = [&](std::size_t i) {
+    if (!keep[i]) {
+      keep[i] = 1;
+      ++kept;
+    }
+  };
+  // The flagged ones, the most serious first (a regression counts as over budget).
+  std::vector<std::size_t> flagged;
+  std::vector<int> rank(n, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    rank[i] = std::max(flag_rank(report.tests[i]), regressed.count(&report.tests[i]) ? 3 : 0);
+    if (rank[i] > 0) flagged.push_back(i);
+  }
+  std::stable_sort(flagged.begin(), flagged.end(), [&](std::size_t a, std::size_t b) { return rank[a] > rank[b]; });
+  for (std::size_t k = 0; k < flagged.size() && k < kPageFlagged; ++k) take(flagged[k]);
+  // The highest of each column.
+  std::vector<std::size_t> order(n);
+  auto top = [&](auto value) {
+    for (std::size_t i = 0; i < n; ++i) order[i] = i;
+    const std::size_t m = std::min(kPageTopPerColumn, n);
+    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(m), order.end(),
+                      [&](std::size_t a, std::size_t b) { return value(a) > value(b); });
+    for (std::size_t k = 0; k < m && kept < kPageTests; ++k) take(order[k]);
+  };
+  top([&](std::size_t i) { return static_cast<double>(figures[i].peak_bytes); });
+  top([&](std::size_t i) { return report.tests[i].leak.bytes_per_run; });
+  top([&](std::size_t i) { return static_cast<double>(figures[i].allocs); });
+  top([&](std::size_t i) { return static_cast<double>(figures[i].rss_peak_bytes); });
+  top([&](std::size_t i) {
+    double ms = 0;
+    for (const RunRecord& r : report.tests[i].runs) ms += r.duration_ms;
+    return ms;
+  });
+  std::vector<std::size_t> out;
+  out.reserve(kept);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (keep[i]) out.push_back(i);
+  }
+  // What the page says of the tests it does not list: counts, and each column's histogram
+  // (powers of two) over all of them.
+  std::size_t failed = 0, skipped = 0, over = 0, leaking = 0, suspect = 0, ran = 0;
+  auto bucket_of = [](double v) {  // 0: zero or less; k: [2^(k-1), 2^k)
+    if (!(v >= 1)) return 0;
+    return std::min(64, 1 + static_cast<int>(std::floor(std::log2(v))));
+  };
+  std::vector<std::uint64_t> peak(65, 0), net(65, 0), allocs(65, 0), ms(65, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const TestRecord& t = report.tests[i];
+    failed += t.status == TestStatus::failed;
+    skipped += t.status == TestStatus::skipped;
+    over += !t.violations.empty();
+    leaking += t.leak.verdict == Verdict::leak;
+    suspect += t.leak.verdict == Verdict::suspect;
+    if (figures[i].runs == 0) continue;
+    ++ran;
+    double total_ms = 0;
+    for (const RunRecord& r : t.runs) total_ms += r.duration_ms;
+    ++peak[static_cast<std::size_t>(bucket_of(static_cast<double>(figures[i].peak_bytes)))];
+    ++net[static_cast<std::size_t>(bucket_of(t.leak.bytes_per_run))];
+    ++allocs[static_cast<std::size_t>(bucket_of(static_cast<double>(figures[i].allocs)))];
+    ++ms[static_cast<std::size_t>(bucket_of(total_ms * 1000))];  // microseconds
+  }
+  auto histogram = [](const std::vector<std::uint64_t>& counts) {
+    ordered_json h = ordered_json::array();
+    for (std::size_t k = 0; k < counts.size(); ++k) {
+      if (counts[k] == 0) continue;
+      const double lo = k == 0 ? 0 : std::ldexp(1.0, static_cast<int>(k) - 1);
+      h.push_back(ordered_json::array({lo, k == 0 ? 1 : std::ldexp(1.0, static_cast<int>(k)), counts[k]}));
+    }
+    return h;
+  };
+  aggregate["total"] = n;
+  aggregate["listed"] = out.size();
+  aggregate["flagged"] = flagged.size();
+  aggregate["flagged_listed"] = std::min(flagged.size(), kPageFlagged);
+  aggregate["top_per_column"] = kPageTopPerColumn;
+  aggregate["counts"] = {{"ran", ran}, {"failed", failed}, {"skipped", skipped}, {"over_budget", over},
+                         {"leak", leaking}, {"suspect", suspect}};
+  aggregate["histograms"] = {{"peak", histogram(peak)}, {"net", histogram(net)}, {"allocs", histogram(allocs)},
+                             {"us", histogram(ms)}};
+  aggregate["indexes"] = out;
+  return out;
+}
+
 }  // namespace
 
-/// The whole page for `report`, compared with `base` when given.
 std::string render_html(const Report& report, const std::string& title, const std::string& root,
                         const Report* base, const std::string& base_path) {
   // Binaries as identified (relative to --root, or file names): a test carries its own
   // binary, shown before its name, only where the report holds several.
-  Report shown = report;
+  // A large report: the tests that need looking at and the highest of each column.
+  ordered_json aggregate(nullptr);
+  std::optional<std::vector<std::size_t>> kept;
+  if (report.tests.size() > kPageTests) {
+    std::unordered_set<const TestRecord*> regressed;
+    if (base && base->measured && report.measured) {
+      const std::vector<TestDiff> diffs = diff_reports(*base, report, root);
+      std::unordered_set<std::string> labels;
+      for (const Regression& r : find_regressions(diffs, GateRules{})) labels.insert(r.test);
+      for (const TestDiff& d : diffs) {
+        if (d.now && labels.count(d.label())) regressed.insert(d.now);
+      }
+    }
+    aggregate = ordered_json::object();
+    kept = choose_tests(report, regressed, aggregate);
+  }
+  Report shown;
+  if (kept) {  // the header, and the tests it lists
+    shown.framework = report.framework;
+    shown.binary = report.binary;
+    shown.pid = report.pid;
+    shown.complete = report.complete;
+    shown.repetitions = report.repetitions;
+    shown.started_at = report.started_at;
+    shown.finished_at = report.finished_at;
+    shown.run_id = report.run_id;
+    shown.backend = report.backend;
+    shown.tool = report.tool;
+    shown.measured = report.measured;
+    shown.stacks = report.stacks;
+    shown.warn_only = report.warn_only;
+    shown.suppressions_file = report.suppressions_file;
+    shown.suppressions = report.suppressions;
+    shown.iteration_end_live_bytes = report.iteration_end_live_bytes;
+    shown.timeline = report.timeline;
+    shown.tests.reserve(kept->size());
+    for (const std::size_t i : *kept) shown.tests.push_back(report.tests[i]);
+  } else {
+    shown = report;
+  }
   rebase_binaries(shown, root);
   const std::size_t dropped = drop_timelines(shown);
   ordered_json extra;
   extra["timelines_dropped"] = dropped;
   extra["timelines_kept"] = kPageTimelines;
-  extra["baseline"] = base ? baseline_json(*base, report, base_path, root) : ordered_json(nullptr);
+  extra["baseline"] = base ? baseline_json(*base, report, base_path, root, kept ? &*kept : nullptr) : ordered_json(nullptr);
+  extra["aggregate"] = std::move(aggregate);
   std::string page = kHtmlPage;
   replace_once(page, "@@TITLE@@", html_escape(title));
   // One element holds the report and what the page adds to it: {"report": ..., "page": ...}.
@@ -244,7 +402,10 @@ void register_html(CLI::App& app, Runner& runner) {
       "inline. Open #sort=peak (or any column: name, net, allocs, rss, leakRank, ...) to "
       "start sorted; #sites=open opens every allocation site's tree, #details=open every "
       "test's row (its runs, budget and memory over time); #sort=peak&sites=open does both. "
-      "Each test's timeline is drawn for the 300 tests of highest peak at most.");
+      "Each test's timeline is drawn for the 300 tests of highest peak at most. A report of "
+      "more than 2000 tests is aggregated: the page lists the failed, over-budget, leaking, "
+      "suspect and regressed tests (the 1000 most serious) and the 200 highest of each "
+      "column, and draws every test in histograms.");
   add_root_option(cmd, args->root);
   cmd->callback([args, &runner] {
     runner = [args](Output& io) {

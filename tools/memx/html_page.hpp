@@ -57,6 +57,12 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
 <div class="meta" id="meta"></div>
 <div id="gate" hidden></div>
 <div class="summary" id="summary"></div>
+<div class="note" id="aggregate-note" hidden></div>
+<div id="histograms" hidden>
+<h2>All tests, by size</h2>
+<div class="note">How many tests fall in each power-of-two range, over every test of the report (the page lists only some of them).</div>
+<div id="chart-hist" class="chart"></div>
+</div>
 <noscript><p class="bad">This page draws its charts and table with JavaScript; enable it to see them.</p></noscript>
 
 <h2>Memory over time</h2>
@@ -104,6 +110,8 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
   var SVG = "http://www.w3.org/2000/svg";
   var data = JSON.parse(document.getElementById("memx-report").textContent);
   var report = data.report, page = data.page || {}, baseline = page.baseline || null;
+  // A large report is aggregated (memx html lists at most a few thousand of its tests).
+  var agg = page.aggregate || null;
   // Report version 2 stores each frame and stack once: give every site its frames.
   (function () {
     var frames = report.frame_table || [], stacks = report.stack_table || [];
@@ -144,7 +152,7 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
   var confRank = { low: 0, medium: 1, high: 2 };
 
   var tests = report.tests.map(function (t, i) {
-    var f = { index: i + 1, name: t.binary ? t.binary + ": " + t.name : t.name, status: t.status, runs: t.runs.length, peak: 0, net: 0,
+    var f = { index: i + 1, number: agg ? agg.indexes[i] + 1 : i + 1, name: t.binary ? t.binary + ": " + t.name : t.name, status: t.status, runs: t.runs.length, peak: 0, net: 0,
               worstNet: 0, allocs: 0, rss: 0, ms: 0, leak: t.leak, raw: t };
     t.runs.forEach(function (r, k) {
       if (k === 0 || r.peak_bytes > f.peak) f.peak = r.peak_bytes;
@@ -166,11 +174,11 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
     report.binary + " \u2014 " + report.framework + ", " + report.repetitions + " repetition(s), " +
     report.backend + " backend, started " + report.started_at +
     (report.complete ? "" : " \u2014 INCOMPLETE: the process did not finish");
-  var leaking = tests.filter(function (f) { return f.leak.verdict === "leak"; }).length;
-  var suspect = tests.filter(function (f) { return f.leak.verdict === "suspect"; }).length;
-  var over = tests.filter(function (f) { return f.raw.violations.length > 0; }).length;
+  var leaking = agg ? agg.counts.leak : tests.filter(function (f) { return f.leak.verdict === "leak"; }).length;
+  var suspect = agg ? agg.counts.suspect : tests.filter(function (f) { return f.leak.verdict === "suspect"; }).length;
+  var over = agg ? agg.counts.over_budget : tests.filter(function (f) { return f.raw.violations.length > 0; }).length;
   var summary = document.getElementById("summary");
-  [[tests.length + " tests", ""], [over + " over budget", over ? "bad" : "good"],
+  [[(agg ? agg.total : tests.length) + " tests", ""], [over + " over budget", over ? "bad" : "good"],
    [leaking + " leaking", leaking ? "bad" : "good"], [suspect + " suspect", suspect ? "warn" : "good"]]
     .forEach(function (p) { summary.appendChild(el("span", { "class": p[1] }, p[0])); });
 
@@ -433,7 +441,56 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
     container.appendChild(svg);
   }
 
+  // A large report's histograms: for each column, the tests in each power-of-two range.
+  function drawHistograms() {
+    var c = document.getElementById("chart-hist");
+    var kinds = [["peak", "peak", fmtBytes], ["net", "net per run", fmtBytes], ["allocs", "allocations", fmtCount],
+                 ["us", "time", function (us) { return fmtMs(us / 1000); }]];
+    var W = widthOf(c), H = 120, T = 18, B = 30, gap = 24, w = Math.max(140, Math.floor((W - gap * 3) / 4));
+    var perRow = Math.max(1, Math.floor((W + gap) / (w + gap)));
+    var svg = el("svg:svg", { width: W, height: Math.ceil(kinds.length / perRow) * (H + 10), role: "img",
+                              "aria-label": "histograms of every test's peak, net per run, allocations and time" });
+    kinds.forEach(function (k, n) {
+      var buckets = agg.histograms[k[0]] || [];
+      var x0 = (n % perRow) * (w + gap), y0 = Math.floor(n / perRow) * (H + 10);
+      var most = 1;
+      buckets.forEach(function (b) { most = Math.max(most, b[2]); });
+      svg.appendChild(el("svg:text", { x: x0, y: y0 + 12 }, k[1] + " (" + agg.counts.ran + " tests that ran)"));
+      var bw = buckets.length ? Math.max(2, Math.floor(w / buckets.length) - 2) : 0;
+      buckets.forEach(function (b, i) {
+        var h = Math.max(1, Math.round((H - T - B) * b[2] / most));
+        var x = x0 + i * (bw + 2);
+        var bar = el("svg:rect", { x: x, y: y0 + H - B - h, width: bw, height: h, fill: "#3b6fb6" });
+        bar.appendChild(el("svg:title", {}, (b[0] === 0 ? "0 or less" : k[2](b[0]) + " to " + k[2](b[1])) + ": " + fmtCount(b[2]) + " tests"));
+        svg.appendChild(bar);
+      });
+      if (buckets.length) {
+        var first = buckets[0], last = buckets[buckets.length - 1];
+        svg.appendChild(el("svg:text", { x: x0, y: y0 + H - B + 14 }, first[0] === 0 ? "0" : k[2](first[0])));
+        svg.appendChild(el("svg:text", { x: x0 + w, y: y0 + H - B + 14, "text-anchor": "end" }, k[2](last[1])));
+      }
+    });
+    c.appendChild(svg);
+  }
+  if (agg) {
+    var note = document.getElementById("aggregate-note");
+    note.hidden = false;
+    var exact = function (n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","); };
+    note.textContent = "This report has " + exact(agg.total) + " tests; the page lists " + exact(agg.listed) +
+      " of them: " + (agg.flagged > agg.flagged_listed ? "the " + exact(agg.flagged_listed) + " most serious of the " + exact(agg.flagged)
+                     : "every one of the " + exact(agg.flagged)) +
+      " failed, over budget, leaking, suspect or regressed, and the " + agg.top_per_column +
+      " highest of each column (peak, net per run, allocations, RSS, time). The charts and the table below are of these; " +
+      "the counts above and the histograms are of all. memx show, csv and gate read every test.";
+    document.getElementById("histograms").hidden = false;
+  }
+
   function drawCharts() {
+    if (agg) {
+      var hist = document.getElementById("chart-hist");
+      while (hist.firstChild) hist.removeChild(hist.firstChild);
+      drawHistograms();
+    }
     ["chart-timeline", "chart-heap", "chart-rss", "chart-leaks", "leak-legend"].forEach(function (id) {
       var c = document.getElementById(id);
       while (c.firstChild) c.removeChild(c.firstChild);
@@ -536,7 +593,7 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
     rows.forEach(function (f) {
       var tr = el("tr", { "data-name": f.name });
       var none = f.runs === 0;
-      tr.appendChild(el("td", { "class": "num" }, String(f.index)));
+      tr.appendChild(el("td", { "class": "num" }, String(f.number)));
       // One light element per row (a page may hold 100 000): one listener on the table.
       var nameCell = el("td"), toggle = el("span", { "class": "toggle", role: "button", tabindex: "0",
                                                      "aria-expanded": "false", "data-index": f.index, title: f.where || "" }, f.name);
