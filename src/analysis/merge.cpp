@@ -155,8 +155,10 @@ bool same_heap_figures(const TestRecord& a, const TestRecord& b) {
 MergeResult merge_reports(const std::vector<SourcedReport>& all_inputs, ConflictPolicy policy,
                           std::string_view root) {
   MergeResult out;
-  const std::vector<SourcedReport> inputs =
-      all_inputs.size() > 1 ? drop_stale_runs(all_inputs, root, out.issues) : all_inputs;
+  // One report has no earlier run to drop: read in place, not copied.
+  std::vector<SourcedReport> newest;
+  if (all_inputs.size() > 1) newest = drop_stale_runs(all_inputs, root, out.issues);
+  const std::vector<SourcedReport>& inputs = all_inputs.size() > 1 ? newest : all_inputs;
   for (const SourcedReport& in : inputs) {
     if (!in.report.complete) {
       out.issues.push_back({MergeIssue::Kind::incomplete, "", {in.source}, "",

@@ -524,7 +524,9 @@ class DomValue {
       if (e_.get_object().get(o) != simdjson::SUCCESS) return std::nullopt;
       object_ = o;
       hint_ = o.begin();
+      for (auto it = o.begin(); it != o.end(); ++it) keys_ |= key_bit(it.key());
     }
+    if ((keys_ & key_bit(key)) == 0) return std::nullopt;  // a member it does not have
     const simdjson::dom::object::iterator end = object_->end();
     for (auto it = hint_; it != end; ++it) {
       if (it.key_equals(key)) {
@@ -556,8 +558,16 @@ class DomValue {
 
  private:
   simdjson::dom::element e_;
+  // One of 64 bits for a member name: most optional members are absent, and are known to
+  // be without a search.
+  static std::uint64_t key_bit(std::string_view key) {
+    const std::size_t mix = key.size() * 7 + (key.empty() ? 0 : static_cast<unsigned char>(key.front()) * 3 +
+                                                                      static_cast<unsigned char>(key.back()));
+    return std::uint64_t{1} << (mix & 63);
+  }
   mutable std::optional<simdjson::dom::object> object_;  // once looked up in
   mutable simdjson::dom::object::iterator hint_;
+  mutable std::uint64_t keys_ = 0;  // key_bit of every member
 };
 
 // What a value is, for "expected X, got Y".
@@ -1160,22 +1170,39 @@ Report report_at(const V& v, StreamedTests& streamed) {
     keys.reserve(r.tests.size());
     for (const TestRecord& t : r.tests) keys.push_back(t.binary + '\0' + t.name);
   }
-  std::unordered_map<std::string_view, std::size_t> seen;
-  seen.reserve(r.tests.size());
-  for (std::size_t i = 0; i < r.tests.size(); ++i) {
-    const TestRecord& t = r.tests[i];
-    const std::string_view key = own ? std::string_view(keys[i]) : std::string_view(t.name);
-    const auto [first, inserted] = seen.emplace(key, i);
-    if (!inserted) {
-      throw Invalid{join(index(kTests, i), "name").str(),
-                    t.binary.empty()
-                        ? fmt::format("the test \"{}\" is in the report twice (also tests[{}]); "
-                                      "a report holds each test once",
-                                      t.name, first->second)
-                        : fmt::format("the test \"{}\" of {} is in the report twice (also "
-                                      "tests[{}]); a report holds each test once",
-                                      t.name, t.binary, first->second)};
+  // Sorted by the keys' hashes, equal keys are neighbours: the second occurrence that
+  // comes first in the array is named, with its first occurrence.
+  const auto key_of = [&](std::size_t i) {
+    return own ? std::string_view(keys[i]) : std::string_view(r.tests[i].name);
+  };
+  std::vector<std::pair<std::size_t, std::size_t>> hashes(r.tests.size());  // (hash, index)
+  for (std::size_t i = 0; i < r.tests.size(); ++i) hashes[i] = {std::hash<std::string_view>{}(key_of(i)), i};
+  std::sort(hashes.begin(), hashes.end());
+  std::size_t twice = r.tests.size(), first = 0;  // the earliest second occurrence, and its first
+  for (std::size_t a = 0; a < hashes.size();) {
+    std::size_t b = a + 1;
+    while (b < hashes.size() && hashes[b].first == hashes[a].first) ++b;
+    for (std::size_t x = a; x + 1 < b; ++x) {  // a run of equal hashes (ascending indexes)
+      for (std::size_t y = x + 1; y < b; ++y) {
+        if (hashes[y].second < twice && key_of(hashes[x].second) == key_of(hashes[y].second)) {
+          twice = hashes[y].second;
+          first = hashes[x].second;
+          break;
+        }
+      }
     }
+    a = b;
+  }
+  if (twice < r.tests.size()) {
+    const TestRecord& t = r.tests[twice];
+    throw Invalid{join(index(kTests, twice), "name").str(),
+                  t.binary.empty()
+                      ? fmt::format("the test \"{}\" is in the report twice (also tests[{}]); "
+                                    "a report holds each test once",
+                                    t.name, first)
+                      : fmt::format("the test \"{}\" of {} is in the report twice (also "
+                                    "tests[{}]); a report holds each test once",
+                                    t.name, t.binary, first)};
   }
   return r;
 }

@@ -431,6 +431,14 @@ TEST(ReadReport, RejectsTheSameTestTwice) {
   EXPECT_EQ(error_for(doc),
             "report.json: tests[4].name: the test \"Parser.Slow/\"quoted\" \\ ü\" is in the "
             "report twice (also tests[3]); a report holds each test once");
+  // Of several names twice, the one whose second copy comes first, with its first copy.
+  doc = golden_json();
+  doc["tests"].push_back(doc["tests"][2]);  // tests[5]: tests[2] again
+  doc["tests"].push_back(doc["tests"][0]);  // tests[6]
+  doc["tests"].push_back(doc["tests"][2]);  // tests[7]: a third copy
+  doc["tests"].push_back(doc["tests"][1]);  // tests[8]
+  EXPECT_EQ(error_for(doc).substr(0, 33), "report.json: tests[5].name: the t");
+  EXPECT_NE(error_for(doc).find("(also tests[2])"), std::string::npos) << error_for(doc);
   doc = golden_json();
   doc["tests"][0]["name"] = std::string("A\0x", 3);
   doc["tests"][1]["name"] = std::string("A\0y", 3);

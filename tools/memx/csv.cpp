@@ -1,5 +1,6 @@
 // memx csv: one row per test and run (RFC 4180).
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,10 +52,24 @@ void register_csv(CLI::App& app, Runner& runner) {
       std::string text =
           "test,file,line,status,run,net_bytes,net_blocks,peak_bytes,allocs,rss_peak_bytes,"
           "duration_ms,leak_verdict,leak_confidence,over_budget,binary\n";
-      const std::vector<TestKey> keys = test_keys(report, args->root);
-      std::size_t k = 0;
+      // Written in pieces of about 1 MiB: a million tests are never one string.
+      bool first_piece = true;
+      auto flush = [&](bool last) {
+        if (!last && text.size() < (std::size_t{1} << 20)) return;
+        if (args->output.empty()) {
+          io.out << text;
+        } else {
+          write_text_file(args->output, text, !first_piece);
+        }
+        first_piece = false;
+        text.clear();
+      };
+      std::map<std::string, std::string> identities;  // the binary as written -> as shown
       for (const TestRecord& t : report.tests) {
-        const std::string& binary = keys[k++].binary;
+        const std::string& raw = binary_of(report, t);
+        auto id = identities.find(raw);
+        if (id == identities.end()) id = identities.emplace(raw, binary_identity(raw, args->root)).first;
+        const std::string& binary = id->second;
         std::string over;
         for (const ViolationRecord& v : t.violations) over += (over.empty() ? "" : " ") + v.key;
         const std::string head =
@@ -69,12 +84,9 @@ void register_csv(CLI::App& app, Runner& runner) {
                               r.net_blocks, r.peak_bytes, r.allocs, r.rss_peak_bytes,
                               r.duration_ms, tail);
         }
+        flush(false);
       }
-      if (args->output.empty()) {
-        io.out << text;
-        return kOk;
-      }
-      write_text_file(args->output, text);
+      flush(true);
       return kOk;
     };
   });

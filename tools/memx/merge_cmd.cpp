@@ -58,7 +58,7 @@ void register_merge(CLI::App& app, Runner& runner) {
       const std::vector<SourcedReport> inputs = read_inputs(args->reports);
       const ConflictPolicy policy =
           args->conflicts == "all" ? ConflictPolicy::keep_all : ConflictPolicy::keep_first;
-      const MergeResult merged = merge_reports(inputs, policy, args->root);
+      MergeResult merged = merge_reports(inputs, policy, args->root);
       const std::size_t stale = merged.count(MergeIssue::Kind::stale);
       if (stale > 0 && args->stale == "fail") {
         for (const MergeIssue& i : merged.issues) {
@@ -93,7 +93,8 @@ void register_merge(CLI::App& app, Runner& runner) {
                            "written\n");
         return kProblem;
       }
-      Report out = merged.report;
+      const std::size_t merged_tests = merged.report.tests.size();
+      Report out = std::move(merged.report);
       // With --root, binaries are written relative to it: the merged report then matches
       // wherever it is read (a baseline made on another machine).
       if (!args->root.empty()) rebase_binaries(out, args->root);
@@ -104,7 +105,7 @@ void register_merge(CLI::App& app, Runner& runner) {
         throw InputError(error);
       }
       fmt::print(io.out, "memx merge: wrote {}: {} tests from {} report{}\n", args->output,
-                 merged.report.tests.size(), inputs.size(), inputs.size() == 1 ? "" : "s");
+                 merged_tests, inputs.size(), inputs.size() == 1 ? "" : "s");
       return kOk;
     };
   });

@@ -41,44 +41,59 @@ std::string paint(const std::string& text, Color color, bool enabled) {
   return std::string(code) + text + "\x1b[0m";
 }
 
+Table::Table(std::vector<Column> columns) : columns_(std::move(columns)), width_(columns_.size(), 0) {
+  for (std::size_t c = 0; c < columns_.size(); ++c) width_[c] = display_width(columns_[c].heading);
+}
+
+void Table::add_row(const std::vector<Cell>& cells) {
+  for (std::size_t c = 0; c < columns_.size(); ++c) {
+    CellRef ref;
+    ref.at = text_.size();
+    if (c < cells.size()) {
+      text_ += cells[c].text;
+      ref.size = cells[c].text.size();
+      ref.color = cells[c].color;
+      width_[c] = std::max(width_[c], display_width(cells[c].text));
+    }
+    cells_.push_back(ref);
+  }
+  ++rows_;
+}
+
 std::string Table::render(bool color, bool ascii) const {
   const std::size_t n = columns_.size();
-  std::vector<std::size_t> width(n, 0);
-  for (std::size_t c = 0; c < n; ++c) width[c] = display_width(columns_[c].heading);
-  for (const auto& row : rows_) {
-    for (std::size_t c = 0; c < n && c < row.size(); ++c) {
-      width[c] = std::max(width[c], display_width(row[c].text));
-    }
-  }
   const std::string h = ascii ? "-" : "─";
   const std::string v = ascii ? "|" : "│";
   auto rule = [&](const char* left, const char* mid, const char* right) {
     std::string line = ascii ? "+" : left;
     for (std::size_t c = 0; c < n; ++c) {
-      for (std::size_t i = 0; i < width[c] + 2; ++i) line += h;
+      for (std::size_t i = 0; i < width_[c] + 2; ++i) line += h;
       line += ascii ? "+" : (c + 1 < n ? mid : right);
     }
     return line + "\n";
   };
-  auto line = [&](const std::vector<Cell>& cells, bool heading) {
-    std::string out = v;
-    for (std::size_t c = 0; c < n; ++c) {
-      const Cell empty;
-      const Cell& cell = c < cells.size() ? cells[c] : empty;
-      const std::string pad(width[c] - display_width(cell.text), ' ');
-      const std::string text = paint(cell.text, heading ? Color::bold : cell.color, color);
-      out += " ";
-      out += columns_[c].right ? pad + text : text + pad;
-      out += " " + v;
-    }
-    return out + "\n";
-  };
-  std::vector<Cell> heading;
-  for (const Column& c : columns_) heading.push_back(Cell{c.heading, Color::bold});
   std::string out = rule("┌", "┬", "┐");
-  out += line(heading, true);
+  auto cell = [&](const std::string& text, Color cell_color, std::size_t c) {
+    const std::string pad(width_[c] - display_width(text), ' ');
+    const std::string painted = paint(text, cell_color, color);
+    out += " ";
+    out += columns_[c].right ? pad + painted : painted + pad;
+    out += " " + v;
+  };
+  out += v;
+  for (std::size_t c = 0; c < n; ++c) cell(columns_[c].heading, Color::bold, c);
+  out += "\n";
   out += rule("├", "┼", "┤");
-  for (const auto& row : rows_) out += line(row, false);
+  std::string text;
+  for (std::size_t r = 0; r < rows_; ++r) {
+    out += v;
+    for (std::size_t c = 0; c < n; ++c) {
+      const CellRef& ref = cells_[r * n + c];
+      text.assign(text_, ref.at, ref.size);
+      cell(text, ref.color, c);
+    }
+    out += "\n";
+  }
   out += rule("└", "┴", "┘");
   return out;
 }

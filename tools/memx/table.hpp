@@ -25,18 +25,28 @@ class Table {
   };
 
   /// A table with these columns.
-  explicit Table(std::vector<Column> columns) : columns_(std::move(columns)) {}
+  explicit Table(std::vector<Column> columns);
   /// Appends a row; missing cells are empty, extra cells ignored.
-  void add_row(std::vector<Cell> cells) { rows_.push_back(std::move(cells)); }
+  void add_row(const std::vector<Cell>& cells);
   /// The number of rows added.
-  std::size_t size() const { return rows_.size(); }
+  std::size_t size() const { return rows_; }
   /// The table drawn with box-drawing characters (or +-| when `ascii`), colours when
   /// `color`, each line ending with '\n'.
   std::string render(bool color, bool ascii) const;
 
  private:
+  // The cells' texts one after another in text_, each cell a reference into it: a table of
+  // a million rows costs its text, not nine strings and a vector per row.
+  struct CellRef {
+    std::size_t at = 0;
+    std::size_t size = 0;
+    Color color = Color::none;
+  };
   std::vector<Column> columns_;
-  std::vector<std::vector<Cell>> rows_;
+  std::string text_;
+  std::vector<CellRef> cells_;  // rows_ * columns_.size()
+  std::vector<std::size_t> width_;  // each column's widest cell so far
+  std::size_t rows_ = 0;
 };
 
 /// The number of terminal columns of a UTF-8 string (one per code point).
