@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "budget_parse.hpp"
 #include "memx/budget.hpp"
 
 namespace {
@@ -13,18 +14,8 @@ constexpr std::int64_t KiB = 1024;
 constexpr std::int64_t MiB = 1024 * KiB;
 constexpr std::int64_t GiB = 1024 * MiB;
 
-memx::Budget parse_ok(const std::string& text) {
-  memx::BudgetParse p = memx::parse_budget(text);
-  EXPECT_TRUE(p.budget.has_value()) << text << " -> " << p.error;
-  EXPECT_EQ(p.error, "");
-  return p.budget.value_or(memx::Budget{});
-}
-
-std::string parse_error(const std::string& text) {
-  memx::BudgetParse p = memx::parse_budget(text);
-  EXPECT_FALSE(p.budget.has_value()) << text << " parsed";
-  return p.error;
-}
+using memx_test::parse_error;
+using memx_test::parse_ok;
 
 TEST(ParseBudget, SpacesAroundEqualsAndCommas) {
   memx::Budget b = parse_ok("peak = 4MiB , net =0,allocs= 20000 ,\tblocks\t=\t3");

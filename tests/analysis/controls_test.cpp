@@ -8,23 +8,15 @@
 
 #include <gtest/gtest.h>
 
+#include "budget_parse.hpp"
 #include "memx/budget.hpp"
 #include "memx/report.hpp"
 #include "memx/suppressions.hpp"
 
 namespace {
 
-memx::Budget parse_ok(const std::string& text) {
-  memx::BudgetParse p = memx::parse_budget(text);
-  EXPECT_TRUE(p.budget.has_value()) << text << " -> " << p.error;
-  return p.budget.value_or(memx::Budget{});
-}
-
-std::string parse_error(const std::string& text) {
-  memx::BudgetParse p = memx::parse_budget(text);
-  EXPECT_FALSE(p.budget.has_value()) << text << " parsed";
-  return p.error;
-}
+using memx_test::parse_error;
+using memx_test::parse_ok;
 
 TEST(BudgetControls, LeakThreadsAndWarnParse) {
   const memx::Budget b = parse_ok("net=0, leak=2, threads=current, warn");
