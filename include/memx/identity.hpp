@@ -1,6 +1,7 @@
 // memx: how a test is told apart from the others across reports: its binary and its name.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,19 @@ const std::string& binary_of(const Report& report, const TestRecord& test);
 /// (normalised: "./tests/x" -> "tests/x"); an absolute path outside the root stays whole.
 /// A relative root is taken from the current directory.
 std::string binary_identity(std::string_view binary, std::string_view root);
+
+/// binary_identity of tests' binaries under one root, computed once per distinct binary (a
+/// report of a million tests has a handful); the strings returned live as long as it.
+class BinaryIdentities {
+ public:
+  explicit BinaryIdentities(std::string_view root) : root_(root) {}
+  /// binary_identity(binary_of(report, test), root).
+  const std::string& of(const Report& report, const TestRecord& test);
+
+ private:
+  std::string root_;
+  std::map<std::string, std::string> cache_;  // the binary as written -> its identity
+};
 
 /// True when binary_identity(binary, root) is relative to the root (always without a root).
 bool under_root(std::string_view binary, std::string_view root);

@@ -74,15 +74,12 @@ bool TestDiff::changed() const {
 std::vector<TestDiff> diff_reports(const Report& base, const Report& now,
                                    std::string_view root) {
   // Each test's binary identity, computed once per distinct binary.
-  std::map<std::string, std::string> identity;  // raw binary -> identity
+  BinaryIdentities identity(root);
   auto identities = [&](const Report& report, std::vector<const std::string*>& out) {
     std::vector<const std::string*> distinct;
     out.reserve(report.tests.size());
     for (const TestRecord& t : report.tests) {
-      const std::string& raw = binary_of(report, t);
-      auto it = identity.find(raw);
-      if (it == identity.end()) it = identity.emplace(raw, binary_identity(raw, root)).first;
-      out.push_back(&it->second);
+      out.push_back(&identity.of(report, t));
       if (std::find(distinct.begin(), distinct.end(), out.back()) == distinct.end()) distinct.push_back(out.back());
     }
     return distinct.size();

@@ -61,16 +61,18 @@ bool under_root(std::string_view binary, std::string_view root) {
   return p.is_relative() || !relative_below(p, absolute_root(root)).empty();
 }
 
+const std::string& BinaryIdentities::of(const Report& report, const TestRecord& test) {
+  const std::string& raw = binary_of(report, test);
+  auto it = cache_.find(raw);
+  if (it == cache_.end()) it = cache_.emplace(raw, binary_identity(raw, root_)).first;
+  return it->second;
+}
+
 std::vector<TestKey> test_keys(const Report& report, std::string_view root) {
-  std::map<std::string, std::string> cache;  // raw binary -> identity
+  BinaryIdentities identities(root);
   std::vector<TestKey> out;
   out.reserve(report.tests.size());
-  for (const TestRecord& t : report.tests) {
-    const std::string& raw = binary_of(report, t);
-    auto it = cache.find(raw);
-    if (it == cache.end()) it = cache.emplace(raw, binary_identity(raw, root)).first;
-    out.push_back(TestKey{it->second, t.name});
-  }
+  for (const TestRecord& t : report.tests) out.push_back(TestKey{identities.of(report, t), t.name});
   return out;
 }
 

@@ -1409,6 +1409,19 @@ constexpr std::size_t kMaxDepth = 64;
 
 bool is_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
 
+/// Skips whitespace, fast (a gigabyte of it before the first character is an empty input,
+/// in a fraction of a second); false at the end of the input.
+bool skip_leading_space(Source& source) {
+  for (;;) {
+    if (!source.available()) return false;
+    const char* p = source.data + source.pos;
+    const char* end = source.data + source.len;
+    while (p != end && is_space(*p)) ++p;
+    source.pos = static_cast<std::size_t>(p - source.data);
+    if (p != end) return true;
+  }
+}
+
 // The next quote or bracket from p (or a byte the caller checks and passes over), or end.
 const char* next_structural(const char* p, const char* end, const bool* special) {
 #if defined(__SSE2__)
@@ -1459,20 +1472,11 @@ struct NotJson {
 class Scanner {
  public:
   explicit Scanner(Source& source) : s_(source) {
-    for (const char c : {'"', '\\', '{', '}', '[', ']'}) special_[static_cast<unsigned char>(c)] = true;
+    for (const char c : {'"', '{', '}', '[', ']'}) special_[static_cast<unsigned char>(c)] = true;
   }
 
   /// Skips whitespace; the next character, or -1 at the end of the input.
-  int peek() {
-    for (;;) {
-      if (!s_.available()) return -1;
-      const char* p = s_.data + s_.pos;
-      const char* end = s_.data + s_.len;
-      while (p != end && is_space(*p)) ++p;
-      s_.pos = static_cast<std::size_t>(p - s_.data);
-      if (p != end) return static_cast<unsigned char>(*p);
-    }
-  }
+  int peek() { return skip_leading_space(s_) ? static_cast<unsigned char>(s_.data[s_.pos]) : -1; }
   /// Takes the character peek() returned.
   void take() { ++s_.pos; }
   /// Expects `c` next (after whitespace) and takes it.
@@ -1873,19 +1877,6 @@ Report read_exact(Source& source, std::string& error) {
     return Report{};
   }
   return report_at(JsonValue(sax.root), streamed);
-}
-
-/// Skips whitespace before the first character, fast (a gigabyte of it is an empty input,
-/// in a fraction of a second); false at the end of the input.
-bool skip_leading_space(Source& source) {
-  for (;;) {
-    if (!source.available()) return false;
-    const char* p = source.data + source.pos;
-    const char* end = source.data + source.len;
-    while (p != end && is_space(*p)) ++p;
-    source.pos = static_cast<std::size_t>(p - source.data);
-    if (p != end) return true;
-  }
 }
 
 ReportRead read_from(Source& source, std::string_view source_name, bool fast = true) {

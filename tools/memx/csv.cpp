@@ -1,6 +1,5 @@
 // memx csv: one row per test and run (RFC 4180).
 #include <iostream>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,12 +63,9 @@ void register_csv(CLI::App& app, Runner& runner) {
         first_piece = false;
         text.clear();
       };
-      std::map<std::string, std::string> identities;  // the binary as written -> as shown
+      BinaryIdentities identities(args->root);
       for (const TestRecord& t : report.tests) {
-        const std::string& raw = binary_of(report, t);
-        auto id = identities.find(raw);
-        if (id == identities.end()) id = identities.emplace(raw, binary_identity(raw, args->root)).first;
-        const std::string& binary = id->second;
+        const std::string& binary = identities.of(report, t);
         std::string over;
         for (const ViolationRecord& v : t.violations) over += (over.empty() ? "" : " ") + v.key;
         const std::string head =

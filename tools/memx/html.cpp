@@ -101,8 +101,11 @@ std::size_t drop_timelines(Report& shown) {
 
 // The comparison with a baseline, as `memx gate` makes it (diff_reports, then
 // find_regressions with the gate's default tolerances): its verdict, and each test's change.
+// `diffs` and `regressions`: diff_reports(base, now) and find_regressions of it with the
+// default rules, when both reports were measured.
 ordered_json baseline_json(const Report& base, const Report& now, const std::string& base_path,
-                           const std::string& root, const std::vector<std::size_t>* kept) {
+                           const std::vector<TestDiff>& diffs, const std::vector<Regression>& regressions,
+                           const std::vector<std::size_t>* kept) {
   ordered_json j;
   j["path"] = base_path;
   const GateRules rules;
@@ -115,8 +118,6 @@ ordered_json baseline_json(const Report& base, const Report& now, const std::str
                                !now.measured ? "this report" : "the baseline");
     return j;
   }
-  const std::vector<TestDiff> diffs = diff_reports(base, now, root);
-  const std::vector<Regression> regressions = find_regressions(diffs, rules);
   // Where each of the new report's tests is in the page (the page lists them in its order;
   // only the kept ones when the report is aggregated).
   std::unordered_map<const TestRecord*, std::size_t> at;
@@ -314,63 +315,51 @@ std::vector<std::size_t> choose_tests(const Report& report, const std::unordered
 
 }  // namespace
 
-std::string render_html(const Report& report, const std::string& title, const std::string& root,
+std::string render_html(Report report, const std::string& title, const std::string& root,
                         const Report* base, const std::string& base_path) {
-  // Binaries as identified (relative to --root, or file names): a test carries its own
-  // binary, shown before its name, only where the report holds several.
+  // The comparison with the baseline, made once: the page's verdict and which tests regressed.
+  std::vector<TestDiff> diffs;
+  std::vector<Regression> regressions;
+  if (base && base->measured && report.measured) {
+    diffs = diff_reports(*base, report, root);
+    regressions = find_regressions(diffs, GateRules{});
+  }
   // A large report: the tests that need looking at and the highest of each column.
   ordered_json aggregate(nullptr);
   std::optional<std::vector<std::size_t>> kept;
   if (report.tests.size() > kPageTests) {
+    std::unordered_set<std::string> labels;
+    for (const Regression& r : regressions) labels.insert(r.test);
     std::unordered_set<const TestRecord*> regressed;
-    if (base && base->measured && report.measured) {
-      const std::vector<TestDiff> diffs = diff_reports(*base, report, root);
-      std::unordered_set<std::string> labels;
-      for (const Regression& r : find_regressions(diffs, GateRules{})) labels.insert(r.test);
-      for (const TestDiff& d : diffs) {
-        if (d.now && labels.count(d.label())) regressed.insert(d.now);
-      }
+    for (const TestDiff& d : diffs) {
+      if (d.now && labels.count(d.label())) regressed.insert(d.now);
     }
     aggregate = ordered_json::object();
     kept = choose_tests(report, regressed, aggregate);
   }
-  Report shown;
-  if (kept) {  // the header, and the tests it lists
-    shown.framework = report.framework;
-    shown.binary = report.binary;
-    shown.pid = report.pid;
-    shown.complete = report.complete;
-    shown.repetitions = report.repetitions;
-    shown.started_at = report.started_at;
-    shown.finished_at = report.finished_at;
-    shown.run_id = report.run_id;
-    shown.backend = report.backend;
-    shown.tool = report.tool;
-    shown.measured = report.measured;
-    shown.stacks = report.stacks;
-    shown.warn_only = report.warn_only;
-    shown.suppressions_file = report.suppressions_file;
-    shown.suppressions = report.suppressions;
-    shown.iteration_end_live_bytes = report.iteration_end_live_bytes;
-    shown.timeline = report.timeline;
-    shown.tests.reserve(kept->size());
-    for (const std::size_t i : *kept) shown.tests.push_back(report.tests[i]);
-  } else {
-    shown = report;
-  }
-  rebase_binaries(shown, root);
-  const std::size_t dropped = drop_timelines(shown);
   ordered_json extra;
-  extra["timelines_dropped"] = dropped;
+  extra["timelines_dropped"] = 0;  // set below; the page's keys keep their order
   extra["timelines_kept"] = kPageTimelines;
-  extra["baseline"] = base ? baseline_json(*base, report, base_path, root, kept ? &*kept : nullptr) : ordered_json(nullptr);
+  extra["baseline"] = base ? baseline_json(*base, report, base_path, diffs, regressions, kept ? &*kept : nullptr)
+                           : ordered_json(nullptr);
+  diffs.clear();  // they point into the tests, which are now cut down to those listed
+  if (kept) {
+    std::vector<TestRecord> listed;
+    listed.reserve(kept->size());
+    for (const std::size_t i : *kept) listed.push_back(std::move(report.tests[i]));
+    report.tests = std::move(listed);
+  }
+  // Binaries as identified (relative to --root, or file names): a test carries its own
+  // binary, shown before its name, only where the report holds several.
+  rebase_binaries(report, root);
+  extra["timelines_dropped"] = drop_timelines(report);
   extra["aggregate"] = std::move(aggregate);
   std::string page = kHtmlPage;
   replace_once(page, "@@TITLE@@", html_escape(title));
   // One element holds the report and what the page adds to it: {"report": ..., "page": ...}.
   // The report without its indentation: a third of the size for a large suite.
   const std::string report_json =
-      ordered_json::parse(to_json(shown)).dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+      ordered_json::parse(to_json(report)).dump(-1, ' ', false, ordered_json::error_handler_t::replace);
   const std::string data = "{\"report\": " + report_json + ", \"page\": " +
                            extra.dump(-1, ' ', false, ordered_json::error_handler_t::replace) + "}";
   replace_once(page, "@@REPORT@@", script_safe(data));
@@ -409,14 +398,15 @@ void register_html(CLI::App& app, Runner& runner) {
   add_root_option(cmd, args->root);
   cmd->callback([args, &runner] {
     runner = [args](Output& io) {
-      const Report report = read_one_report(args->reports, io.err, "", args->root);
+      Report report = read_one_report(args->reports, io.err, "", args->root);
+      const std::size_t tests = report.tests.size();
       const std::string title =
           args->title.empty() ? fmt::format("memx: {}", fmt::join(args->reports, " "))
                               : args->title;
       std::optional<Report> base;
       if (!args->baseline.empty()) base = read_one_report({args->baseline}, io.err, "baseline", args->root);
-      write_text_file(args->output, render_html(report, title, args->root, base ? &*base : nullptr, args->baseline));
-      fmt::print(io.out, "memx html: wrote {} ({} tests)\n", args->output, report.tests.size());
+      write_text_file(args->output, render_html(std::move(report), title, args->root, base ? &*base : nullptr, args->baseline));
+      fmt::print(io.out, "memx html: wrote {} ({} tests)\n", args->output, tests);
       return kOk;
     };
   });
