@@ -11,9 +11,27 @@
 
 namespace memx {
 
-/// The descriptors and threads of the process at one moment, by number only.
+/// One open descriptor: its number and the file it refers to (the device and inode that
+/// stat(/proc/self/fd/N) gives). A number closed and opened again on another file (a pipe
+/// taking the number another thread's short-lived descriptor had) is another descriptor.
+struct OpenDescriptor {
+  int number = -1;
+  std::uint64_t dev = 0;
+  std::uint64_t ino = 0;
+
+  friend bool operator<(const OpenDescriptor& a, const OpenDescriptor& b) noexcept {
+    if (a.number != b.number) return a.number < b.number;
+    if (a.dev != b.dev) return a.dev < b.dev;
+    return a.ino < b.ino;
+  }
+  friend bool operator==(const OpenDescriptor& a, const OpenDescriptor& b) noexcept {
+    return a.number == b.number && a.dev == b.dev && a.ino == b.ino;
+  }
+};
+
+/// The descriptors and threads of the process at one moment.
 struct ResourceIds {
-  std::vector<int> fds;               ///< open descriptors, ascending
+  std::vector<OpenDescriptor> fds;    ///< open descriptors, ascending
   std::vector<std::int64_t> threads;  ///< thread ids (tids), ascending
 
   /// True when there is neither a descriptor nor a thread.
@@ -26,8 +44,10 @@ struct ResourceIds {
 bool read_resource_ids(ResourceIds& out);
 
 /// What `after` holds that `before` does not (both ascending): the descriptors and threads
-/// that appeared in between. A descriptor is known by its number, a thread by its tid: a
-/// number closed and opened again in between (to another file) is not new.
+/// that appeared in between. A descriptor is known by its number and file, a thread by its
+/// tid: a number closed and opened again in between on another file is new (the RSS
+/// sampler's short-lived /proc/self/statm descriptor in `before` does not hide the test's
+/// pipe that takes its number later).
 ResourceIds added_resources(const ResourceIds& before, const ResourceIds& after);
 
 /// How long a test's new threads and descriptors may take to go away at its end before

@@ -3,6 +3,7 @@
 #include "memx/resources.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -28,8 +29,9 @@ struct Dirent64 {
   char name[1];
 };
 
-/// Calls `each(number)` for every numeric entry of the directory at `path`; `self_fd`
-/// receives the descriptor the reading used. False when the directory cannot be read.
+/// Calls `each(dir_fd, number, name)` for every numeric entry of the directory at `path`;
+/// `self_fd` receives the descriptor the reading used (`dir_fd`). False when the directory
+/// cannot be read.
 template <class Each>
 bool for_each_number(const char* path, int& self_fd, Each&& each) {
   int fd;
@@ -52,7 +54,7 @@ bool for_each_number(const char* path, int& self_fd, Each&& each) {
       const char* c = d->name;
       if (*c < '0' || *c > '9') continue;  // "." and ".."
       for (; *c >= '0' && *c <= '9'; ++c) v = v * 10 + (*c - '0');
-      if (*c == '\0') each(v);
+      if (*c == '\0') each(fd, v, d->name);
     }
   }
   ::close(fd);
@@ -72,13 +74,19 @@ bool read_resource_ids(ResourceIds& out) {
   out.fds.clear();
   out.threads.clear();
   int dir_fd = -1;
-  const bool fds_ok = for_each_number("/proc/self/fd", dir_fd,
-                                      [&](std::int64_t v) { out.fds.push_back(static_cast<int>(v)); });
-  // The directory's own descriptor is listed with the others: it is the reading's, not the
-  // process's (its number is free again now, and may be the test's next open).
-  if (fds_ok) out.fds.erase(std::remove(out.fds.begin(), out.fds.end(), dir_fd), out.fds.end());
-  const bool threads_ok =
-      for_each_number("/proc/self/task", dir_fd, [&](std::int64_t v) { out.threads.push_back(v); });
+  const bool fds_ok = for_each_number(
+      "/proc/self/fd", dir_fd, [&](int dir, std::int64_t v, const char* name) {
+        // The directory's own descriptor is listed with the others: it is the reading's, not
+        // the process's (its number is free again now, and may be the test's next open).
+        if (v == dir) return;
+        struct stat st;
+        // Closed since the listing: not open, not listed.
+        if (::fstatat(dir, name, &st, 0) != 0) return;
+        out.fds.push_back(OpenDescriptor{static_cast<int>(v), static_cast<std::uint64_t>(st.st_dev),
+                                         static_cast<std::uint64_t>(st.st_ino)});
+      });
+  const bool threads_ok = for_each_number(
+      "/proc/self/task", dir_fd, [&](int, std::int64_t v, const char*) { out.threads.push_back(v); });
   if (!fds_ok || !threads_ok) {
     out.fds.clear();
     out.threads.clear();

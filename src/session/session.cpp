@@ -408,7 +408,8 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   const bool listed = std::exchange(m.resources_read, false);
   if (listed && static_cast<long>(::getpid()) == m.owner_pid) {
     const ResourceIds added = settle_added_resources(m.resources_start, m.resources_end);
-    for (const int fd : added.fds) {
+    for (const OpenDescriptor& open : added.fds) {
+      const int fd = open.number;
       if (std::optional<std::string> target = descriptor_target(fd)) {
         ++left_fds;
         if (left_behind.fds.size() < kMaxNamedResources) {

@@ -18,18 +18,58 @@
 
 namespace {
 
-bool has(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+bool has(const std::vector<memx::OpenDescriptor>& v, int x) {
+  return std::any_of(v.begin(), v.end(), [x](const memx::OpenDescriptor& d) { return d.number == x; });
+}
+
+std::vector<int> numbers(const std::vector<memx::OpenDescriptor>& v) {
+  std::vector<int> out;
+  for (const memx::OpenDescriptor& d : v) out.push_back(d.number);
+  return out;
+}
+
+// Descriptors on files whose inode is ten times their number (a number on another file: `ino`).
+std::vector<memx::OpenDescriptor> on_files(std::initializer_list<int> fds) {
+  std::vector<memx::OpenDescriptor> out;
+  for (const int fd : fds) out.push_back(memx::OpenDescriptor{fd, 1, static_cast<std::uint64_t>(fd) * 10});
+  return out;
+}
 
 TEST(ResourceIds, DifferenceOfAscendingSets) {
-  memx::ResourceIds before{{0, 1, 2, 5, 9}, {100, 101}};
-  memx::ResourceIds after{{0, 1, 3, 5, 9, 12}, {100, 102, 103}};
+  memx::ResourceIds before{on_files({0, 1, 2, 5, 9}), {100, 101}};
+  memx::ResourceIds after{on_files({0, 1, 3, 5, 9, 12}), {100, 102, 103}};
   const memx::ResourceIds added = memx::added_resources(before, after);
-  EXPECT_EQ(added.fds, (std::vector<int>{3, 12}));
+  EXPECT_EQ(numbers(added.fds), (std::vector<int>{3, 12}));
   EXPECT_EQ(added.threads, (std::vector<std::int64_t>{102, 103}));
   // Same count, different sets: 2 closed, 3 opened.
-  EXPECT_EQ(memx::added_resources({{0, 1, 2}, {}}, {{0, 1, 3}, {}}).fds, std::vector<int>{3});
-  EXPECT_TRUE(memx::added_resources(after, before).fds == (std::vector<int>{2}));
+  EXPECT_EQ(numbers(memx::added_resources({on_files({0, 1, 2}), {}}, {on_files({0, 1, 3}), {}}).fds),
+            std::vector<int>{3});
+  EXPECT_EQ(numbers(memx::added_resources(after, before).fds), std::vector<int>{2});
   EXPECT_TRUE(memx::added_resources(after, after).empty());
+  // The same number on another file (closed and opened again in between) is new.
+  memx::ResourceIds reused{on_files({0, 1, 2, 5, 9}), {100, 101}};
+  reused.fds[3].ino = 777;
+  EXPECT_EQ(numbers(memx::added_resources(before, reused).fds), std::vector<int>{5});
+}
+
+// The race CI once hit: a short-lived descriptor (the RSS sampler's /proc/self/statm) was
+// open when "before" was read, and the test's pipe took its number afterwards.
+TEST(ResourceIds, ANumberOpenedAgainOnAnotherFileIsNew) {
+  const int transient = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(transient, 0);
+  memx::ResourceIds before, after;
+  ASSERT_TRUE(memx::read_resource_ids(before));
+  ASSERT_TRUE(has(before.fds, transient));
+  ::close(transient);
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+  ASSERT_TRUE(pipe_fds[0] == transient || pipe_fds[1] == transient);  // the lowest free number
+  ASSERT_TRUE(memx::read_resource_ids(after));
+  const memx::ResourceIds added = memx::added_resources(before, after);
+  EXPECT_EQ(numbers(added.fds), (std::vector<int>{std::min(pipe_fds[0], pipe_fds[1]),
+                                                  std::max(pipe_fds[0], pipe_fds[1])}));
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
 }
 
 TEST(ResourceIds, ReadsTheProcessWithoutItsOwnDescriptor) {
@@ -40,7 +80,7 @@ TEST(ResourceIds, ReadsTheProcessWithoutItsOwnDescriptor) {
   EXPECT_FALSE(a.threads.empty());
   // Two readings in a row see the same process: the directory read is not counted.
   ASSERT_TRUE(memx::read_resource_ids(b));
-  EXPECT_EQ(a.fds, b.fds);
+  EXPECT_TRUE(a.fds == b.fds);
   // The lowest free number is the one the reading used: it must not be listed.
   const int probe = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   ASSERT_GE(probe, 0);
