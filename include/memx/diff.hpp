@@ -35,7 +35,8 @@ TestFigures compared_figures(const TestRecord& test);
 
 /// One test as seen in the base report, the new report, or both.
 struct TestDiff {
-  std::string name;                    ///< the test's full name
+  /// The test's full name (points into the record's name, like base and now).
+  std::string_view name;
   /// The binary_identity of the test's binary when the reports hold several binaries;
   /// "" when each report holds one (tests are then matched by name alone).
   std::string binary;
@@ -44,8 +45,11 @@ struct TestDiff {
   const TestRecord* base = nullptr;
   /// The record in the new report, if any (points into it, like base).
   const TestRecord* now = nullptr;
-  std::optional<TestFigures> base_figures;  ///< compared_figures(*base)
-  std::optional<TestFigures> now_figures;   ///< compared_figures(*now)
+  /// compared_figures(*base); nullopt without a base record. Computed when asked (a diff of
+  /// a million tests keeps three words per test, not its figures twice).
+  std::optional<TestFigures> base_figures() const;
+  /// compared_figures(*now); nullopt without a new record.
+  std::optional<TestFigures> now_figures() const;
 
   /// The name as shown: qualified_name(binary, name).
   std::string label() const;

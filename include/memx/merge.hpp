@@ -74,5 +74,9 @@ bool same_heap_figures(const TestRecord& a, const TestRecord& b);
 /// keeping its binary (TestRecord::binary, set where the merged report holds several).
 MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPolicy policy,
                           std::string_view root = {});
+/// The same, taking the inputs' records instead of copying them (a report of a million
+/// tests is then in memory once); `inputs` is left empty or moved from.
+MergeResult merge_reports(std::vector<SourcedReport>&& inputs, ConflictPolicy policy,
+                          std::string_view root = {});
 
 }  // namespace memx

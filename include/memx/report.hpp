@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "memx/boxed.hpp"
 #include "memx/budget.hpp"
 #include "memx/leak.hpp"
 #include "memx/suppressions.hpp"
@@ -240,7 +241,7 @@ struct TestRecord {
   int line = 0;                             ///< source line (0 when unknown)
   TestStatus status = TestStatus::passed;   ///< framework outcome
   std::vector<RunRecord> runs;              ///< one per repetition, in order
-  std::optional<Budget> budget;             ///< the effective budget, if any
+  Boxed<Budget> budget;                     ///< the effective budget, if any
   std::vector<ViolationRecord> violations;  ///< keys of the budget that were exceeded
   LeakAssessment leak;                      ///< leak verdict over the runs
   /// Stack mode: where the blocks its repetitions left live were allocated, the sites

@@ -48,7 +48,15 @@ TestFigures compared_figures(const TestRecord& test) {
   return f;
 }
 
-std::string TestDiff::label() const { return qualified_name(binary, name); }
+std::string TestDiff::label() const { return qualified_name(binary, std::string(name)); }
+
+std::optional<TestFigures> TestDiff::base_figures() const {
+  return base ? std::optional<TestFigures>(compared_figures(*base)) : std::nullopt;
+}
+
+std::optional<TestFigures> TestDiff::now_figures() const {
+  return now ? std::optional<TestFigures>(compared_figures(*now)) : std::nullopt;
+}
 
 bool TestDiff::newly_leaks() const {
   return now && now->leak.reported_leak() && (!base || !base->leak.reported_leak());
@@ -64,8 +72,8 @@ bool TestDiff::newly_over_budget() const {
 
 bool TestDiff::changed() const {
   if (!base || !now) return false;
-  const TestFigures& a = *base_figures;
-  const TestFigures& b = *now_figures;
+  const TestFigures a = compared_figures(*base);
+  const TestFigures b = compared_figures(*now);
   return a.peak_bytes != b.peak_bytes || a.net_bytes != b.net_bytes ||
          a.net_blocks != b.net_blocks || a.allocs != b.allocs || a.runs != b.runs ||
          base->status != now->status || base->leak.verdict != now->leak.verdict;
@@ -131,14 +139,12 @@ std::vector<TestDiff> diff_reports(const Report& base, const Report& now,
     d.name = t.name;
     d.binary = by_name ? kNone : *now_ids[j];
     d.now = &t;
-    d.now_figures = compared_figures(t);
     auto it = in_base.find(now_key(j));
     if (it != in_base.end() && it->second != kEnd) {
       const std::size_t i = it->second;
       it->second = next[i];
       matched[i] = true;
       d.base = &base.tests[i];
-      d.base_figures = compared_figures(base.tests[i]);
     }
     out.push_back(std::move(d));
   }
@@ -148,7 +154,6 @@ std::vector<TestDiff> diff_reports(const Report& base, const Report& now,
     d.name = base.tests[i].name;
     d.binary = by_name ? kNone : *base_ids[i];
     d.base = &base.tests[i];
-    d.base_figures = compared_figures(base.tests[i]);
     out.push_back(std::move(d));
   }
   return out;

@@ -47,7 +47,7 @@ std::tuple<bool, const std::string&, int> location_key(const TestRecord& t) {
 // Each test's newest run only (merge_reports): a report of an earlier run left in the same
 // directory loses the tests a newer run also has, and takes no part at all when it loses
 // every one. Run identifiers compare as text (they start with the time); "" is oldest.
-std::vector<SourcedReport> drop_stale_runs(const std::vector<SourcedReport>& inputs,
+std::vector<SourcedReport> drop_stale_runs(std::vector<SourcedReport>&& inputs,
                                            std::string_view root, std::vector<MergeIssue>& issues) {
   // A test is the same test of an earlier run only when its binary is the very same path:
   // two binaries that merely share an identity (a/print_test, b/print_test) are a conflict
@@ -66,17 +66,16 @@ std::vector<SourcedReport> drop_stale_runs(const std::vector<SourcedReport>& inp
       if (!added && in.report.run_id > *it->second) it->second = &in.report.run_id;
     }
   }
-  std::vector<SourcedReport> out;
+  // First what is stale in each report (`newest` points into the reports' run ids), then
+  // the reports moved out, without what is stale.
+  std::vector<std::vector<std::size_t>> stale_of(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const SourcedReport& in = inputs[i];
-    std::vector<std::size_t> stale;
+    std::vector<std::size_t>& stale = stale_of[i];
     for (std::size_t t = 0; t < keys[i].size(); ++t) {
       if (*newest[keys[i][t]] != in.report.run_id) stale.push_back(t);
     }
-    if (stale.empty()) {
-      out.push_back(in);
-      continue;
-    }
+    if (stale.empty()) continue;
     // The newer runs, by the reports that hold them, for the message.
     std::vector<std::string> names, newer_sources;
     for (const std::size_t t : stale) {
@@ -103,8 +102,12 @@ std::vector<SourcedReport> drop_stale_runs(const std::vector<SourcedReport>& inp
     issues.push_back({MergeIssue::Kind::stale, "", sources, "",
                       fmt::format("{} ({}) is an earlier run: {} dropped ({}), newer in {}",
                                   in.source, run, count, listed, joined(newer_sources))});
-    if (whole) continue;
-    SourcedReport kept = in;
+  }
+  std::vector<SourcedReport> out;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::vector<std::size_t>& stale = stale_of[i];
+    if (!stale.empty() && stale.size() == inputs[i].report.tests.size()) continue;  // all stale
+    SourcedReport kept = std::move(inputs[i]);
     for (auto t = stale.rbegin(); t != stale.rend(); ++t) {
       kept.report.tests.erase(kept.report.tests.begin() + static_cast<std::ptrdiff_t>(*t));
     }
@@ -152,13 +155,18 @@ bool same_heap_figures(const TestRecord& a, const TestRecord& b) {
   return true;
 }
 
-MergeResult merge_reports(const std::vector<SourcedReport>& all_inputs, ConflictPolicy policy,
+MergeResult merge_reports(const std::vector<SourcedReport>& inputs, ConflictPolicy policy,
+                          std::string_view root) {
+  return merge_reports(std::vector<SourcedReport>(inputs), policy, root);
+}
+
+MergeResult merge_reports(std::vector<SourcedReport>&& all_inputs, ConflictPolicy policy,
                           std::string_view root) {
   MergeResult out;
-  // One report has no earlier run to drop: read in place, not copied.
-  std::vector<SourcedReport> newest;
-  if (all_inputs.size() > 1) newest = drop_stale_runs(all_inputs, root, out.issues);
-  const std::vector<SourcedReport>& inputs = all_inputs.size() > 1 ? newest : all_inputs;
+  // The records are moved from the inputs into the merged report, never copied: a report of
+  // a million tests is in memory once.
+  std::vector<SourcedReport> inputs =
+      all_inputs.size() > 1 ? drop_stale_runs(std::move(all_inputs), root, out.issues) : std::move(all_inputs);
   for (const SourcedReport& in : inputs) {
     if (!in.report.complete) {
       out.issues.push_back({MergeIssue::Kind::incomplete, "", {in.source}, "",
@@ -170,7 +178,7 @@ MergeResult merge_reports(const std::vector<SourcedReport>& all_inputs, Conflict
   }
   if (inputs.empty()) return out;
   if (inputs.size() == 1) {
-    out.report = inputs.front().report;
+    out.report = std::move(inputs.front().report);
     return out;
   }
 
@@ -290,13 +298,14 @@ MergeResult merge_reports(const std::vector<SourcedReport>& all_inputs, Conflict
     }
     if (pick == inputs.size()) break;
     const std::size_t at = next[pick]++;
-    const TestRecord& t = inputs[pick].report.tests[at];
+    TestRecord& t = inputs[pick].report.tests[at];
     const TestKey& key = keys[pick][at];
     auto seen = first_seen.find(key);
     if (seen == first_seen.end()) {
       first_seen.emplace(key, std::make_pair(pick, merged.tests.size()));
-      merged.tests.push_back(t);
-      merged.tests.back().binary = binary_of(inputs[pick].report, t);
+      std::string binary = binary_of(inputs[pick].report, t);
+      merged.tests.push_back(std::move(t));  // each record is picked once
+      merged.tests.back().binary = std::move(binary);
       continue;
     }
     const std::string& first_source = inputs[seen->second.first].source;

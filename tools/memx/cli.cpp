@@ -106,11 +106,15 @@ Report read_one_report(const std::vector<std::string>& paths, std::ostream& err,
   };
   if (inputs.size() == 1) {
     if (!inputs.front().report.complete) {
+      // The issue names the file and says what is missing; the tests need not be copied.
+      auto tests = std::move(inputs.front().report.tests);
+      inputs.front().report.tests = {};
       print_issues(merge_reports(inputs, ConflictPolicy::keep_first, root).issues, command_name(), err);
+      inputs.front().report.tests = std::move(tests);
     }
     return checked(std::move(inputs.front().report));
   }
-  MergeResult merged = merge_reports(inputs, ConflictPolicy::keep_first, root);
+  MergeResult merged = merge_reports(std::move(inputs), ConflictPolicy::keep_first, root);
   if (merged.count(MergeIssue::Kind::conflict) > 0) {
     for (const MergeIssue& i : merged.issues) {
       if (i.kind == MergeIssue::Kind::conflict) {

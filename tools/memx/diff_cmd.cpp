@@ -35,8 +35,8 @@ std::string figures_text(const TestRecord& t, const TestFigures& f) {
 }
 
 std::string changes_text(const TestDiff& d) {
-  const TestFigures& a = *d.base_figures;
-  const TestFigures& b = *d.now_figures;
+  const TestFigures a = *d.base_figures();
+  const TestFigures b = *d.now_figures();
   std::vector<std::string> parts;
   auto bytes = [&](const char* name, std::int64_t x, std::int64_t y) {
     if (x != y) {
@@ -139,10 +139,10 @@ void register_diff(CLI::App& app, Runner& runner) {
                                       leak_text(d.base->leak)));
         }
         if (d.added()) {
-          added.push_back(fmt::format("{}: {}", printable_name(d.label()), figures_text(*d.now, *d.now_figures)));
+          added.push_back(fmt::format("{}: {}", printable_name(d.label()), figures_text(*d.now, *d.now_figures())));
         } else if (d.removed()) {
           removed.push_back(
-              fmt::format("{}: was {}", printable_name(d.label()), figures_text(*d.base, *d.base_figures)));
+              fmt::format("{}: was {}", printable_name(d.label()), figures_text(*d.base, *d.base_figures())));
         } else if (d.changed()) {
           changed.push_back(fmt::format("{}: {}", printable_name(d.label()), changes_text(d)));
         } else if (!sites_differ) {

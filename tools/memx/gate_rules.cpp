@@ -141,7 +141,7 @@ ToleranceParse parse_tolerance(std::string_view text, bool bytes) {
   return out;
 }
 
-bool AllowList::allows(const std::string& name) const {
+bool AllowList::allows(std::string_view name) const {
   return std::any_of(patterns.begin(), patterns.end(),
                      [&](const std::string& p) { return glob_whole(p, name); });
 }
@@ -213,7 +213,7 @@ std::vector<Regression> find_regressions(const std::vector<TestDiff>& diffs,
       r.detail = fmt::format("newly over budget: {}", fmt::join(what, ", "));
       out.push_back(std::move(r));
     }
-    if (!d.base || d.base_figures->runs == 0 || d.now_figures->runs == 0) continue;
+    if (!d.base || d.base_figures()->runs == 0 || d.now_figures()->runs == 0) continue;
     struct Figure {
       const char* name;
       const Tolerance& tolerance;
@@ -221,8 +221,8 @@ std::vector<Regression> find_regressions(const std::vector<TestDiff>& diffs,
       std::int64_t now;
       bool bytes;
     };
-    const TestFigures& a = *d.base_figures;
-    const TestFigures& b = *d.now_figures;
+    const TestFigures a = *d.base_figures();
+    const TestFigures b = *d.now_figures();
     const Figure figures[] = {
         {"peak", rules.peak, a.peak_bytes, b.peak_bytes, true},
         {"net", rules.net, a.net_bytes, b.net_bytes, true},

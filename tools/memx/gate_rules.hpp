@@ -39,7 +39,7 @@ struct AllowList {
   std::vector<std::string> patterns;  ///< '*' matches any run of characters
 
   /// True when `name` matches a pattern.
-  bool allows(const std::string& name) const;
+  bool allows(std::string_view name) const;
 };
 
 /// The result of parse_allow_list.

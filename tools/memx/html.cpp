@@ -126,7 +126,7 @@ ordered_json baseline_json(const Report& base, const Report& now, const std::str
   } else {
     for (std::size_t i = 0; i < now.tests.size(); ++i) at.emplace(&now.tests[i], i);
   }
-  std::map<std::string, std::vector<std::string>> regressed;  // label -> what regressed
+  std::map<std::string, std::vector<std::string>, std::less<>> regressed;  // label -> what regressed
   ordered_json list = ordered_json::array();
   std::size_t failing = 0;
   for (const Regression& r : regressions) {
@@ -155,16 +155,16 @@ ordered_json baseline_json(const Report& base, const Report& now, const std::str
     if (it == at.end()) continue;
     ordered_json e;
     e["index"] = it->second;
-    const auto what = regressed.find(d.label()) != regressed.end() ? regressed[d.label()]
-                      : regressed.find(d.name) != regressed.end() ? regressed[d.name]
-                                                                   : std::vector<std::string>{};
+    auto what_of = regressed.find(d.label());
+    if (what_of == regressed.end()) what_of = regressed.find(d.name);
+    const auto what = what_of != regressed.end() ? what_of->second : std::vector<std::string>{};
     e["regressions"] = what;
     if (d.added()) {
       e["status"] = "new";
       e["text"] = "new test";
     } else {
-      const TestFigures& b = *d.base_figures;
-      const TestFigures& n = *d.now_figures;
+      const TestFigures b = *d.base_figures();
+      const TestFigures n = *d.now_figures();
       e["status"] = d.changed() ? "changed" : "same";
       e["peak"] = {b.peak_bytes, n.peak_bytes};
       e["net"] = {b.net_bytes, n.net_bytes};

@@ -111,8 +111,8 @@ std::string diff_json(const std::vector<TestDiff>& diffs, const std::string& bas
       s["over_budget"] = over_budget_json(*r);
       return s;
     };
-    tj["base"] = side(d.base, d.base_figures);
-    tj["new"] = side(d.now, d.now_figures);
+    tj["base"] = side(d.base, d.base_figures());
+    tj["new"] = side(d.now, d.now_figures());
     tj["newly_leaks"] = d.newly_leaks();
     tj["leak_fixed"] = d.leak_fixed();
     tj["newly_over_budget"] = d.newly_over_budget();
@@ -157,8 +157,8 @@ std::string gate_json(const std::vector<TestDiff>& diffs, const std::vector<Regr
     if (found.empty()) continue;
     ordered_json tj;
     tj["name"] = d.label();
-    tj["base"] = d.base_figures ? figures_json(*d.base_figures) : ordered_json(nullptr);
-    tj["new"] = d.now_figures ? figures_json(*d.now_figures) : ordered_json(nullptr);
+    tj["base"] = d.base ? figures_json(*d.base_figures()) : ordered_json(nullptr);
+    tj["new"] = d.now ? figures_json(*d.now_figures()) : ordered_json(nullptr);
     for (const TestRegressions& c : changed) {
       if (c.test != d.label()) continue;
       tj["message"] = c.line;

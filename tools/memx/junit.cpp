@@ -52,9 +52,9 @@ std::string exact(std::int64_t base, std::int64_t now) {
 }
 
 std::string figures_text(const TestDiff& d) {
-  if (!d.base_figures || !d.now_figures) return {};
-  const TestFigures& a = *d.base_figures;
-  const TestFigures& b = *d.now_figures;
+  if (!d.base || !d.now) return {};
+  const TestFigures a = *d.base_figures();
+  const TestFigures b = *d.now_figures();
   std::string out = "exact figures, baseline -> new (worst run after the warm-up):\n";
   out += fmt::format("peak_bytes: {}\n", exact(a.peak_bytes, b.peak_bytes));
   out += fmt::format("net_bytes: {}\n", exact(a.net_bytes, b.net_bytes));
@@ -151,7 +151,7 @@ std::string gate_junit(const std::vector<TestDiff>& diffs,
       }
     } else if (c != changed.end()) {
       const std::string text =
-          c->line + "\n" + (d.base_figures ? figures_text(d) : new_figures_text(*d.now_figures));
+          c->line + "\n" + (d.base ? figures_text(d) : new_figures_text(*d.now_figures()));
       if (c->allowed) {
         body = "      <system-out>" +
                xml_escape(fmt::format("allowed by {}: {}", facts.allow, text), false) +

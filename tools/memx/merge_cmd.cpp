@@ -55,10 +55,11 @@ void register_merge(CLI::App& app, Runner& runner) {
   add_root_option(cmd, args->root);
   cmd->callback([args, &runner] {
     runner = [args](Output& io) {
-      const std::vector<SourcedReport> inputs = read_inputs(args->reports);
+      std::vector<SourcedReport> inputs = read_inputs(args->reports);
+      const std::size_t input_count = inputs.size();
       const ConflictPolicy policy =
           args->conflicts == "all" ? ConflictPolicy::keep_all : ConflictPolicy::keep_first;
-      MergeResult merged = merge_reports(inputs, policy, args->root);
+      MergeResult merged = merge_reports(std::move(inputs), policy, args->root);
       const std::size_t stale = merged.count(MergeIssue::Kind::stale);
       if (stale > 0 && args->stale == "fail") {
         for (const MergeIssue& i : merged.issues) {
@@ -105,7 +106,7 @@ void register_merge(CLI::App& app, Runner& runner) {
         throw InputError(error);
       }
       fmt::print(io.out, "memx merge: wrote {}: {} tests from {} report{}\n", args->output,
-                 merged_tests, inputs.size(), inputs.size() == 1 ? "" : "s");
+                 merged_tests, input_count, input_count == 1 ? "" : "s");
       return kOk;
     };
   });

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -243,6 +244,12 @@ std::string render_show_json(const Report& report, const ShowOptions& options) {
 }
 
 std::string render_show(const Report& report, const ShowOptions& options, bool color) {
+  std::ostringstream out;
+  write_show(report, options, color, out);
+  return out.str();
+}
+
+void write_show(const Report& report, const ShowOptions& options, bool color, std::ostream& os) {
   const std::vector<std::string> labels = shown_names(report, options.root);
   auto label = [&](const TestRecord* t) -> const std::string& {
     return labels.empty() ? t->name : labels[static_cast<std::size_t>(t - report.tests.data())];
@@ -295,13 +302,13 @@ std::string render_show(const Report& report, const ShowOptions& options, bool c
                    {leak, Color::none},
                    {budget, budget_color}});
   }
-  std::string out = table.render(color, options.ascii);
-  out += resource_lines(report, tests, labels, color);
+  table.render(color, options.ascii, os);
+  std::string out = resource_lines(report, tests, labels, color);
   if (matching != report.tests.size() || tests.size() != matching) {
     out += fmt::format("showing {} of {} tests\n", tests.size(), report.tests.size());
   }
   out += summary_line(report, options.root) + "\n";
-  return out;
+  os << out;
 }
 
 std::string render_sites(const Report& report, const ShowOptions& options, bool color) {
@@ -447,7 +454,7 @@ void register_show(CLI::App& app, Runner& runner) {
         return kOk;
       }
       if (args->options.sites.empty()) {
-        io.out << render_show(report, args->options, io.color);
+        write_show(report, args->options, io.color, io.out);
         return kOk;
       }
       if (report.stacks.depth <= 0) {

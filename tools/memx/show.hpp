@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ std::string validate(const ShowOptions& options);
 
 /// The table and its summary line for `report`.
 std::string render_show(const Report& report, const ShowOptions& options, bool color);
+/// render_show written to `out` as it is made (a million-row table is never one string).
+void write_show(const Report& report, const ShowOptions& options, bool color, std::ostream& out);
 
 /// `show --json`: the tests `options` selects (--only, --sort, --top) as JSON (json_out.hpp).
 std::string render_show_json(const Report& report, const ShowOptions& options);

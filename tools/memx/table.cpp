@@ -2,6 +2,7 @@
 #include "table.hpp"
 
 #include <algorithm>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -47,20 +48,24 @@ Table::Table(std::vector<Column> columns) : columns_(std::move(columns)), width_
 
 void Table::add_row(const std::vector<Cell>& cells) {
   for (std::size_t c = 0; c < columns_.size(); ++c) {
-    CellRef ref;
-    ref.at = text_.size();
+    Color color = Color::none;
     if (c < cells.size()) {
       text_ += cells[c].text;
-      ref.size = cells[c].text.size();
-      ref.color = cells[c].color;
+      color = cells[c].color;
       width_[c] = std::max(width_[c], display_width(cells[c].text));
     }
-    cells_.push_back(ref);
+    cells_.push_back(CellRef{text_.size(), static_cast<std::uint64_t>(color)});
   }
   ++rows_;
 }
 
 std::string Table::render(bool color, bool ascii) const {
+  std::ostringstream out;
+  render(color, ascii, out);
+  return out.str();
+}
+
+void Table::render(bool color, bool ascii, std::ostream& os) const {
   const std::size_t n = columns_.size();
   const std::string h = ascii ? "-" : "─";
   const std::string v = ascii ? "|" : "│";
@@ -85,17 +90,23 @@ std::string Table::render(bool color, bool ascii) const {
   out += "\n";
   out += rule("├", "┼", "┤");
   std::string text;
+  std::size_t at = 0;
   for (std::size_t r = 0; r < rows_; ++r) {
     out += v;
     for (std::size_t c = 0; c < n; ++c) {
       const CellRef& ref = cells_[r * n + c];
-      text.assign(text_, ref.at, ref.size);
-      cell(text, ref.color, c);
+      text.assign(text_, at, ref.end - at);
+      at = ref.end;
+      cell(text, static_cast<Color>(ref.color), c);
     }
     out += "\n";
+    if (out.size() >= (std::size_t{1} << 16)) {
+      os << out;
+      out.clear();
+    }
   }
   out += rule("└", "┴", "┘");
-  return out;
+  os << out;
 }
 
 }  // namespace memx::cli

@@ -1,6 +1,8 @@
 // memx CLI: a box-drawn text table with optional ANSI colours.
 #pragma once
 
+#include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -33,15 +35,19 @@ class Table {
   /// The table drawn with box-drawing characters (or +-| when `ascii`), colours when
   /// `color`, each line ending with '\n'.
   std::string render(bool color, bool ascii) const;
+  /// The same, written to `out` a row at a time (a million rows are never one string).
+  void render(bool color, bool ascii, std::ostream& out) const;
 
  private:
   // The cells' texts one after another in text_, each cell a reference into it: a table of
   // a million rows costs its text, not nine strings and a vector per row.
+  // A cell is where its text ends in text_ and its colour, in one word (it starts where the
+  // previous cell ends).
   struct CellRef {
-    std::size_t at = 0;
-    std::size_t size = 0;
-    Color color = Color::none;
+    std::uint64_t end : 56;
+    std::uint64_t color : 8;
   };
+  static_assert(sizeof(CellRef) == 8, "one word per cell");
   std::vector<Column> columns_;
   std::string text_;
   std::vector<CellRef> cells_;  // rows_ * columns_.size()
