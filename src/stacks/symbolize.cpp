@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <map>
 #include <cstdlib>
 #include <unordered_map>
@@ -132,6 +133,61 @@ struct Symbolizer::Impl {
   std::unordered_map<std::uintptr_t, std::vector<Frame>> cache;
   std::map<std::pair<const void*, Dwarf_Off>, ScopeTree> trees;  // per (module's Dwarf, unit)
 
+  /// A module's function symbols sorted by address, read once. dwfl_module_addrinfo scans
+  /// the whole symbol table for every address: in a test binary with GoogleMock (tens of
+  /// thousands of symbols) that was most of a stack-mode run's time.
+  struct SymbolTable {
+    struct Entry {
+      GElf_Addr lo;
+      GElf_Addr hi;
+      const char* name;  // owned by the module's ELF, alive as long as the Dwfl
+      int rank;          // 0 global, 1 weak, 2 local: at one address the lowest is named
+    };
+    std::vector<Entry> by_address;
+  };
+  std::unordered_map<const Dwfl_Module*, SymbolTable> symbol_tables;
+
+  const SymbolTable& symbols_of(Dwfl_Module* mod) {
+    auto it = symbol_tables.find(mod);
+    if (it != symbol_tables.end()) return it->second;
+    SymbolTable t;
+    const int n = dwfl_module_getsymtab(mod);
+    for (int i = 1; i < n; ++i) {
+      GElf_Sym sym;
+      GElf_Addr addr = 0;
+      GElf_Word shndx = 0;
+      const char* name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, nullptr, nullptr);
+      if (name == nullptr || *name == '\0' || sym.st_size == 0 || shndx == SHN_UNDEF) continue;
+      if (GELF_ST_TYPE(sym.st_info) != STT_FUNC && GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC) continue;
+      const int bind = GELF_ST_BIND(sym.st_info);
+      t.by_address.push_back({addr, addr + sym.st_size, name, bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2});
+    }
+    // By address; at one address (aliases) the global name first, as addrinfo prefers it.
+    std::stable_sort(t.by_address.begin(), t.by_address.end(),
+                     [](const SymbolTable::Entry& a, const SymbolTable::Entry& b) {
+                       return a.lo != b.lo ? a.lo < b.lo : a.rank < b.rank;
+                     });
+    return symbol_tables.emplace(mod, std::move(t)).first->second;
+  }
+
+  /// The name of the function symbol containing pc: the one starting nearest below it among
+  /// those whose range holds it. nullptr when none does (addrinfo then decides).
+  const char* function_symbol(Dwfl_Module* mod, Dwarf_Addr pc) {
+    const std::vector<SymbolTable::Entry>& v = symbols_of(mod).by_address;
+    auto it = std::upper_bound(v.begin(), v.end(), pc,
+                               [](Dwarf_Addr a, const SymbolTable::Entry& e) { return a < e.lo; });
+    // A few steps back: a symbol nested in a larger one's range (rare) is found too.
+    for (int steps = 0; it != v.begin() && steps < 16; ++steps) {
+      --it;
+      if (pc < it->hi) {
+        // The first of the names at this address (aliases sort global first).
+        while (it != v.begin() && std::prev(it)->lo == it->lo && pc < std::prev(it)->hi) --it;
+        return it->name;
+      }
+    }
+    return nullptr;
+  }
+
   /// The function DIEs containing pc (relative to the unit's addresses), innermost first.
   std::vector<Dwarf_Die> function_chain(Dwfl_Module* mod, Dwarf_Die* cu, Dwarf_Addr pc) {
     std::vector<Dwarf_Die> chain;
@@ -188,6 +244,7 @@ struct Symbolizer::Impl {
       dwfl_report_end(dwfl, nullptr, nullptr);
       if (ok) mod = dwfl_addrmodule(dwfl, pc);
       trees.clear();  // a module unloaded meanwhile may have left its Dwarf's address to another
+      symbol_tables.clear();
     }
     if (mod == nullptr) {
       base.note = dwfl == nullptr ? "the process's modules could not be read" : "no module";
@@ -202,7 +259,8 @@ struct Symbolizer::Impl {
     // The symbol table (present unless stripped) names the outermost function.
     GElf_Sym sym;
     GElf_Off sym_off = 0;
-    const char* symname = dwfl_module_addrinfo(mod, pc, &sym_off, &sym, nullptr, nullptr, nullptr);
+    const char* symname = function_symbol(mod, pc);
+    if (symname == nullptr) symname = dwfl_module_addrinfo(mod, pc, &sym_off, &sym, nullptr, nullptr, nullptr);
     const std::string outer_name = demangle(symname);
     // Line of the innermost inlined frame from the line table. A pc past the end of a line
     // sequence (code of a unit without debug information) has no line.
