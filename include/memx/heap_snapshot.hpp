@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "memx/census.hpp"
 #include "memx/symbols.hpp"
 
 namespace memx {
@@ -22,6 +23,7 @@ class HeapSnapshot {
   enum class GroupBy {
     line,   ///< the first frame of the user's code (file and line): several stacks may share it
     stack,  ///< the whole call stack
+    type,   ///< the allocated type (memx/census.hpp; memx::HeapCensus)
   };
 
   /// One group's change between two snapshots.
@@ -32,6 +34,9 @@ class HeapSnapshot {
     std::int64_t bytes_diff = 0;        ///< later minus earlier
     std::int64_t blocks = 0;            ///< live blocks in the later snapshot
     std::int64_t blocks_diff = 0;       ///< later minus earlier
+    /// The allocated type (GroupBy::type groups by it; set for every group): "std::vector<Node>".
+    std::string type;
+    TypeSource type_source = TypeSource::unknown;  ///< how the type was recovered
   };
 
   /// The live heap now (empty when stack mode is off: see enabled()).

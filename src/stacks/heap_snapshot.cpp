@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "memx/census.hpp"
+#include "memx/heap_census.hpp"
 #include "memx/heap_snapshot.hpp"
 #include "memx/sites.hpp"
 #include "memx/stacks.hpp"
@@ -20,6 +22,7 @@ struct Resolved {
   std::vector<symbols::Frame> frames;
   std::size_t user = 0;
   std::string where;
+  AllocatedType type;
 };
 
 }  // namespace
@@ -71,11 +74,16 @@ std::vector<HeapSnapshot::Difference> HeapSnapshot::compare(const HeapSnapshot& 
     site.user_frame = first_user_frame(records);
     r.user = static_cast<std::size_t>(site.user_frame);
     r.where = site_location(site);
+    r.type = allocated_type(records, site.user_frame);
     return resolved.emplace(id, std::move(r)).first->second;
   };
   // Group key: the stack id, or the user frame's description.
   std::map<std::string, Difference> groups;
   auto key_of = [&](std::uint32_t id) {
+    if (by == GroupBy::type) {
+      const AllocatedType& t = resolve(id).type;
+      return t.name + '\0' + to_string(t.source);
+    }
     return by == GroupBy::stack ? std::to_string(id) : resolve(id).where;
   };
   auto group = [&](std::uint32_t id) -> Difference& {
@@ -85,6 +93,8 @@ std::vector<HeapSnapshot::Difference> HeapSnapshot::compare(const HeapSnapshot& 
     Difference d;
     const Resolved& r = resolve(id);
     d.where = r.where;
+    d.type = r.type.name;
+    d.type_source = r.type.source;
     if (by == GroupBy::stack) {
       d.frames = r.frames;
     } else if (!r.frames.empty()) {
@@ -130,6 +140,28 @@ std::string describe(const HeapSnapshot::Difference& d) {
                      format_bytes(std::llabs(d.bytes_diff)), d.blocks_diff >= 0 ? "+" : "",
                      d.blocks_diff, std::llabs(d.blocks_diff) == 1 ? "" : "s", format_bytes(d.bytes),
                      d.blocks, d.blocks == 1 ? "" : "s", d.where);
+}
+
+HeapCensus HeapCensus::take() {
+  HeapCensus c;
+  c.snapshot_ = HeapSnapshot::take();
+  return c;
+}
+
+std::vector<HeapSnapshot::Difference> HeapCensus::types() const {
+  return snapshot_.statistics(HeapSnapshot::GroupBy::type);
+}
+
+std::vector<HeapSnapshot::Difference> HeapCensus::compare(const HeapCensus& before) const {
+  return snapshot_.compare(before.snapshot_, HeapSnapshot::GroupBy::type);
+}
+
+std::string describe_type(const HeapSnapshot::Difference& d) {
+  const std::string sign = d.bytes_diff >= 0 ? "+" : "-";
+  return fmt::format("{}{} ({}{} block{}), {} in {} block{}: {} ({}; e.g. at {})", sign,
+                     format_bytes(std::llabs(d.bytes_diff)), d.blocks_diff >= 0 ? "+" : "",
+                     d.blocks_diff, std::llabs(d.blocks_diff) == 1 ? "" : "s", format_bytes(d.bytes),
+                     d.blocks, d.blocks == 1 ? "" : "s", d.type, to_string(d.type_source), d.where);
 }
 
 }  // namespace memx

@@ -129,6 +129,7 @@ def browser_checks(page_path, report, workdir):
     if len(re.findall(r"<script\b", dom)) != 2:
         fail(f"{page_path}: the DOM has extra <script> elements (markup injected from a name?)")
     site_checks(page_path, report, dom, want)
+    type_checks(page_path, report, dom, attrs)
     if len(re.findall(r'<details [^>]*class="peak-site"', dom)) != want["peak-sites"]:
         fail(f"{page_path}: wrong number of peak sites drawn, expected {want['peak-sites']}")
     # Each test's peak sites, with every frame of their stacks.
@@ -141,6 +142,28 @@ def browser_checks(page_path, report, workdir):
     print(f"check_html.py: {page_path}: Chromium drew {attrs['charts']} charts, "
           f"{attrs['heap-bars']} heap bars, {attrs['rss-bars']} RSS bars, "
           f"{attrs['leak-lines']} leak lines, {attrs['rows']} rows sorted by peak")
+
+
+def type_checks(page_path, report, dom, attrs):
+    """The census by type: one row per type the page carries, and every live byte of the
+    tests' sites in some type (a census partitions them)."""
+    text = open(page_path, encoding="utf-8").read()
+    m = re.search(r'<script type="application/json" id="memx-report">(.*?)</script>', text, re.S)
+    page = json.loads(m.group(1)).get("page", {})
+    types = page.get("types", [])
+    if not report.get("stacks"):
+        if types or "no allocated types" not in dom:
+            fail(f"{page_path}: no stack mode, yet types are listed or not explained")
+        return
+    if attrs.get("type-rows") != str(len(types)):
+        fail(f"{page_path}: data-memx-type-rows={attrs.get('type-rows')}, expected {len(types)}")
+    table = dom.split('id="types-table"', 1)[1].split("</table>", 1)[0] if types else ""
+    if len(re.findall(r"<tr>", table.split("<tbody>", 1)[-1])) != len(types):
+        fail(f"{page_path}: the types table does not have {len(types)} rows")
+    if page.get("types_total", 0) <= len(types):
+        sites = sum(s["bytes"] for t in report["tests"] for s in t.get("sites", []))
+        if sum(t["bytes"] for t in types) != sites:
+            fail(f"{page_path}: the types hold {sum(t['bytes'] for t in types)} live bytes, the sites {sites}")
 
 
 def site_checks(page_path, report, dom, want):

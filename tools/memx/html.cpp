@@ -21,6 +21,7 @@
 #include "gate_rules.hpp"
 #include "html.hpp"
 #include "html_page.hpp"
+#include "memx/census.hpp"
 #include "memx/diff.hpp"
 #include "memx/identity.hpp"
 
@@ -85,6 +86,8 @@ using nlohmann::ordered_json;
 // a report of 100 000 tests must not make a page of 100 000 timelines. The report keeps
 // them all; the page says which it left out.
 constexpr std::size_t kPageTimelines = 300;
+// The allocated types the page lists (most live bytes first); memx show --types lists all.
+constexpr std::size_t kPageTypes = 100;
 
 std::size_t drop_timelines(Report& shown) {
   std::vector<std::size_t> with;
@@ -340,6 +343,20 @@ std::string render_html(Report report, const std::string& title, const std::stri
   ordered_json extra;
   extra["timelines_dropped"] = 0;  // set below; the page's keys keep their order
   extra["timelines_kept"] = kPageTimelines;
+  // What every test left live by allocated type (stack mode), before the tests are cut down.
+  extra["types"] = ordered_json::array();
+  if (report.stacks.depth > 0) {
+    std::vector<const TestRecord*> all;
+    all.reserve(report.tests.size());
+    for (const TestRecord& t : report.tests) all.push_back(&t);
+    const std::vector<TypeCount> census = census_of_sites(all);
+    for (std::size_t i = 0; i < census.size() && i < kPageTypes; ++i) {
+      const TypeCount& c = census[i];
+      extra["types"].push_back({{"type", c.type.name}, {"from", to_string(c.type.source)}, {"bytes", c.bytes},
+                                {"blocks", c.blocks}, {"sites", c.sites}, {"tests", c.tests}, {"where", c.where}});
+    }
+    extra["types_total"] = census.size();
+  }
   extra["baseline"] = base ? baseline_json(*base, report, base_path, diffs, regressions, kept ? &*kept : nullptr)
                            : ordered_json(nullptr);
   diffs.clear();  // they point into the tests, which are now cut down to those listed

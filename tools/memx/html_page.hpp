@@ -99,6 +99,10 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
 <div class="note" id="sites-note"></div>
 <div id="sites"></div>
 
+<h2>Left live by type</h2>
+<div class="note" id="types-note"></div>
+<div class="table-box" id="types"></div>
+
 <h2>What made the peaks</h2>
 <div class="note" id="peaks-note"></div>
 <div id="peaks"></div>
@@ -764,6 +768,46 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
     }
   })();
 
+  // What the tests left live by allocated type (stack mode; memx/census.hpp), over every
+  // test of the report: the page's `types`, most live bytes first.
+  var typeRows = 0;
+  (function () {
+    var container = document.getElementById("types"), note = document.getElementById("types-note");
+    if (!report.stacks) {
+      note.textContent = "Stack mode was off: no allocated types.";
+      return;
+    }
+    var types = page.types || [];
+    if (!types.length) {
+      note.textContent = "No test left blocks live.";
+      return;
+    }
+    note.textContent = "The blocks every test left live (their sites) by the type they were allocated as: " +
+      "the std::make_shared<T>, the standard container they went through, an allocator's T, the class whose " +
+      "constructor allocated them, else the allocating function." +
+      (page.types_total > types.length ? " The " + types.length + " largest of " + page.types_total +
+       "; memx show --types lists all." : "");
+    var table = el("table", { id: "types-table" });
+    var head = el("tr");
+    ["type", "from", "live", "blocks", "sites", "tests", "for example at"].forEach(function (h) { head.appendChild(el("th", {}, h)); });
+    table.appendChild(el("thead")).appendChild(head);
+    var body = el("tbody");
+    types.forEach(function (t) {
+      var tr = el("tr");
+      tr.appendChild(el("td", {}, t.type));
+      tr.appendChild(el("td", { "class": "dim" }, t.from));
+      tr.appendChild(el("td", { "class": "num" }, fmtBytes(t.bytes)));
+      tr.appendChild(el("td", { "class": "num" }, String(t.blocks)));
+      tr.appendChild(el("td", { "class": "num" }, String(t.sites)));
+      tr.appendChild(el("td", { "class": "num" }, String(t.tests)));
+      tr.appendChild(el("td", { "class": "where" }, t.where));
+      body.appendChild(tr);
+      typeRows++;
+    });
+    table.appendChild(body);
+    container.appendChild(table);
+  })();
+
   // What made each test's peak (stack mode, peak_sites): what its worst run held at its
   // peak, by stack, most bytes first; each stack opens to its frames.
   var peakTests = 0, peakSites = 0;
@@ -817,6 +861,7 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
   b.setAttribute("data-memx-site-frames", siteFrames);
   b.setAttribute("data-memx-peak-tests", peakTests);
   b.setAttribute("data-memx-peak-sites", peakSites);
+  b.setAttribute("data-memx-type-rows", typeRows);
   // What the charts drew, and whether anything is cut off: every legend entry inside its
   // legend, every chart inside the page's width and every text of a chart inside it.
   function measured() {

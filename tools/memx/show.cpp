@@ -22,6 +22,7 @@
 #include "gate_rules.hpp"
 #include "json_out.hpp"
 #include "memx/units.hpp"
+#include "memx/census.hpp"
 #include "memx/sites.hpp"
 #include "sites_text.hpp"
 #include "table.hpp"
@@ -311,6 +312,47 @@ void write_show(const Report& report, const ShowOptions& options, bool color, st
   os << out;
 }
 
+std::string render_types(const Report& report, const ShowOptions& options, bool color) {
+  const std::vector<std::string> labels = shown_names(report, options.root);
+  ShowOptions chosen = options;
+  if (chosen.sites == "*") chosen.sites.clear();
+  std::size_t matching = 0;
+  const std::vector<const TestRecord*> tests = chosen_tests(report, chosen, labels, &matching);
+  if (matching == 0 && !chosen.sites.empty()) {
+    throw InputError(fmt::format("--sites={}: no test of the report has this name (a pattern: "
+                                 "'*' matches any characters)",
+                                 printable_name(chosen.sites)));
+  }
+  const std::vector<TypeCount> census = census_of_sites(tests);
+  std::string out = fmt::format(
+      "what {} test{} left live, by allocated type (from each test's top {} site{}; "
+      "docs/stacks.md, \"Heap census by type\")\n",
+      tests.size(), tests.size() == 1 ? "" : "s", report.stacks.top, report.stacks.top == 1 ? "" : "s");
+  if (census.empty()) {
+    out += "nothing: no site of these tests is live at their end\n";
+  } else {
+    Table table({{"type", false},
+                 {"from", false},
+                 {"live", true},
+                 {"blocks", true},
+                 {"sites", true},
+                 {"tests", true},
+                 {"for example at", false}});
+    for (const TypeCount& c : census) {
+      table.add_row({{printable_name(c.type.name), Color::bold},
+                     {to_string(c.type.source), Color::dim},
+                     {format_bytes(c.bytes), Color::none},
+                     {format_count(static_cast<std::uint64_t>(c.blocks)), Color::none},
+                     {std::to_string(c.sites), Color::none},
+                     {std::to_string(c.tests), Color::none},
+                     {printable_name(c.where), Color::none}});
+    }
+    out += table.render(color, options.ascii);
+  }
+  out += summary_line(report, options.root) + "\n";
+  return out;
+}
+
 std::string render_sites(const Report& report, const ShowOptions& options, bool color) {
   const std::vector<std::string> labels = shown_names(report, options.root);
   std::size_t matching = 0;
@@ -416,6 +458,10 @@ void register_show(CLI::App& app, Runner& runner) {
   cmd->add_flag("--stacks", args->options.stacks,
                 "With --sites: each site's whole stack, the frames folded away before the "
                 "user's marked (implies --sites)");
+  cmd->add_flag("--types", args->options.types,
+                "Instead of the table, what the tests left live by allocated type "
+                "(std::vector<Node>, a make_shared<T>, a constructor's class; stack mode); "
+                "with --sites=TEST, of those tests only");
   cmd->add_flag("--json", args->json,
                  "Instead of the table, the selected tests as JSON (docs/cli-json.schema.json)");
   add_root_option(cmd, args->options.root);
@@ -436,7 +482,7 @@ void register_show(CLI::App& app, Runner& runner) {
       args->options.only = only;
       if (std::string bad = validate(args->options); !bad.empty()) throw InputError(bad);
       if (args->options.stacks && args->options.sites.empty()) args->options.sites = "*";
-      if (args->options.sites == "*") {
+      if (args->options.sites == "*" || args->options.types) {
         // `--sites NAME`: a test's name taken for a report (the flag's value needs '=').
         for (const std::string& path : args->reports) {
           std::error_code ec;
@@ -449,11 +495,13 @@ void register_show(CLI::App& app, Runner& runner) {
       }
       const Report report = read_one_report(args->reports, io.err, "", args->options.root);
       if (args->json) {
-        if (!args->options.sites.empty()) throw InputError("--json: not with --sites or --stacks");
+        if (!args->options.sites.empty() || args->options.types) {
+          throw InputError("--json: not with --sites, --stacks or --types");
+        }
         io.out << render_show_json(report, args->options);
         return kOk;
       }
-      if (args->options.sites.empty()) {
+      if (args->options.sites.empty() && !args->options.types) {
         write_show(report, args->options, io.color, io.out);
         return kOk;
       }
@@ -463,7 +511,8 @@ void register_show(CLI::App& app, Runner& runner) {
             "--memx-stacks (or MEMX_STACKS=on) to record where their live blocks were allocated",
             fmt::join(args->reports, " ")));
       }
-      io.out << render_sites(report, args->options, io.color);
+      io.out << (args->options.types ? render_types(report, args->options, io.color)
+                                     : render_sites(report, args->options, io.color));
       return kOk;
     };
   });

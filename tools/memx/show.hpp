@@ -21,6 +21,9 @@ struct ShowOptions {
   /// tests whose name (or BINARY: NAME) matches this pattern ('*' matches any characters).
   std::string sites;
   bool stacks = false;              ///< --stacks: each site's whole stack too (implies --sites)
+  /// --types: what the tests left live by allocated type (memx/census.hpp), not the table;
+  /// with --sites=TEST, of those tests only.
+  bool types = false;
   bool summary = true;              ///< end with "showing N of M" and the summary line
 };
 
@@ -31,6 +34,10 @@ std::string validate(const ShowOptions& options);
 std::string render_show(const Report& report, const ShowOptions& options, bool color);
 /// render_show written to `out` as it is made (a million-row table is never one string).
 void write_show(const Report& report, const ShowOptions& options, bool color, std::ostream& out);
+
+/// `show --types`: the sites the tests `options` selects left live, by allocated type, most
+/// bytes first, in a table, with the summary line.
+std::string render_types(const Report& report, const ShowOptions& options, bool color);
 
 /// `show --json`: the tests `options` selects (--only, --sort, --top) as JSON (json_out.hpp).
 std::string render_show_json(const Report& report, const ShowOptions& options);
