@@ -26,7 +26,7 @@ constexpr Setting kSettings[] = {
     {"--memx-repeat=N", "MEMX_REPEAT", "run the tests N times (the first: the leak verdicts' warm-up)"},
     {"--memx-stacks[=DEPTH]", "MEMX_STACKS", "stack mode: the lines of what tests leave live and of their peaks"},
     {"--memx-sites=N", "MEMX_SITES", "allocation sites kept per test in stack mode (1-1000, default 10)"},
-    {"", "MEMX_RESOURCES", "1: list each test's new descriptors and threads (default: under fail-on-leak or an fds/threads budget)"},
+    {"--memx-resources[=B]", "MEMX_RESOURCES", "list each test's new descriptors and threads (default: under fail-on-leak or an fds/threads budget; =0: never)"},
     {"", "MEMX_QUIET", "1: no end-of-run summary"},
     {"", "MEMX_COLOR", "0/1/auto: colours of the summary"},
     {"", "MEMX_PROPERTIES", "1: record memx's figures as test properties"},

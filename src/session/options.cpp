@@ -24,6 +24,7 @@ constexpr std::string_view kWarnOnlyFlag = "--memx-warn-only";
 constexpr std::string_view kThreadsFlag = "--memx-threads";
 constexpr std::string_view kSuppressionsFlag = "--memx-suppressions";
 constexpr std::string_view kReportOptionalFlag = "--memx-report-optional";
+constexpr std::string_view kResourcesFlag = "--memx-resources";
 constexpr int kMaxSites = 1000;
 
 bool starts_with(std::string_view s, std::string_view prefix) {
@@ -267,6 +268,11 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
       }
     } else if (name == kFailOnLeakFlag) {
       set_switch(o.fail_on_leak, has_value ? value : std::string_view("1"), arg, out.errors);
+    } else if (name == kResourcesFlag) {
+      bool on = false;
+      const std::size_t errors = out.errors.size();
+      set_switch(on, has_value ? value : std::string_view("1"), arg, out.errors);
+      if (out.errors.size() == errors) o.resources = on;
     } else if (name == kStacksFlag) {
       if (has_value) {
         set_stacks(o, value, arg, out.errors);
@@ -287,7 +293,7 @@ OptionsParse parse_plugin_options(const std::vector<std::string>& args, const En
       out.errors.push_back("memx: unknown flag " + std::string(name) + " (known: " +
                            std::string(kReportFlag) + "=PATH, " + std::string(kReportOptionalFlag) +
                            ", " + std::string(kBudgetFlag) +
-                           "=TEXT, " + std::string(kFailOnLeakFlag) + ", " +
+                           "=TEXT, " + std::string(kFailOnLeakFlag) + ", " + std::string(kResourcesFlag) + ", " +
                              std::string(kStacksFlag) + "[=DEPTH|=sample:SIZE], " + std::string(kSitesFlag) +
                              "=N, " + std::string(kWarnOnlyFlag) + ", " + std::string(kThreadsFlag) +
                              "=current|all, " + std::string(kSuppressionsFlag) + "=FILE)");
