@@ -229,7 +229,7 @@ struct TestTimeline {
 };
 
 /// The outcome of a test as the framework reported it.
-enum class TestStatus { passed, failed, skipped };
+enum class TestStatus : std::uint8_t { passed, failed, skipped };
 
 /// One test (GoogleTest "Suite.Test", Catch2 "case / section") and its repetitions.
 struct TestRecord {
@@ -240,6 +240,10 @@ struct TestRecord {
   std::string file;                         ///< source file ("" when unknown)
   int line = 0;                             ///< source line (0 when unknown)
   TestStatus status = TestStatus::passed;   ///< framework outcome
+  /// False when the test ran without stack mode in a report that has it (merged from a
+  /// report without stack mode, or not rerun by `memx check --stacks`): its empty `sites`
+  /// then say nothing of what it left live. JSON `sites_recorded`, written when false.
+  bool sites_recorded = true;
   std::vector<RunRecord> runs;              ///< one per repetition, in order
   Boxed<Budget> budget;                     ///< the effective budget, if any
   std::vector<ViolationRecord> violations;  ///< keys of the budget that were exceeded
@@ -263,7 +267,7 @@ struct TestRecord {
     return a.name == b.name && a.binary == b.binary && a.file == b.file && a.line == b.line && a.status == b.status &&
            a.runs == b.runs && a.budget == b.budget && a.violations == b.violations &&
            a.leak == b.leak && a.sites == b.sites && a.peak_sites == b.peak_sites &&
-           a.live_numbers == b.live_numbers && a.timeline == b.timeline &&
+           a.sites_recorded == b.sites_recorded && a.live_numbers == b.live_numbers && a.timeline == b.timeline &&
            a.resource_leaks == b.resource_leaks;
   }
 };

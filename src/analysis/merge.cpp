@@ -273,6 +273,8 @@ MergeResult merge_reports(std::vector<SourcedReport>&& all_inputs, ConflictPolic
                           "report has none (each test keeps its own process's leak verdict)"});
   }
 
+  const bool any_stacks = std::any_of(inputs.begin(), inputs.end(),
+                                      [](const SourcedReport& in) { return in.report.stacks.depth > 0; });
   // k-way merge of the inputs' test sequences by source location.
   std::vector<std::size_t> next(inputs.size(), 0);
   // (binary identity, name) -> (input, index in merged)
@@ -304,6 +306,8 @@ MergeResult merge_reports(std::vector<SourcedReport>&& all_inputs, ConflictPolic
     if (seen == first_seen.end()) {
       first_seen.emplace(key, std::make_pair(pick, merged.tests.size()));
       std::string binary = binary_of(inputs[pick].report, t);
+      // A test of a report without stack mode has no sites because none were recorded.
+      if (any_stacks && inputs[pick].report.stacks.depth <= 0) t.sites_recorded = false;
       merged.tests.push_back(std::move(t));  // each record is picked once
       merged.tests.back().binary = std::move(binary);
       continue;

@@ -326,6 +326,7 @@ void write_test(Writer& w, const TestRecord& t, const std::string& report_binary
     w.key("peak_sites").begin_array();
     for (const SiteRecord& site : t.peak_sites) write_site(w, site, *sites);
     w.end_array();
+    if (!t.sites_recorded) w.key("sites_recorded").value(false);  // within version 3
   }
   if (t.live_numbers.run > 0) {
     w.key("live_allocations").begin_object();
@@ -927,6 +928,7 @@ TestRecord test_at(const V& v, const Path& path, const ReadTables& tables) {
       t.peak_sites.push_back(site_at(x, index(sites_path, i), tables));
     });
   }
+  t.sites_recorded = optional_field(v, path, "sites_recorded", bool_at, true);  // within version 3
   if (const std::optional<V> n = v.find("live_allocations")) {  // optional, counting mode
     const Path n_path = join(path, "live_allocations");
     object_at(*n, n_path);

@@ -13,6 +13,7 @@
 #include "memx/identity.hpp"
 #include "memx/merge.hpp"
 #include "memx/sites.hpp"
+#include "show.hpp"
 #include "sites_text.hpp"
 #include "table.hpp"
 #include "two_phase.hpp"
@@ -651,6 +652,35 @@ TEST(TwoPhase, MergedSitesKeepTheCountingVerdictAndNameTheLine) {
   EXPECT_EQ(counting.tests[1].leak.verdict, Verdict::leak);
   EXPECT_EQ(counting.tests[1].sites.size(), 1u);
   EXPECT_EQ(counting.tests[0].runs, grows);
+  // Only the tests the rerun ran have their sites recorded.
+  EXPECT_TRUE(counting.tests[0].sites_recorded);
+  EXPECT_TRUE(counting.tests[1].sites_recorded);
+  EXPECT_FALSE(counting.tests[2].sites_recorded);
+}
+
+TEST(Merge, TestsOfAReportWithoutStackModeHaveNoSitesRecorded) {
+  Report with = report({test("S.a", 1, {run(0, 8, 1)})});
+  with.stacks = StacksInfo{32, "libunwind", 10, 0, true};
+  Report without = report({test("S.b", 2, {run(0, 8, 1)})});
+  MergeResult m = merge_reports({{"with.json", with}, {"without.json", without}}, ConflictPolicy::keep_first);
+  ASSERT_EQ(m.report.tests.size(), 2u);
+  EXPECT_EQ(m.report.stacks.depth, 32);
+  EXPECT_TRUE(m.report.tests[0].sites_recorded);
+  EXPECT_FALSE(m.report.tests[1].sites_recorded);
+  // Written and read back: the marker survives, and only the marked test carries it.
+  const std::string json = to_json(m.report);
+  EXPECT_EQ(json.find("\"sites_recorded\": false"), json.rfind("\"sites_recorded\": false"));
+  const ReportRead again = read_report(json, "merged.json");
+  ASSERT_TRUE(again.report) << again.error;
+  EXPECT_EQ(*again.report, m.report);
+  ShowOptions o;
+  o.sites = "*";
+  const std::string shown = render_sites(m.report, o, false);
+  EXPECT_NE(shown.find("S.b: clean (low): sites not recorded (it ran without stack mode)"), std::string::npos) << shown;
+  // Neither report in stack mode: nothing to mark.
+  MergeResult plain = merge_reports({{"a", without}, {"b", report({test("S.c", 3, {run(0, 8, 1)})})}},
+                                    ConflictPolicy::keep_first);
+  for (const TestRecord& t : plain.report.tests) EXPECT_TRUE(t.sites_recorded);
 }
 
 }  // namespace

@@ -712,7 +712,15 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
     var withSites = tests.filter(function (f) { return f.raw.sites && f.raw.sites.length; });
     var bytesOf = function (f) { return f.raw.sites.reduce(function (a, s) { return a + s.bytes; }, 0); };
     withSites.sort(function (a, b) { return b.leakRank - a.leakRank || bytesOf(b) - bytesOf(a) || a.index - b.index; });
-    var none = tests.filter(function (f) { return f.runs > 0 && !(f.raw.sites && f.raw.sites.length); }).length;
+    var unrecorded = tests.filter(function (f) { return f.raw.sites_recorded === false; }).length;
+    var none = tests.filter(function (f) {
+      return f.runs > 0 && f.raw.sites_recorded !== false && !(f.raw.sites && f.raw.sites.length);
+    }).length;
+    if (unrecorded) {
+      container.appendChild(el("div", { "class": "note" }, plural(unrecorded, "test") +
+        " ran without stack mode (merged from a report without it, or not rerun by memx check --stacks): " +
+        "their sites were not recorded."));
+    }
     if (!withSites.length) {
       container.appendChild(el("div", { "class": "note good" }, "No test left blocks live."));
       return;

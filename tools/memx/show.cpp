@@ -392,7 +392,9 @@ std::string render_sites(const Report& report, const ShowOptions& options, bool 
       out += head + fmt::format(": {}, never ran\n", to_string(t->status));
       continue;
     }
-    if (t->sites.empty()) {
+    if (!t->sites_recorded) {
+      out += head + ": sites not recorded (it ran without stack mode)\n";
+    } else if (t->sites.empty()) {
       out += head + ": no blocks left live\n";
     } else {
       std::int64_t bytes = 0, blocks = 0;

@@ -46,6 +46,8 @@ std::vector<std::string> merge_sites(Report& into, const Report& rerun,
                                      const std::vector<std::string>& names) {
   std::vector<std::string> missing;
   into.stacks = rerun.stacks;
+  // Only the tests the rerun ran in stack mode have sites; the others' were not recorded.
+  for (TestRecord& t : into.tests) t.sites_recorded = false;
   for (const std::string& name : names) {
     auto from = std::find_if(rerun.tests.begin(), rerun.tests.end(),
                              [&](const TestRecord& t) { return t.name == name; });
@@ -58,6 +60,7 @@ std::vector<std::string> merge_sites(Report& into, const Report& rerun,
     }
     to->sites = from->sites;
     to->peak_sites = from->peak_sites;
+    to->sites_recorded = true;
     // The rerun ran the culprits alone: what it says of a handoff to a later test, which did
     // not run, is not evidence. Only a sharper reason for the same verdict is taken.
     TestRecord probe = *to;
