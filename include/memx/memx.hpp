@@ -6,6 +6,7 @@
 #include "memx/ignore.hpp"
 #include "memx/process.hpp"
 #include "memx/rss.hpp"
+#include "memx/request_scope.hpp"
 #include "memx/scope.hpp"
 #include "memx/thread_state.hpp"
 #include "memx/tools.hpp"
