@@ -43,13 +43,13 @@ void add_routes(httplib::Server& server, memx_http::RequestMemory& memory, Cache
                res.set_content(std::to_string(length) + "\n", "text/plain");
              }));
   // Keeps the key and a 1 KiB value in the cache: its delta is what the cache grew by.
-  server.Get(R"(/remember/(\w+))",
-             memory.route("/remember/:key", [&cache](const httplib::Request& req,
-                                                     httplib::Response& res) {
-               std::lock_guard<std::mutex> lock(cache.mutex);
-               cache.entries[req.matches[1].str()] = std::string(1024, 'v');
-               res.set_content(std::to_string(cache.entries.size()) + "\n", "text/plain");
-             }));
+  server.Get(
+      R"(/remember/(\w+))",
+      memory.route("/remember/:key", [&cache](const httplib::Request& req, httplib::Response& res) {
+        std::lock_guard<std::mutex> lock(cache.mutex);
+        cache.entries[req.matches[1].str()] = std::string(1024, 'v');
+        res.set_content(std::to_string(cache.entries.size()) + "\n", "text/plain");
+      }));
   server.Get("/metrics", memory.metrics_route());
 }
 
@@ -73,8 +73,8 @@ int demo(httplib::Server& server) {
   std::thread listener([&server] { server.listen_after_bind(); });
   while (!server.is_running()) std::this_thread::yield();
   httplib::Client client("127.0.0.1", port);
-  for (const char* path : {"/hello", "/words/10", "/words/10000", "/remember/a", "/remember/b",
-                           "/no/such/route"}) {
+  for (const char* path :
+       {"/hello", "/words/10", "/words/10000", "/remember/a", "/remember/b", "/no/such/route"}) {
     print_response(path, client.Get(path));
   }
   const httplib::Result metrics = client.Get("/metrics");

@@ -112,7 +112,8 @@ inline std::string render_metrics(const std::map<std::string, RouteFigures>& rou
 class RequestMemory {
  public:
   /// Adds the headers to the responses no wrapped handler produced (no route matched, a
-  /// pre-routing handler answered): zeros, since no handler of the request ran.
+  /// pre-routing handler answered): zeros, since no handler of the request ran. It sets
+  /// the server's post-routing handler (a server has one): call yours from a wrapper.
   void install(httplib::Server& server) {
     server.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
       if (!res.has_header(kDeltaHeader)) set_headers(res, memx::RequestUsage{});
@@ -176,7 +177,8 @@ class RequestMemory {
     set_headers(res, u);
     std::lock_guard<std::mutex> lock(mutex_);
     RouteFigures& f = routes_[route];
-    f.delta_bytes_max = f.requests == 0 ? u.delta_bytes : std::max(f.delta_bytes_max, u.delta_bytes);
+    f.delta_bytes_max =
+        f.requests == 0 ? u.delta_bytes : std::max(f.delta_bytes_max, u.delta_bytes);
     f.peak_bytes_max = std::max(f.peak_bytes_max, u.peak_bytes);
     f.requests += 1;
     f.allocs += u.allocs;

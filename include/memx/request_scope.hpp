@@ -111,9 +111,9 @@ class RequestScope {
  private:
   std::shared_ptr<Shared> shared_;
   OnClose on_close_;
-  detail::ThreadMark start_;             // the opening thread's counters at the opening
-  const void* owner_ = nullptr;         // the opening thread (its counters' address)
-  int uncaught_ = 0;                    // std::uncaught_exceptions() at the opening
+  detail::ThreadMark start_;     // the opening thread's counters at the opening
+  const void* owner_ = nullptr;  // the opening thread (its counters' address)
+  int uncaught_ = 0;             // std::uncaught_exceptions() at the opening
   bool open_ = true;
   RequestUsage final_;
 };

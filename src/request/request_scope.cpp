@@ -140,7 +140,9 @@ struct RequestScope::Shared {
 };
 
 namespace {
-const void* this_thread_id() noexcept { return &detail::tls_counters; }
+const void* this_thread_id() noexcept {
+  return &detail::tls_counters;
+}
 }  // namespace
 
 RequestScope::RequestScope(OnClose on_close)

@@ -39,7 +39,9 @@ void transient(std::size_t n) {
 
 /// Raises the calling thread's high-water mark far above its level: the case where a
 /// request's peak cannot be read from the mark without a new epoch.
-void dirty_mark() { transient(4 << 20); }
+void dirty_mark() {
+  transient(4 << 20);
+}
 
 TEST(RequestScope, ExactFiguresOfTheCallingThread) {
   dirty_mark();
@@ -140,7 +142,7 @@ TEST(RequestScope, NestedScopeBelowTheMarkGivesABoundAndSaysSo) {
   }
   const RequestUsage outer_u = outer.stop();
   EXPECT_FALSE(inner_u.peak_exact);
-  EXPECT_GE(inner_u.peak_bytes, usable(1000));  // the true peak
+  EXPECT_GE(inner_u.peak_bytes, usable(1000));      // the true peak
   EXPECT_LE(inner_u.peak_bytes, 2 * usable(1000));  // at most what it allocated
   EXPECT_EQ(inner_u.delta_bytes, 0);
   EXPECT_EQ(inner_u.allocs, 2u);

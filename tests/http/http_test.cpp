@@ -20,7 +20,9 @@
 namespace {
 
 /// Keeps the compiler from eliding a new/delete pair.
-void escape(const void* p) { asm volatile("" : : "g"(p) : "memory"); }
+void escape(const void* p) {
+  asm volatile("" : : "g"(p) : "memory");
+}
 
 /// Usable size of a block of n bytes.
 std::int64_t usable(std::size_t n) {
@@ -108,13 +110,13 @@ class HttpServer : public ::testing::Test {
         temporary(s.temp);
       }));
     }
-    server_.Get("/throw", memory_.route("/throw", [this](const httplib::Request&,
-                                                         httplib::Response&) {
-      char* kept = new char[5000];
-      escape(kept);
-      cache_.keep(kept);
-      throw 7;  // an int: the exception object is not allocated with operator new
-    }));
+    server_.Get("/throw",
+                memory_.route("/throw", [this](const httplib::Request&, httplib::Response&) {
+                  char* kept = new char[5000];
+                  escape(kept);
+                  cache_.keep(kept);
+                  throw 7;  // an int: the exception object is not allocated with operator new
+                }));
     server_.Get("/metrics", memory_.metrics_route());
     port_ = server_.bind_to_any_port("127.0.0.1");
     ASSERT_GT(port_, 0);
