@@ -15,7 +15,7 @@ struct ThreadMark {
   std::int64_t base = 0, peak = 0;  // the thread's high-water mark bookkeeping
   std::uint64_t epoch = 0;          // the thread's peak epoch
   std::uint64_t global_epoch = 0;   // the process's peak epoch
-  bool current = false;             // the thread counts and has joined global_epoch
+  bool current = false;             // the thread has joined global_epoch
 };
 }  // namespace detail
 

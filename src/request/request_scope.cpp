@@ -31,10 +31,6 @@ constexpr auto kRelaxed = std::memory_order_relaxed;
 /// Request scopes and Attach objects measuring right now, in the whole process.
 std::atomic<int> g_open{0};
 
-bool counted_state(unsigned char s) noexcept {
-  return s == detail::kCounting || s == detail::kStacks || s == detail::kNumbering;
-}
-
 /// The calling thread's counters (read-only: only the owner writes them).
 detail::ThreadMark read_mark() noexcept {
   const detail::ThreadCounters& t = detail::tls_counters;
@@ -47,7 +43,9 @@ detail::ThreadMark read_mark() noexcept {
   m.peak = t.peak.load(kRelaxed);
   m.epoch = t.epoch.load(kRelaxed);
   m.global_epoch = detail::g_epoch.load(std::memory_order_acquire);
-  m.current = counted_state(t.state) && m.epoch == m.global_epoch;
+  // A thread that has not joined the current epoch (or never counted) joins it, at its
+  // level then, at its next counted allocation or free.
+  m.current = m.epoch == m.global_epoch;
   return m;
 }
 

@@ -7,12 +7,14 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "measure.hpp"
 #include "memx/counters.hpp"
 #include "memx/request_scope.hpp"
+#include "memx/uncounted.hpp"
 
 namespace {
 
@@ -90,6 +92,21 @@ TEST(RequestScope, OtherThreadsDoNotMixIn) {
   EXPECT_EQ(u.frees, 50u);
   EXPECT_EQ(u.delta_bytes, 0);
   EXPECT_EQ(u.peak_bytes, usable(5000));
+}
+
+TEST(RequestScope, OpenedInsideAnUncountedGuardCountsFromTheGuardsEnd) {
+  dirty_mark();
+  std::optional<RequestScope> scope;
+  {
+    memx::Uncounted guard;
+    scope.emplace();
+    transient(8000);  // not counted
+  }
+  transient(1000);
+  const RequestUsage u = scope->stop();
+  EXPECT_EQ(u.allocs, 1u);
+  EXPECT_EQ(u.peak_bytes, usable(1000));
+  EXPECT_TRUE(u.peak_exact);
 }
 
 TEST(RequestScope, UsageWhileOpenKeepsCounting) {
