@@ -19,6 +19,7 @@ packages=(
   valgrind                         # the tools.valgrind.* tests; its valgrind.h lets memx detect it
   heaptrack                        # the tools.heaptrack test: memx must keep heaptrack working
   gdb                              # numbers.*_break: MEMX_BREAK_ON_ALLOC stops at the leaking line in a debugger
+  libcpp-httplib-dev               # examples/http: the per-request memory example (memx::RequestScope in an HTTP server) and its loopback tests (tests/http); both are left out without it
   python3-jsonschema python3-yaml  # tests: the JSON Schema checks of the report and the --json outputs; examples/ci's workflow read step by step
 )
 if [ "${1:-}" = "--print" ]; then  # the list alone, for .ci/run

@@ -5,6 +5,7 @@
 #include "memx/counters.hpp"
 #include "memx/ignore.hpp"
 #include "memx/process.hpp"
+#include "memx/request_scope.hpp"
 #include "memx/rss.hpp"
 #include "memx/scope.hpp"
 #include "memx/thread_state.hpp"
