@@ -190,11 +190,17 @@ int main(int argc, char* argv[]) {
   const bool quiet_warm_up = output_is_a_document(user);
   return memx::catch2::run(flags, repeat, [&](int index, bool last) {
     // The warm-up repetitions of a run that writes a document (a file, JUnit, XML) go
-    // nowhere; the last one writes it whole. The console shows every repetition.
+    // nowhere; the last one writes it whole. The console shows every repetition. Every
+    // repetition has the same reporters, which hold what they hold at the same points (a
+    // JUnit reporter keeps the run's results to its end): the leak rule compares the live
+    // heap at each repetition's end.
     if (quiet_warm_up && !last) {
       Catch::ConfigData quiet = user;
 #if CATCH_VERSION_MAJOR >= 3
-      quiet.reporterSpecifications.clear();
+      for (Catch::ReporterSpec& spec : quiet.reporterSpecifications) {
+        spec = Catch::ReporterSpec(spec.name(), std::string("/dev/null"), spec.colourMode(),
+                                   spec.customOptions());
+      }
       quiet.defaultOutputFilename = "/dev/null";
 #else
       quiet.outputFilename = "/dev/null";

@@ -14,9 +14,10 @@
 # (git archive) and Catch2 built and installed into prefix/ (kept: a second run, from any
 # checkout, reuses it). Then the memx checkout this script is in (not another one) is
 # configured with -DCMAKE_PREFIX_PATH=prefix in $BUILD (default build-catch2 in that
-# checkout, ignored by git)/<version>/, the targets of the tests built and
-# `ctest -R '^catch2\.|^patterns\.catch2|^consumer\.cxx11$'` run (log.txt and ctest.txt there).
-# The last lines are one per version: "catch2-versions: v3.7.1 (3.7.1): 40/40 tests passed".
+# checkout, ignored by git)/<version>/, the targets of the tests built and every Catch2
+# test of memx run, `ctest -R 'catch2|^consumer\.cxx11$'` (catch2.*, patterns.catch2*, and
+# the Catch2 tests of tests/sites, ignore, numbers and controls; log.txt and ctest.txt there).
+# The last lines are one per version: "catch2-versions: v3.7.1 (3.7.1): 116/116 tests passed".
 # Exit status 0 when every version passed. JOBS (default 2) is the build's parallelism;
 # CMAKE_*_COMPILER_LAUNCHER (ccache) are honoured.
 set -euo pipefail
@@ -39,7 +40,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=${WORK:-/tmp/memx-catch2-versions}
 builds=${BUILD:-$root/build-catch2}
 jobs=${JOBS:-2}
-regex='^catch2\.|^patterns\.catch2|^consumer\.cxx11$'
+regex='catch2|^consumer\.cxx11$'
 
 versions=("$@")
 if [ ${#versions[@]} -eq 0 ]; then
@@ -92,7 +93,7 @@ for v in "${versions[@]}"; do
   fi
   # The executables of the selected tests, and what consumer.cxx11 installs.
   targets=$(cmake --build "$mdir/memx" --target help |
-    sed -n 's/^\.\.\. \(memx_catch2_[a-z0-9_]*\|memx_patterns_catch2\|memx_gtest_main\|memx_tool\)$/\1/p')
+    sed -n 's/^\.\.\. \(memx_catch2_[a-z0-9_]*\|memx_[a-z]*_catch2[a-z0-9_]*\|memx_gtest_main\|memx_tool\)$/\1/p')
   # shellcheck disable=SC2086
   if ! cmake --build "$mdir/memx" -j"$jobs" --target $targets >>"$log" 2>&1; then
     summary+=("catch2-versions: $v ($found): memx's Catch2 tests do not build (see $log)")

@@ -164,9 +164,11 @@ namespace {
 
 std::string frame_location(const FrameRecord& f) {
   std::string function = f.function.empty() ? std::string("??") : f.function;
-  // Catch2 names a TEST_CASE's function itself (C_A_T_C_H_T_E_S_T_7 in 2.x,
-  // ____C_A_T_C_H____T_E_S_T____7 in 3.x): say what it is.
-  if (contains(function, "C_A_T_C_H_T_E_S_T_") || contains(function, "C_A_T_C_H____T_E_S_T")) {
+  // Catch2 names a TEST_CASE's function (a TEST_CASE_METHOD's class) itself:
+  // C_A_T_C_H_T_E_S_T_7 in 2.x (____C_A_T_C_H____T_E_S_T____7 before 2.3),
+  // CATCH2_INTERNAL_TEST_7 in 3.x. Say what it is.
+  if (contains(function, "C_A_T_C_H_T_E_S_T_") || contains(function, "C_A_T_C_H____T_E_S_T") ||
+      contains(function, "CATCH2_INTERNAL_TEST_")) {
     function = "the TEST_CASE";
   }
   if (!f.file.empty() && f.line > 0) return fmt::format("{}:{} in {}", f.file, f.line, function);

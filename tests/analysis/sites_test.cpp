@@ -130,6 +130,12 @@ TEST(Sites, LocationNamesTheUsersLineOrTheModuleAndOffset) {
   EXPECT_EQ(memx::site_location(s), "/opt/vendor/libcodec.so+0x1234 (no symbols or debug information)");
   s.frames = {frame("C_A_T_C_H_T_E_S_T_7", "/work/app/tests/parser_test.cpp", 9)};
   EXPECT_EQ(memx::site_location(s), "/work/app/tests/parser_test.cpp:9 in the TEST_CASE");
+  // Catch2 3's names: a TEST_CASE's function, a TEST_CASE_METHOD's.
+  s.frames = {frame("CATCH2_INTERNAL_TEST_7()", "/work/app/tests/parser_test.cpp", 9)};
+  EXPECT_EQ(memx::site_location(s), "/work/app/tests/parser_test.cpp:9 in the TEST_CASE");
+  s.frames = {frame("(anonymous namespace)::CATCH2_INTERNAL_TEST_12::test()",
+                    "/work/app/tests/parser_test.cpp", 21)};
+  EXPECT_EQ(memx::site_location(s), "/work/app/tests/parser_test.cpp:21 in the TEST_CASE");
   // Allocated in a helper of the user's: the test's own line follows.
   s.frames = {frame("Owner::Owner()", "/work/app/src/owner.hpp", 12),
               frame("std::make_shared<Owner>()", "/usr/include/c++/12/bits/shared_ptr.h", 1010),

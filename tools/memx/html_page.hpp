@@ -654,7 +654,7 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
     var f = userFrame(s);
     if (!f) return "an unknown place (no stack recorded)";
     var fn = f.function || "??";
-    if (/C_A_T_C_H_T_E_S_T_|C_A_T_C_H____T_E_S_T/.test(fn)) fn = "the TEST_CASE";
+    if (/C_A_T_C_H_T_E_S_T_|C_A_T_C_H____T_E_S_T|CATCH2_INTERNAL_TEST_/.test(fn)) fn = "the TEST_CASE";
     if (f.file && f.line > 0) return f.file + ":" + f.line + " in " + fn;
     return (f.module || "??") + "+" + hex(f.offset) + (f.function ? " in " + f.function : "") +
       (f.note ? " (" + f.note + ")" : "");
