@@ -243,6 +243,8 @@ std::string render_show_json(const Report& report, const ShowOptions& options) {
 }
 
 std::string render_show(const Report& report, const ShowOptions& options, bool color) {
+  // A leak watch's report (memx watch, memx::write_watch_report) has no tests: its analysis.
+  if (report.watch && report.tests.empty()) return describe(report.watch->analysis);
   const std::vector<std::string> labels = shown_names(report, options.root);
   auto label = [&](const TestRecord* t) -> const std::string& {
     return labels.empty() ? t->name : labels[static_cast<std::size_t>(t - report.tests.data())];
@@ -301,6 +303,7 @@ std::string render_show(const Report& report, const ShowOptions& options, bool c
     out += fmt::format("showing {} of {} tests\n", tests.size(), report.tests.size());
   }
   out += summary_line(report, options.root) + "\n";
+  if (report.watch) out += describe(report.watch->analysis);
   return out;
 }
 

@@ -1,0 +1,170 @@
+// memx::LeakWatch: one sampling thread per started watch (memx/leak_watch.hpp). The thread
+// allocates nothing once its buffers are large enough, and never under counting; it takes
+// the watch's lock only to append a sample.
+#include "memx/leak_watch.hpp"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#include "memx/counters.hpp"
+#include "memx/resources.hpp"
+#include "memx/rss.hpp"
+#include "memx/uncounted.hpp"
+#include "sys/quiet_thread.hpp"
+
+namespace memx {
+
+using Clock = std::chrono::steady_clock;
+
+struct LeakWatch::State {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::chrono::milliseconds interval{0};
+  std::chrono::milliseconds every{0};  // the interval, doubled each time the samples are halved
+  std::size_t capacity = 0;
+  Clock::time_point started{};
+  Clock::time_point next_due{};
+  std::vector<WatchSample, UncountedAllocator<WatchSample>> samples;
+  ResourceIds scratch;  // the thread's (or start's and stop's, while no thread runs)
+  bool running = false;
+  bool stopping = false;
+  pthread_t thread{};
+
+  // Reads one sample (no lock held: counters() takes its own short lock).
+  WatchSample read(Clock::time_point now) {
+    Uncounted guard;
+    WatchSample s;
+    s.ms = std::chrono::duration<double, std::milli>(now - started).count();
+    const Counters c = counters();
+    s.heap_bytes = c.live_bytes;
+    s.heap_blocks = c.live_blocks;
+    s.rss_bytes = current_rss_bytes();
+    if (read_resource_ids(scratch)) {
+      s.fds = static_cast<std::int64_t>(scratch.fds.size());
+      s.threads = static_cast<std::int64_t>(scratch.threads.size());
+    }
+    return s;
+  }
+
+  // Appends under the lock; past the capacity keeps every other sample and halves the rate.
+  void add(const WatchSample& s) {
+    Uncounted guard;
+    if (samples.size() >= capacity) {
+      std::size_t kept = 0;
+      for (std::size_t i = 0; i < samples.size(); i += 2) samples[kept++] = samples[i];
+      samples.resize(kept);
+      every *= 2;
+    }
+    samples.push_back(s);  // reserved: capacity + 1 (stop's last sample)
+  }
+};
+
+namespace {
+
+void* watch_main(void* arg) noexcept {
+  Uncounted guard;  // the thread's allocations are memx's, never the program's
+  auto& s = *static_cast<LeakWatch::State*>(arg);
+  std::unique_lock<std::mutex> lock(s.mutex);
+  while (!s.stopping) {
+    if (s.cv.wait_until(lock, s.next_due, [&] { return s.stopping; })) break;
+    lock.unlock();
+    const Clock::time_point now = Clock::now();
+    const WatchSample sample = s.read(now);
+    lock.lock();
+    if (s.stopping) break;  // stop() takes the last sample itself
+    s.add(sample);
+    s.next_due += s.every;
+    if (s.next_due < now) s.next_due = now + s.every;  // late (a suspended process): no burst
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+LeakWatch::LeakWatch() {
+  Uncounted guard;
+  void* mem = uncounted_malloc(sizeof(State));
+  if (mem == nullptr) throw std::bad_alloc();
+  state_ = new (mem) State();
+}
+
+LeakWatch::~LeakWatch() {
+  stop();
+  Uncounted guard;  // the samples and the scratch lists were allocated uncounted
+  state_->~State();
+  uncounted_free(state_);
+}
+
+void LeakWatch::start(std::chrono::milliseconds interval, std::size_t max_samples) {
+  if (interval.count() <= 0) {
+    throw std::invalid_argument("memx::LeakWatch::start: interval " + std::to_string(interval.count()) +
+                                " ms is not positive (give 1 ms or more)");
+  }
+  State& s = *state_;
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (s.running) throw std::logic_error("memx::LeakWatch::start: the watch already runs (stop() it first)");
+  {
+    Uncounted guard;
+    s.capacity = std::max<std::size_t>(max_samples, 16);
+    s.samples.clear();
+    s.samples.reserve(s.capacity + 1);
+  }
+  s.interval = s.every = interval;
+  s.started = Clock::now();
+  s.add(s.read(s.started));
+  s.next_due = s.started + interval;
+  s.stopping = false;
+  if (!detail::start_quiet_thread(s.thread, watch_main, &s, "memx-watch")) {
+    throw std::runtime_error("memx::LeakWatch::start: cannot create the watch's thread");
+  }
+  s.running = true;
+}
+
+void LeakWatch::stop() noexcept {
+  State& s = *state_;
+  std::unique_lock<std::mutex> lock(s.mutex);
+  if (!s.running) return;
+  s.stopping = true;
+  s.cv.notify_all();
+  const pthread_t thread = s.thread;
+  lock.unlock();
+  pthread_join(thread, nullptr);
+  const WatchSample last = s.read(Clock::now());
+  lock.lock();
+  s.running = false;
+  Uncounted guard;
+  s.samples.push_back(last);  // the one place reserved beyond the capacity
+}
+
+bool LeakWatch::running() const noexcept {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->running;
+}
+
+std::chrono::milliseconds LeakWatch::interval() const noexcept {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->interval;
+}
+
+std::vector<WatchSample> LeakWatch::samples() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return std::vector<WatchSample>(state_->samples.begin(), state_->samples.end());
+}
+
+WatchAnalysis LeakWatch::analyze() const { return analyze_watch(samples()); }
+
+WatchRecord LeakWatch::record() const {
+  WatchRecord r;
+  r.interval_ms = static_cast<double>(interval().count());
+  r.samples = samples();
+  r.analysis = analyze_watch(r.samples);
+  return r;
+}
+
+}  // namespace memx
