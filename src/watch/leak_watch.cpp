@@ -4,6 +4,7 @@
 #include "memx/leak_watch.hpp"
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -31,10 +32,11 @@ struct LeakWatch::State {
   Clock::time_point started{};
   Clock::time_point next_due{};
   std::vector<WatchSample, UncountedAllocator<WatchSample>> samples;
-  ResourceIds scratch;  // the thread's (or start's and stop's, while no thread runs)
+  ResourceIds scratch;  // the thread's
   bool running = false;
   bool stopping = false;
   pthread_t thread{};
+  std::int64_t tid = 0;  // the thread's own id, left out of the threads counted
 
   // Reads one sample (no lock held: counters() takes its own short lock).
   WatchSample read(Clock::time_point now) {
@@ -47,7 +49,8 @@ struct LeakWatch::State {
     s.rss_bytes = current_rss_bytes();
     if (read_resource_ids(scratch)) {
       s.fds = static_cast<std::int64_t>(scratch.fds.size());
-      s.threads = static_cast<std::int64_t>(scratch.threads.size());
+      s.threads = static_cast<std::int64_t>(
+          std::count_if(scratch.threads.begin(), scratch.threads.end(), [&](std::int64_t t) { return t != tid; }));
     }
     return s;
   }
@@ -61,24 +64,28 @@ struct LeakWatch::State {
       samples.resize(kept);
       every *= 2;
     }
-    samples.push_back(s);  // reserved: capacity + 1 (stop's last sample)
+    samples.push_back(s);  // reserved: never past the capacity
   }
 };
 
 namespace {
 
+// Takes every sample, the first (due at once) and the last (when asked to stop) included, so
+// that all of them see the same threads: the program's, never this one.
 void* watch_main(void* arg) noexcept {
   Uncounted guard;  // the thread's allocations are memx's, never the program's
   auto& s = *static_cast<LeakWatch::State*>(arg);
   std::unique_lock<std::mutex> lock(s.mutex);
-  while (!s.stopping) {
-    if (s.cv.wait_until(lock, s.next_due, [&] { return s.stopping; })) break;
+  s.tid = static_cast<std::int64_t>(::gettid());
+  for (;;) {
+    const bool stop = s.cv.wait_until(lock, s.next_due, [&] { return s.stopping; });
     lock.unlock();
     const Clock::time_point now = Clock::now();
     const WatchSample sample = s.read(now);
     lock.lock();
-    if (s.stopping) break;  // stop() takes the last sample itself
     s.add(sample);
+    s.cv.notify_all();  // start() waits for the first sample
+    if (stop || s.stopping) break;
     s.next_due += s.every;
     if (s.next_due < now) s.next_due = now + s.every;  // late (a suspended process): no burst
   }
@@ -107,7 +114,7 @@ void LeakWatch::start(std::chrono::milliseconds interval, std::size_t max_sample
                                 " ms is not positive (give 1 ms or more)");
   }
   State& s = *state_;
-  std::lock_guard<std::mutex> lock(s.mutex);
+  std::unique_lock<std::mutex> lock(s.mutex);
   if (s.running) throw std::logic_error("memx::LeakWatch::start: the watch already runs (stop() it first)");
   {
     Uncounted guard;
@@ -117,29 +124,26 @@ void LeakWatch::start(std::chrono::milliseconds interval, std::size_t max_sample
   }
   s.interval = s.every = interval;
   s.started = Clock::now();
-  s.add(s.read(s.started));
-  s.next_due = s.started + interval;
+  s.next_due = s.started;  // the thread takes the first sample at once
   s.stopping = false;
   if (!detail::start_quiet_thread(s.thread, watch_main, &s, "memx-watch")) {
     throw std::runtime_error("memx::LeakWatch::start: cannot create the watch's thread");
   }
   s.running = true;
+  s.cv.wait(lock, [&] { return !s.samples.empty(); });
 }
 
 void LeakWatch::stop() noexcept {
   State& s = *state_;
   std::unique_lock<std::mutex> lock(s.mutex);
   if (!s.running) return;
-  s.stopping = true;
+  s.stopping = true;  // the thread takes the last sample and ends
   s.cv.notify_all();
   const pthread_t thread = s.thread;
   lock.unlock();
   pthread_join(thread, nullptr);
-  const WatchSample last = s.read(Clock::now());
   lock.lock();
   s.running = false;
-  Uncounted guard;
-  s.samples.push_back(last);  // the one place reserved beyond the capacity
 }
 
 bool LeakWatch::running() const noexcept {

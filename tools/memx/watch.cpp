@@ -161,6 +161,9 @@ void register_watch(CLI::App& app, Runner& runner) {
           kill_at = Clock::time_point::max();
         }
       }
+      // A SIGINT from the terminal (or `timeout`) reaches the whole process group: the
+      // program may have ended of it before it was forwarded.
+      if (sent == 0 && g_interrupts > 0) sent = g_last_signal;
       std::error_code ec;
       if (!std::filesystem::exists(path, ec)) {
         io.err << fmt::format(
