@@ -16,7 +16,7 @@ std::list<std::string> g_seen_keys;  // the unbounded cache: the leak
 void handle_request(int n) {
   std::vector<char> body(512 + static_cast<std::size_t>(n % 7) * 1024, 'x');  // freed at return
   std::string key = "request-" + std::to_string(n) + std::string(160, 'k');
-  g_seen_keys.push_back(key);  // never evicted
+  g_seen_keys.push_back(key);  // SITE: the planted leak (never evicted)
   body[0] = key[0];
 }
 

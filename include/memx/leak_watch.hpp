@@ -12,7 +12,8 @@
 
 namespace memx {
 
-/// Samples the process's memory, descriptors and threads on a thread of its own while
+/// Samples the process's memory, descriptors and threads (and, in stack mode, the live bytes
+/// of its largest allocation sites) on a thread of its own while
 /// started. Its own memory and its thread's allocations are never counted (memx::Uncounted);
 /// its thread is counted among the threads (a constant one). A watch is not inherited by a
 /// child made with fork(): stop it before forking, or start another one in the child.
@@ -46,7 +47,13 @@ class LeakWatch {
   /// The samples so far, oldest first (while running too).
   std::vector<WatchSample> samples() const;
 
-  /// analyze_watch(samples()): callable while running. Without samples (never started), or
+  /// In stack mode (memx/stacks.hpp), the live bytes of the allocation sites that were among
+  /// the 16 with most live bytes at some sample, from then on (at most 64 sites); empty
+  /// otherwise. Their `where` is empty: memx::write_watch_report names them.
+  std::vector<WatchSiteSeries> site_series() const;
+
+  /// analyze_watch(samples(), site_series()): callable while running. Sites are named by
+  /// their stack id ("stack #12"): memx::watch_report symbolises them. Without samples (never started), or
   /// with too few, every confidence is low and one recommendation says the watch was too short.
   WatchAnalysis analyze() const;
 

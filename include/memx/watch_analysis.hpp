@@ -4,6 +4,7 @@
 // by memx::LeakWatch and the JSON report's `watch` section. The rule: docs/leak-watch.md.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -54,6 +55,35 @@ struct Trend {
   }
 };
 
+/// One allocation site's live heap over a watch (stack mode: memx/stacks.hpp), as
+/// memx::LeakWatch samples it: the sites with the most live bytes at each sample, and every
+/// site once it has been among them.
+struct WatchSiteSeries {
+  std::uint32_t stack_id = 0;        ///< stack mode's id of the site's stack (this process only)
+  std::string where;                 ///< "file:line in function" when symbolised; "" otherwise
+  std::vector<double> ms;            ///< when each reading was taken (the watch's time)
+  std::vector<std::int64_t> bytes;   ///< its live bytes then
+  std::vector<std::int64_t> blocks;  ///< its live blocks then
+};
+
+/// An allocation site whose live bytes grow (WatchAnalysis::sites).
+struct SiteGrowth {
+  std::uint32_t stack_id = 0;  ///< stack mode's id (this process only)
+  std::string where;           ///< "file:line in function"; "stack #ID" when not symbolised
+  std::int64_t bytes = 0;      ///< live bytes at its last reading
+  std::int64_t blocks = 0;     ///< live blocks at its last reading
+  Trend trend;                 ///< of its live bytes (floor: 4 KiB)
+
+  /// Field-wise equality.
+  friend bool operator==(const SiteGrowth& a, const SiteGrowth& b) {
+    return a.stack_id == b.stack_id && a.where == b.where && a.bytes == b.bytes &&
+           a.blocks == b.blocks && a.trend == b.trend;
+  }
+};
+
+/// At most this many growing sites in an analysis (the fastest).
+inline constexpr std::size_t kWatchSites = 10;
+
 /// What a watch found.
 struct WatchAnalysis {
   double duration_s = 0;    ///< from the first sample to the last, seconds
@@ -67,6 +97,9 @@ struct WatchAnalysis {
   /// blocks do not grow with it (one block reallocated larger). Low also when nothing grows.
   GrowthConfidence confidence = GrowthConfidence::low;
   bool leak = false;  ///< the heap, the descriptors or the threads grow (medium or high)
+  /// Allocation sites whose live bytes grow (medium or high), fastest first, at most
+  /// kWatchSites; empty without stack mode.
+  std::vector<SiteGrowth> sites;
   /// What to look at, one sentence each, from what grew (empty: nothing grew).
   std::vector<std::string> recommendations;
 
@@ -75,7 +108,7 @@ struct WatchAnalysis {
     return a.duration_s == b.duration_s && a.samples == b.samples && a.heap_bytes == b.heap_bytes &&
            a.heap_blocks == b.heap_blocks && a.rss_bytes == b.rss_bytes && a.fds == b.fds &&
            a.threads == b.threads && a.confidence == b.confidence && a.leak == b.leak &&
-           a.recommendations == b.recommendations;
+           a.sites == b.sites && a.recommendations == b.recommendations;
   }
 };
 
@@ -101,10 +134,12 @@ double theil_sen_slope(const std::vector<double>& x, const std::vector<double>& 
 /// (docs/leak-watch.md, "The confidence rule").
 Trend fit_trend(const std::vector<double>& seconds, const std::vector<double>& y, double floor);
 
-/// Analyses a watch's samples (oldest first): each series' trend, the headline confidence
-/// and the recommendations. No samples, or fewer than 5, or under 1 s: every confidence low
-/// and one recommendation saying the watch was too short.
-WatchAnalysis analyze_watch(const std::vector<WatchSample>& samples);
+/// Analyses a watch's samples (oldest first) and, in stack mode, its sites' series: each
+/// series' trend, the growing sites, the headline confidence and the recommendations. No
+/// samples, or fewer than 5, or under 1 s: every confidence low and one recommendation
+/// saying the watch was too short.
+WatchAnalysis analyze_watch(const std::vector<WatchSample>& samples,
+                            const std::vector<WatchSiteSeries>& sites = {});
 
 /// "3.0 KiB/s" style rate of bytes per second (IEC units, one decimal).
 std::string bytes_rate(double per_second);

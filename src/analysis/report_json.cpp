@@ -315,6 +315,20 @@ void write_watch(Writer& w, const WatchRecord& watch) {
   write_trend(w, a.fds);
   w.key("threads");
   write_trend(w, a.threads);
+  if (!a.sites.empty()) {  // stack mode only
+    w.key("sites").begin_array();
+    for (const SiteGrowth& g : a.sites) {
+      w.begin_object();
+      w.key("stack_id").value(static_cast<std::uint64_t>(g.stack_id));
+      w.key("where").value(g.where);
+      w.key("bytes").value(g.bytes);
+      w.key("blocks").value(g.blocks);
+      w.key("trend");
+      write_trend(w, g.trend);
+      w.end_object();
+    }
+    w.end_array();
+  }
   w.key("recommendations").begin_array();
   for (const std::string& r : a.recommendations) w.value(r);
   w.end_array();
@@ -993,6 +1007,24 @@ WatchRecord watch_at(const V& v, const Path& path) {
   an.rss_bytes = field(a, ap, "rss_bytes", [](const V& x, const Path& p) { return trend_at(x, p); });
   an.fds = field(a, ap, "fds", [](const V& x, const Path& p) { return trend_at(x, p); });
   an.threads = field(a, ap, "threads", [](const V& x, const Path& p) { return trend_at(x, p); });
+  if (const std::optional<V> sites = a.find("sites")) {  // stack mode only
+    const Path sp2 = join(ap, "sites");
+    array_at(*sites, sp2).each([&](std::size_t i, const V& e) {
+      const Path p = index(sp2, i);
+      object_at(e, p);
+      SiteGrowth g;
+      const std::int64_t id = field(e, p, "stack_id", non_negative_at);
+      if (id > std::numeric_limits<std::uint32_t>::max()) {
+        throw Invalid{join(p, "stack_id").str(), fmt::format("stack id {} is above 2^32 - 1", id)};
+      }
+      g.stack_id = static_cast<std::uint32_t>(id);
+      g.where = field(e, p, "where", string_at);
+      g.bytes = field(e, p, "bytes", non_negative_at);
+      g.blocks = field(e, p, "blocks", non_negative_at);
+      g.trend = field(e, p, "trend", [](const V& x, const Path& q) { return trend_at(x, q); });
+      an.sites.push_back(std::move(g));
+    });
+  }
   const Path rp = join(ap, "recommendations");
   array_at(member(a, ap, "recommendations"), rp).each([&](std::size_t i, const V& x) {
     an.recommendations.push_back(string_at(x, index(rp, i)));

@@ -120,7 +120,8 @@ std::string bytes_rate(double per_second) {
   return buf;
 }
 
-WatchAnalysis analyze_watch(const std::vector<WatchSample>& samples) {
+WatchAnalysis analyze_watch(const std::vector<WatchSample>& samples,
+                            const std::vector<WatchSiteSeries>& sites) {
   WatchAnalysis a;
   a.samples = static_cast<std::int64_t>(samples.size());
   if (!samples.empty()) a.duration_s = (samples.back().ms - samples.front().ms) / 1000.0;
@@ -165,14 +166,42 @@ WatchAnalysis analyze_watch(const std::vector<WatchSample>& samples) {
   if (a.confidence == GrowthConfidence::high && !a.heap_blocks.growing()) a.confidence = GrowthConfidence::medium;
   a.leak = a.heap_bytes.growing() || a.fds.growing() || a.threads.growing();
 
+  for (const WatchSiteSeries& site : sites) {
+    const std::size_t k = std::min({site.ms.size(), site.bytes.size(), site.blocks.size()});
+    if (k == 0) continue;
+    std::vector<double> st(k), sb(k);
+    for (std::size_t i = 0; i < k; ++i) {
+      st[i] = (site.ms[i] - samples.front().ms) / 1000.0;
+      sb[i] = static_cast<double>(site.bytes[i]);
+    }
+    SiteGrowth g;
+    g.trend = fit_trend(st, sb, 4096);
+    if (!g.trend.growing()) continue;
+    g.stack_id = site.stack_id;
+    g.where = site.where.empty() ? "stack #" + std::to_string(site.stack_id) : site.where;
+    g.bytes = site.bytes[k - 1];
+    g.blocks = site.blocks[k - 1];
+    a.sites.push_back(std::move(g));
+  }
+  std::stable_sort(a.sites.begin(), a.sites.end(), [](const SiteGrowth& x, const SiteGrowth& y) {
+    return x.trend.per_second > y.trend.per_second;
+  });
+  if (a.sites.size() > kWatchSites) a.sites.resize(kWatchSites);
+  for (const SiteGrowth& g : a.sites) {
+    a.recommendations.push_back("the allocation site " + g.where + " grows by " + bytes_rate(g.trend.per_second) +
+                                " (" + std::to_string(g.bytes) + " bytes in " + std::to_string(g.blocks) +
+                                " blocks live): an unbounded cache or queue filled there, or blocks "
+                                "allocated there and never freed");
+  }
   if (a.heap_bytes.growing()) {
     if (a.heap_blocks.growing()) {
       a.recommendations.push_back(
           "the live heap grows by " + bytes_rate(a.heap_bytes.per_second) + " (" +
           rate(a.heap_blocks.per_second, "blocks") +
           "): memory allocated and never freed, or a container that only grows (an unbounded "
-          "cache or queue); in stack mode (MEMX_STACKS=1) memx::HeapSnapshot::compare names the "
-          "lines that grew");
+          "cache or queue)" +
+          (a.sites.empty() ? "; stack mode (MEMX_STACKS=on, memx watch --stacks) names the lines that grow"
+                           : std::string()));
     } else {
       a.recommendations.push_back(
           "the live heap grows by " + bytes_rate(a.heap_bytes.per_second) +
@@ -215,6 +244,10 @@ std::string describe(const WatchAnalysis& a) {
   line("RSS:         ", bytes_rate(a.rss_bytes.per_second), a.rss_bytes);
   line("descriptors: ", rate(a.fds.per_second, "descriptors"), a.fds);
   line("threads:     ", rate(a.threads.per_second, "threads"), a.threads);
+  for (const SiteGrowth& g : a.sites) {
+    out += "  site: " + bytes_rate(g.trend.per_second) + " (" + fit_text(g.trend) + "): " +
+           to_string(g.trend.confidence) + " at " + g.where + "\n";
+  }
   if (a.leak) {
     std::string what;
     if (a.heap_bytes.growing()) what = "the live heap";

@@ -16,12 +16,37 @@
 #include "memx/counters.hpp"
 #include "memx/resources.hpp"
 #include "memx/rss.hpp"
+#include "memx/stacks.hpp"
 #include "memx/uncounted.hpp"
 #include "sys/quiet_thread.hpp"
 
 namespace memx {
 
 using Clock = std::chrono::steady_clock;
+
+namespace {
+
+template <class T>
+using UncountedVector = std::vector<T, UncountedAllocator<T>>;
+
+constexpr std::size_t kTopSites = 16;      // the sites with most live bytes, read at each sample
+constexpr std::size_t kTrackedSites = 64;  // at most this many followed over the watch
+
+// One allocation site followed since it was first among the kTopSites (stack mode).
+struct SiteTrack {
+  std::uint32_t stack_id = 0;
+  UncountedVector<double> ms;
+  UncountedVector<std::int64_t> bytes, blocks;
+};
+
+template <class V>
+void halve(V& v) {
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < v.size(); i += 2) v[kept++] = v[i];
+  v.resize(kept);
+}
+
+}  // namespace
 
 struct LeakWatch::State {
   std::mutex mutex;
@@ -37,6 +62,8 @@ struct LeakWatch::State {
   bool stopping = false;
   pthread_t thread{};
   std::int64_t tid = 0;  // the thread's own id, left out of the threads counted
+  UncountedVector<SiteTrack> sites;  // stack mode only
+  stacks::List<stacks::Site> live;   // the thread's: the latest live_sites()
 
   // Reads one sample (no lock held: counters() takes its own short lock).
   WatchSample read(Clock::time_point now) {
@@ -47,6 +74,11 @@ struct LeakWatch::State {
     s.heap_bytes = c.live_bytes;
     s.heap_blocks = c.live_blocks;
     s.rss_bytes = current_rss_bytes();
+    if (stacks::enabled()) {
+      live = stacks::live_sites();
+    } else {
+      live.clear();
+    }
     if (read_resource_ids(scratch)) {
       s.fds = static_cast<std::int64_t>(scratch.fds.size());
       s.threads = static_cast<std::int64_t>(
@@ -59,12 +91,44 @@ struct LeakWatch::State {
   void add(const WatchSample& s) {
     Uncounted guard;
     if (samples.size() >= capacity) {
-      std::size_t kept = 0;
-      for (std::size_t i = 0; i < samples.size(); i += 2) samples[kept++] = samples[i];
-      samples.resize(kept);
+      halve(samples);
       every *= 2;
     }
     samples.push_back(s);  // reserved: never past the capacity
+    add_sites(s.ms);
+  }
+
+  // Stack mode: the top sites start being followed; every followed site gets a reading (0
+  // once its blocks are all freed).
+  void add_sites(double ms) {
+    for (std::size_t i = 0; i < live.size() && i < kTopSites && sites.size() < kTrackedSites; ++i) {
+      const std::uint32_t id = live[i].stack_id;
+      if (id == 0) continue;
+      bool known = false;
+      for (const SiteTrack& t : sites) known = known || t.stack_id == id;
+      if (!known) {
+        sites.emplace_back();
+        sites.back().stack_id = id;
+      }
+    }
+    for (SiteTrack& t : sites) {
+      std::int64_t b = 0, n = 0;
+      for (const stacks::Site& site : live) {
+        if (site.stack_id == t.stack_id) {
+          b = static_cast<std::int64_t>(site.bytes);
+          n = static_cast<std::int64_t>(site.blocks);
+          break;
+        }
+      }
+      if (t.ms.size() >= capacity) {
+        halve(t.ms);
+        halve(t.bytes);
+        halve(t.blocks);
+      }
+      t.ms.push_back(ms);
+      t.bytes.push_back(b);
+      t.blocks.push_back(n);
+    }
   }
 };
 
@@ -121,6 +185,7 @@ void LeakWatch::start(std::chrono::milliseconds interval, std::size_t max_sample
     s.capacity = std::max<std::size_t>(max_samples, 16);
     s.samples.clear();
     s.samples.reserve(s.capacity + 1);
+    s.sites.clear();
   }
   s.interval = s.every = interval;
   s.started = Clock::now();
@@ -161,13 +226,28 @@ std::vector<WatchSample> LeakWatch::samples() const {
   return std::vector<WatchSample>(state_->samples.begin(), state_->samples.end());
 }
 
-WatchAnalysis LeakWatch::analyze() const { return analyze_watch(samples()); }
+std::vector<WatchSiteSeries> LeakWatch::site_series() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  std::vector<WatchSiteSeries> out;
+  out.reserve(state_->sites.size());
+  for (const SiteTrack& t : state_->sites) {
+    WatchSiteSeries w;
+    w.stack_id = t.stack_id;
+    w.ms.assign(t.ms.begin(), t.ms.end());
+    w.bytes.assign(t.bytes.begin(), t.bytes.end());
+    w.blocks.assign(t.blocks.begin(), t.blocks.end());
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+WatchAnalysis LeakWatch::analyze() const { return analyze_watch(samples(), site_series()); }
 
 WatchRecord LeakWatch::record() const {
   WatchRecord r;
   r.interval_ms = static_cast<double>(interval().count());
   r.samples = samples();
-  r.analysis = analyze_watch(r.samples);
+  r.analysis = analyze_watch(r.samples, site_series());
   return r;
 }
 

@@ -6,6 +6,9 @@
 #include <chrono>
 
 #include "memx/counters.hpp"
+#include "memx/sites.hpp"
+#include "memx/stacks.hpp"
+#include "memx/symbols.hpp"
 #include "memx/tools.hpp"
 #include "memx/watch_report.hpp"
 
@@ -18,7 +21,25 @@ Report watch_report(const LeakWatch& watch) {
   r.pid = static_cast<std::int64_t>(::getpid());
   r.complete = true;
   r.repetitions = 0;
-  r.watch = watch.record();
+  // The record, with the sites named: "file:line in function" of their first user frame.
+  WatchRecord record;
+  record.interval_ms = static_cast<double>(watch.interval().count());
+  record.samples = watch.samples();
+  std::vector<WatchSiteSeries> sites = watch.site_series();
+  if (!sites.empty()) {
+    symbols::Symbolizer symbolizer;
+    for (WatchSiteSeries& site : sites) {
+      SiteRecord named;
+      for (const std::uintptr_t address : stacks::frames(site.stack_id)) {
+        for (const symbols::Frame& f : symbolizer.resolve(address)) named.frames.push_back(symbols::to_record(f));
+      }
+      if (named.frames.empty()) continue;
+      named.user_frame = first_user_frame(named.frames);
+      site.where = site_location(named);
+    }
+  }
+  record.analysis = analyze_watch(record.samples, sites);
+  r.watch = std::move(record);
   const auto now = std::chrono::system_clock::now();
   const double ms = r.watch->samples.empty() ? 0 : r.watch->samples.back().ms;
   const auto started = now - std::chrono::duration_cast<std::chrono::system_clock::duration>(

@@ -583,14 +583,25 @@ TEST(Report, WatchRoundTripsAndIsOptional) {
   for (int i = 0; i < 12; ++i) {
     w.samples.push_back({i * 100.5, 1000 + 4096 * i, 10 + i, 8 << 20, 5, i < 6 ? 2 : -1});
   }
-  w.analysis = memx::analyze_watch(w.samples);
+  memx::WatchSiteSeries site;  // stack mode: one growing site
+  site.stack_id = 12;
+  site.where = "cache.cpp:42 in Cache::put";
+  for (const memx::WatchSample& x : w.samples) {
+    site.ms.push_back(x.ms);
+    site.bytes.push_back(x.heap_bytes);
+    site.blocks.push_back(x.heap_blocks);
+  }
+  w.analysis = memx::analyze_watch(w.samples, {site});
   ASSERT_TRUE(w.analysis.leak);
+  ASSERT_EQ(w.analysis.sites.size(), 1u);
   r.watch = w;
   const std::string text = memx::to_json(r);
   const json doc = json::parse(text);
   EXPECT_EQ(doc["watch"]["samples"][1], json::parse("[100.5, 5096, 11, 8388608, 5, 2]"));
   EXPECT_EQ(doc["watch"]["analysis"]["confidence"], "high");
   EXPECT_EQ(doc["watch"]["analysis"]["heap_bytes"]["confidence"], "high");
+  EXPECT_EQ(doc["watch"]["analysis"]["sites"][0]["where"], "cache.cpp:42 in Cache::put");
+  EXPECT_EQ(doc["watch"]["analysis"]["sites"][0]["stack_id"], 12);
   const memx::ReportRead read = memx::read_report(text, "r.json");
   ASSERT_TRUE(read.report.has_value()) << read.error;
   EXPECT_EQ(*read.report, r);
@@ -618,6 +629,10 @@ TEST(ReadReport, RejectsBadWatches) {
   bad["watch"]["analysis"]["fds"]["confidence"] = "sure";
   EXPECT_EQ(memx::read_report(bad.dump(), "report.json").error,
             "report.json: watch.analysis.fds.confidence: \"sure\" is not a confidence (low, medium or high)");
+  bad = doc;
+  bad["watch"]["analysis"]["sites"] = json::parse(R"([{"stack_id": 1, "where": "x", "bytes": -1, "blocks": 0, "trend": {}}])");
+  EXPECT_EQ(memx::read_report(bad.dump(), "report.json").error,
+            "report.json: watch.analysis.sites[0].bytes: integer -1 is out of range [0, 9223372036854775807]");
   bad = doc;
   bad["watch"]["analysis"].erase("leak");
   EXPECT_EQ(memx::read_report(bad.dump(), "report.json").error, "report.json: watch.analysis: missing field \"leak\"");

@@ -13,6 +13,7 @@
 
 #include "memx/counters.hpp"
 #include "memx/leak_watch.hpp"
+#include "memx/stacks.hpp"
 #include "memx/watch_report.hpp"
 
 namespace {
@@ -170,6 +171,44 @@ TEST(WatchAnalysis, BelowTheFloorIsNotGrowth) {
   EXPECT_EQ(a.heap_bytes.confidence, GrowthConfidence::low);
 }
 
+TEST(WatchAnalysis, GrowingSitesAreNamedFastestFirst) {
+  const auto samples = series(50, 100, [](int i) { return (1 << 20) + 2048.0 * i; });
+  std::vector<memx::WatchSiteSeries> sites(3);
+  for (int i = 0; i < 50; ++i) {
+    // A cache that grows by 3000 B/s, one by 2000 B/s and one that stays put; the slower one
+    // was followed only from sample 20 on (when it first was among the largest).
+    sites[0].ms.push_back(i * 100.0);
+    sites[0].bytes.push_back(300 * i);
+    sites[0].blocks.push_back(i);
+    sites[1].ms.push_back(i * 100.0);
+    sites[1].bytes.push_back(64 * 1024);
+    sites[1].blocks.push_back(4);
+    if (i >= 20) {
+      sites[2].ms.push_back(i * 100.0);
+      sites[2].bytes.push_back(200 * i);
+      sites[2].blocks.push_back(i / 4);
+    }
+  }
+  sites[0].stack_id = 7;
+  sites[0].where = "cache.cpp:42 in Cache::put";
+  sites[1].stack_id = 8;
+  sites[2].stack_id = 9;  // not symbolised
+  const auto a = memx::analyze_watch(samples, sites);
+  ASSERT_EQ(a.sites.size(), 2u);
+  EXPECT_EQ(a.sites[0].where, "cache.cpp:42 in Cache::put");
+  EXPECT_NEAR(a.sites[0].trend.per_second, 3000, 1e-6);
+  EXPECT_EQ(a.sites[0].bytes, 300 * 49);
+  EXPECT_EQ(a.sites[0].blocks, 49);
+  EXPECT_EQ(a.sites[1].where, "stack #9");
+  EXPECT_NEAR(a.sites[1].trend.per_second, 2000, 1e-6);
+  ASSERT_GE(a.recommendations.size(), 2u);
+  EXPECT_EQ(a.recommendations[0].rfind("the allocation site cache.cpp:42 in Cache::put grows by +2.9 KiB/s", 0), 0u)
+      << a.recommendations[0];
+  EXPECT_NE(memx::describe(a).find("  site: +2.9 KiB/s (R^2 1.00): high at cache.cpp:42 in Cache::put\n"),
+            std::string::npos)
+      << memx::describe(a);
+}
+
 TEST(LeakWatch, IntervalOfZeroOrLessIsRefusedByName) {
   memx::LeakWatch watch;
   try {
@@ -242,6 +281,34 @@ TEST(LeakWatch, StartsAgainWithNewSamples) {
   const auto s = watch.samples();
   ASSERT_EQ(s.size(), 2u);  // only the second watch's first and last
   EXPECT_LT(s.front().ms, 100);
+}
+
+TEST(LeakWatch, StackModeFollowsTheGrowingSite) {
+  ASSERT_TRUE(memx::stacks::enable());
+  std::vector<std::unique_ptr<char[]>> kept;
+  kept.reserve(1000);
+  memx::LeakWatch watch;
+  watch.start(std::chrono::milliseconds(20));
+  for (int i = 0; i < 60; ++i) {
+    kept.push_back(std::make_unique<char[]>(2000));  // SITE: the watched leak
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  watch.stop();
+  const memx::WatchAnalysis a = watch.analyze();
+  const std::vector<memx::WatchSiteSeries> sites = watch.site_series();
+  memx::stacks::disable();
+  ASSERT_FALSE(sites.empty());
+  ASSERT_FALSE(a.sites.empty()) << memx::describe(a);
+  EXPECT_EQ(a.sites[0].where.rfind("stack #", 0), 0u);
+  EXPECT_GE(a.sites[0].blocks, 59);
+  EXPECT_GE(a.sites[0].trend.per_second, 50 * 1000.0);  // 2000 B every 20 ms: 100 KB/s
+  // Named in a report: the line of the allocation.
+  const memx::Report r = memx::watch_report(watch);
+  ASSERT_TRUE(r.watch);
+  ASSERT_FALSE(r.watch->analysis.sites.empty());
+  EXPECT_NE(r.watch->analysis.sites[0].where.find("watch_test.cpp:" + std::to_string(MEMX_WATCH_SITE_LINE)),
+            std::string::npos)
+      << r.watch->analysis.sites[0].where;
 }
 
 TEST(WatchInterval, ParsesWholeMilliseconds) {

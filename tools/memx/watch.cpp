@@ -76,6 +76,7 @@ void register_watch(CLI::App& app, Runner& runner) {
     double duration = 0;
     std::string report;
     std::vector<std::string> command;
+    bool stacks = false;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--interval", args->interval, "Milliseconds between samples (MEMX_WATCH)")
@@ -89,6 +90,8 @@ void register_watch(CLI::App& app, Runner& runner) {
   cmd->add_option("--report", args->report,
                   "Keep the watch's report at this path (%p: the program's pid; default: a "
                   "temporary file, removed)");
+  cmd->add_flag("--stacks", args->stacks,
+                "Stack mode (MEMX_STACKS=on): the allocation sites whose live bytes grow, by line");
   cmd->add_option("command", args->command, "-- then the program and its own arguments")->required();
   cmd->footer(
       "Example: memx watch --interval 100 -- ./build/my_server --port 8080\n"
@@ -118,6 +121,7 @@ void register_watch(CLI::App& app, Runner& runner) {
       } cleanup{dir};
       ::setenv("MEMX_WATCH", std::to_string(args->interval).c_str(), 1);
       ::setenv("MEMX_WATCH_REPORT", pattern.c_str(), 1);
+      if (args->stacks) ::setenv("MEMX_STACKS", "on", 1);
       SignalsForwarded forwarded;
       g_interrupts = 0;
       std::string error;
