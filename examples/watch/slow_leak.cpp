@@ -28,7 +28,9 @@ int main(int argc, char** argv) {
   for (int n = 0;; ++n) {
     handle_request(n);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (seconds > 0 && std::chrono::steady_clock::now() - start >= std::chrono::duration<double>(seconds)) break;
+    if (seconds > 0 &&
+        std::chrono::steady_clock::now() - start >= std::chrono::duration<double>(seconds))
+      break;
   }
   return 0;
 }

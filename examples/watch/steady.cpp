@@ -24,7 +24,9 @@ int main(int argc, char** argv) {
     cache.pop_front();
     cache.emplace_back(size(random), static_cast<char>('a' + n % 26));
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (seconds > 0 && std::chrono::steady_clock::now() - start >= std::chrono::duration<double>(seconds)) break;
+    if (seconds > 0 &&
+        std::chrono::steady_clock::now() - start >= std::chrono::duration<double>(seconds))
+      break;
   }
   return 0;
 }

@@ -53,8 +53,9 @@ class LeakWatch {
   std::vector<WatchSiteSeries> site_series() const;
 
   /// analyze_watch(samples(), site_series()): callable while running. Sites are named by
-  /// their stack id ("stack #12"): memx::watch_report symbolises them. Without samples (never started), or
-  /// with too few, every confidence is low and one recommendation says the watch was too short.
+  /// their stack id ("stack #12"): memx::watch_report symbolises them. Without samples (never
+  /// started), or with too few, every confidence is low and one recommendation says the watch was
+  /// too short.
   WatchAnalysis analyze() const;
 
   /// The samples and their analysis, as a report's `watch` section holds them.

@@ -37,12 +37,15 @@ inline const char* to_string(GrowthConfidence c) noexcept {
 
 /// The trend of one series (bytes, blocks, descriptors, ...) over a watch.
 struct Trend {
-  double per_second = 0;   ///< Theil-Sen slope: the median of the slopes between every two samples
-  double r2 = 0;           ///< how well the robust line fits: 1 - residual / total sum of squares (0 for a flat series)
+  /// Theil-Sen slope per second: the median of the slopes between every two samples.
+  double per_second = 0;
+  /// How well the robust line fits: 1 - residual / total sum of squares (0 for a flat series).
+  double r2 = 0;
   double rise = 0;         ///< per_second x the watch's duration
   double first_half = 0;   ///< Theil-Sen slope of the first half of the samples, per second
   double second_half = 0;  ///< the same of the second half
-  GrowthConfidence confidence = GrowthConfidence::low;  ///< that the series grows (low: it does not, or not surely)
+  /// That the series grows (low: it does not, or not surely).
+  GrowthConfidence confidence = GrowthConfidence::low;
 
   /// True when the series grows with medium or high confidence.
   bool growing() const noexcept { return confidence != GrowthConfidence::low; }
@@ -86,15 +89,15 @@ inline constexpr std::size_t kWatchSites = 10;
 
 /// What a watch found.
 struct WatchAnalysis {
-  double duration_s = 0;    ///< from the first sample to the last, seconds
-  std::int64_t samples = 0; ///< samples analysed
-  Trend heap_bytes;         ///< live heap bytes
-  Trend heap_blocks;        ///< live heap blocks
-  Trend rss_bytes;          ///< resident set size
-  Trend fds;                ///< open descriptors (low when unreadable)
-  Trend threads;            ///< threads (low when unreadable)
-  /// The headline: heap_bytes's confidence, raised by nothing and lowered to medium when the
-  /// blocks do not grow with it (one block reallocated larger). Low also when nothing grows.
+  double duration_s = 0;     ///< from the first sample to the last, seconds
+  std::int64_t samples = 0;  ///< samples analysed
+  Trend heap_bytes;          ///< live heap bytes
+  Trend heap_blocks;         ///< live heap blocks
+  Trend rss_bytes;           ///< resident set size
+  Trend fds;                 ///< open descriptors (low when unreadable)
+  Trend threads;             ///< threads (low when unreadable)
+  /// The headline: heap_bytes's confidence, lowered from high to medium when the blocks do
+  /// not grow with it (one block reallocated ever larger). Low also when nothing grows.
   GrowthConfidence confidence = GrowthConfidence::low;
   bool leak = false;  ///< the heap, the descriptors or the threads grow (medium or high)
   /// Allocation sites whose live bytes grow (medium or high), fastest first, at most

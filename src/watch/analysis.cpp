@@ -11,12 +11,12 @@ namespace memx {
 namespace {
 
 constexpr std::size_t kMaxSlopePoints = 512;
-constexpr std::int64_t kMinSamples = 5;       // below: low, too few samples
-constexpr std::int64_t kHighSamples = 10;     // high needs at least this many
-constexpr double kMinSeconds = 1.0;           // below: low, too short
-constexpr double kHighFit = 0.9;              // R^2 for high
-constexpr double kMediumFit = 0.5;            // R^2 for medium
-constexpr double kHalfShare = 0.25;           // each half's slope >= this share of the whole's
+constexpr std::int64_t kMinSamples = 5;    // below: low, too few samples
+constexpr std::int64_t kHighSamples = 10;  // high needs at least this many
+constexpr double kMinSeconds = 1.0;        // below: low, too short
+constexpr double kHighFit = 0.9;           // R^2 for high
+constexpr double kMediumFit = 0.5;         // R^2 for medium
+constexpr double kHalfShare = 0.25;        // each half's slope >= this share of the whole's
 
 double median(std::vector<double>& v) {
   if (v.empty()) return 0;
@@ -28,7 +28,9 @@ double median(std::vector<double>& v) {
   return (lower + upper) / 2;
 }
 
-double median_of(std::vector<double> v) { return median(v); }
+double median_of(std::vector<double> v) {
+  return median(v);
+}
 
 std::vector<double> slice(const std::vector<double>& v, std::size_t from, std::size_t to) {
   return std::vector<double>(v.begin() + static_cast<std::ptrdiff_t>(from),
@@ -55,7 +57,8 @@ double theil_sen_slope(const std::vector<double>& x, const std::vector<double>& 
   if (n <= kMaxSlopePoints) {
     for (std::size_t i = 0; i < n; ++i) pick.push_back(i);
   } else {
-    for (std::size_t k = 0; k < kMaxSlopePoints; ++k) pick.push_back(k * (n - 1) / (kMaxSlopePoints - 1));
+    for (std::size_t k = 0; k < kMaxSlopePoints; ++k)
+      pick.push_back(k * (n - 1) / (kMaxSlopePoints - 1));
   }
   std::vector<double> slopes;
   slopes.reserve(pick.size() * (pick.size() - (pick.empty() ? 0 : 1)) / 2);
@@ -127,11 +130,12 @@ WatchAnalysis analyze_watch(const std::vector<WatchSample>& samples,
   if (!samples.empty()) a.duration_s = (samples.back().ms - samples.front().ms) / 1000.0;
   if (a.samples < kMinSamples || a.duration_s < kMinSeconds) {
     char buf[256];
-    std::snprintf(buf, sizeof buf,
-                  "too short to judge: %lld samples over %.1f s (a trend needs at least %lld samples "
-                  "over %.0f s, and %lld for high confidence): watch longer or sample more often",
-                  static_cast<long long>(a.samples), a.duration_s, static_cast<long long>(kMinSamples),
-                  kMinSeconds, static_cast<long long>(kHighSamples));
+    std::snprintf(
+        buf, sizeof buf,
+        "too short to judge: %lld samples over %.1f s (a trend needs at least %lld samples "
+        "over %.0f s, and %lld for high confidence): watch longer or sample more often",
+        static_cast<long long>(a.samples), a.duration_s, static_cast<long long>(kMinSamples),
+        kMinSeconds, static_cast<long long>(kHighSamples));
     a.recommendations.push_back(buf);
     return a;
   }
@@ -163,7 +167,8 @@ WatchAnalysis analyze_watch(const std::vector<WatchSample>& samples,
   a.confidence = a.heap_bytes.confidence;
   // Bytes that grow without blocks: one block reallocated ever larger, or blocks replaced by
   // larger ones; a steady trend still, but not surely a leak of blocks.
-  if (a.confidence == GrowthConfidence::high && !a.heap_blocks.growing()) a.confidence = GrowthConfidence::medium;
+  if (a.confidence == GrowthConfidence::high && !a.heap_blocks.growing())
+    a.confidence = GrowthConfidence::medium;
   a.leak = a.heap_bytes.growing() || a.fds.growing() || a.threads.growing();
 
   for (const WatchSiteSeries& site : sites) {
@@ -188,10 +193,11 @@ WatchAnalysis analyze_watch(const std::vector<WatchSample>& samples,
   });
   if (a.sites.size() > kWatchSites) a.sites.resize(kWatchSites);
   for (const SiteGrowth& g : a.sites) {
-    a.recommendations.push_back("the allocation site " + g.where + " grows by " + bytes_rate(g.trend.per_second) +
-                                " (" + std::to_string(g.bytes) + " bytes in " + std::to_string(g.blocks) +
-                                " blocks live): an unbounded cache or queue filled there, or blocks "
-                                "allocated there and never freed");
+    a.recommendations.push_back(
+        "the allocation site " + g.where + " grows by " + bytes_rate(g.trend.per_second) + " (" +
+        std::to_string(g.bytes) + " bytes in " + std::to_string(g.blocks) +
+        " blocks live): an unbounded cache or queue filled there, or blocks "
+        "allocated there and never freed");
   }
   if (a.heap_bytes.growing()) {
     if (a.heap_blocks.growing()) {
@@ -200,8 +206,9 @@ WatchAnalysis analyze_watch(const std::vector<WatchSample>& samples,
           rate(a.heap_blocks.per_second, "blocks") +
           "): memory allocated and never freed, or a container that only grows (an unbounded "
           "cache or queue)" +
-          (a.sites.empty() ? "; stack mode (MEMX_STACKS=on, memx watch --stacks) names the lines that grow"
-                           : std::string()));
+          (a.sites.empty()
+               ? "; stack mode (MEMX_STACKS=on, memx watch --stacks) names the lines that grow"
+               : std::string()));
     } else {
       a.recommendations.push_back(
           "the live heap grows by " + bytes_rate(a.heap_bytes.per_second) +
@@ -210,7 +217,8 @@ WatchAnalysis analyze_watch(const std::vector<WatchSample>& samples,
     }
   }
   if (a.fds.growing()) {
-    a.recommendations.push_back("open descriptors grow by " + rate(a.fds.per_second, "descriptors") +
+    a.recommendations.push_back("open descriptors grow by " +
+                                rate(a.fds.per_second, "descriptors") +
                                 ": files or sockets opened and never closed (give each an owner "
                                 "that closes it)");
   }
@@ -239,23 +247,26 @@ std::string describe(const WatchAnalysis& a) {
     out += name;
     out += rates + " (" + fit_text(tr) + "): " + to_string(tr.confidence) + "\n";
   };
-  line("live heap:   ", bytes_rate(a.heap_bytes.per_second) + ", " + rate(a.heap_blocks.per_second, "blocks"),
+  line("live heap:   ",
+       bytes_rate(a.heap_bytes.per_second) + ", " + rate(a.heap_blocks.per_second, "blocks"),
        a.heap_bytes);
   line("RSS:         ", bytes_rate(a.rss_bytes.per_second), a.rss_bytes);
   line("descriptors: ", rate(a.fds.per_second, "descriptors"), a.fds);
   line("threads:     ", rate(a.threads.per_second, "threads"), a.threads);
   for (const SiteGrowth& g : a.sites) {
-    out += "  site: " + bytes_rate(g.trend.per_second) + " (" + fit_text(g.trend) + "): " +
-           to_string(g.trend.confidence) + " at " + g.where + "\n";
+    out += "  site: " + bytes_rate(g.trend.per_second) + " (" + fit_text(g.trend) +
+           "): " + to_string(g.trend.confidence) + " at " + g.where + "\n";
   }
   if (a.leak) {
     std::string what;
     if (a.heap_bytes.growing()) what = "the live heap";
     if (a.fds.growing()) what += std::string(what.empty() ? "" : ", ") + "descriptors";
     if (a.threads.growing()) what += std::string(what.empty() ? "" : ", ") + "threads";
-    out += "verdict: growing: " + what + " (heap growth confidence " + to_string(a.confidence) + ")\n";
+    out +=
+        "verdict: growing: " + what + " (heap growth confidence " + to_string(a.confidence) + ")\n";
   } else {
-    out += std::string("verdict: no growth found (heap growth confidence ") + to_string(a.confidence) + ")\n";
+    out += std::string("verdict: no growth found (heap growth confidence ") +
+           to_string(a.confidence) + ")\n";
   }
   for (const std::string& r : a.recommendations) out += "  - " + r + "\n";
   return out;

@@ -30,7 +30,7 @@ namespace {
 alignas(LeakWatch) unsigned char g_watch_storage[sizeof(LeakWatch)];
 LeakWatch* g_watch = nullptr;  // never destroyed: the exit handler and the signal thread use it
 std::string* g_path = nullptr;
-pid_t g_pid = 0;               // a child made with fork() has no watch thread: it writes nothing
+pid_t g_pid = 0;  // a child made with fork() has no watch thread: it writes nothing
 std::mutex g_finish_mutex;
 bool g_finished = false;
 sem_t g_signal_sem;
@@ -47,9 +47,11 @@ void finish() noexcept {
   g_watch->stop();
   std::string error;
   try {
-    if (!write_watch_report(*g_watch, *g_path, &error)) std::fprintf(stderr, "memx: %s\n", error.c_str());
+    if (!write_watch_report(*g_watch, *g_path, &error))
+      std::fprintf(stderr, "memx: %s\n", error.c_str());
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "memx: cannot write the watch's report \"%s\": %s\n", g_path->c_str(), e.what());
+    std::fprintf(stderr, "memx: cannot write the watch's report \"%s\": %s\n", g_path->c_str(),
+                 e.what());
   }
 }
 
@@ -72,7 +74,8 @@ void* signal_main(void*) noexcept {
 
 void take_default(int sig) {
   struct sigaction old {};
-  if (::sigaction(sig, nullptr, &old) != 0 || old.sa_handler != SIG_DFL) return;  // the program's own
+  if (::sigaction(sig, nullptr, &old) != 0 || old.sa_handler != SIG_DFL)
+    return;  // the program's own
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
@@ -94,9 +97,9 @@ void start_from_environment() {
   Uncounted guard;
   const char* pattern = std::getenv("MEMX_WATCH_REPORT");
   g_pid = ::getpid();
-  g_path = new std::string(expand_report_path(pattern != nullptr && *pattern != '\0' ? pattern
-                                                                                      : "memx-watch-%p.json",
-                                              static_cast<long>(g_pid)));
+  g_path = new std::string(
+      expand_report_path(pattern != nullptr && *pattern != '\0' ? pattern : "memx-watch-%p.json",
+                         static_cast<long>(g_pid)));
   std::string error;
   if (!make_parent_directories(*g_path, &error)) std::fprintf(stderr, "memx: %s\n", error.c_str());
   g_watch = new (g_watch_storage) LeakWatch();
@@ -123,6 +126,8 @@ struct StartFromEnvironment {
 
 }  // namespace
 
-LeakWatch* environment_watch() noexcept { return g_watch; }
+LeakWatch* environment_watch() noexcept {
+  return g_watch;
+}
 
 }  // namespace memx

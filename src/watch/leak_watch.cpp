@@ -61,7 +61,7 @@ struct LeakWatch::State {
   bool running = false;
   bool stopping = false;
   pthread_t thread{};
-  std::int64_t tid = 0;  // the thread's own id, left out of the threads counted
+  std::int64_t tid = 0;              // the thread's own id, left out of the threads counted
   UncountedVector<SiteTrack> sites;  // stack mode only
   stacks::List<stacks::Site> live;   // the thread's: the latest live_sites()
 
@@ -81,8 +81,9 @@ struct LeakWatch::State {
     }
     if (read_resource_ids(scratch)) {
       s.fds = static_cast<std::int64_t>(scratch.fds.size());
-      s.threads = static_cast<std::int64_t>(
-          std::count_if(scratch.threads.begin(), scratch.threads.end(), [&](std::int64_t t) { return t != tid; }));
+      s.threads =
+          static_cast<std::int64_t>(std::count_if(scratch.threads.begin(), scratch.threads.end(),
+                                                  [&](std::int64_t t) { return t != tid; }));
     }
     return s;
   }
@@ -174,12 +175,14 @@ LeakWatch::~LeakWatch() {
 
 void LeakWatch::start(std::chrono::milliseconds interval, std::size_t max_samples) {
   if (interval.count() <= 0) {
-    throw std::invalid_argument("memx::LeakWatch::start: interval " + std::to_string(interval.count()) +
+    throw std::invalid_argument("memx::LeakWatch::start: interval " +
+                                std::to_string(interval.count()) +
                                 " ms is not positive (give 1 ms or more)");
   }
   State& s = *state_;
   std::unique_lock<std::mutex> lock(s.mutex);
-  if (s.running) throw std::logic_error("memx::LeakWatch::start: the watch already runs (stop() it first)");
+  if (s.running)
+    throw std::logic_error("memx::LeakWatch::start: the watch already runs (stop() it first)");
   {
     Uncounted guard;
     s.capacity = std::max<std::size_t>(max_samples, 16);
@@ -241,7 +244,9 @@ std::vector<WatchSiteSeries> LeakWatch::site_series() const {
   return out;
 }
 
-WatchAnalysis LeakWatch::analyze() const { return analyze_watch(samples(), site_series()); }
+WatchAnalysis LeakWatch::analyze() const {
+  return analyze_watch(samples(), site_series());
+}
 
 WatchRecord LeakWatch::record() const {
   WatchRecord r;

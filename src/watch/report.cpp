@@ -31,7 +31,8 @@ Report watch_report(const LeakWatch& watch) {
     for (WatchSiteSeries& site : sites) {
       SiteRecord named;
       for (const std::uintptr_t address : stacks::frames(site.stack_id)) {
-        for (const symbols::Frame& f : symbolizer.resolve(address)) named.frames.push_back(symbols::to_record(f));
+        for (const symbols::Frame& f : symbolizer.resolve(address))
+          named.frames.push_back(symbols::to_record(f));
       }
       if (named.frames.empty()) continue;
       named.user_frame = first_user_frame(named.frames);

@@ -21,7 +21,8 @@ namespace {
 template <class Tick>
 void run_for(double seconds, std::chrono::milliseconds every, Tick&& tick) {
   const auto start = std::chrono::steady_clock::now();
-  while (seconds <= 0 || std::chrono::steady_clock::now() - start < std::chrono::duration<double>(seconds)) {
+  while (seconds <= 0 ||
+         std::chrono::steady_clock::now() - start < std::chrono::duration<double>(seconds)) {
     tick();
     std::this_thread::sleep_for(every);
   }

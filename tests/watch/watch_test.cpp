@@ -66,7 +66,8 @@ TEST(WatchAnalysis, SlowLeakWithNoiseIsHighConfidence) {
   std::mt19937 random(1);
   std::normal_distribution<double> noise(0, 2048);
   // 3 KiB/s for 10 s, sampled every 100 ms, on 1 MiB with +-2 KiB of churn.
-  const auto a = memx::analyze_watch(series(100, 100, [&](int i) { return (1 << 20) + 307.2 * i + noise(random); }));
+  const auto a = memx::analyze_watch(
+      series(100, 100, [&](int i) { return (1 << 20) + 307.2 * i + noise(random); }));
   EXPECT_NEAR(a.heap_bytes.per_second, 3072, 300);
   EXPECT_EQ(a.heap_bytes.confidence, GrowthConfidence::high);
   EXPECT_EQ(a.confidence, GrowthConfidence::high);
@@ -84,7 +85,8 @@ TEST(WatchAnalysis, SlowLeakWithNoiseIsHighConfidence) {
 TEST(WatchAnalysis, SteadyWithNoiseIsNotFlagged) {
   std::mt19937 random(2);
   std::normal_distribution<double> noise(0, 64 * 1024);
-  const auto a = memx::analyze_watch(series(100, 100, [&](int) { return (8 << 20) + noise(random); }));
+  const auto a =
+      memx::analyze_watch(series(100, 100, [&](int) { return (8 << 20) + noise(random); }));
   EXPECT_EQ(a.heap_bytes.confidence, GrowthConfidence::low);
   EXPECT_FALSE(a.leak);
   EXPECT_TRUE(a.recommendations.empty());
@@ -93,17 +95,20 @@ TEST(WatchAnalysis, SteadyWithNoiseIsNotFlagged) {
 
 TEST(WatchAnalysis, OneStepIsNotATrend) {
   // A cache filled once, half-way through: the second half does not grow.
-  const auto a = memx::analyze_watch(series(100, 100, [](int i) { return (1 << 20) + (i >= 50 ? 512 * 1024 : 0); }));
+  const auto a = memx::analyze_watch(
+      series(100, 100, [](int i) { return (1 << 20) + (i >= 50 ? 512 * 1024 : 0); }));
   EXPECT_EQ(a.heap_bytes.confidence, GrowthConfidence::low);
   EXPECT_FALSE(a.leak);
   // Early in the watch (start-up), the same.
-  const auto b = memx::analyze_watch(series(100, 100, [](int i) { return (1 << 20) + (i >= 10 ? 512 * 1024 : 0); }));
+  const auto b = memx::analyze_watch(
+      series(100, 100, [](int i) { return (1 << 20) + (i >= 10 ? 512 * 1024 : 0); }));
   EXPECT_EQ(b.heap_bytes.confidence, GrowthConfidence::low);
 }
 
 TEST(WatchAnalysis, SawtoothIsNotATrend) {
   // A buffer filled for 2 s then flushed, five times over.
-  const auto a = memx::analyze_watch(series(100, 100, [](int i) { return (1 << 20) + (i % 20) * 16 * 1024; }));
+  const auto a =
+      memx::analyze_watch(series(100, 100, [](int i) { return (1 << 20) + (i % 20) * 16 * 1024; }));
   EXPECT_EQ(a.heap_bytes.confidence, GrowthConfidence::low);
   EXPECT_FALSE(a.leak);
 }
@@ -121,8 +126,8 @@ TEST(WatchAnalysis, BytesWithoutBlocksAreMedium) {
 TEST(WatchAnalysis, DescriptorsThreadsAndRssAreNamed) {
   auto s = series(50, 100, [](int) { return 1 << 20; });
   for (std::size_t i = 0; i < s.size(); ++i) {
-    s[i].fds = 5 + static_cast<std::int64_t>(i);        // 10 a second
-    s[i].threads = 2 + static_cast<std::int64_t>(i / 5); // 2 a second
+    s[i].fds = 5 + static_cast<std::int64_t>(i);          // 10 a second
+    s[i].threads = 2 + static_cast<std::int64_t>(i / 5);  // 2 a second
     s[i].rss_bytes = (10 << 20) + static_cast<std::int64_t>(i) * 64 * 1024;
   }
   const auto a = memx::analyze_watch(s);
@@ -202,10 +207,13 @@ TEST(WatchAnalysis, GrowingSitesAreNamedFastestFirst) {
   EXPECT_EQ(a.sites[1].where, "stack #9");
   EXPECT_NEAR(a.sites[1].trend.per_second, 2000, 1e-6);
   ASSERT_GE(a.recommendations.size(), 2u);
-  EXPECT_EQ(a.recommendations[0].rfind("the allocation site cache.cpp:42 in Cache::put grows by +2.9 KiB/s", 0), 0u)
+  EXPECT_EQ(a.recommendations[0].rfind(
+                "the allocation site cache.cpp:42 in Cache::put grows by +2.9 KiB/s", 0),
+            0u)
       << a.recommendations[0];
-  EXPECT_NE(memx::describe(a).find("  site: +2.9 KiB/s (R^2 1.00): high at cache.cpp:42 in Cache::put\n"),
-            std::string::npos)
+  EXPECT_NE(
+      memx::describe(a).find("  site: +2.9 KiB/s (R^2 1.00): high at cache.cpp:42 in Cache::put\n"),
+      std::string::npos)
       << memx::describe(a);
 }
 
@@ -215,7 +223,8 @@ TEST(LeakWatch, IntervalOfZeroOrLessIsRefusedByName) {
     watch.start(std::chrono::milliseconds(0));
     FAIL() << "no exception";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("interval 0 ms is not positive"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("interval 0 ms is not positive"), std::string::npos)
+        << e.what();
   }
   EXPECT_THROW(watch.start(std::chrono::milliseconds(-5)), std::invalid_argument);
   EXPECT_FALSE(watch.running());
@@ -306,7 +315,8 @@ TEST(LeakWatch, StackModeFollowsTheGrowingSite) {
   const memx::Report r = memx::watch_report(watch);
   ASSERT_TRUE(r.watch);
   ASSERT_FALSE(r.watch->analysis.sites.empty());
-  EXPECT_NE(r.watch->analysis.sites[0].where.find("watch_test.cpp:" + std::to_string(MEMX_WATCH_SITE_LINE)),
+  EXPECT_NE(r.watch->analysis.sites[0].where.find("watch_test.cpp:" +
+                                                  std::to_string(MEMX_WATCH_SITE_LINE)),
             std::string::npos)
       << r.watch->analysis.sites[0].where;
 }
@@ -315,7 +325,8 @@ TEST(WatchInterval, ParsesWholeMilliseconds) {
   EXPECT_EQ(memx::parse_watch_interval("1"), std::chrono::milliseconds(1));
   EXPECT_EQ(memx::parse_watch_interval("250"), std::chrono::milliseconds(250));
   EXPECT_EQ(memx::parse_watch_interval("3600000"), std::chrono::milliseconds(3600000));
-  for (const char* bad : {"", "0", "-5", "+5", "3600001", "10ms", " 10", "1.5", "abc", "99999999"}) {
+  for (const char* bad :
+       {"", "0", "-5", "+5", "3600001", "10ms", " 10", "1.5", "abc", "99999999"}) {
     EXPECT_FALSE(memx::parse_watch_interval(bad)) << bad;
   }
 }

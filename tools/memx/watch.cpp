@@ -16,9 +16,9 @@
 #include <system_error>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+#include <CLI/CLI.hpp>
 
 #include "cli.hpp"
 #include "process.hpp"
@@ -39,16 +39,20 @@ std::string ending(int status) {
   if (status > 128) {
     const int sig = status - 128;
     const char* name = sigabbrev_np(sig);
-    return fmt::format("was killed by signal {}{}", sig, name != nullptr ? fmt::format(" (SIG{})", name) : "");
+    return fmt::format("was killed by signal {}{}", sig,
+                       name != nullptr ? fmt::format(" (SIG{})", name) : "");
   }
   return fmt::format("exited with status {}", status);
 }
 
 // The program's end not caused by memx watch's own SIGINT/SIGTERM and not a success.
-bool failed(int status, int sent) { return status != 0 && !(sent != 0 && status == 128 + sent); }
+bool failed(int status, int sent) {
+  return status != 0 && !(sent != 0 && status == 128 + sent);
+}
 
 struct SignalsForwarded {
-  struct sigaction old_int {}, old_term {};
+  struct sigaction old_int {
+  }, old_term{};
   SignalsForwarded() {
     struct sigaction sa {};
     sa.sa_handler = on_interrupt;
@@ -69,8 +73,9 @@ constexpr auto kStopGrace = std::chrono::seconds(10);
 
 void register_watch(CLI::App& app, Runner& runner) {
   auto* cmd = app.add_subcommand(
-      "watch", "Run a program linked with memx::watch under a leak watch and print the growth of its "
-               "heap, RSS, descriptors and threads; exit 1 when something grows");
+      "watch",
+      "Run a program linked with memx::watch under a leak watch and print the growth of its "
+      "heap, RSS, descriptors and threads; exit 1 when something grows");
   struct Args {
     int interval = 100;
     double duration = 0;
@@ -92,7 +97,8 @@ void register_watch(CLI::App& app, Runner& runner) {
                   "temporary file, removed)");
   cmd->add_flag("--stacks", args->stacks,
                 "Stack mode (MEMX_STACKS=on): the allocation sites whose live bytes grow, by line");
-  cmd->add_option("command", args->command, "-- then the program and its own arguments")->required();
+  cmd->add_option("command", args->command, "-- then the program and its own arguments")
+      ->required();
   cmd->footer(
       "Example: memx watch --interval 100 -- ./build/my_server --port 8080\n"
       "Ctrl-C (SIGINT) is forwarded to the program, which writes its report and ends; a second "
@@ -104,9 +110,11 @@ void register_watch(CLI::App& app, Runner& runner) {
       std::string dir;
       std::string pattern = args->report;
       if (pattern.empty()) {
-        std::string dir_template = (std::filesystem::temp_directory_path() / "memx-watch-XXXXXX").string();
+        std::string dir_template =
+            (std::filesystem::temp_directory_path() / "memx-watch-XXXXXX").string();
         if (::mkdtemp(dir_template.data()) == nullptr) {
-          throw InputError(fmt::format("cannot create a temporary directory: {}", std::strerror(errno)));
+          throw InputError(
+              fmt::format("cannot create a temporary directory: {}", std::strerror(errno)));
         }
         dir = dir_template;
         pattern = dir + "/memx-watch-%p.json";
@@ -128,15 +136,15 @@ void register_watch(CLI::App& app, Runner& runner) {
       const pid_t pid = start(command, "", &error);
       if (pid < 0) throw InputError(error);
       const std::string path = expand_report_path(pattern, static_cast<long>(pid));
-      fmt::print(io.err, "memx watch: watching {} (pid {}) every {} ms{}; Ctrl-C stops it\n", command[0], pid,
-                 args->interval,
+      fmt::print(io.err, "memx watch: watching {} (pid {}) every {} ms{}; Ctrl-C stops it\n",
+                 command[0], pid, args->interval,
                  args->duration > 0 ? fmt::format(" for {} s", args->duration) : std::string());
       io.err.flush();
 
       using Clock = std::chrono::steady_clock;
       const auto began = Clock::now();
-      int sent = 0;           // the signal memx watch sent (0: none)
-      int seen = 0;           // interrupts forwarded
+      int sent = 0;  // the signal memx watch sent (0: none)
+      int seen = 0;  // interrupts forwarded
       Clock::time_point kill_at = Clock::time_point::max();
       int status = -1;
       while (!finished(pid, 50, &status)) {
@@ -145,7 +153,8 @@ void register_watch(CLI::App& app, Runner& runner) {
           if (sent == 0) {
             sent = g_last_signal;
             ::kill(pid, sent);
-            fmt::print(io.err, "memx watch: {} sent to {}; waiting for its report (again to kill it)\n",
+            fmt::print(io.err,
+                       "memx watch: {} sent to {}; waiting for its report (again to kill it)\n",
                        sent == SIGINT ? "SIGINT" : "SIGTERM", command[0]);
           } else {
             ::kill(pid, SIGKILL);
@@ -179,12 +188,13 @@ void register_watch(CLI::App& app, Runner& runner) {
       }
       const ReportRead read = read_report_file(path);
       if (!read.report) throw InputError(read.error);
-      if (!read.report->watch) throw InputError(fmt::format("{}: no watch section: not a watch's report", path));
+      if (!read.report->watch)
+        throw InputError(fmt::format("{}: no watch section: not a watch's report", path));
       io.out << describe(read.report->watch->analysis);
       if (!args->report.empty()) io.out << fmt::format("report: {}\n", path);
       if (failed(status, sent)) {
-        io.err << fmt::format("memx watch: {} {}: the watch covers its run until then\n", command[0],
-                              ending(status));
+        io.err << fmt::format("memx watch: {} {}: the watch covers its run until then\n",
+                              command[0], ending(status));
         return kBadInput;
       }
       return read.report->watch->analysis.leak ? kProblem : kOk;
