@@ -4,6 +4,7 @@
 #include "memx/config.hpp"
 #include "memx/counters.hpp"
 #include "memx/ignore.hpp"
+#include "memx/leak_watch.hpp"
 #include "memx/process.hpp"
 #include "memx/request_scope.hpp"
 #include "memx/rss.hpp"

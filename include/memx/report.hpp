@@ -15,6 +15,7 @@
 #include "memx/budget.hpp"
 #include "memx/leak.hpp"
 #include "memx/suppressions.hpp"
+#include "memx/watch_analysis.hpp"
 
 namespace memx {
 
@@ -310,6 +311,9 @@ struct Report {
   /// run began, at most kRunTimelinePoints (optional: empty when not recorded, and in a
   /// report merged from several processes).
   std::vector<TimelinePoint> timeline;
+  /// A leak watch of the process (memx/leak_watch.hpp): its samples and analysis (optional,
+  /// JSON `watch`: written by memx::write_watch_report, absent from the plugins' reports).
+  std::optional<WatchRecord> watch;
 
   /// Field-wise equality.
   friend bool operator==(const Report& a, const Report& b) {
@@ -320,7 +324,7 @@ struct Report {
            a.stacks == b.stacks && a.warn_only == b.warn_only &&
            a.suppressions_file == b.suppressions_file && a.suppressions == b.suppressions &&
            a.iteration_end_live_bytes == b.iteration_end_live_bytes &&
-           a.tests == b.tests && a.timeline == b.timeline;
+           a.tests == b.tests && a.timeline == b.timeline && a.watch == b.watch;
   }
   /// Field-wise inequality.
   friend bool operator!=(const Report& a, const Report& b) { return !(a == b); }

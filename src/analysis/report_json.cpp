@@ -270,6 +270,72 @@ void write_points(Writer& w, const std::vector<TimelinePoint>& points) {
   w.end_array();
 }
 
+// A trend of the watch's analysis (memx/watch_analysis.hpp).
+void write_trend(Writer& w, const Trend& t) {
+  w.begin_object();
+  w.key("per_second").value(t.per_second);
+  w.key("r2").value(t.r2);
+  w.key("rise").value(t.rise);
+  w.key("first_half").value(t.first_half);
+  w.key("second_half").value(t.second_half);
+  w.key("confidence").value(to_string(t.confidence));
+  w.end_object();
+}
+
+// The leak watch: samples as [ms, heap_bytes, heap_blocks, rss_bytes, fds, threads], six
+// numbers per sample, and the analysis.
+void write_watch(Writer& w, const WatchRecord& watch) {
+  w.begin_object();
+  w.key("interval_ms").value(watch.interval_ms);
+  w.key("samples").begin_array();
+  for (const WatchSample& s : watch.samples) {
+    w.begin_array();
+    w.value(s.ms);
+    w.value(s.heap_bytes);
+    w.value(s.heap_blocks);
+    w.value(s.rss_bytes);
+    w.value(s.fds);
+    w.value(s.threads);
+    w.end_array();
+  }
+  w.end_array();
+  const WatchAnalysis& a = watch.analysis;
+  w.key("analysis").begin_object();
+  w.key("duration_s").value(a.duration_s);
+  w.key("samples").value(a.samples);
+  w.key("confidence").value(to_string(a.confidence));
+  w.key("leak").value(a.leak);
+  w.key("heap_bytes");
+  write_trend(w, a.heap_bytes);
+  w.key("heap_blocks");
+  write_trend(w, a.heap_blocks);
+  w.key("rss_bytes");
+  write_trend(w, a.rss_bytes);
+  w.key("fds");
+  write_trend(w, a.fds);
+  w.key("threads");
+  write_trend(w, a.threads);
+  if (!a.sites.empty()) {  // stack mode only
+    w.key("sites").begin_array();
+    for (const SiteGrowth& g : a.sites) {
+      w.begin_object();
+      w.key("stack_id").value(static_cast<std::uint64_t>(g.stack_id));
+      w.key("where").value(g.where);
+      w.key("bytes").value(g.bytes);
+      w.key("blocks").value(g.blocks);
+      w.key("trend");
+      write_trend(w, g.trend);
+      w.end_object();
+    }
+    w.end_array();
+  }
+  w.key("recommendations").begin_array();
+  for (const std::string& r : a.recommendations) w.value(r);
+  w.end_array();
+  w.end_object();
+  w.end_object();
+}
+
 void write_test(Writer& w, const TestRecord& t, const std::string& report_binary, StackTables* sites) {
   w.begin_object();
   w.key("name").value(t.name);
@@ -876,6 +942,98 @@ std::vector<TimelinePoint> points_at(const V& v, const Path& path) {
 }
 
 template <class V>
+GrowthConfidence growth_confidence_at(const V& v, const Path& path) {
+  const std::string text = string_at(v, path);
+  if (text == "low") return GrowthConfidence::low;
+  if (text == "medium") return GrowthConfidence::medium;
+  if (text == "high") return GrowthConfidence::high;
+  throw Invalid{path.str(), fmt::format("\"{}\" is not a confidence (low, medium or high)", text)};
+}
+
+template <class V>
+Trend trend_at(const V& v, const Path& path) {
+  object_at(v, path);
+  Trend t;
+  t.per_second = field(v, path, "per_second", number_at);
+  t.r2 = field(v, path, "r2", number_at);
+  t.rise = field(v, path, "rise", number_at);
+  t.first_half = field(v, path, "first_half", number_at);
+  t.second_half = field(v, path, "second_half", number_at);
+  t.confidence = field(v, path, "confidence", [](const V& x, const Path& p) { return growth_confidence_at(x, p); });
+  return t;
+}
+
+// The leak watch (optional, added within version 3): memx/watch_analysis.hpp.
+template <class V>
+WatchRecord watch_at(const V& v, const Path& path) {
+  object_at(v, path);
+  WatchRecord w;
+  w.interval_ms = field(v, path, "interval_ms", number_at);
+  const Path sp = join(path, "samples");
+  const std::int64_t any = std::numeric_limits<std::int64_t>::min();
+  array_at(member(v, path, "samples"), sp).each([&](std::size_t i, const V& e) {
+    const Path p = index(sp, i);
+    array_at(e, p);
+    if (e.size() != 6) {
+      throw Invalid{p.str(), fmt::format("{} numbers, expected 6 (ms, heap_bytes, heap_blocks, rss_bytes, "
+                                         "fds, threads)",
+                                         e.size())};
+    }
+    WatchSample s;
+    e.each([&](std::size_t k, const V& x) {
+      const Path q = index(p, k);
+      if (k == 0) {
+        s.ms = number_at(x, q);
+      } else {
+        const std::int64_t n = int64_at(x, q, any);
+        (k == 1 ? s.heap_bytes : k == 2 ? s.heap_blocks : k == 3 ? s.rss_bytes : k == 4 ? s.fds : s.threads) = n;
+      }
+    });
+    if (!(s.ms >= 0) || (!w.samples.empty() && s.ms < w.samples.back().ms)) {
+      throw Invalid{index(p, 0).str(),
+                    fmt::format("time {} ms is before the sample before it, or negative", s.ms)};
+    }
+    w.samples.push_back(s);
+  });
+  const Path ap = join(path, "analysis");
+  const V a = member(v, path, "analysis");
+  object_at(a, ap);
+  WatchAnalysis& an = w.analysis;
+  an.duration_s = field(a, ap, "duration_s", number_at);
+  an.samples = field(a, ap, "samples", non_negative_at);
+  an.confidence = field(a, ap, "confidence", [](const V& x, const Path& p) { return growth_confidence_at(x, p); });
+  an.leak = field(a, ap, "leak", bool_at);
+  an.heap_bytes = field(a, ap, "heap_bytes", [](const V& x, const Path& p) { return trend_at(x, p); });
+  an.heap_blocks = field(a, ap, "heap_blocks", [](const V& x, const Path& p) { return trend_at(x, p); });
+  an.rss_bytes = field(a, ap, "rss_bytes", [](const V& x, const Path& p) { return trend_at(x, p); });
+  an.fds = field(a, ap, "fds", [](const V& x, const Path& p) { return trend_at(x, p); });
+  an.threads = field(a, ap, "threads", [](const V& x, const Path& p) { return trend_at(x, p); });
+  if (const std::optional<V> sites = a.find("sites")) {  // stack mode only
+    const Path sp2 = join(ap, "sites");
+    array_at(*sites, sp2).each([&](std::size_t i, const V& e) {
+      const Path p = index(sp2, i);
+      object_at(e, p);
+      SiteGrowth g;
+      const std::int64_t id = field(e, p, "stack_id", non_negative_at);
+      if (id > std::numeric_limits<std::uint32_t>::max()) {
+        throw Invalid{join(p, "stack_id").str(), fmt::format("stack id {} is above 2^32 - 1", id)};
+      }
+      g.stack_id = static_cast<std::uint32_t>(id);
+      g.where = field(e, p, "where", string_at);
+      g.bytes = field(e, p, "bytes", non_negative_at);
+      g.blocks = field(e, p, "blocks", non_negative_at);
+      g.trend = field(e, p, "trend", [](const V& x, const Path& q) { return trend_at(x, q); });
+      an.sites.push_back(std::move(g));
+    });
+  }
+  const Path rp = join(ap, "recommendations");
+  array_at(member(a, ap, "recommendations"), rp).each([&](std::size_t i, const V& x) {
+    an.recommendations.push_back(string_at(x, index(rp, i)));
+  });
+  return w;
+}
+
+template <class V>
 StacksInfo stacks_at(const V& v, const Path& path) {
   object_at(v, path);
   StacksInfo s;
@@ -1140,6 +1298,7 @@ Report report_at(const V& v, StreamedTests& streamed) {
     });
   }
   if (const std::optional<V> tl = v.find("timeline")) r.timeline = points_at(*tl, join(kTop, "timeline"));  // optional
+  if (const std::optional<V> wa = v.find("watch")) r.watch = watch_at(*wa, join(kTop, "watch"));  // optional
   // The array's elements were taken while it was read (the document has it empty, or not
   // at all when the fast reader took it).
   if (!streamed.taken) array_at(member(v, kTop, "tests"), kTests);
@@ -1289,6 +1448,10 @@ bool write_report_text(const Report& report, Writer& w) {
   if (!report.timeline.empty()) {
     w.key("timeline");
     write_points(w, report.timeline);
+  }
+  if (report.watch) {
+    w.key("watch");
+    write_watch(w, *report.watch);
   }
   if (stacks) tables.write(w);
   w.end_object();

@@ -18,6 +18,7 @@
 #include "memx/config.hpp"
 #include "memx/counters.hpp"
 #include "memx/rss.hpp"
+#include "sys/quiet_thread.hpp"
 
 namespace memx {
 
@@ -142,17 +143,7 @@ void start_thread_locked(Sampler& s) noexcept {
   if (s.exiting) return;  // windows still open at exit keep their boundary readings
   s.stopping = false;
   g_latest.store(current_rss_bytes(), std::memory_order_relaxed);
-  // Allocations glibc makes for the new thread (stack, TLS) come from mmap/malloc.
-  // The thread blocks every signal (it inherits the mask it is created with): a signal sent
-  // to the process (SIGINT, SIGALRM, SIGCHLD, one a test waits for with sigwait) must go to
-  // the program's own threads, as it would without memx.
-  sigset_t all, saved;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &saved);
-  s.running = pthread_create(&s.thread, nullptr, sampler_main, nullptr) == 0;
-  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-  // Named, so that a debugger, top or /proc/<pid>/task shows whose thread it is.
-  if (s.running) pthread_setname_np(s.thread, "memx-rss");
+  s.running = detail::start_quiet_thread(s.thread, sampler_main, nullptr, "memx-rss");
   g_thread_alive.store(s.running, std::memory_order_release);
 }
 

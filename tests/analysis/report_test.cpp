@@ -573,6 +573,71 @@ TEST(ReadReport, RejectsBadTimelines) {
   EXPECT_TRUE(starts_with(error_for(doc), "report.json: timeline[0][1]: expected an integer"));
 }
 
+
+// A leak watch (optional): its samples and analysis round-trip; reports without one have no
+// member and read as none.
+TEST(Report, WatchRoundTripsAndIsOptional) {
+  memx::Report r = basic_report();
+  memx::WatchRecord w;
+  w.interval_ms = 100;
+  for (int i = 0; i < 12; ++i) {
+    w.samples.push_back({i * 100.5, 1000 + 4096 * i, 10 + i, 8 << 20, 5, i < 6 ? 2 : -1});
+  }
+  memx::WatchSiteSeries site;  // stack mode: one growing site
+  site.stack_id = 12;
+  site.where = "cache.cpp:42 in Cache::put";
+  for (const memx::WatchSample& x : w.samples) {
+    site.ms.push_back(x.ms);
+    site.bytes.push_back(x.heap_bytes);
+    site.blocks.push_back(x.heap_blocks);
+  }
+  w.analysis = memx::analyze_watch(w.samples, {site});
+  ASSERT_TRUE(w.analysis.leak);
+  ASSERT_EQ(w.analysis.sites.size(), 1u);
+  r.watch = w;
+  const std::string text = memx::to_json(r);
+  const json doc = json::parse(text);
+  EXPECT_EQ(doc["watch"]["samples"][1], json::parse("[100.5, 5096, 11, 8388608, 5, 2]"));
+  EXPECT_EQ(doc["watch"]["analysis"]["confidence"], "high");
+  EXPECT_EQ(doc["watch"]["analysis"]["heap_bytes"]["confidence"], "high");
+  EXPECT_EQ(doc["watch"]["analysis"]["sites"][0]["where"], "cache.cpp:42 in Cache::put");
+  EXPECT_EQ(doc["watch"]["analysis"]["sites"][0]["stack_id"], 12);
+  const memx::ReportRead read = memx::read_report(text, "r.json");
+  ASSERT_TRUE(read.report.has_value()) << read.error;
+  EXPECT_EQ(*read.report, r);
+  EXPECT_FALSE(json::parse(memx::to_json(basic_report())).contains("watch"));
+  const memx::ReportRead old = memx::read_report(memx::to_json(basic_report()), "r.json");
+  ASSERT_TRUE(old.report.has_value()) << old.error;
+  EXPECT_FALSE(old.report->watch.has_value());
+}
+
+TEST(ReadReport, RejectsBadWatches) {
+  memx::Report r = basic_report();
+  r.watch = memx::WatchRecord{};
+  r.watch->samples = {{0, 1, 1, 1, 1, 1}, {10, 1, 1, 1, 1, 1}};
+  r.watch->analysis = memx::analyze_watch(r.watch->samples);
+  json doc = json::parse(memx::to_json(r));
+  json bad = doc;
+  bad["watch"]["samples"][1] = json::parse("[10, 1, 1]");
+  EXPECT_EQ(memx::read_report(bad.dump(), "report.json").error,
+            "report.json: watch.samples[1]: 3 numbers, expected 6 (ms, heap_bytes, heap_blocks, rss_bytes, fds, threads)");
+  bad = doc;
+  bad["watch"]["samples"][1][0] = -1;
+  EXPECT_EQ(memx::read_report(bad.dump(), "report.json").error,
+            "report.json: watch.samples[1][0]: time -1 ms is before the sample before it, or negative");
+  bad = doc;
+  bad["watch"]["analysis"]["fds"]["confidence"] = "sure";
+  EXPECT_EQ(memx::read_report(bad.dump(), "report.json").error,
+            "report.json: watch.analysis.fds.confidence: \"sure\" is not a confidence (low, medium or high)");
+  bad = doc;
+  bad["watch"]["analysis"]["sites"] = json::parse(R"([{"stack_id": 1, "where": "x", "bytes": -1, "blocks": 0, "trend": {}}])");
+  EXPECT_EQ(memx::read_report(bad.dump(), "report.json").error,
+            "report.json: watch.analysis.sites[0].bytes: integer -1 is out of range [0, 9223372036854775807]");
+  bad = doc;
+  bad["watch"]["analysis"].erase("leak");
+  EXPECT_EQ(memx::read_report(bad.dump(), "report.json").error, "report.json: watch.analysis: missing field \"leak\"");
+}
+
 }  // namespace
 
 namespace {

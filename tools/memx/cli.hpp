@@ -54,6 +54,7 @@ Report baseline_of(Report report, const std::string& root, bool keep_rss);
 void register_analyze(CLI::App& app, Runner& runner);   ///< memx analyze
 void register_html(CLI::App& app, Runner& runner);      ///< memx html
 void register_check(CLI::App& app, Runner& runner);     ///< memx check
+void register_watch(CLI::App& app, Runner& runner);     ///< memx watch
 
 /// The report files named by `paths`: a file as is, a directory as the *.json files in it
 /// (sorted). Throws InputError for a path that does not exist or an empty directory.

@@ -65,6 +65,14 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
 </div>
 <noscript><p class="bad">This page draws its charts and table with JavaScript; enable it to see them.</p></noscript>
 
+<div id="watch" hidden>
+<h2>Leak watch</h2>
+<div class="note" id="watch-note"></div>
+<ul id="watch-findings"></ul>
+<div class="legend"><span><i style="background:#3b6fb6"></i>live heap</span><span><i style="background:#8a5fb0"></i>RSS (each from its lowest to its highest reading)</span></div>
+<div id="chart-watch" class="chart"></div>
+</div>
+
 <h2>Memory over time</h2>
 <div class="note" id="timeline-note"></div>
 <div class="legend" id="timeline-legend"><span><i style="background:#3b6fb6"></i>live heap</span><span><i style="background:#8a5fb0"></i>RSS (each from its lowest to its highest reading)</span><span><i class="tick"></i>a test starts (its run with the highest peak)</span></div>
@@ -383,6 +391,39 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
     timelineMarks = marks.length;
   }
 
+  // A leak watch (memx watch, memx::write_watch_report): its analysis, and the live heap and
+  // RSS of its samples ([ms, heap bytes, heap blocks, RSS, descriptors, threads]) over time.
+  var watchPoints = 0;
+  function drawWatch() {
+    var w = report.watch;
+    if (!w) return;
+    document.getElementById("watch").hidden = false;
+    var a = w.analysis;
+    function rate(t, unit) { return (t.per_second >= 0 ? "+" : "") + (unit ? t.per_second.toFixed(2) + " " + unit : fmtBytes(t.per_second)) + "/s"; }
+    var growing = [];
+    if (a.heap_bytes.confidence !== "low") growing.push("the live heap");
+    if (a.fds.confidence !== "low") growing.push("descriptors");
+    if (a.threads.confidence !== "low") growing.push("threads");
+    document.getElementById("watch-note").textContent = a.samples + " samples over " + a.duration_s.toFixed(1) +
+      " s, every " + w.interval_ms + " ms: " + (a.leak ? "growing: " + growing.join(", ") : "no growth found") +
+      " (heap growth confidence " + a.confidence + ").";
+    var ul = document.getElementById("watch-findings");
+    while (ul.firstChild) ul.removeChild(ul.firstChild);
+    [["live heap", rate(a.heap_bytes) + ", " + rate(a.heap_blocks, "blocks"), a.heap_bytes],
+     ["RSS", rate(a.rss_bytes), a.rss_bytes],
+     ["descriptors", rate(a.fds, "descriptors"), a.fds],
+     ["threads", rate(a.threads, "threads"), a.threads]].forEach(function (r) {
+      ul.appendChild(el("li", { "class": "watch-trend" }, r[0] + ": " + r[1] + " (R\u00b2 " + r[2].r2.toFixed(2) + "): " + r[2].confidence));
+    });
+    a.recommendations.forEach(function (text) { ul.appendChild(el("li", { "class": "watch-advice" }, text)); });
+    var pts = w.samples.map(function (s) { return [s[0], s[1], s[3]]; });
+    var container = document.getElementById("chart-watch");
+    if (pts.length < 2) return;
+    lineChart(container, pts, [{ key: "heap", name: "live heap", index: 1, color: "#3b6fb6" },
+                               { key: "rss", name: "RSS", index: 2, color: "#8a5fb0" }], [], "time since the watch began", 100);
+    watchPoints = pts.length;
+  }
+
   function drawBars() {
     var byPeak = ran.slice().sort(function (a, b) { return b.peak - a.peak; });
     heapBars = barChart(document.getElementById("chart-heap"), byPeak, [
@@ -495,10 +536,11 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
       while (hist.firstChild) hist.removeChild(hist.firstChild);
       drawHistograms();
     }
-    ["chart-timeline", "chart-heap", "chart-rss", "chart-leaks", "leak-legend"].forEach(function (id) {
+    ["chart-watch", "chart-timeline", "chart-heap", "chart-rss", "chart-leaks", "leak-legend"].forEach(function (id) {
       var c = document.getElementById(id);
       while (c.firstChild) c.removeChild(c.firstChild);
     });
+    drawWatch();
     drawTimeline();
     drawBars();
     drawLeaks();
@@ -877,6 +919,7 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
     b.setAttribute("data-memx-rss-bars", rssBars);
     b.setAttribute("data-memx-leak-lines", leakLines);
     b.setAttribute("data-memx-timeline-marks", timelineMarks);
+    b.setAttribute("data-memx-watch-points", watchPoints);
     b.setAttribute("data-memx-timeline-points", document.querySelectorAll("#chart-timeline polyline").length ? report.timeline.length : 0);
     b.setAttribute("data-memx-expanded", tbody.querySelectorAll("tr.expanded").length);
     b.setAttribute("data-memx-row-charts", tbody.querySelectorAll("tr.expanded svg.timeline").length);

@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     Runner runner;
     for (Registrar r : {register_show, register_merge, register_csv, register_diff,
                         register_gate, register_baseline, register_analyze,
-                        register_html, register_check}) {
+                        register_html, register_check, register_watch}) {
       r(app, runner);
     }
     if (argc > 1 && argv[1][0] != '-') {

@@ -251,6 +251,11 @@ std::string render_show(const Report& report, const ShowOptions& options, bool c
 }
 
 void write_show(const Report& report, const ShowOptions& options, bool color, std::ostream& os) {
+  // A leak watch's report (memx watch, memx::write_watch_report) has no tests: its analysis.
+  if (report.watch && report.tests.empty()) {
+    os << describe(report.watch->analysis);
+    return;
+  }
   const std::vector<std::string> labels = shown_names(report, options.root);
   auto label = [&](const TestRecord* t) -> const std::string& {
     return labels.empty() ? t->name : labels[static_cast<std::size_t>(t - report.tests.data())];
@@ -309,6 +314,7 @@ void write_show(const Report& report, const ShowOptions& options, bool color, st
     out += fmt::format("showing {} of {} tests\n", tests.size(), report.tests.size());
   }
   out += summary_line(report, options.root) + "\n";
+  if (report.watch) out += describe(report.watch->analysis);
   os << out;
 }
 
