@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <initializer_list>
 #include <map>
 #include <set>
 
@@ -122,6 +123,11 @@ std::string_view first_argument(std::string_view f, std::size_t at, std::size_t 
   return arguments(f, lt, end).front();
 }
 
+// The first template argument after the first of `prefixes` (each ending in '<') named in
+// `f` and followed somewhere by `then` (when given); empty when none is.
+std::string_view argument_after(std::string_view f, std::initializer_list<std::string_view> prefixes,
+                                std::string_view then = {});
+
 // Finds `name` in a demangled function name as a whole qualified name (not inside another
 // identifier): at the start or after a space, '(' , '<' or ','.
 std::size_t find_name(std::string_view f, std::string_view name) {
@@ -131,6 +137,17 @@ std::size_t find_name(std::string_view f, std::string_view name) {
     if (c == ' ' || c == '(' || c == '<' || c == ',') return at;
   }
   return std::string_view::npos;
+}
+
+std::string_view argument_after(std::string_view f, std::initializer_list<std::string_view> prefixes,
+                                std::string_view then) {
+  for (const std::string_view p : prefixes) {
+    const std::size_t at = find_name(f, p);
+    if (at == std::string_view::npos) continue;
+    const std::string_view t = first_argument(f, at, p.size());
+    if (!t.empty() && (then.empty() || f.find(then, at) != std::string_view::npos)) return t;
+  }
+  return {};
 }
 
 constexpr std::array<std::string_view, 21> kContainers = {
@@ -211,30 +228,20 @@ AllocatedType allocated_type(const std::vector<FrameRecord>& frames, int user_fr
   const std::size_t user = std::min<std::size_t>(static_cast<std::size_t>(std::max(user_frame, 0)), frames.size());
   // The library's frames between operator new and the user's code, innermost first.
   for (std::size_t i = 0; i < user; ++i) {
-    const std::string_view f = frames[i].function;
-    for (const std::string_view p : {std::string_view("std::make_shared<"), std::string_view("std::allocate_shared<"),
-                                     std::string_view("std::__make_shared<"), std::string_view("std::__allocate_shared<")}) {
-      const std::size_t at = find_name(f, p);
-      if (at == std::string_view::npos) continue;
-      const std::string_view t = first_argument(f, at, p.size());
-      if (!t.empty()) return {simplify_type_name(t), TypeSource::make_shared};
-    }
+    const std::string_view t = argument_after(
+        frames[i].function, {"std::make_shared<", "std::allocate_shared<", "std::__make_shared<", "std::__allocate_shared<"});
+    if (!t.empty()) return {simplify_type_name(t), TypeSource::make_shared};
   }
   for (std::size_t i = user; i-- > 0;) {  // the outermost container
     const std::string_view cls = container_of(frames[i].function);
     if (!cls.empty()) return {simplify_type_name(cls), TypeSource::container};
   }
   for (std::size_t i = 0; i < user; ++i) {
-    const std::string_view f = frames[i].function;
-    for (const std::string_view p : {std::string_view("std::__new_allocator<"), std::string_view("__gnu_cxx::new_allocator<"),
-                                     std::string_view("std::allocator<"), std::string_view("std::allocator_traits<std::allocator<")}) {
-      const std::size_t at = find_name(f, p);
-      if (at == std::string_view::npos) continue;
-      const std::string_view t = first_argument(f, at, p.size());
-      if (!t.empty() && f.find("::allocate(", at) != std::string_view::npos) {
-        return {simplify_type_name(t), TypeSource::allocator};
-      }
-    }
+    const std::string_view t = argument_after(
+        frames[i].function,
+        {"std::__new_allocator<", "__gnu_cxx::new_allocator<", "std::allocator<", "std::allocator_traits<std::allocator<"},
+        "::allocate(");
+    if (!t.empty()) return {simplify_type_name(t), TypeSource::allocator};
   }
   if (user < frames.size() && !frames[user].function.empty()) {
     const std::string_view cls = constructed_class(frames[user].function);
