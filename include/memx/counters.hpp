@@ -94,6 +94,7 @@ class PeakExcluded {
 
  private:
   std::int64_t peak_ = 0;
+  std::int64_t base_ = 0;
   std::uint64_t epoch_ = 0;  // 0: nothing to restore
 };
 

@@ -12,11 +12,8 @@ namespace detail {
 /// The calling thread's heap counters at one moment (src/request/request_scope.cpp).
 struct ThreadMark {
   std::uint64_t allocs = 0, frees = 0, allocated = 0, freed = 0;
-  std::int64_t base = 0, peak = 0;  // the thread's high-water mark bookkeeping
-  std::uint64_t epoch = 0;          // the thread's peak epoch
-  std::uint64_t global_epoch = 0;   // the process's peak epoch
-  bool current = false;             // the thread has joined global_epoch
 };
+struct PeakWatch;  // the thread's highest level since a moment (src/alloc/thread_counters.hpp)
 }  // namespace detail
 
 /// What a RequestScope measured: the heap activity of the threads that served the request
@@ -29,8 +26,9 @@ struct RequestUsage {
   std::uint64_t frees = 0;            ///< frees made
   std::uint64_t bytes_allocated = 0;  ///< bytes allocated (cumulative)
   unsigned threads = 0;               ///< threads whose figures are included
-  /// False when peak_bytes is an upper bound rather than the exact peak (it is then at most
-  /// bytes_allocated): docs/request-memory.md, "When the peak is exact".
+  /// False when peak_bytes is an upper bound rather than the exact peak: when more than one
+  /// thread allocated or freed for the request, it is the sum of each thread's own peak
+  /// (docs/request-memory.md, "When the peak is exact").
   bool peak_exact = true;
   /// False when a part of the request could not be measured: a Handoff still attached when
   /// the scope stopped, or the scope stopped on a thread other than the one that opened it
@@ -89,6 +87,8 @@ class RequestScope {
    private:
     std::shared_ptr<Shared> shared_;
     detail::ThreadMark start_;
+    detail::PeakWatch* watch_ = nullptr;  // on the attached thread (nullptr: none)
+    const void* thread_ = nullptr;        // the attached thread (its counters' address)
     bool counted_ = false;
   };
 
@@ -112,6 +112,7 @@ class RequestScope {
   std::shared_ptr<Shared> shared_;
   OnClose on_close_;
   detail::ThreadMark start_;     // the opening thread's counters at the opening
+  detail::PeakWatch* watch_ = nullptr;  // the opening thread's highest level since
   const void* owner_ = nullptr;  // the opening thread (its counters' address)
   int uncaught_ = 0;             // std::uncaught_exceptions() at the opening
   bool open_ = true;

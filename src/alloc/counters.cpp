@@ -36,20 +36,31 @@ std::int64_t net_of(const ThreadCounters& t) noexcept {
                                    t.bytes_freed.load(std::memory_order_relaxed));
 }
 
+/// The thread's highest net bytes in the epoch it last joined: its current mark's segment,
+/// or an earlier one if its mark was restarted (open_peak_watch).
+std::int64_t highest_net(const ThreadCounters& t) noexcept {
+  return std::max(t.folded_high.load(std::memory_order_relaxed),
+                  t.base.load(std::memory_order_relaxed) + t.peak.load(std::memory_order_relaxed));
+}
+
+/// The thread's highest rise above its level when it joined the epoch it last joined.
+std::int64_t rise_in_epoch(const ThreadCounters& t) noexcept {
+  return highest_net(t) - t.join_base.load(std::memory_order_relaxed);
+}
+
 namespace {
 
 /// The highest net - published the thread has had in the current epoch, or a bound of it:
 /// kPublishBatch if it published in the epoch (it publishes before exceeding it); else its
-/// published level was fixed all epoch, so its highest net (its level when it joined plus
-/// its high-water mark) tells exactly; a thread that has not joined has not changed.
+/// published level was fixed all epoch, so its highest net (highest_net) tells exactly; a
+/// thread that has not joined has not changed.
 std::int64_t max_unpublished(const ThreadCounters& t, std::uint64_t epoch) noexcept {
   const std::int64_t published = t.published.load(std::memory_order_relaxed);
   if (t.epoch.load(std::memory_order_acquire) != epoch) {
     return std::max<std::int64_t>(0, net_of(t) - published);
   }
   if (t.published_epoch.load(std::memory_order_relaxed) == epoch) return kPublishBatch;
-  return std::max<std::int64_t>(0, t.base.load(std::memory_order_relaxed) +
-                                       t.peak.load(std::memory_order_relaxed) - published);
+  return std::max<std::int64_t>(0, highest_net(t) - published);
 }
 
 }  // namespace
@@ -96,6 +107,8 @@ Registry g_registry{};
 pthread_once_t g_once = PTHREAD_ONCE_INIT;
 pthread_key_t g_exit_key;
 
+void release_watches(ThreadCounters& t) noexcept;  // below, with the peak watches
+
 void on_thread_exit(void* arg) noexcept {
   auto& t = *static_cast<ThreadCounters*>(arg);
   std::lock_guard<std::mutex> lock(g_registry.mutex);
@@ -105,7 +118,7 @@ void on_thread_exit(void* arg) noexcept {
   d.bytes_allocated.fetch_add(t.bytes_allocated.load(kRelaxed), kRelaxed);
   d.bytes_freed.fetch_add(t.bytes_freed.load(kRelaxed), kRelaxed);
   const std::uint64_t epoch = g_epoch.load(kRelaxed);
-  if (t.epoch.load(kRelaxed) == epoch) g_registry.dead_epoch_peak += t.peak.load(kRelaxed);
+  if (t.epoch.load(kRelaxed) == epoch) g_registry.dead_epoch_peak += rise_in_epoch(t);
   g_registry.dead_epoch_unpublished += max_unpublished(t, epoch);
   // From now on the thread counts straight into the totals: publish the rest of its change.
   add_published(net_of(t) - t.published.load(kRelaxed));
@@ -114,6 +127,7 @@ void on_thread_exit(void* arg) noexcept {
   if (t.next != nullptr) t.next->prev = t.prev;
   t.prev = t.next = nullptr;
   t.state = kExited;
+  release_watches(t);
 }
 
 // fork(): no other thread may hold the registry lock in the child. The child keeps the
@@ -140,11 +154,21 @@ void register_thread(ThreadCounters& t) noexcept {
   pthread_setspecific(g_exit_key, &t);  // may call the C malloc: never operator new
 }
 
+/// Folds the segment of the thread's mark that ends now into its open peak watches.
+void fold_into_watches(ThreadCounters& t) noexcept {
+  if (t.watches == nullptr || t.epoch.load(kRelaxed) == 0) return;
+  const std::int64_t high = t.base.load(kRelaxed) + t.peak.load(kRelaxed);
+  for (PeakWatch* w = t.watches; w != nullptr; w = w->next) w->high = std::max(w->high, high);
+}
+
 /// Joins the current peak epoch: the thread's high-water mark restarts at its current level.
 void sync_epoch(ThreadCounters& t) noexcept {
+  fold_into_watches(t);
   const std::int64_t net = net_of(t);
   t.base.store(net, kRelaxed);
   t.peak.store(0, kRelaxed);
+  t.join_base.store(net, kRelaxed);
+  t.folded_high.store(net, kRelaxed);
   t.epoch.store(g_epoch.load(std::memory_order_acquire), std::memory_order_release);
 }
 
@@ -162,7 +186,7 @@ Counters merge_locked() noexcept {
     frees += t->frees.load(kRelaxed);
     ba += t->bytes_allocated.load(kRelaxed);
     bf += t->bytes_freed.load(kRelaxed);
-    if (t->epoch.load(std::memory_order_acquire) == epoch) growth += t->peak.load(kRelaxed);
+    if (t->epoch.load(std::memory_order_acquire) == epoch) growth += rise_in_epoch(*t);
     unpublished += max_unpublished(*t, epoch);
   }
   c.allocs = allocs;
@@ -431,6 +455,88 @@ void count_free_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept {
   }
 }
 
+namespace {
+void free_watch(PeakWatch* w) noexcept {
+  w->~PeakWatch();
+  uncounted_free(w);
+}
+
+/// Unlinks the watches whose span ended on another thread, and frees them.
+void drop_orphans(ThreadCounters& t) noexcept {
+  for (PeakWatch** link = &t.watches; *link != nullptr;) {
+    PeakWatch* w = *link;
+    if (w->state.load(std::memory_order_acquire) == PeakWatch::kOrphaned) {
+      *link = w->next;
+      free_watch(w);
+    } else {
+      link = &w->next;
+    }
+  }
+}
+
+/// The thread exits: frees its orphaned watches, and marks the others so that whoever ends
+/// their span frees them.
+void release_watches(ThreadCounters& t) noexcept {
+  for (PeakWatch* w = t.watches; w != nullptr;) {
+    PeakWatch* next = w->next;
+    if (w->state.exchange(PeakWatch::kThreadGone, std::memory_order_acq_rel) ==
+        PeakWatch::kOrphaned) {
+      free_watch(w);
+    }
+    w = next;
+  }
+  t.watches = nullptr;
+}
+}  // namespace
+
+void open_peak_watch(ThreadCounters& t, PeakWatch& w) noexcept {
+  drop_orphans(t);
+  const std::int64_t net = net_of(t);
+  if (t.state != kUnregistered && t.state != kExited) {
+    std::lock_guard<std::mutex> lock(g_registry.mutex);
+    fold_into_watches(t);
+    if (t.epoch.load(kRelaxed) == g_epoch.load(kRelaxed)) {
+      // The segment that ends stays in the epoch's figures (folded_high); merges read the
+      // three fields under the lock, so they never see a lower peak.
+      t.folded_high.store(highest_net(t), kRelaxed);
+    }
+    // A thread behind the epoch joins it at its next counted call (not here: that call
+    // also moves it into stack mode if wanted); meanwhile nothing reads its mark but its
+    // watches, which then take this level.
+    t.base.store(net, kRelaxed);
+    t.peak.store(0, kRelaxed);
+  }
+  // An unregistered thread has counted nothing (net 0, mark 0): it joins an epoch at its
+  // first counted call. An exited one counts into the shared totals: its counters no longer
+  // move.
+  w.high = net;
+  w.next = t.watches;
+  t.watches = &w;
+}
+
+std::int64_t peak_watch_high(const ThreadCounters& t, const PeakWatch& w) noexcept {
+  // base + peak is the thread's last segment, begun after w opened (whatever epoch it is of).
+  return std::max(w.high, t.base.load(kRelaxed) + t.peak.load(kRelaxed));
+}
+
+void close_peak_watch(ThreadCounters& t, PeakWatch* w) noexcept {
+  for (PeakWatch** link = &t.watches; *link != nullptr; link = &(*link)->next) {
+    if (*link == w) {
+      *link = w->next;
+      break;
+    }
+  }
+  free_watch(w);
+  drop_orphans(t);
+}
+
+void end_peak_watch_elsewhere(PeakWatch* w) noexcept {
+  if (w->state.exchange(PeakWatch::kOrphaned, std::memory_order_acq_rel) ==
+      PeakWatch::kThreadGone) {
+    free_watch(w);
+  }
+}
+
 }  // namespace detail
 
 using detail::g_registry;
@@ -458,7 +564,7 @@ Counters this_thread_counters() noexcept {
   c.live_blocks = static_cast<std::int64_t>(c.allocs - c.frees);
   const bool current = t.epoch.load(std::memory_order_relaxed) ==
                        detail::g_epoch.load(std::memory_order_relaxed);
-  c.peak_bytes = current ? t.peak.load(std::memory_order_relaxed) : 0;
+  c.peak_bytes = current ? detail::rise_in_epoch(t) : 0;
   return c;
 }
 
@@ -511,6 +617,7 @@ PeakExcluded::PeakExcluded() noexcept {
     detail::sync_epoch(t);
   }
   peak_ = t.peak.load(std::memory_order_relaxed);
+  base_ = t.base.load(std::memory_order_relaxed);
   epoch_ = t.epoch.load(std::memory_order_relaxed);
 }
 
@@ -518,8 +625,10 @@ PeakExcluded::~PeakExcluded() {
   detail::ThreadCounters& t = detail::tls_counters;
   if (epoch_ == 0 || !counted_state(t.state)) return;
   // A new epoch (the thread joins it lazily) has taken over the transient mark: keep it.
+  // Likewise a restarted mark (a RequestScope opened meanwhile): peak_ is of another base.
   if (t.epoch.load(std::memory_order_relaxed) != epoch_ ||
-      detail::g_epoch.load(std::memory_order_relaxed) != epoch_) {
+      detail::g_epoch.load(std::memory_order_relaxed) != epoch_ ||
+      t.base.load(std::memory_order_relaxed) != base_) {
     return;
   }
   const std::int64_t level = detail::net_of(t) - t.base.load(std::memory_order_relaxed);

@@ -63,6 +63,14 @@ struct ThreadCounters {
   std::atomic<std::int64_t> publish_below;
   std::atomic<std::int64_t> published;
   std::atomic<std::uint64_t> published_epoch;
+  // Restarted marks (restart_thread_peak): join_base is this thread's net bytes when it
+  // joined the current epoch, folded_high the highest net bytes it reached in the epoch
+  // before its mark was last restarted (join_base if never). Its highest net in the epoch is
+  // max(folded_high, base + peak). Written by the owner under the registry lock, or in
+  // sync_epoch before the epoch is published; read by merges under the lock.
+  std::atomic<std::int64_t> join_base;
+  std::atomic<std::int64_t> folded_high;
+  struct PeakWatch* watches;  // open peak watches of this thread (owner only)
   unsigned char state;  // ThreadState, read and written by the owner thread only
   unsigned char outer;  // inside ignore scopes (kIgnoring): the state to count in otherwise
   ThreadCounters* prev;
@@ -79,6 +87,31 @@ inline constexpr std::uint64_t kNoSample = ~std::uint64_t{0};
 
 /// A thread publishes its net change once it exceeds this many bytes either way.
 inline constexpr std::int64_t kPublishBatch = 64 * 1024;
+
+/// The highest net bytes of one thread over a span of time (a RequestScope or an Attach):
+/// each time the thread's mark restarts (restart_thread_peak, or joining a new epoch) the
+/// segment that ends is folded into `high`, so that max(high, base + peak) is exact.
+/// Linked into its thread's list by the owner only. When the span ends on another thread
+/// (end_peak_watch_elsewhere) the watch is left linked and marked; its thread unlinks and
+/// frees it at its next open or close of a watch, or when it exits. A watch is allocated
+/// with memx::uncounted_malloc and freed with memx::uncounted_free.
+struct PeakWatch {
+  enum : unsigned char { kLinked, kOrphaned, kThreadGone };
+  PeakWatch* next = nullptr;
+  std::int64_t high = 0;
+  std::atomic<unsigned char> state{kLinked};
+};
+
+/// Owner thread only: restarts the calling thread's high-water mark at its current level
+/// (the old mark stays in the process's figures) and links w, which from now on follows the
+/// thread's highest net bytes. Takes the registry lock; allocates nothing.
+void open_peak_watch(ThreadCounters& t, PeakWatch& w) noexcept;
+/// Owner thread only: the highest net bytes the thread has reached since w was opened.
+std::int64_t peak_watch_high(const ThreadCounters& t, const PeakWatch& w) noexcept;
+/// Owner thread only: unlinks and frees w (and the orphaned watches).
+void close_peak_watch(ThreadCounters& t, PeakWatch* w) noexcept;
+/// Any other thread: ends w's span; w is freed by its thread, or here if that has exited.
+void end_peak_watch_elsewhere(PeakWatch* w) noexcept;
 
 /// Returns the block to hand out: p, or its replacement inside an ignore scope.
 void* count_alloc_slow(ThreadCounters& t, void* p, std::size_t usable, std::size_t align) noexcept;

@@ -1,25 +1,20 @@
 // memx::RequestScope: the calling thread's counters read at the opening and the closing.
 //
-// It only reads the hot path's per-thread counters (alloc/thread_counters.hpp), never
-// writes them: allocations, frees and bytes are exact differences of the thread's own
-// counters. The peak comes from the thread's high-water mark, which is kept per peak
-// epoch and relative to the thread's level when it joined the epoch; it gives the peak
-// above the scope's start exactly when the mark was at the thread's level at the start (or
-// the thread had not joined the current epoch yet) and no epoch ended meanwhile, or when
-// the mark rose during the scope. Otherwise it gives an upper bound and says so
-// (RequestUsage::peak_exact). To make the first case the usual one, a scope that finds its
-// thread below its mark starts a new epoch (memx::reset_peak()) when no other request
-// scope or Attach is open in the process: a new epoch does not disturb any open
-// PeakWindow, but it would turn other open request scopes' peaks into bounds.
+// Allocations, frees and bytes are exact differences of the thread's own counters, which
+// only the hot path writes. The peak comes from a peak watch (alloc/thread_counters.hpp):
+// opening a scope restarts the thread's high-water mark at its current level (the old mark
+// stays in the process's figures, so no test's or window's peak changes) and links a watch
+// that keeps the highest level of every segment of the mark that ends while the scope is
+// open (a nested scope's restart, the thread joining a new peak epoch). The thread's highest
+// level during the scope is then exact, whatever other threads, scopes or epochs do.
 #include "memx/request_scope.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <exception>
 #include <mutex>
+#include <new>
 
 #include "alloc/thread_counters.hpp"
-#include "memx/counters.hpp"
 #include "memx/uncounted.hpp"
 
 namespace memx {
@@ -27,9 +22,6 @@ namespace memx {
 namespace {
 
 constexpr auto kRelaxed = std::memory_order_relaxed;
-
-/// Request scopes and Attach objects measuring right now, in the whole process.
-std::atomic<int> g_open{0};
 
 /// The calling thread's counters (read-only: only the owner writes them).
 detail::ThreadMark read_mark() noexcept {
@@ -39,13 +31,6 @@ detail::ThreadMark read_mark() noexcept {
   m.frees = t.frees.load(kRelaxed);
   m.allocated = t.bytes_allocated.load(kRelaxed);
   m.freed = t.bytes_freed.load(kRelaxed);
-  m.base = t.base.load(kRelaxed);
-  m.peak = t.peak.load(kRelaxed);
-  m.epoch = t.epoch.load(kRelaxed);
-  m.global_epoch = detail::g_epoch.load(std::memory_order_acquire);
-  // A thread that has not joined the current epoch (or never counted) joins it, at its
-  // level then, at its next counted allocation or free.
-  m.current = m.epoch == m.global_epoch;
   return m;
 }
 
@@ -53,15 +38,25 @@ std::int64_t net(const detail::ThreadMark& m) noexcept {
   return static_cast<std::int64_t>(m.allocated - m.freed);
 }
 
-/// Reads the calling thread's counters for a scope or an Attach that opens now; `alone`:
-/// nothing else measures, so a new peak epoch disturbs no other request scope.
-detail::ThreadMark open_mark(bool alone) noexcept {
-  detail::ThreadMark m = read_mark();
-  if (alone && m.current && m.peak > net(m) - m.base) {
-    reset_peak();  // takes a lock, allocates nothing
-    m = read_mark();
+/// Opens a peak watch on the calling thread, in memory memx does not count (it may outlive
+/// the scope: close_watch). nullptr if that memory cannot be had: the peak is then a bound.
+detail::PeakWatch* open_watch() noexcept {
+  void* memory = uncounted_malloc(sizeof(detail::PeakWatch));
+  if (memory == nullptr) return nullptr;
+  auto* w = new (memory) detail::PeakWatch;
+  detail::open_peak_watch(detail::tls_counters, *w);
+  return w;
+}
+
+/// Ends a watch: on its thread it is unlinked and freed; on another thread it is marked, and
+/// freed by its thread (alloc/thread_counters.hpp, PeakWatch).
+void close_watch(detail::PeakWatch* w, bool on_its_thread) noexcept {
+  if (w == nullptr) return;
+  if (on_its_thread) {
+    detail::close_peak_watch(detail::tls_counters, w);
+  } else {
+    detail::end_peak_watch_elsewhere(w);
   }
-  return m;
 }
 
 /// One thread's share of a request.
@@ -74,29 +69,19 @@ struct Part {
   bool exact = true;
 };
 
-/// The thread's activity between two reads of its counters (file comment: the peak).
-Part part_between(const detail::ThreadMark& s, const detail::ThreadMark& e) noexcept {
+/// The calling thread's activity since s, read now; w: its watch opened with s.
+Part part_since(const detail::ThreadMark& s, const detail::PeakWatch* w) noexcept {
+  const detail::ThreadMark e = read_mark();
   Part p;
   p.allocs = e.allocs - s.allocs;
   p.frees = e.frees - s.frees;
   p.bytes = e.allocated - s.allocated;
   p.delta = net(e) - net(s);
-  const auto bytes = static_cast<std::int64_t>(p.bytes);
-  if (p.bytes == 0) {
-    p.peak = 0;  // nothing allocated: the level never rose above the start
-  } else if (s.current && e.epoch == s.epoch) {
-    const std::int64_t start_level = net(s) - s.base;  // relative to the epoch's base
-    if (e.peak > s.peak || s.peak <= start_level) {
-      p.peak = e.peak - start_level;  // the mark rose in the scope, or started at the level
-    } else {
-      p.peak = std::min(s.peak - start_level, bytes);  // somewhere below the old mark
-      p.exact = false;
-    }
-  } else if (!s.current && e.epoch == s.global_epoch && e.base == net(s)) {
-    p.peak = e.peak;  // joined the epoch at its first call in the scope, at the start level
+  if (w != nullptr) {
+    p.peak = detail::peak_watch_high(detail::tls_counters, *w) - net(s);
   } else {
-    p.peak = bytes;  // an epoch ended meanwhile: the level rose by at most what was allocated
-    p.exact = false;
+    p.peak = static_cast<std::int64_t>(p.bytes);  // the level rose by at most this much
+    p.exact = p.bytes == 0;
   }
   p.peak = std::max<std::int64_t>({p.peak, p.delta, 0});
   return p;
@@ -134,6 +119,7 @@ struct RequestScope::Shared {
   const void* owner = nullptr;  // the opening thread's counters
   bool open = true;
   unsigned attached = 0;  // Attach objects alive and counting
+  bool lost = false;      // an Attach was destroyed on another thread: its part is missing
   Sum handed;             // the closed Attach objects' parts
 };
 
@@ -149,8 +135,8 @@ RequestScope::RequestScope(OnClose on_close)
       owner_(this_thread_id()),
       uncaught_(std::uncaught_exceptions()) {
   shared_->owner = owner_;
-  const bool alone = g_open.fetch_add(1, std::memory_order_acq_rel) == 0;
-  start_ = open_mark(alone);  // last: nothing the scope does itself is counted
+  watch_ = open_watch();
+  start_ = read_mark();  // last: nothing the scope does itself is counted
 }
 
 RequestScope::~RequestScope() {
@@ -161,36 +147,41 @@ RequestScope::~RequestScope() {
 RequestUsage RequestScope::usage() const {
   if (!open_) return final_;
   const bool here = this_thread_id() == owner_;
-  const detail::ThreadMark end = here ? read_mark() : start_;
+  Part mine;
+  if (here) mine = part_since(start_, watch_);
   Sum sum;
+  bool lost = false;
   {
     std::lock_guard<std::mutex> lock(shared_->mutex);
     sum = shared_->handed;
+    lost = shared_->lost;
   }
-  if (here) sum.add(part_between(start_, end));
+  if (here) sum.add(mine);
   RequestUsage u = sum.result();
-  u.complete = here;  // the opening thread's figures can only be read on it
+  u.complete = here && !lost;  // the opening thread's figures can only be read on it
   return u;
 }
 
 RequestUsage RequestScope::stop() {
   if (!open_) return final_;
   const bool here = this_thread_id() == owner_;
-  const detail::ThreadMark end = here ? read_mark() : start_;  // first: before any other work
+  Part mine;
+  if (here) mine = part_since(start_, watch_);  // first: before any other work
+  close_watch(watch_, here);
+  watch_ = nullptr;
   Sum sum;
   bool all_closed = true;
   {
     std::lock_guard<std::mutex> lock(shared_->mutex);
     shared_->open = false;
     sum = shared_->handed;
-    all_closed = shared_->attached == 0;
+    all_closed = shared_->attached == 0 && !shared_->lost;
   }
-  if (here) sum.add(part_between(start_, end));
+  if (here) sum.add(mine);
   final_ = sum.result();
   final_.complete = here && all_closed;
   final_.unwound = std::uncaught_exceptions() > uncaught_;
   open_ = false;
-  g_open.fetch_sub(1, std::memory_order_acq_rel);
   if (on_close_) {
     try {
       on_close_(final_);
@@ -215,19 +206,27 @@ RequestScope::Attach::Attach(const Handoff& handoff) : shared_(handoff.shared_) 
     shared_->attached += 1;
   }
   counted_ = true;
-  g_open.fetch_add(1, std::memory_order_acq_rel);  // never alone: the scope is open
+  thread_ = this_thread_id();
+  watch_ = open_watch();
   start_ = read_mark();
 }
 
 RequestScope::Attach::~Attach() {
   if (!counted_) return;
-  const Part p = part_between(start_, read_mark());
+  const bool here = this_thread_id() == thread_;
+  // Destroyed on another thread (documented misuse): the attached thread's figures cannot
+  // be read here; the part counts nothing and the scope says it is incomplete.
+  const Part p = here ? part_since(start_, watch_) : Part{};
+  close_watch(watch_, here);
   {
     std::lock_guard<std::mutex> lock(shared_->mutex);
     shared_->attached -= 1;
-    if (shared_->open) shared_->handed.add(p);  // else dropped: the scope said incomplete
+    if (shared_->open && here) {
+      shared_->handed.add(p);
+    } else if (shared_->open) {
+      shared_->lost = true;
+    }
   }
-  g_open.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 }  // namespace memx

@@ -147,24 +147,97 @@ TEST(RequestScope, NestedScopesInnerIsPartOfOuter) {
   EXPECT_TRUE(outer_u.peak_exact);
 }
 
-TEST(RequestScope, NestedScopeBelowTheMarkGivesABoundAndSaysSo) {
+TEST(RequestScope, NestedScopeBelowTheMarkIsExact) {
   RequestScope outer;
   transient(50000);  // the outer's peak: the thread's mark is now above its level
   RequestUsage inner_u;
   {
-    RequestScope inner;  // not alone: no new epoch, which would spoil the outer's peak
+    RequestScope inner;  // restarts the thread's mark; the outer keeps the old one
     transient(1000);
     transient(1000);
     inner_u = inner.stop();
   }
   const RequestUsage outer_u = outer.stop();
-  EXPECT_FALSE(inner_u.peak_exact);
-  EXPECT_GE(inner_u.peak_bytes, usable(1000));      // the true peak
-  EXPECT_LE(inner_u.peak_bytes, 2 * usable(1000));  // at most what it allocated
+  EXPECT_TRUE(inner_u.peak_exact);
+  EXPECT_EQ(inner_u.peak_bytes, usable(1000));
   EXPECT_EQ(inner_u.delta_bytes, 0);
   EXPECT_EQ(inner_u.allocs, 2u);
   EXPECT_TRUE(outer_u.peak_exact);
   EXPECT_EQ(outer_u.peak_bytes, usable(50000));
+}
+
+TEST(RequestScope, OuterScopeSeesAPeakMadeAfterTheInnerClosed) {
+  RequestScope outer;
+  transient(1000);
+  {
+    RequestScope inner;
+    transient(2000);
+  }
+  transient(30000);  // after the inner: in the segment its opening started
+  const RequestUsage u = outer.stop();
+  EXPECT_TRUE(u.peak_exact);
+  EXPECT_EQ(u.peak_bytes, usable(30000));
+}
+
+TEST(RequestScope, ScopesOpenOnOtherThreadsDoNotSpoilAnExactPeak) {
+  std::mutex m;
+  std::condition_variable cv;
+  bool opened = false, done = false;
+  RequestUsage theirs;
+  std::thread other([&] {
+    RequestScope scope;
+    transient(3000);
+    {
+      std::unique_lock<std::mutex> lock(m);
+      opened = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return done; });
+    }
+    theirs = scope.stop();
+  });
+  {
+    std::unique_lock<std::mutex> lock(m);
+    cv.wait(lock, [&] { return opened; });
+  }
+  dirty_mark();  // this thread's mark far above its level, another request open
+  RequestScope scope;
+  transient(7000);
+  const RequestUsage u = scope.stop();
+  {
+    std::lock_guard<std::mutex> lock(m);
+    done = true;
+    cv.notify_all();
+  }
+  other.join();
+  EXPECT_TRUE(u.peak_exact);
+  EXPECT_EQ(u.peak_bytes, usable(7000));
+  EXPECT_TRUE(theirs.peak_exact);
+  EXPECT_EQ(theirs.peak_bytes, usable(3000));
+}
+
+TEST(RequestScope, AnEpochEndingDuringTheScopeKeepsItsPeakExact) {
+  RequestScope scope;
+  transient(30000);
+  memx::reset_peak();  // what a test framework does when a test starts
+  transient(10000);
+  memx::PeakWindow window;  // also ends an epoch
+  transient(20000);
+  const RequestUsage u = scope.stop();
+  EXPECT_TRUE(u.peak_exact);
+  EXPECT_EQ(u.peak_bytes, usable(30000));
+}
+
+TEST(RequestScope, OpeningAScopeLeavesTheProcessPeakAlone) {
+  memx::PeakWindow window;
+  transient(80000);
+  {
+    RequestScope scope;  // restarts this thread's mark below 80000
+    transient(1000);
+  }
+  EXPECT_EQ(window.peak_bytes(), window.start_bytes() + usable(80000));
+  EXPECT_GE(memx::this_thread_counters().peak_bytes, usable(80000));
+  transient(90000);  // above the old mark, after the restart
+  EXPECT_EQ(window.peak_bytes(), window.start_bytes() + usable(90000));
 }
 
 TEST(RequestScope, ExceptionClosesTheScopeThroughItsDestructor) {
@@ -299,6 +372,26 @@ TEST(RequestScope, StoppedOnAnotherThreadLeavesTheOpenersFiguresOut) {
   EXPECT_FALSE(seen.complete);
   EXPECT_EQ(seen.threads, 0u);
   EXPECT_EQ(seen.allocs, 0u);
+  // The opener's peak watch was left behind on it: the next scope here is still exact.
+  RequestScope next;
+  transient(2000);
+  const RequestUsage u = next.stop();
+  EXPECT_TRUE(u.peak_exact);
+  EXPECT_EQ(u.peak_bytes, usable(2000));
+}
+
+TEST(RequestScope, AttachDestroyedOnAnotherThreadMakesTheResultIncomplete) {
+  RequestScope scope;
+  std::unique_ptr<RequestScope::Attach> attach;
+  std::thread worker([&] {
+    attach = std::make_unique<RequestScope::Attach>(scope.handoff());
+    transient(1000);
+  });
+  worker.join();
+  attach.reset();  // on this thread, not the attached one: documented, no crash
+  const RequestUsage u = scope.stop();
+  EXPECT_FALSE(u.complete);
+  EXPECT_EQ(u.threads, 1u);  // this thread only: the attached part could not be read
 }
 
 }  // namespace
