@@ -138,7 +138,8 @@ double theil_sen_slope(const std::vector<double>& x, const std::vector<double>& 
 Trend fit_trend(const std::vector<double>& seconds, const std::vector<double>& y, double floor);
 
 /// Analyses a watch's samples (oldest first) and, in stack mode, its sites' series: each
-/// series' trend, the growing sites, the headline confidence and the recommendations. No
+/// series' trend, the growing sites (stacks that end at the same "file:line in function"
+/// counted as one site), the headline confidence and the recommendations. No
 /// samples, or fewer than 5, or under 1 s: every confidence low and one recommendation
 /// saying the watch was too short.
 WatchAnalysis analyze_watch(const std::vector<WatchSample>& samples,

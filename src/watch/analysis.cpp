@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 
 namespace memx {
 namespace {
@@ -123,8 +124,47 @@ std::string bytes_rate(double per_second) {
   return buf;
 }
 
+namespace {
+
+/// One series per line: stacks that end at the same "file:line in function" (a container's
+/// node and the element it copies, pushed at one line) are one site to the reader. Their
+/// readings are added at the times both were read (each was followed from when it first was
+/// among the largest sites); the lowest stack id stands for them.
+std::vector<WatchSiteSeries> by_line(const std::vector<WatchSiteSeries>& sites) {
+  std::vector<WatchSiteSeries> out;
+  std::map<std::string, std::size_t> index;  // where -> position in out
+  for (const WatchSiteSeries& site : sites) {
+    const auto known = site.where.empty() ? index.end() : index.find(site.where);
+    if (known == index.end()) {
+      if (!site.where.empty()) index.emplace(site.where, out.size());
+      out.push_back(site);
+      continue;
+    }
+    WatchSiteSeries& into = out[known->second];
+    std::map<double, std::pair<std::int64_t, std::int64_t>> at;  // ms -> bytes, blocks
+    const std::size_t k = std::min({site.ms.size(), site.bytes.size(), site.blocks.size()});
+    for (std::size_t i = 0; i < k; ++i) at[site.ms[i]] = {site.bytes[i], site.blocks[i]};
+    WatchSiteSeries sum;
+    sum.stack_id = std::min(into.stack_id, site.stack_id);
+    sum.where = into.where;
+    const std::size_t n = std::min({into.ms.size(), into.bytes.size(), into.blocks.size()});
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto other = at.find(into.ms[i]);
+      if (other == at.end()) continue;
+      sum.ms.push_back(into.ms[i]);
+      sum.bytes.push_back(into.bytes[i] + other->second.first);
+      sum.blocks.push_back(into.blocks[i] + other->second.second);
+    }
+    into = std::move(sum);
+  }
+  return out;
+}
+
+}  // namespace
+
 WatchAnalysis analyze_watch(const std::vector<WatchSample>& samples,
-                            const std::vector<WatchSiteSeries>& sites) {
+                            const std::vector<WatchSiteSeries>& sites_by_stack) {
+  const std::vector<WatchSiteSeries> sites = by_line(sites_by_stack);
   WatchAnalysis a;
   a.samples = static_cast<std::int64_t>(samples.size());
   if (!samples.empty()) a.duration_s = (samples.back().ms - samples.front().ms) / 1000.0;

@@ -176,6 +176,33 @@ TEST(WatchAnalysis, BelowTheFloorIsNotGrowth) {
   EXPECT_EQ(a.heap_bytes.confidence, GrowthConfidence::low);
 }
 
+TEST(WatchAnalysis, StacksEndingAtOneLineAreOneSite) {
+  // A list's node and the string it copies, both pushed at one line: two stacks, one site.
+  // The string's stack was followed from sample 10 on: the sum is read where both were.
+  const auto samples = series(50, 100, [](int i) { return (1 << 20) + 4000.0 * i; });
+  std::vector<memx::WatchSiteSeries> sites(2);
+  for (int i = 0; i < 50; ++i) {
+    sites[0].ms.push_back(i * 100.0);
+    sites[0].bytes.push_back(100 * i);
+    sites[0].blocks.push_back(i);
+    if (i >= 10) {
+      sites[1].ms.push_back(i * 100.0);
+      sites[1].bytes.push_back(300 * i);
+      sites[1].blocks.push_back(i);
+    }
+  }
+  sites[0].stack_id = 5;
+  sites[1].stack_id = 4;
+  sites[0].where = sites[1].where = "leak.cpp:19 in handle_request";
+  const auto a = memx::analyze_watch(samples, sites);
+  ASSERT_EQ(a.sites.size(), 1u);
+  EXPECT_EQ(a.sites[0].where, "leak.cpp:19 in handle_request");
+  EXPECT_EQ(a.sites[0].stack_id, 4u);
+  EXPECT_NEAR(a.sites[0].trend.per_second, 4000, 1e-6);
+  EXPECT_EQ(a.sites[0].bytes, 400 * 49);
+  EXPECT_EQ(a.sites[0].blocks, 2 * 49);
+}
+
 TEST(WatchAnalysis, GrowingSitesAreNamedFastestFirst) {
   const auto samples = series(50, 100, [](int i) { return (1 << 20) + 2048.0 * i; });
   std::vector<memx::WatchSiteSeries> sites(3);
