@@ -245,6 +245,10 @@ struct TestRecord {
   /// report without stack mode, or not rerun by `memx check --stacks`): its empty `sites`
   /// then say nothing of what it left live. JSON `sites_recorded`, written when false.
   bool sites_recorded = true;
+  /// The repetitions its sites were recorded over when fewer than its runs (a `memx check
+  /// --stacks` rerun: three), else 0. JSON `site_runs`, written when not 0. Read it through
+  /// site_repetitions (memx/sites.hpp).
+  std::uint16_t site_runs = 0;
   std::vector<RunRecord> runs;              ///< one per repetition, in order
   Boxed<Budget> budget;                     ///< the effective budget, if any
   std::vector<ViolationRecord> violations;  ///< keys of the budget that were exceeded
@@ -268,7 +272,7 @@ struct TestRecord {
     return a.name == b.name && a.binary == b.binary && a.file == b.file && a.line == b.line && a.status == b.status &&
            a.runs == b.runs && a.budget == b.budget && a.violations == b.violations &&
            a.leak == b.leak && a.sites == b.sites && a.peak_sites == b.peak_sites &&
-           a.sites_recorded == b.sites_recorded && a.live_numbers == b.live_numbers && a.timeline == b.timeline &&
+           a.sites_recorded == b.sites_recorded && a.site_runs == b.site_runs && a.live_numbers == b.live_numbers && a.timeline == b.timeline &&
            a.resource_leaks == b.resource_leaks;
   }
 };

@@ -56,6 +56,10 @@ void sort_sites(std::vector<SiteRecord>& sites);
 
 /// True when the site kept blocks from every measured repetition (there are 2 or more).
 bool grows_every_repetition(const SiteRecord& site, std::size_t runs);
+/// The repetitions the test's sites were recorded over: its runs, or fewer when its sites
+/// come from a `memx check --stacks` rerun (TestRecord::site_runs). Pass it as `runs` to
+/// the functions above and to everything that reads a site's runs.
+std::size_t site_repetitions(const TestRecord& test);
 
 /// Sharpens a test's leak verdict (already judged from its net growth) with its sites, and
 /// names the line in its reason: a leak or a steadily growing suspect with a site that keeps

@@ -393,6 +393,7 @@ void write_test(Writer& w, const TestRecord& t, const std::string& report_binary
     for (const SiteRecord& site : t.peak_sites) write_site(w, site, *sites);
     w.end_array();
     if (!t.sites_recorded) w.key("sites_recorded").value(false);  // within version 3
+    if (t.site_runs != 0) w.key("site_runs").value(static_cast<std::int64_t>(t.site_runs));  // within version 3
   }
   if (t.live_numbers.run > 0) {
     w.key("live_allocations").begin_object();
@@ -1087,6 +1088,9 @@ TestRecord test_at(const V& v, const Path& path, const ReadTables& tables) {
     });
   }
   t.sites_recorded = optional_field(v, path, "sites_recorded", bool_at, true);  // within version 3
+  t.site_runs = static_cast<std::uint16_t>(optional_field(  // within version 3
+      v, path, "site_runs", [](const V& x, const Path& p) { return int64_at(x, p, 1, 65535); },
+      std::int64_t{0}));
   if (const std::optional<V> n = v.find("live_allocations")) {  // optional, counting mode
     const Path n_path = join(path, "live_allocations");
     object_at(*n, n_path);

@@ -259,9 +259,14 @@ bool grows_every_repetition(const SiteRecord& site, std::size_t runs) {
   return true;
 }
 
+std::size_t site_repetitions(const TestRecord& test) {
+  return test.site_runs == 0 ? test.runs.size()
+                             : std::min<std::size_t>(test.site_runs, test.runs.size());
+}
+
 void refine_leak_by_sites(TestRecord& t, const StacksInfo& info) {
   if (info.depth <= 0 || t.sites.empty() || t.runs.empty()) return;
-  const std::size_t runs = t.runs.size();
+  const std::size_t runs = site_repetitions(t);  // the sites' runs: the counting ones below
   LeakAssessment& a = t.leak;
   const char* when = info.final ? "at the end of the run" : "after its last repetition";
 
@@ -272,8 +277,8 @@ void refine_leak_by_sites(TestRecord& t, const StacksInfo& info) {
       if (grows_every_repetition(s, runs)) growing.push_back(&s);
     }
   }
-  bool every_run_grew = runs >= 2;
-  for (std::size_t k = 1; k < runs; ++k) {
+  bool every_run_grew = t.runs.size() >= 2;
+  for (std::size_t k = 1; k < t.runs.size(); ++k) {
     every_run_grew = every_run_grew && (t.runs[k].net_bytes > 0 || t.runs[k].net_blocks > 0);
   }
   if (!growing.empty() &&
@@ -313,6 +318,9 @@ void refine_leak_by_sites(TestRecord& t, const StacksInfo& info) {
     return;
   }
 
+  // Sites of a rerun of the test alone (memx check --stacks) say nothing of a handoff to a
+  // later test: that did not run.
+  if (t.site_runs != 0) return;
   // Handed off: the growth came in blocks, and none of the blocks of the measured runs is
   // live any more. While the run goes on (not final) the last run's blocks have not met the
   // tests after it yet: only the runs before it are looked at, and there must be two.

@@ -155,7 +155,7 @@ std::optional<std::size_t> find_suppression(const std::vector<Suppression>& list
   // The leak's sites: those that keep blocks from every measured repetition, else all.
   std::vector<const SiteRecord*> sites;
   for (const SiteRecord& s : test.sites) {
-    if (grows_every_repetition(s, test.runs.size())) sites.push_back(&s);
+    if (grows_every_repetition(s, site_repetitions(test))) sites.push_back(&s);
   }
   if (sites.empty()) {
     for (const SiteRecord& s : test.sites) sites.push_back(&s);

@@ -93,16 +93,25 @@ def two_phase(memx, binary, workdir, repeat, culprits, expect_sites, framework):
     with_sites = [t["name"] for t in r["tests"] if t.get("sites") or t.get("peak_sites")]
     if with_sites != culprits:
         fail(f"{report}: sites for {with_sites}, expected only the culprits {culprits}")
+    # The rerun names the sites with three repetitions (or fewer if the run had fewer).
+    site_runs = min(repeat, 3)
     for t in r["tests"]:
         if len(t["runs"]) != repeat:
             fail(f"{report}: {t['name']} has {len(t['runs'])} runs, expected {repeat} (the counting run)")
+        if t["name"] in culprits:
+            if t.get("site_runs", repeat) != site_runs or \
+                    any(len(s["runs"]) != site_runs for s in t["sites"]):
+                fail(f"{report}: {t['name']}'s sites are not of {site_runs} repetitions: "
+                     f"site_runs {t.get('site_runs')}, {[len(s['runs']) for s in t['sites']]}")
+        elif "site_runs" in t:
+            fail(f"{report}: {t['name']} was not rerun but has site_runs {t['site_runs']}")
         if t["name"] in expect_sites:
             got = where(t["sites"][0])
             if got != expect_sites[t["name"]]:
                 fail(f"{report}: {t['name']}'s first site is at {got}, expected {expect_sites[t['name']]}")
             if t["leak"]["verdict"] == "leak" and expect_sites[t["name"]] not in t["leak"]["reason"]:
                 fail(f"{report}: {t['name']}'s reason does not name its line: {t['leak']['reason']}")
-            shown = re.search(rf"\(kept by runs 1-{repeat} of {repeat}\) at [^\n]*{re.escape(expect_sites[t['name']])} in ", out)
+            shown = re.search(rf"\(kept by runs 1-{site_runs} of {site_runs}\) at [^\n]*{re.escape(expect_sites[t['name']])} in ", out)
             if not shown:
                 fail(f"memx check --stacks does not show {t['name']}'s site {expect_sites[t['name']]}:\n{out}")
     print(f"check_cmd.py: memx check --stacks ({framework}): {len(culprits)} culprits rerun, "

@@ -658,6 +658,42 @@ TEST(TwoPhase, MergedSitesKeepTheCountingVerdictAndNameTheLine) {
   EXPECT_FALSE(counting.tests[2].sites_recorded);
 }
 
+TEST(TwoPhase, SitesOfAShorterRerunAreReadOverItsRepetitions) {
+  // Counted over 5 repetitions, rerun in stack mode over 3: the sites say so, and everything
+  // that reads them reads 3 runs (the verdict by site, "kept by", diff's new leak line).
+  const std::vector<RunRecord> grows(5, run(16, 16, 1));
+  Report counting = report({test("T.leaks", 1, grows)});
+  ASSERT_EQ(counting.tests[0].leak.verdict, Verdict::leak);
+  Report rerun = report({test("T.leaks", 1, {run(16, 16, 1), run(16, 16, 1), run(16, 16, 1)})});
+  rerun.stacks = StacksInfo{32, "libunwind", 10, 0, true};
+  rerun.tests[0].sites = {site(frame("keep()", "app.cpp", 7), {1, 1, 1})};
+  EXPECT_TRUE(merge_sites(counting, rerun, {"T.leaks"}).empty());
+  const TestRecord& t = counting.tests[0];
+  EXPECT_EQ(t.site_runs, 3u);
+  EXPECT_EQ(site_repetitions(t), 3u);
+  EXPECT_EQ(t.runs.size(), 5u);
+  EXPECT_EQ(t.leak.verdict, Verdict::leak);
+  EXPECT_NE(t.leak.reason.find("app.cpp:7 in keep()"), std::string::npos) << t.leak.reason;
+  EXPECT_EQ(growing_sites(t).size(), 1u);
+  EXPECT_NE(site_line(t.sites[0], site_repetitions(t)).find("(kept by runs 1-3 of 3)"),
+            std::string::npos)
+      << site_line(t.sites[0], site_repetitions(t));
+  // Written and read back, and judged again from the file: the same.
+  const std::string json = to_json(counting);
+  EXPECT_NE(json.find("\"site_runs\": 3"), std::string::npos);
+  const ReportRead again = read_report(json, "check.json");
+  ASSERT_TRUE(again.report) << again.error;
+  EXPECT_EQ(*again.report, counting);
+  Report judged = *again.report;
+  analyze_report(judged);
+  EXPECT_EQ(judged.tests[0].leak.verdict, Verdict::leak);
+  EXPECT_NE(judged.tests[0].leak.reason.find("app.cpp:7 in keep()"), std::string::npos)
+      << judged.tests[0].leak.reason;
+  // A report where the sites cover every run does not write the field.
+  counting.tests[0].site_runs = 0;
+  EXPECT_EQ(to_json(counting).find("site_runs"), std::string::npos);
+}
+
 TEST(Merge, TestsOfAReportWithoutStackModeHaveNoSitesRecorded) {
   Report with = report({test("S.a", 1, {run(0, 8, 1)})});
   with.stacks = StacksInfo{32, "libunwind", 10, 0, true};

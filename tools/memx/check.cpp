@@ -29,6 +29,9 @@
 namespace memx::cli {
 namespace {
 
+/// Repetitions of the stack-mode rerun: enough for the verdict by site (refine_leak_by_sites).
+constexpr int kSiteRepetitions = 3;
+
 enum class Framework { googletest, catch2 };
 
 // GoogleTest's --help lists its --gtest_* flags; Catch2's names Catch and its options.
@@ -172,13 +175,13 @@ void register_check(CLI::App& app, Runner& runner) {
       // Runs the binary with `extra` arguments and memx's repetitions and report, showing
       // progress out of `total` test runs on a terminal; returns its exit status.
       auto run = [&](const std::vector<std::string>& extra, const std::string& report_file,
-                     std::size_t total, const std::string& log_file) {
+                     int repeat, std::size_t total, const std::string& log_file) {
         std::vector<std::string> argv = command;
         argv.insert(argv.end(), extra.begin(), extra.end());
         if (framework == Framework::googletest) {
-          argv.push_back(fmt::format("--gtest_repeat={}", args->repeat));
+          argv.push_back(fmt::format("--gtest_repeat={}", repeat));
         } else {
-          argv.push_back(fmt::format("--memx-repeat={}", args->repeat));
+          argv.push_back(fmt::format("--memx-repeat={}", repeat));
         }
         argv.push_back("--memx-report=" + report_file);
         std::string error;
@@ -214,7 +217,7 @@ void register_check(CLI::App& app, Runner& runner) {
                  args->repeat, args->repeat == 1 ? "" : "s");
       io.err.flush();
       const std::string counting_path = args->stacks ? dir + "/counting.json" : report_path;
-      const int status = run({}, counting_path, total, log);
+      const int status = run({}, counting_path, args->repeat, total, log);
       ReportRead read = read_report_file(counting_path);
       if (!read.report) throw no_report(status, read.error);
 
@@ -253,9 +256,12 @@ void register_check(CLI::App& app, Runner& runner) {
           select.push_back("--memx-stacks");
           const std::string stacks_path = dir + "/stacks.json";
           const std::string stacks_log = terminal ? dir + "/stacks.log" : "";
+          // The verdicts stand from the counting run; the rerun only names the sites, for
+          // which three repetitions are enough (a warm-up, and two that must both grow).
+          const int rerun_repeat = std::min(args->repeat, kSiteRepetitions);
           const int rerun_status =
-              run(select, stacks_path,
-                  terminal ? rerun_names.size() * static_cast<std::size_t>(args->repeat) : 0,
+              run(select, stacks_path, rerun_repeat,
+                  terminal ? rerun_names.size() * static_cast<std::size_t>(rerun_repeat) : 0,
                   stacks_log);
           const ReportRead rerun = read_report_file(stacks_path);
           if (!rerun.report) {

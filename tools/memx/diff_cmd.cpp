@@ -13,6 +13,7 @@
 #include "gate_rules.hpp"
 #include "json_out.hpp"
 #include "memx/diff.hpp"
+#include "memx/sites.hpp"
 #include "memx/units.hpp"
 #include "sites_text.hpp"
 #include "table.hpp"
@@ -120,7 +121,7 @@ void register_diff(CLI::App& app, Runner& runner) {
               d.base ? "baseline: " + leak_text(d.base->leak) : std::string("a new test"));
           const std::vector<const SiteRecord*> growing = growing_sites(*d.now);
           if (!growing.empty()) {
-            entry += "\n    " + new_leak_line(*growing.front(), d.now->runs.size());
+            entry += "\n    " + new_leak_line(*growing.front(), site_repetitions(*d.now));
             if (growing.size() > 1) {
               entry += fmt::format(", and at {} more site{}", growing.size() - 1,
                                    growing.size() == 2 ? "" : "s");
@@ -130,7 +131,7 @@ void register_diff(CLI::App& app, Runner& runner) {
         } else if (base_sites && d.base && d.now && d.now->leak.verdict == Verdict::leak) {
           for (const SiteRecord* s : new_growing_sites(*d.base, *d.now)) {
             new_sites.push_back(fmt::format("{}: {}", printable_name(d.label()),
-                                            new_leak_line(*s, d.now->runs.size())));
+                                            new_leak_line(*s, site_repetitions(*d.now))));
             sites_differ = true;
           }
         }

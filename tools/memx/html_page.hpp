@@ -768,7 +768,7 @@ ol.stack li.user { font-weight: bold; } ol.stack .at { color: #555; } ol.stack l
       return;
     }
     withSites.forEach(function (f) {
-      var sites = f.raw.sites, runs = f.raw.runs.length;
+      var sites = f.raw.sites, runs = f.raw.site_runs ? Math.min(f.raw.site_runs, f.raw.runs.length) : f.raw.runs.length;
       var bytes = 0, blocks = 0, places = [], byKey = {};
       sites.forEach(function (s) {
         bytes += s.bytes; blocks += s.blocks;

@@ -415,7 +415,7 @@ std::string render_sites(const Report& report, const ShowOptions& options, bool 
                                     ? fmt::format("its top {} sites (more with --memx-sites=N)", n)
                                     : fmt::format("{} site{}", n, n == 1 ? "" : "s"));
       for (const SiteRecord& site : t->sites) {
-        out += "  " + site_line(site, t->runs.size()) + "\n";
+        out += "  " + site_line(site, site_repetitions(*t)) + "\n";
         if (options.stacks) out += stack_lines(site, "      ", color);
       }
     }

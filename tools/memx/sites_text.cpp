@@ -104,7 +104,7 @@ std::string new_leak_line(const SiteRecord& site, std::size_t runs) {
 std::vector<const SiteRecord*> growing_sites(const TestRecord& test) {
   std::vector<const SiteRecord*> out;
   for (const SiteRecord& s : test.sites) {
-    if (grows_every_repetition(s, test.runs.size())) out.push_back(&s);
+    if (grows_every_repetition(s, site_repetitions(test))) out.push_back(&s);
   }
   return out;
 }

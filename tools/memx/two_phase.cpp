@@ -61,6 +61,8 @@ std::vector<std::string> merge_sites(Report& into, const Report& rerun,
     to->sites = from->sites;
     to->peak_sites = from->peak_sites;
     to->sites_recorded = true;
+    // Fewer repetitions than the counting run (three): the sites say so.
+    to->site_runs = from->runs.size() < to->runs.size() ? static_cast<std::uint16_t>(from->runs.size()) : 0;
     // The rerun ran the culprits alone: what it says of a handoff to a later test, which did
     // not run, is not evidence. Only a sharper reason for the same verdict is taken.
     TestRecord probe = *to;
