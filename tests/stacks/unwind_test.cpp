@@ -1,4 +1,4 @@
-// The two unwinders: stack bounds, agreement where every frame has a frame pointer, and
+// The unwinders: stack bounds, agreement where every frame has a frame pointer, and
 // what each costs per capture at depth 32 (printed, not asserted: a shared machine).
 // This file is built with -fno-omit-frame-pointer.
 #include <execinfo.h>
@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "memx/stacks.hpp"
+#include "stacks/cfi_unwind.hpp"
 #include "stacks/unwind.hpp"
 
 namespace memx::detail {
@@ -117,8 +118,16 @@ TEST(Unwind, CostPerCaptureAtDepth32) {
   const double glibc = ns_per_capture([](void** o, int n) { return backtrace(o, n); });
   const bool have_libunwind = load_dwarf_unwinder();
   const double lu = ns_per_capture([](void** o, int n) { return libunwind_backtrace(o, n); });
-  std::printf("ns per capture of 32 frames: frame-pointer %.0f, %s %.0f, glibc backtrace %.0f\n",
-              fp, have_libunwind ? "libunwind" : "(no libunwind) glibc backtrace", lu, glibc);
+  // The cached-rule walk (after its first capture, every rule is a hit).
+  double cfi = -1;
+  if (load_cfi_unwinder()) {
+    cfi = ns_per_capture([](void** o, int n) { return cfi_backtrace(o, n, read_caller_regs()); });
+  }
+  std::printf(
+      "ns per capture of 32 frames: frame-pointer %.0f, %s %.0f, dwarf-cfi %.0f, glibc backtrace "
+      "%.0f\n",
+      fp, have_libunwind ? "libunwind" : "(no libunwind) glibc backtrace", lu, cfi, glibc);
+  RecordProperty("ns_per_capture_32_dwarf_cfi", static_cast<int>(cfi));
   RecordProperty("ns_per_capture_32_frame_pointer", static_cast<int>(fp));
   RecordProperty("ns_per_capture_32_libunwind", static_cast<int>(lu));
   RecordProperty("ns_per_capture_32_glibc_backtrace", static_cast<int>(glibc));
