@@ -382,19 +382,81 @@ bool load_cfi_unwinder() noexcept {
   return ok;
 }
 
+namespace {
+
+// ---- The last walk of each thread ------------------------------------------------------
+//
+// Consecutive captures of a thread share most of their outer frames (the test body, the
+// framework, main). Each frame the walk passes is a state: its CFA, the return address read
+// at CFA - 8, and rbp afterwards (its value, whether it is known, and the address it was
+// read from). The walk from a frame on depends only on that state, on the rules (fixed
+// while the table is) and on the words it reads from the stack. So when a walk reaches a
+// state equal to one of the thread's last walk, and every word that walk read beyond it
+// (each return address, each saved rbp) still holds the value read then, the rest of the
+// walk is the rest of the last one: copied, not walked. The check is one independent load
+// and compare per frame, where walking is a chain of dependent loads (the return address,
+// its rule, the next CFA). Only walks that ended at the outermost frame (a rule, not a read)
+// are kept, so the copied rest ends where the walk would have.
+struct MemoFrame {
+  std::uintptr_t cfa;
+  std::uintptr_t ra;
+  std::uintptr_t bp;
+  std::uintptr_t bp_state;  // the address rbp was read from (0: not read) | 1 when rbp is known
+};
+
+constexpr int kMemoFrames = 40;  // depth 32 and memx's own frames
+
+struct WalkMemo {
+  const Table* table;  // the rules the walk used (a fresh table: the walk is not reused)
+  int n;               // frames; 0: none
+  MemoFrame f[kMemoFrames];
+};
+
+__thread WalkMemo tls_memo __attribute__((tls_model("initial-exec")));
+/// Set while the thread walks: a walk in a signal handler that interrupted one neither reads
+/// nor writes the memo.
+__thread bool tls_walking __attribute__((tls_model("initial-exec")));
+
+/// True when every word the memo's frames [from, to) read still holds the value read then.
+__attribute__((no_sanitize_address)) inline bool rest_holds(const WalkMemo& m, int from,
+                                                           int to) noexcept {
+  bool same = true;
+  for (int k = from; k < to; ++k) {
+    const MemoFrame& f = m.f[k];
+    same &= reinterpret_cast<const std::uintptr_t*>(f.cfa)[-1] == f.ra;
+    const std::uintptr_t at = f.bp_state & ~std::uintptr_t{7};
+    if (at != 0) same &= *reinterpret_cast<const std::uintptr_t*>(at) == f.bp;
+  }
+  return same;
+}
+
+}  // namespace
+
 // Reads only the thread's own stack, within its bounds; ASan's checks are not wanted on
 // the saved registers of other functions' frames.
 [[gnu::noinline]] __attribute__((no_sanitize_address)) int cfi_backtrace(void** out, int max,
                                                                         WalkRegs r) noexcept {
-  const Table* t = g_table.load(std::memory_order_acquire);
-  if (t == nullptr || max <= 0) return t == nullptr ? -1 : 0;
+  const Table* const t0 = g_table.load(std::memory_order_acquire);
+  if (t0 == nullptr || max <= 0) return t0 == nullptr ? -1 : 0;
+  const Table* t = t0;
   const StackBounds b = this_thread_stack();
   std::uintptr_t sp = r.sp;
   std::uintptr_t bp = r.bp;
   bool bp_known = true;
   if (sp < b.lo || sp >= b.hi) return -1;  // another stack (sigaltstack, a coroutine's)
+  const bool memo = !tls_walking;
+  WalkMemo& m = tls_memo;
+  if (memo) {
+    tls_walking = true;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+  const int old_n = memo && m.table == t0 ? m.n : 0;
+  MemoFrame fresh[kMemoFrames];  // this walk's frames, for the next one
+  int p = 0;
+  int i = 0;  // the first frame of the last walk whose CFA is not below this frame's
   std::uint64_t key = r.ip;
   int n = 0;
+  int result = -1;
   out[n++] = reinterpret_cast<void*>(r.ip);
   while (n < max) {
     std::uint64_t rule = find(t, key);
@@ -404,7 +466,14 @@ bool load_cfi_unwinder() noexcept {
     }
     const std::uint64_t kind = (rule >> kKindShift) & 3;
     if (__builtin_expect(kind != kUsable, 0)) {
-      if (kind == kOutermost) return n;
+      if (kind == kOutermost) {
+        result = n;
+        if (memo && t == t0 && p <= kMemoFrames) {  // ended by a rule: kept for the next walk
+          std::memcpy(m.f, fresh, static_cast<std::size_t>(p) * sizeof(MemoFrame));
+          m.n = p;
+          m.table = t0;
+        }
+      }
       break;
     }
     const bool on_bp = (rule & kCfaRbp) != 0;
@@ -415,23 +484,58 @@ bool load_cfi_unwinder() noexcept {
     if (cfa <= sp || cfa > b.hi || (cfa & 7) != 0) break;
     const std::uintptr_t ra = reinterpret_cast<const std::uintptr_t*>(cfa)[-1];
     const std::uint64_t bp_rule = (rule >> kBpShift) & 3;
+    std::uintptr_t bp_from = 0;
     if (bp_rule == kBpSaved) {
       const std::uintptr_t at =
           cfa + static_cast<std::intptr_t>(static_cast<std::int16_t>(rule >> 32));
       if (at < sp || at + 8 > b.hi || (at & 7) != 0) break;
       bp = *reinterpret_cast<const std::uintptr_t*>(at);
       bp_known = true;
+      bp_from = at;
     } else if (bp_rule != kBpSame) {
       bp_known = false;
     }
     sp = cfa;
-    if (ra < 0x4000) return n;  // where libunwind's walk stops too
+    if (ra < 0x4000) {  // where libunwind's walk stops too
+      result = n;
+      break;
+    }
     out[n++] = reinterpret_cast<void*>(ra);
     key = ra - 1;  // the call instruction: a call may be the last of its function
+    const std::uintptr_t bp_state = bp_from | (bp_known ? 1 : 0);
+    if (old_n > 0) {
+      while (i < old_n && m.f[i].cfa < cfa) ++i;
+      if (i < old_n && m.f[i].cfa == cfa && m.f[i].ra == ra && m.f[i].bp == bp &&
+          (m.f[i].bp_state & 1) == (bp_state & 1) && t == t0 && rest_holds(m, i + 1, old_n)) {
+        // The rest of the last walk is this walk's rest.
+        for (int k = i + 1; k < old_n && n < max; ++k) out[n++] = reinterpret_cast<void*>(m.f[k].ra);
+        result = n;
+        // Kept: this walk's frames, this one (as read now: its rbp may have come from
+        // another address than the last walk's), then the last walk's rest.
+        const int rest = old_n - i - 1;
+        if (p + 1 + rest <= kMemoFrames) {
+          if (p != i) {
+            std::memmove(m.f + p + 1, m.f + i + 1, static_cast<std::size_t>(rest) * sizeof(MemoFrame));
+          }
+          std::memcpy(m.f, fresh, static_cast<std::size_t>(p) * sizeof(MemoFrame));
+          m.f[p] = MemoFrame{cfa, ra, bp, bp_state};
+          m.n = p + 1 + rest;
+        } else {
+          m.n = 0;
+        }
+        break;
+      }
+    }
+    if (p < kMemoFrames) fresh[p] = MemoFrame{cfa, ra, bp, bp_state};
+    ++p;  // past kMemoFrames: too deep to keep
   }
-  if (n >= max) return n;
-  g_gave_up.fetch_add(1, kRelaxed);
-  return -1;
+  if (memo) {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    tls_walking = false;
+  }
+  if (result < 0 && n >= max) result = n;
+  if (result < 0) g_gave_up.fetch_add(1, kRelaxed);
+  return result;
 }
 
 #else  // no walk: not x86-64, or a ThreadSanitizer build (which uses glibc's backtrace)
