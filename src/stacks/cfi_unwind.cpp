@@ -409,7 +409,9 @@ constexpr int kMemoFrames = 40;  // depth 32 and memx's own frames
 struct WalkMemo {
   const Table* table;  // the rules the walk used (a fresh table: the walk is not reused)
   int n;               // frames; 0: none
-  MemoFrame f[kMemoFrames];
+  // Outermost first: a walk that reuses the outer frames writes only its own inner ones
+  // after them (no moving; GCC's memcpy/memmove here were rep movsq, slow to start).
+  MemoFrame g[kMemoFrames];
 };
 
 __thread WalkMemo tls_memo __attribute__((tls_model("initial-exec")));
@@ -420,14 +422,15 @@ __thread bool tls_walking __attribute__((tls_model("initial-exec")));
 /// True when every word the memo's frames [from, to) read still holds the value read then.
 __attribute__((no_sanitize_address)) inline bool rest_holds(const WalkMemo& m, int from,
                                                            int to) noexcept {
-  bool same = true;
+  // Early exits (predicted branches), not an accumulated flag: GCC kept the flag in memory,
+  // and its read-modify-write per frame made a chain again.
   for (int k = from; k < to; ++k) {
-    const MemoFrame& f = m.f[k];
-    same &= reinterpret_cast<const std::uintptr_t*>(f.cfa)[-1] == f.ra;
+    const MemoFrame& f = m.g[k];
+    if (reinterpret_cast<const std::uintptr_t*>(f.cfa)[-1] != f.ra) return false;
     const std::uintptr_t at = f.bp_state & ~std::uintptr_t{7};
-    if (at != 0) same &= *reinterpret_cast<const std::uintptr_t*>(at) == f.bp;
+    if (at != 0 && *reinterpret_cast<const std::uintptr_t*>(at) != f.bp) return false;
   }
-  return same;
+  return true;
 }
 
 }  // namespace
@@ -453,7 +456,7 @@ __attribute__((no_sanitize_address)) inline bool rest_holds(const WalkMemo& m, i
   const int old_n = memo && m.table == t0 ? m.n : 0;
   MemoFrame fresh[kMemoFrames];  // this walk's frames, for the next one
   int p = 0;
-  int i = 0;  // the first frame of the last walk whose CFA is not below this frame's
+  int j = old_n - 1;  // the innermost frame of the last walk whose CFA is not below this one's
   std::uint64_t key = r.ip;
   int n = 0;
   int result = -1;
@@ -469,7 +472,7 @@ __attribute__((no_sanitize_address)) inline bool rest_holds(const WalkMemo& m, i
       if (kind == kOutermost) {
         result = n;
         if (memo && t == t0 && p <= kMemoFrames) {  // ended by a rule: kept for the next walk
-          std::memcpy(m.f, fresh, static_cast<std::size_t>(p) * sizeof(MemoFrame));
+          for (int q = 0; q < p; ++q) m.g[p - 1 - q] = fresh[q];
           m.n = p;
           m.table = t0;
         }
@@ -504,22 +507,18 @@ __attribute__((no_sanitize_address)) inline bool rest_holds(const WalkMemo& m, i
     key = ra - 1;  // the call instruction: a call may be the last of its function
     const std::uintptr_t bp_state = bp_from | (bp_known ? 1 : 0);
     if (old_n > 0) {
-      while (i < old_n && m.f[i].cfa < cfa) ++i;
-      if (i < old_n && m.f[i].cfa == cfa && m.f[i].ra == ra && m.f[i].bp == bp &&
-          (m.f[i].bp_state & 1) == (bp_state & 1) && t == t0 && rest_holds(m, i + 1, old_n)) {
-        // The rest of the last walk is this walk's rest.
-        for (int k = i + 1; k < old_n && n < max; ++k) out[n++] = reinterpret_cast<void*>(m.f[k].ra);
+      while (j >= 0 && m.g[j].cfa < cfa) --j;
+      if (j >= 0 && m.g[j].cfa == cfa && m.g[j].ra == ra && m.g[j].bp == bp &&
+          (m.g[j].bp_state & 1) == (bp_state & 1) && t == t0 && rest_holds(m, 0, j)) {
+        // The rest of the last walk (its frames outer than j) is this walk's rest.
+        for (int k = j - 1; k >= 0 && n < max; --k) out[n++] = reinterpret_cast<void*>(m.g[k].ra);
         result = n;
-        // Kept: this walk's frames, this one (as read now: its rbp may have come from
-        // another address than the last walk's), then the last walk's rest.
-        const int rest = old_n - i - 1;
-        if (p + 1 + rest <= kMemoFrames) {
-          if (p != i) {
-            std::memmove(m.f + p + 1, m.f + i + 1, static_cast<std::size_t>(rest) * sizeof(MemoFrame));
-          }
-          std::memcpy(m.f, fresh, static_cast<std::size_t>(p) * sizeof(MemoFrame));
-          m.f[p] = MemoFrame{cfa, ra, bp, bp_state};
-          m.n = p + 1 + rest;
+        // Kept: the last walk's outer frames, this one (as read now: its rbp may have come
+        // from another address than the last walk's), then this walk's inner frames.
+        if (j + 1 + p <= kMemoFrames) {
+          m.g[j] = MemoFrame{cfa, ra, bp, bp_state};
+          for (int q = 0; q < p; ++q) m.g[j + p - q] = fresh[q];
+          m.n = j + 1 + p;
         } else {
           m.n = 0;
         }

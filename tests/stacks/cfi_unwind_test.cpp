@@ -120,6 +120,49 @@ TEST_F(CfiUnwind, FramesBasedOnRbpGiveLibunwindsFrames) {
   EXPECT_TRUE(same_as_libunwind(b));
 }
 
+// Two callers with the same frame of the same callee: the callee's frame is at the same
+// CFA with the same return address whichever called it, and only the word above it (the
+// caller's return address) tells them apart. Each thread's last walk is reused only where
+// the stack still holds every word it read.
+[[gnu::noinline]] void callee(Both& b) {
+  recurse(b, 1);
+  asm volatile("" ::: "memory");
+}
+[[gnu::noinline]] void caller_one(Both& b) {
+  callee(b);
+  asm volatile("" ::: "memory");
+}
+[[gnu::noinline]] void caller_two(Both& b) {
+  asm volatile("nop" ::: "memory");  // not folded into caller_one (identical code folding)
+  callee(b);
+  asm volatile("" ::: "memory");
+}
+
+TEST_F(CfiUnwind, TheLastWalkIsReusedOnlyWhereTheStackStillHoldsIt) {
+  for (int round = 0; round < 3; ++round) {
+    Both one;
+    Both two;
+    caller_one(one);
+    caller_two(two);
+    ASSERT_TRUE(same_as_libunwind(one)) << "round " << round;
+    ASSERT_TRUE(same_as_libunwind(two)) << "round " << round;
+    // The same frames up to the callee's return address, then each its own caller.
+    ASSERT_EQ(one.cfi_n, two.cfi_n);
+    int first_difference = -1;
+    for (int i = 1; i < one.cfi_n && first_difference < 0; ++i) {
+      if (one.cfi[i] != two.cfi[i]) first_difference = i;
+    }
+    EXPECT_EQ(first_difference, 4) << describe(one) << describe(two);  // capture_both, recurse x2, callee
+    // And a capture from a shallower frame of the same walk, then the deeper one again.
+    Both shallow;
+    capture_both(shallow);
+    ASSERT_TRUE(same_as_libunwind(shallow));
+    Both again;
+    caller_one(again);
+    ASSERT_TRUE(same_as_libunwind(again));
+  }
+}
+
 TEST_F(CfiUnwind, StopsAtMaxLikeLibunwind) {
   Both b;
   recurse(b, 20);
