@@ -233,13 +233,15 @@ void loader_counters(unsigned long long& adds, unsigned long long& subs) noexcep
   subs = c.subs;
 }
 
-/// (Re)reads the process's modules from /proc/self/maps (under g_miss_lock).
-bool report_modules() noexcept {
+/// (Re)reads the process's modules from /proc/self/maps (under g_miss_lock); adds and subs
+/// are the loader's counters, read before (loader_counters).
+bool report_modules(unsigned long long adds, unsigned long long subs) noexcept {
   if (g_dwfl == nullptr) {
     g_dwfl = g_dw.begin(&g_dw.callbacks);
     if (g_dwfl == nullptr) return false;
   }
-  loader_counters(g_loader_adds, g_loader_subs);
+  g_loader_adds = adds;
+  g_loader_subs = subs;
   g_dw.report_begin(g_dwfl);
   const int rc = g_dw.proc_report(g_dwfl, getpid());
   g_dw.report_end(g_dwfl, nullptr, nullptr);
@@ -247,14 +249,15 @@ bool report_modules() noexcept {
   return rc == 0;
 }
 
-/// Reads the module list again if a library was loaded or unloaded since it was read; on an
-/// unload, also starts a fresh table (the unloaded library's addresses may hold other code
-/// now). Under g_miss_lock.
-void follow_loader() noexcept {
-  unsigned long long adds = 0, subs = 0;
-  loader_counters(adds, subs);
-  if (adds == g_loader_adds && subs == g_loader_subs) return;
-  if (subs != g_loader_subs) {
+/// Reads the module list again if a library was loaded or unloaded since it was read (adds
+/// and subs: the loader's counters, read before taking g_miss_lock); on an unload, also
+/// starts a fresh table (the unloaded library's addresses may hold other code now). Under
+/// g_miss_lock.
+void follow_loader(unsigned long long adds, unsigned long long subs) noexcept {
+  // The counters only grow; a thread that read them before another's report has nothing new.
+  if (adds <= g_loader_adds && subs <= g_loader_subs) return;
+  if (adds < g_loader_adds) adds = g_loader_adds;
+  if (subs > g_loader_subs) {
     const Table* old = g_table.load(kRelaxed);
     unsigned bits = kInitialBits;
     while (old != nullptr && (std::uint64_t{1} << bits) <= old->mask) ++bits;
@@ -263,7 +266,7 @@ void follow_loader() noexcept {
       g_flushes.fetch_add(1, kRelaxed);
     }
   }
-  report_modules();
+  report_modules(adds, subs > g_loader_subs ? subs : g_loader_subs);
 }
 
 /// True when ops is "CFA + offset" (DW_OP_call_frame_cfa, DW_OP_plus_uconst offset).
@@ -316,10 +319,10 @@ std::uint64_t decode(Dwarf_Frame* f) noexcept {
          rule_of_kind(kUsable) | (reg == 6 ? kCfaRbp : 0) | bp << kBpShift;
 }
 
-/// The rule at code address pc, from libdw (under g_miss_lock). kRuleNoModule when no
-/// module holds pc, even after reading the module list again.
+/// The rule at code address pc, from libdw (under g_miss_lock, after follow_loader).
+/// kRuleNoModule when no module holds pc.
 std::uint64_t rule_from_libdw(std::uintptr_t pc) noexcept {
-  if (g_dwfl == nullptr && !report_modules()) return kRuleNoModule;
+  if (g_dwfl == nullptr) return kRuleNoModule;
   Dwfl_Module* m = g_dw.addrmodule(g_dwfl, pc);
   if (m == nullptr) return kRuleNoModule;
   Dwarf_Frame* f = nullptr;
@@ -339,8 +342,13 @@ std::uint64_t rule_from_libdw(std::uintptr_t pc) noexcept {
 [[gnu::noinline]] std::uint64_t miss(std::uint64_t key) noexcept {
   if (tls_in_miss) return kRuleNoModule;  // a signal handler's allocation during a miss
   tls_in_miss = true;
+  // The loader's counters first: dl_iterate_phdr holds the loader's lock while it calls its
+  // callbacks, and a callback that allocates comes here; taking that lock under ours could
+  // deadlock with it.
+  unsigned long long adds = 0, subs = 0;
+  loader_counters(adds, subs);
   pthread_mutex_lock(&g_miss_lock);
-  follow_loader();
+  follow_loader(adds, subs);
   Table* t = g_table.load(kRelaxed);
   std::uint64_t rule = t != nullptr ? find(t, key) : kRuleNoModule;
   if (rule == kRuleNoModule) {
@@ -371,11 +379,13 @@ std::uint64_t rule_from_libdw(std::uintptr_t pc) noexcept {
 
 bool load_cfi_unwinder() noexcept {
   if (g_loaded.load(std::memory_order_acquire)) return true;
+  unsigned long long adds = 0, subs = 0;
+  loader_counters(adds, subs);  // before g_miss_lock, as in miss()
   pthread_mutex_lock(&g_miss_lock);
   bool ok = g_loaded.load(kRelaxed);
   if (!ok && load_libdw()) {
     if (g_table.load(kRelaxed) == nullptr) g_table.store(new_table(kInitialBits), std::memory_order_release);
-    ok = g_table.load(kRelaxed) != nullptr && report_modules();
+    ok = g_table.load(kRelaxed) != nullptr && report_modules(adds, subs);
     if (ok) g_loaded.store(true, std::memory_order_release);
   }
   pthread_mutex_unlock(&g_miss_lock);
