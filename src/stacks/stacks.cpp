@@ -422,6 +422,7 @@ std::atomic<bool> g_verified{false};  // MEMX_UNWIND_VERIFY was on in some enabl
 [[gnu::destructor]] void print_verify_counts() {
   if (!g_verified.load(kRelaxed)) return;
   const detail::CfiVerify v = detail::cfi_verify_counts();
+  std::fflush(stdout);  // after what the program printed
   std::fprintf(stderr,
                "memx: MEMX_UNWIND_VERIFY: %llu captures by dwarf-cfi compared with libunwind, "
                "%llu mismatches, %llu captures left to libunwind\n",
