@@ -290,9 +290,15 @@ TEST_F(CfiUnwind, ALibraryLoadedAfterTheFirstWalkIsFollowed) {
 class CfiVerifyMode : public ::testing::Test {
  protected:
   void SetUp() override {
+    const char* was = std::getenv("MEMX_UNWIND_VERIFY");
+    const std::string saved = was != nullptr ? was : "";
     setenv("MEMX_UNWIND_VERIFY", "1", 1);
     const bool on = stacks::enable(32);
-    unsetenv("MEMX_UNWIND_VERIFY");
+    if (was != nullptr) {
+      setenv("MEMX_UNWIND_VERIFY", saved.c_str(), 1);  // as the run was started
+    } else {
+      unsetenv("MEMX_UNWIND_VERIFY");
+    }
     ASSERT_TRUE(on);
     if (stacks::unwinder() != stacks::Unwinder::kDwarfCfi) {
       stacks::disable();
