@@ -45,6 +45,9 @@ def parse_args():
     p.add_argument("--no-heaptrack", action="store_true", help="do not run heaptrack even when installed")
     p.add_argument("--valgrind", action="store_true", help="also run Valgrind's memcheck (slow: about 40x plain)")
     p.add_argument("--seed", type=int, default=1, help="seed of the per-round run order (default 1)")
+    p.add_argument("--unwinder", action="append", default=[], metavar="NAME",
+                   help="also run stack mode with MEMX_UNWINDER=NAME (libunwind, dwarf-cfi, frame-pointer), "
+                        "interleaved with the rest; repeatable")
     args = p.parse_args()
     if args.rounds < 1 or args.scale < 1 or not 1 <= args.depth <= 64:
         p.error("--rounds and --scale must be at least 1, --depth 1 to 64")
@@ -60,8 +63,10 @@ def variant_env(variant, scale, depth):
     for k in [k for k in env if k.startswith("MIMALLOC_") or k.startswith("MEMX_")]:
         del env[k]
     env.pop("LD_PRELOAD", None)
-    if variant == "stacks":
+    if variant == "stacks" or variant.startswith("stacks:"):
         env["MEMX_STACKS"] = str(depth)
+    if variant.startswith("stacks:"):
+        env["MEMX_UNWINDER"] = variant.split(":", 1)[1]
     if variant == "sampled":
         env["MEMX_STACKS"] = "sample:%s@%d" % (SAMPLE, depth)
     return env
@@ -72,7 +77,8 @@ def variant_argv(workload, variant, heaptrack_out):
         return ["heaptrack", "-o", heaptrack_out, workload["plain"]]
     if variant == "valgrind":
         return ["valgrind", "--tool=memcheck", "--leak-check=full", "--quiet", workload["plain"]]
-    return [workload["memx"] if variant in ("counting", "stacks", "sampled") else workload["plain"]]
+    memx = variant in ("counting", "stacks", "sampled") or variant.startswith("stacks:")
+    return [workload["memx"] if memx else workload["plain"]]
 
 
 def main():
@@ -83,7 +89,7 @@ def main():
     if not args.no_build:
         run.build(build_dir)
     config = run.load_config(build_dir)
-    variants = ["plain", "counting", "stacks", "sampled"]
+    variants = ["plain", "counting", "stacks", "sampled"] + ["stacks:" + u for u in args.unwinder]
     if not args.no_heaptrack and shutil.which("heaptrack"):
         variants.append("heaptrack")
     if args.valgrind and shutil.which("valgrind"):
@@ -98,14 +104,15 @@ def main():
         for v in variants:
             _, _, err = run.run_once(variant_argv(w, v, heaptrack_out), variant_env(v, 1, args.depth))
             m = STACKS_LINE.search(err)
-            if v in ("stacks", "sampled"):
-                if not m or int(m.group(1)) != args.depth:
+            if v in ("stacks", "sampled") or v.startswith("stacks:"):
+                if not m or int(m.group(1)) != args.depth or (v.startswith("stacks:") and m.group(2) != v[7:]):
                     sys.exit("error: %s with MEMX_STACKS=%s did not run in stack mode:\n%s" % (
                         w["memx"], variant_env(v, 1, args.depth)["MEMX_STACKS"], err))
             elif m:
                 sys.exit("error: the %s variant of %s ran in stack mode" % (v, w["name"]))
 
     wall = {(w["name"], v): [] for w in config["workloads"] for v in variants}
+    cpu = {k: [] for k in wall}
     jobs = list(wall)
     by_name = {w["name"]: w for w in config["workloads"]}
     rng = random.Random(args.seed)
@@ -113,9 +120,10 @@ def main():
         order = jobs[:]
         rng.shuffle(order)
         for name, v in order:
-            t, _, err = run.run_once(variant_argv(by_name[name], v, heaptrack_out),
+            t, c, err = run.run_once(variant_argv(by_name[name], v, heaptrack_out),
                                      variant_env(v, args.scale, args.depth))
             wall[(name, v)].append(t)
+            cpu[(name, v)].append(c)
             if v == "stacks":
                 figures[name] = STACKS_LINE.search(err).groups()
             if v == "counting":
@@ -150,6 +158,20 @@ def main():
         for v in tools:
             line += " %.3f | %.2f |" % (med[v], med[v] / med["plain"])
         out.append(line)
+    if args.unwinder:
+        out += ["", "Stack mode by unwinder (same rounds; `stacks` is the automatic choice):", "",
+                "| workload | unwinder | stacks s | stacks/plain | CPU s | extra ns/alloc over counting |",
+                "|---|---|---:|---:|---:|---:|"]
+        for w in config["workloads"]:
+            n = w["name"]
+            a = allocs.get(n, 0)
+            for v in ["stacks"] + ["stacks:" + u for u in args.unwinder]:
+                med = statistics.median(wall[(n, v)])
+                cpu_med = statistics.median(cpu[(n, v)])
+                name = figures[n][1] + " (auto)" if v == "stacks" else v[7:]
+                extra = (med - statistics.median(wall[(n, "counting")])) * 1e9 / a if a else float("nan")
+                out.append("| %s | %s | %.3f | %.2f | %.3f | %+.0f |" % (
+                    n, name, med, med / statistics.median(wall[(n, "plain")]), cpu_med, extra))
     out += ["", "Stack mode at exit (last round):", ""]
     for n, (depth, unwinder, stacks, live, map_bytes, table_bytes, dropped) in sorted(figures.items()):
         out.append("- %s: unwinder %s, %s distinct stacks (table %.1f MiB), %s live blocks (map %.1f MiB), "

@@ -22,13 +22,19 @@ namespace memx::stacks {
 
 /// How return addresses are captured.
 enum class Unwinder : unsigned char {
-  kAuto,          ///< chosen by enable(): frame pointers if they prove correct, else libunwind
+  kAuto,          ///< chosen by enable(): frame pointers if they prove correct, else the
+                  ///< cached DWARF walk if it proves correct, else libunwind; the
+                  ///< environment variable MEMX_UNWINDER may name one instead
   kFramePointer,  ///< the frame-pointer chain (correct only where all code keeps frame pointers)
   kLibunwind,     ///< libunwind's unw_backtrace (DWARF call-frame information); glibc's
                   ///< backtrace() where libunwind cannot be loaded or used (ThreadSanitizer)
+  kDwarfCfi,      ///< memx's own walk of DWARF call-frame information (x86-64), each
+                  ///< address's rule read once with libdw and cached; a stack it cannot
+                  ///< follow is captured with kLibunwind
 };
 
-/// "frame-pointer", "libunwind" ("glibc-backtrace" when libunwind is not in use) or "auto".
+/// "frame-pointer", "libunwind" ("glibc-backtrace" when libunwind is not in use),
+/// "dwarf-cfi" or "auto".
 const char* unwinder_name(Unwinder u) noexcept;
 
 /// The deepest stack recorded.

@@ -163,6 +163,7 @@ void warn_unknown_environment() {
       "MEMX_STACKS",          "MEMX_SITES",  "MEMX_WARN_ONLY",    "MEMX_THREADS",    "MEMX_SUPPRESSIONS",
       "MEMX_REPORT_OPTIONAL", "MEMX_CTEST_MEASUREMENTS", "MEMX_BREAK_ON_ALLOC", "MEMX_RESOURCES",
       "MEMX_WATCH",           "MEMX_WATCH_REPORT",  // memx::watch (docs/leak-watch.md)
+      "MEMX_UNWINDER",        "MEMX_UNWIND_VERIFY",  // stack mode's debugging aids (docs/stacks.md)
   };
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     const std::string_view entry(*e);

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "stacks/cfi_unwind.hpp"
 #include "stacks/unwind.hpp"
 
 namespace memx::detail {
@@ -29,9 +30,13 @@ inline constexpr int kCaptureMax = 64 + kMaxSkip;
 
 /// What a capture needs, in one word so that the capture and the hook that records it
 /// always agree, even while enable() switches unwinders: 0 when stack mode is off, else
-/// depth | skip << 8 | kPlanFramePointer when the frame-pointer walk is chosen.
+/// depth | skip << 8 | kPlanFramePointer when the frame-pointer walk is chosen, kPlanCfi
+/// when the cached-rule DWARF walk is (cfi_unwind.hpp), kPlanVerify when MEMX_UNWIND_VERIFY
+/// asks that walk's captures to be compared with libunwind's.
 extern std::atomic<std::uint32_t> g_capture_plan;
 inline constexpr std::uint32_t kPlanFramePointer = std::uint32_t{1} << 16;
+inline constexpr std::uint32_t kPlanCfi = std::uint32_t{1} << 17;
+inline constexpr std::uint32_t kPlanVerify = std::uint32_t{1} << 18;
 /// The DWARF unwinder (dwarf_backtrace_fn(): libunwind's unw_backtrace, or glibc's
 /// backtrace()), stored before the first plan is published and never changed after.
 extern std::atomic<BacktraceFn> g_dwarf_fn;
@@ -41,8 +46,10 @@ extern std::atomic<BacktraceFn> g_dwarf_fn;
 struct ProbeCapture {
   void* fp[kCaptureMax];
   void* lu[kCaptureMax];
+  void* cfi[kCaptureMax];
   int fp_n = -1;
   int lu_n = -1;
+  int cfi_n = -1;  // -1 also when the cached-rule walk gave up
 };
 /// The calling thread's probe while enable() runs one; nullptr otherwise.
 extern __thread ProbeCapture* tls_probe __attribute__((tls_model("initial-exec")));
@@ -67,16 +74,33 @@ void prefetch_block_entry(void* p) noexcept;
       // Both unwinders, each called from here as the real capture is.
       probe->fp_n = fp_backtrace(probe->fp, kCaptureMax);
       probe->lu_n = dwarf_backtrace_fn()(probe->lu, kCaptureMax);
+      probe->cfi_n = cfi_backtrace(probe->cfi, kCaptureMax, read_caller_regs());
     }
     return;
   }
   c.plan = g_capture_plan.load(std::memory_order_acquire);
   if (c.plan == 0) return;
   prefetch_block_entry(p);  // the map's lines load while the unwinder walks
+  const int max = static_cast<int>(c.plan & 0xff) + static_cast<int>((c.plan >> 8) & 0xff);
+  if ((c.plan & kPlanCfi) != 0) {
+    // The walk starts from this frame's registers; when it gives up, libunwind captures the
+    // stack from this same frame, so the skip is the same either way.
+    c.n = cfi_backtrace(c.frames, max, read_caller_regs());
+    if (__builtin_expect(c.n >= 0 && (c.plan & kPlanVerify) == 0, 1)) return;
+    if (c.n < 0) {
+      c.n = g_dwarf_fn.load(std::memory_order_relaxed)(c.frames, max);
+      if ((c.plan & kPlanVerify) != 0) note_cfi_fell_back();
+      return;
+    }
+    void* lu[kCaptureMax];  // MEMX_UNWIND_VERIFY: the same capture with libunwind
+    const int lu_n = g_dwarf_fn.load(std::memory_order_relaxed)(lu, max);
+    note_cfi_verify(c.frames, c.n, lu, lu_n);
+    return;
+  }
   const BacktraceFn fn = (c.plan & kPlanFramePointer) != 0
                             ? &fp_backtrace
                             : g_dwarf_fn.load(std::memory_order_relaxed);
-  c.n = fn(c.frames, static_cast<int>(c.plan & 0xff) + static_cast<int>((c.plan >> 8) & 0xff));
+  c.n = fn(c.frames, max);
 }
 
 /// True when a thread in the counting state should switch to the stack state.

@@ -15,6 +15,7 @@
 #include "memx/config.hpp"
 #include "memx/counters.hpp"
 #include "memx/stacks.hpp"
+#include "stacks/cfi_unwind.hpp"
 #include "stacks/live_map.hpp"
 #include "stacks/scope_peak.hpp"
 #include "stacks/record.hpp"
@@ -48,9 +49,13 @@ ScopePeak g_peak;  // the sites of the current scope's peak
 __thread StackCache tls_stack_cache __attribute__((tls_model("initial-exec")));
 __thread bool tls_unscoped __attribute__((tls_model("initial-exec")));  // set_thread_unscoped
 
-int capture(stacks::Unwinder u, void** out, int max) noexcept {
-  return u == stacks::Unwinder::kFramePointer ? fp_backtrace(out, max)
-                                              : libunwind_backtrace(out, max);
+[[gnu::noinline]] int capture(stacks::Unwinder u, void** out, int max) noexcept {
+  if (u == stacks::Unwinder::kFramePointer) return fp_backtrace(out, max);
+  if (u == stacks::Unwinder::kDwarfCfi) {
+    const int n = cfi_backtrace(out, max, read_caller_regs());
+    if (n >= 0) return n;
+  }
+  return dwarf_backtrace_fn()(out, max);
 }
 
 }  // namespace
@@ -241,7 +246,19 @@ struct ProbeResult {
   int fp_skip = -1;  // frames inside memx before the allocating function's, per unwinder
   int lu_skip = -1;
   bool fp_correct = false;  // the frame-pointer walk matches libunwind through libstdc++
+  int cfi_skip = -1;        // the cached-rule DWARF walk (cfi_unwind.hpp): -1 if not loaded
+  bool cfi_correct = false;  // it gives libunwind's frames, all of them, in both probes
 };
+
+/// True when the cached-rule walk gave exactly libunwind's capture: as many frames, the
+/// same from the second on (the first of each is the capturing function's own address).
+bool cfi_same_as_libunwind(const ProbeCapture& p) noexcept {
+  if (p.cfi_n < 2 || p.cfi_n != p.lu_n) return false;
+  for (int i = 1; i < p.cfi_n; ++i) {
+    if (p.cfi[i] != p.lu[i]) return false;
+  }
+  return true;
+}
 
 template <class F>
 bool run_probe(ProbeCapture& probe, F&& f) {
@@ -258,6 +275,7 @@ bool run_probe(ProbeCapture& probe, F&& f) {
 ProbeResult probe_unwinders() {
   ProbeResult r;
   load_dwarf_unwinder();
+  const bool cfi_loaded = dwarf_unwinder_is_libunwind() && load_cfi_unwinder();
   ThreadCounters& t = tls_counters;
   if (t.state == kUnregistered) ::operator delete(::operator new(1));  // registers the thread
   if (t.state == kExited || t.state == kUnregistered) return r;
@@ -269,8 +287,13 @@ ProbeResult probe_unwinders() {
       find_frame(direct.fp, direct.fp_n, __start_memx_probe_direct, __stop_memx_probe_direct);
   r.lu_skip =
       find_frame(direct.lu, direct.lu_n, __start_memx_probe_direct, __stop_memx_probe_direct);
+  if (cfi_loaded && direct.cfi_n >= 0) {
+    r.cfi_skip =
+        find_frame(direct.cfi, direct.cfi_n, __start_memx_probe_direct, __stop_memx_probe_direct);
+  }
   if (r.fp_skip > kMaxSkip) r.fp_skip = -1;
   if (r.lu_skip > kMaxSkip) r.lu_skip = -1;
+  if (r.cfi_skip > kMaxSkip) r.cfi_skip = -1;
   ProbeCapture lib;
   std::string s;
   if (!run_probe(lib, [&] { s = probe_library(); })) return r;
@@ -290,6 +313,12 @@ ProbeResult probe_unwinders() {
     }
     r.fp_correct = same;
   }
+  // The cached-rule walk must give libunwind's capture whole, in both probes (its first
+  // captures: every rule is then a miss, read from libdw), and find the direct probe's frame
+  // where libunwind does.
+  r.cfi_correct = cfi_loaded && r.cfi_skip >= 0 && r.cfi_skip == r.lu_skip &&
+                  cfi_same_as_libunwind(direct) && cfi_same_as_libunwind(lib) &&
+                  find_frame(lib.cfi, lib.cfi_n, lo, hi) == lu_at;
   r.ok = true;
   return r;
 }
@@ -303,6 +332,12 @@ void probe_report(int& fp_skip, int& lu_skip, bool& fp_correct) noexcept {
   fp_skip = g_probe.fp_skip;
   lu_skip = g_probe.lu_skip;
   fp_correct = g_probe.fp_correct;
+}
+
+/// The cached-rule walk as the last enable() measured it.
+void probe_report_cfi(int& cfi_skip, bool& cfi_correct) noexcept {
+  cfi_skip = g_probe.cfi_skip;
+  cfi_correct = g_probe.cfi_correct;
 }
 
 /// Counts a capture of depth frames with unwinder u from the calling point (for measurements).
@@ -323,6 +358,8 @@ const char* unwinder_name(Unwinder u) noexcept {
       return "frame-pointer";
     case Unwinder::kLibunwind:
       return detail::dwarf_unwinder_is_libunwind() ? "libunwind" : "glibc-backtrace";
+    case Unwinder::kDwarfCfi:
+      return "dwarf-cfi";
     default:
       return "auto";
   }
@@ -350,6 +387,50 @@ double sample_weight(std::uint64_t size, std::uint64_t interval) noexcept {
 
 namespace {
 
+/// MEMX_UNWINDER: the unwinder kAuto stands for when it is set (a debugging aid and the
+/// benchmark's way to compare unwinders in one binary). A bad value is one line and auto.
+Unwinder unwinder_from_environment() noexcept {
+  const char* v = std::getenv("MEMX_UNWINDER");
+  if (v == nullptr || *v == '\0') return Unwinder::kAuto;
+  const std::string_view s(v);
+  if (s == "auto") return Unwinder::kAuto;
+  if (s == "frame-pointer") return Unwinder::kFramePointer;
+  if (s == "libunwind") return Unwinder::kLibunwind;
+  if (s == "dwarf-cfi") return Unwinder::kDwarfCfi;
+  std::fprintf(stderr,
+               "memx: ignoring MEMX_UNWINDER=\"%.100s\": expected auto, frame-pointer, libunwind "
+               "or dwarf-cfi; the unwinder is chosen automatically\n",
+               v);
+  return Unwinder::kAuto;
+}
+
+/// MEMX_UNWIND_VERIFY=1: the cached-rule walk's captures are also made with libunwind and
+/// compared; the counts are printed at exit (a debugging aid).
+bool verify_from_environment() noexcept {
+  const char* v = std::getenv("MEMX_UNWIND_VERIFY");
+  if (v == nullptr || *v == '\0') return false;
+  const std::optional<bool> on = parse_bool(v);
+  if (!on.has_value()) {
+    std::fprintf(stderr, "memx: ignoring MEMX_UNWIND_VERIFY=\"%.100s\": expected 1 or 0\n", v);
+    return false;
+  }
+  return *on;
+}
+
+std::atomic<bool> g_verified{false};  // MEMX_UNWIND_VERIFY was on in some enable()
+
+[[gnu::destructor]] void print_verify_counts() {
+  if (!g_verified.load(kRelaxed)) return;
+  const detail::CfiVerify v = detail::cfi_verify_counts();
+  std::fflush(stdout);  // after what the program printed
+  std::fprintf(stderr,
+               "memx: MEMX_UNWIND_VERIFY: %llu captures by dwarf-cfi compared with libunwind, "
+               "%llu mismatches, %llu captures left to libunwind\n",
+               static_cast<unsigned long long>(v.compared),
+               static_cast<unsigned long long>(v.mismatches),
+               static_cast<unsigned long long>(v.fell_back));
+}
+
 /// Probes the unwinders and publishes the capture plan (enable and enable_sampling).
 bool start_capture(int depth, Unwinder u) noexcept {
   static const bool fork_handler = pthread_atfork(nullptr, nullptr, stacks_off_in_child) == 0;
@@ -362,9 +443,18 @@ bool start_capture(int depth, Unwinder u) noexcept {
   }
   detail::g_probe = r;
   if (!r.ok) return false;
-  if (u == Unwinder::kAuto) u = r.fp_correct ? Unwinder::kFramePointer : Unwinder::kLibunwind;
-  const int skip = u == Unwinder::kFramePointer ? r.fp_skip : r.lu_skip;
+  if (u == Unwinder::kAuto) u = unwinder_from_environment();
+  if (u == Unwinder::kAuto) {
+    u = r.fp_correct    ? Unwinder::kFramePointer
+        : r.cfi_correct ? Unwinder::kDwarfCfi
+                        : Unwinder::kLibunwind;
+  }
+  const int skip = u == Unwinder::kFramePointer ? r.fp_skip
+                   : u == Unwinder::kDwarfCfi   ? r.cfi_skip
+                                                : r.lu_skip;
   if (skip < 0) return false;
+  const bool verify = u == Unwinder::kDwarfCfi && verify_from_environment();
+  if (verify) g_verified.store(true, kRelaxed);
   g_depth.store(0, std::memory_order_release);
   detail::g_sample_interval.store(0, std::memory_order_release);
   detail::g_capture_plan.store(0, std::memory_order_release);
@@ -374,7 +464,8 @@ bool start_capture(int depth, Unwinder u) noexcept {
   detail::g_dwarf_fn.store(detail::dwarf_backtrace_fn(), kRelaxed);
   detail::g_capture_plan.store(
       static_cast<std::uint32_t>(depth) | static_cast<std::uint32_t>(skip) << 8 |
-          (u == Unwinder::kFramePointer ? detail::kPlanFramePointer : 0),
+          (u == Unwinder::kFramePointer ? detail::kPlanFramePointer : 0) |
+          (u == Unwinder::kDwarfCfi ? detail::kPlanCfi : 0) | (verify ? detail::kPlanVerify : 0),
       std::memory_order_release);
   return true;
 }

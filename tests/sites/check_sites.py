@@ -38,7 +38,7 @@ def main():
     if r.get("version") != 3:
         problems.append(f"version {r.get('version')}, expected 3")
     st = r.get("stacks")
-    if not st or st.get("depth", 0) < 1 or st.get("unwinder") not in ("libunwind", "frame-pointer", "glibc-backtrace"):
+    if not st or st.get("depth", 0) < 1 or st.get("unwinder") not in ("libunwind", "frame-pointer", "glibc-backtrace", "dwarf-cfi"):
         problems.append(f"no usable stacks header: {st}")
     elif not st.get("final") or st.get("dropped") != 0:
         problems.append(f"stacks header not final or allocations dropped: {st}")

@@ -25,6 +25,7 @@
 
 namespace memx::detail {
 void probe_report(int& fp_skip, int& lu_skip, bool& fp_correct) noexcept;
+void probe_report_cfi(int& cfi_skip, bool& cfi_correct) noexcept;
 }
 
 namespace memx::test {
@@ -55,14 +56,19 @@ TEST_F(StackMode, EnableChoosesAnUnwinderAndCountsNothingOfItsOwn) {
   int fp_skip = 0, lu_skip = 0;
   bool fp_correct = false;
   detail::probe_report(fp_skip, lu_skip, fp_correct);
+  int cfi_skip = 0;
+  bool cfi_correct = false;
+  detail::probe_report_cfi(cfi_skip, cfi_correct);
   std::printf(
-      "probe: frame-pointer skip %d, libunwind skip %d, frame pointers %s through "
-      "libstdc++; chosen: %s\n",
-      fp_skip, lu_skip, fp_correct ? "correct" : "lose frames",
-      stacks::unwinder_name(stacks::unwinder()));
+      "probe: frame-pointer skip %d, libunwind skip %d, dwarf-cfi skip %d, frame pointers %s "
+      "through libstdc++, dwarf-cfi %s; chosen: %s\n",
+      fp_skip, lu_skip, cfi_skip, fp_correct ? "correct" : "lose frames",
+      cfi_correct ? "correct" : "not usable", stacks::unwinder_name(stacks::unwinder()));
   EXPECT_GE(lu_skip, 1);
-  EXPECT_EQ(stacks::unwinder(),
-            fp_correct ? stacks::Unwinder::kFramePointer : stacks::Unwinder::kLibunwind);
+  EXPECT_EQ(stacks::unwinder(), fp_correct    ? stacks::Unwinder::kFramePointer
+                                : cfi_correct ? stacks::Unwinder::kDwarfCfi
+                                              : stacks::Unwinder::kLibunwind);
+  if (cfi_correct) EXPECT_EQ(cfi_skip, lu_skip);
   EXPECT_EQ(stacks::depth(), 32);
   EXPECT_FALSE(stacks::enable(0));
   EXPECT_FALSE(stacks::enable(stacks::kMaxDepth + 1));

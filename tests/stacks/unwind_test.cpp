@@ -1,4 +1,4 @@
-// The two unwinders: stack bounds, agreement where every frame has a frame pointer, and
+// The unwinders: stack bounds, agreement where every frame has a frame pointer, and
 // what each costs per capture at depth 32 (printed, not asserted: a shared machine).
 // This file is built with -fno-omit-frame-pointer.
 #include <execinfo.h>
@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "memx/stacks.hpp"
+#include "stacks/cfi_unwind.hpp"
 #include "stacks/unwind.hpp"
 
 namespace memx::detail {
@@ -117,11 +118,52 @@ TEST(Unwind, CostPerCaptureAtDepth32) {
   const double glibc = ns_per_capture([](void** o, int n) { return backtrace(o, n); });
   const bool have_libunwind = load_dwarf_unwinder();
   const double lu = ns_per_capture([](void** o, int n) { return libunwind_backtrace(o, n); });
-  std::printf("ns per capture of 32 frames: frame-pointer %.0f, %s %.0f, glibc backtrace %.0f\n",
-              fp, have_libunwind ? "libunwind" : "(no libunwind) glibc backtrace", lu, glibc);
+  // The cached-rule walk (after its first capture, every rule is a hit).
+  double cfi = -1;
+  if (load_cfi_unwinder()) {
+    cfi = ns_per_capture([](void** o, int n) { return cfi_backtrace(o, n, read_caller_regs()); });
+  }
+  std::printf(
+      "ns per capture of 32 frames: frame-pointer %.0f, %s %.0f, dwarf-cfi %.0f, glibc backtrace "
+      "%.0f\n",
+      fp, have_libunwind ? "libunwind" : "(no libunwind) glibc backtrace", lu, cfi, glibc);
+  RecordProperty("ns_per_capture_32_dwarf_cfi", static_cast<int>(cfi));
   RecordProperty("ns_per_capture_32_frame_pointer", static_cast<int>(fp));
   RecordProperty("ns_per_capture_32_libunwind", static_cast<int>(lu));
   RecordProperty("ns_per_capture_32_glibc_backtrace", static_cast<int>(glibc));
+}
+
+/// The best of 5 timings of kN captures of a whole stack (about 20 frames: 8 below the test
+/// body), each the same as the last: what a workload's repeated stacks cost.
+template <class F>
+double ns_per_whole_capture(F&& capture, int& frames) {
+  void* out[64];
+  constexpr int kN = 20000;
+  double best = 1e300;
+  for (int rep = 0; rep < 5; ++rep) {
+    auto run = [&] {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < kN; ++i) frames = capture(out, 64);
+      const auto t1 = std::chrono::steady_clock::now();
+      best = std::min(best, std::chrono::duration<double, std::nano>(t1 - t0).count() / kN);
+    };
+    at_depth(8, run);
+  }
+  return best;
+}
+
+TEST(Unwind, CostPerCaptureOfAWholeRepeatedStack) {
+  if (!load_dwarf_unwinder() || !load_cfi_unwinder()) GTEST_SKIP() << "no libunwind or no dwarf-cfi";
+  int lu_frames = 0, cfi_frames = 0;
+  const double lu = ns_per_whole_capture([](void** o, int n) { return libunwind_backtrace(o, n); }, lu_frames);
+  const double cfi = ns_per_whole_capture(
+      [](void** o, int n) { return cfi_backtrace(o, n, read_caller_regs()); }, cfi_frames);
+  std::printf("ns per capture of a whole stack (%d frames), the same each time: libunwind %.0f, "
+              "dwarf-cfi %.0f\n", lu_frames, lu, cfi);
+  EXPECT_GT(cfi_frames, 10);
+  EXPECT_LT(cfi_frames, 64);
+  RecordProperty("ns_per_whole_capture_libunwind", static_cast<int>(lu));
+  RecordProperty("ns_per_whole_capture_dwarf_cfi", static_cast<int>(cfi));
 }
 
 }  // namespace

@@ -1,0 +1,85 @@
+// A third unwinder for x86-64: DWARF call-frame information walked by memx itself, with the
+// rule of each code address read once from elfutils' libdw and cached.
+//
+// libunwind's unw_backtrace costs 10-12 ns a frame (docs/stacks.md, "Where the time goes").
+// Here a frame costs one look-up in a process-wide open-addressing table (code address ->
+// CFA rule, lock-free for readers) and two loads (the return address and, where the frame
+// saved it, rbp). A rule is cached only when it is one this walk can follow exactly:
+//
+//   CFA = rsp + k or rbp + k; the return address at CFA - 8; rbp unchanged, saved at
+//   CFA + k, or undefined (then no later frame may need it); rsp of the caller = CFA.
+//
+// Anything else (a DWARF expression, a signal frame such as __restore_rt, no call-frame
+// information, an address in no module, a read outside the thread's stack) makes the walk
+// give up, and the caller captures that stack with libunwind instead: never a wrong stack.
+// The outermost frame (its return address "undefined", as in _start and clone3) ends the
+// walk as it ends libunwind's.
+//
+// A miss (an address seen for the first time) takes a mutex, asks libdw (loaded with dlopen,
+// RTLD_LOCAL, as libunwind is: the core does not link it) and publishes the rule; it happens
+// once per distinct address. Libraries loaded later (dlopen) are found: a miss re-reads the
+// module list when the dynamic loader's counters moved, and starts a fresh table when a
+// library was unloaded (its addresses may now hold other code).
+#pragma once
+
+#include <cstdint>
+
+namespace memx::detail {
+
+/// The registers a walk starts from, read where the capture is made (read_caller_regs).
+struct WalkRegs {
+  std::uintptr_t ip;  // an address in the capturing function (not a return address)
+  std::uintptr_t sp;
+  std::uintptr_t bp;
+};
+
+#if defined(__x86_64__)
+/// Reads the instruction pointer, rsp and rbp at this point of the calling function (always
+/// inlined: the registers are the caller's, valid for the call-frame rule at ip).
+[[gnu::always_inline]] inline WalkRegs read_caller_regs() noexcept {
+  WalkRegs r;
+  asm volatile(
+      "lea 0(%%rip), %0\n\t"
+      "mov %%rsp, %1\n\t"
+      "mov %%rbp, %2"
+      : "=r"(r.ip), "=r"(r.sp), "=r"(r.bp));
+  return r;
+}
+#else
+[[gnu::always_inline]] inline WalkRegs read_caller_regs() noexcept { return WalkRegs{0, 0, 0}; }
+#endif
+
+/// Walks the stack from r: writes r.ip, then each caller's return address (as libunwind's
+/// unw_backtrace would from the same place, from its second address on), at most max.
+/// Returns how many were written, or -1 when this stack must be captured another way (a
+/// frame whose rule the walk cannot follow, or the unwinder is not loaded).
+[[gnu::noinline]] int cfi_backtrace(void** out, int max, WalkRegs r) noexcept;
+
+/// Loads libdw for cfi_backtrace once (dlopen, RTLD_LOCAL); true if the walk can be used
+/// (x86-64, libdw found, not a ThreadSanitizer build). Not for the allocation path.
+bool load_cfi_unwinder() noexcept;
+
+/// What the walk has done so far (for tests, MEMX_UNWIND_VERIFY and the benchmark).
+struct CfiStats {
+  std::uint64_t rules;       // distinct addresses whose rule was looked up (misses)
+  std::uint64_t unusable;    // of those, rules the walk cannot follow (cached as such)
+  std::uint64_t gave_up;     // walks that returned -1
+  std::uint64_t reports;     // times the module list was read
+  std::uint64_t flushes;     // fresh tables after a library was unloaded
+};
+CfiStats cfi_stats() noexcept;
+
+/// MEMX_UNWIND_VERIFY: each capture made with the walk is also made with libunwind and the
+/// two compared (a debugging aid; see docs/stacks.md). note_cfi_verify records one
+/// comparison: ours (n frames) against libunwind's (lu_n); the first address of each is the
+/// capturing function's own and is not compared.
+void note_cfi_verify(void* const* ours, int n, void* const* lu, int lu_n) noexcept;
+struct CfiVerify {
+  std::uint64_t compared;
+  std::uint64_t mismatches;
+  std::uint64_t fell_back;  // captures the walk gave up on (made with libunwind alone)
+};
+CfiVerify cfi_verify_counts() noexcept;
+void note_cfi_fell_back() noexcept;
+
+}  // namespace memx::detail
