@@ -3,7 +3,7 @@
 // A report of a million tests takes about 700 MiB as TestRecords; diff and gate used to hold
 // two. Here the baseline is read into compact entries (its name, compared figures, status,
 // leak verdict; violations, budget and sites only for the few tests that have them), about
-// 130 bytes a test, then the new report is streamed (read_report_tests) and each of its tests
+// 150 bytes a test, then the new report is streamed (read_report_tests) and each of its tests
 // compared with its entry as it comes: only those that differ, or have no entry, are kept.
 #include "pair_reader.hpp"
 
@@ -94,8 +94,7 @@ class Baseline {
       slots_[at] = static_cast<std::uint32_t>(i);
     }
   }
-  /// The entry named `name` that no test of the new report matched yet (the reader rejects
-  /// a report with a test twice, so a second match is of a report about to be rejected).
+  /// The entry named `name`, or null.
   Entry* find(std::string_view name) {
     const std::size_t mask = slots_.size() - 1;
     for (std::size_t at = hash(name) & mask; slots_[at] != kEmpty; at = (at + 1) & mask) {
@@ -228,6 +227,8 @@ std::optional<ReportPair> read_pair(const std::vector<std::string>& base_paths,
     ++count;
     if (hooks.now) hooks.now(t);
     Entry* e = baseline.find(t.name);
+    // Matched already: the test is in the new report twice, which its reading rejects at
+    // the end; kept meanwhile as a test of its own.
     if (e != nullptr && !e->matched) {
       e->matched = true;
       e->differs = baseline.differs(*e, t);
@@ -246,10 +247,10 @@ std::optional<ReportPair> read_pair(const std::vector<std::string>& base_paths,
     count = same = 0;
   };
   ReportRead now_read = read_report_tests(now_file, now_sink);
-  if (now_read.stopped) return std::nullopt;
-  if (!now_read.report) throw InputError(now_read.error);
-
+  if (now_read.stopped) return std::nullopt;  // the whole reading writes the notes
+  // The notes as the whole reading writes them: the baseline's once it is read.
   note_incomplete(base_file, *base_read.report, err);
+  if (!now_read.report) throw InputError(now_read.error);
   note_incomplete(now_file, *now_read.report, err);
   pair.base = std::move(*base_read.report);
   pair.now = std::move(*now_read.report);
