@@ -411,10 +411,12 @@ struct TestSink {
 /// handed to `sink` once read and converted, so that a caller keeps only what it needs of a
 /// million tests. Tests come in the order of the array, except those with allocation sites
 /// (stack mode), which come after all the others, in order (they name the report's frame
-/// tables, which follow the tests). The report returned has no tests. What read_report_file
-/// rejects is rejected alike, a test that is in the report twice included; but only once
-/// the whole text is read: the sink may have taken tests of a report that turns out
-/// unusable. Never throws (what the sink throws becomes the read's error).
+/// tables, which follow the tests). A test's `binary` is as written (read_report_file clears
+/// one equal to the report's, known only at the end). The report returned has no tests.
+/// What read_report_file rejects is rejected alike, a test that is in the report twice
+/// included; but only once the whole text is read: the sink may have taken tests of a
+/// report that turns out unusable. Never throws (what the sink throws becomes the read's
+/// error).
 ReportRead read_report_tests(const std::string& path, const TestSink& sink);
 
 /// Writes the report like write_file_atomically with `durable`: a temporary file in the same

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -72,10 +74,6 @@ std::string new_figures_text(const TestFigures& f) {
       f.peak_bytes, f.net_bytes, f.net_blocks, f.allocs, f.rss_peak_bytes, f.runs);
 }
 
-bool contains(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
-
 }  // namespace
 
 std::string xml_escape(std::string_view text, bool attribute) {
@@ -133,15 +131,20 @@ std::string gate_junit(const std::vector<TestDiff>& diffs,
     if (text.empty()) return e + "/>\n";
     return e + ">" + xml_escape(text, false) + fmt::format("</{}>\n", tag);
   };
+  // Each test's line (the first of its name) and the missing tests, found by name once: a
+  // search of the lists for each of a million tests would take hours.
+  std::unordered_map<std::string_view, const TestRegressions*> line_of;
+  for (const TestRegressions& t : changed) line_of.emplace(t.test, &t);
+  const std::unordered_set<std::string_view> missing(facts.missing.begin(), facts.missing.end());
   for (const TestDiff& d : diffs) {
     const std::string label = d.label();
     const std::string name = printable_name(label);
-    const auto c = std::find_if(changed.begin(), changed.end(),
-                                [&](const TestRegressions& t) { return t.test == label; });
+    const auto found = line_of.find(label);
+    const TestRegressions* c = found == line_of.end() ? nullptr : found->second;
     std::string body;
     if (d.removed()) {
       const std::string why = "in the baseline, not in the new report";
-      if (contains(facts.missing, label)) {
+      if (missing.count(label) > 0) {
         ++failures;
         body = element("failure", "missing", name + ": " + why,
                        name + ": " + why + " (removed, renamed, filtered out or never reached)\n");
@@ -149,7 +152,7 @@ std::string gate_junit(const std::vector<TestDiff>& diffs,
         ++skipped;
         body = element("skipped", nullptr, name + ": " + why + " (not gated)", "");
       }
-    } else if (c != changed.end()) {
+    } else if (c != nullptr) {
       const std::string text =
           c->line + "\n" + (d.base ? figures_text(d) : new_figures_text(*d.now_figures()));
       if (c->allowed) {
