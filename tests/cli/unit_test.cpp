@@ -845,7 +845,9 @@ TEST(ReadPair, KeepsEveryTestThatDiffersAsTheWholeReportsHaveIt) {
     std::ostringstream notes_whole, notes_pair;
     const Report base_whole = read_one_report({base_file.path()}, notes_whole, "base");
     const Report now_whole = read_one_report({now_file.path()}, notes_whole, "new");
-    const std::optional<ReportPair> pair = read_pair({base_file.path()}, {now_file.path()}, notes_pair);
+    PairHooks hooks;
+    hooks.places = true;
+    const std::optional<ReportPair> pair = read_pair({base_file.path()}, {now_file.path()}, notes_pair, hooks);
     ASSERT_TRUE(pair.has_value());
     EXPECT_EQ(notes_pair.str(), notes_whole.str());
     EXPECT_EQ(pair->base_tests, base.tests.size());
@@ -879,6 +881,14 @@ TEST(ReadPair, KeepsEveryTestThatDiffersAsTheWholeReportsHaveIt) {
     for (const Regression& r : find_regressions(whole, rules)) whole_messages.push_back(r.message);
     for (const Regression& r : find_regressions(kept, rules)) kept_messages.push_back(r.message);
     EXPECT_EQ(kept_messages, whole_messages);
+    // --junit lists every test: those left out in their places.
+    EXPECT_EQ(pair->left_out.size(), pair->same);
+    GateJunitFacts junit_facts;
+    for (const TestDiff& d : whole) {
+      if (d.removed()) junit_facts.missing.push_back(d.label());
+    }
+    EXPECT_EQ(gate_junit(kept, group_by_test(find_regressions(kept, rules)), junit_facts, pair->left_out),
+              gate_junit(whole, group_by_test(find_regressions(whole, rules)), junit_facts));
     kept_total += kept.size();
     same_total += same;
   }

@@ -264,9 +264,9 @@ void register_gate(CLI::App& app, Runner& runner) {
         hooks.now_restart = [&] { std::fill(used.begin(), used.end(), 0); };
       }
       // The gate names only the tests that differ: the reports are streamed and those kept
-      // (pair_reader.hpp). --junit lists every test: both are read whole.
-      std::optional<ReportPair> pair;
-      if (args->junit.empty()) pair = read_pair({args->baseline}, args->reports, io.err, hooks);
+      // (pair_reader.hpp); --junit lists the others by name, in their places.
+      hooks.places = !args->junit.empty();
+      std::optional<ReportPair> pair = read_pair({args->baseline}, args->reports, io.err, hooks);
       Report base_whole, now_whole;
       if (!pair) {
         std::fill(used.begin(), used.end(), 0);  // a streamed reading may have counted some
@@ -409,7 +409,8 @@ void register_gate(CLI::App& app, Runner& runner) {
         for (const std::string& w : outcome.incomplete_allowed) {
           facts.incomplete_allowed.push_back(with_paths(w));
         }
-        write_text_file(args->junit, gate_junit(diffs, changed, facts));
+        write_text_file(args->junit, pair ? gate_junit(diffs, changed, facts, pair->left_out)
+                                          : gate_junit(diffs, changed, facts));
       }
       return outcome.problems() == 0 || args->warn_only ? kOk : kProblem;
     };

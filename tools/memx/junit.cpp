@@ -115,7 +115,8 @@ std::string xml_escape(std::string_view text, bool attribute) {
 }
 
 std::string gate_junit(const std::vector<TestDiff>& diffs,
-                       const std::vector<TestRegressions>& changed, const GateJunitFacts& facts) {
+                       const std::vector<TestRegressions>& changed, const GateJunitFacts& facts,
+                       const std::vector<std::pair<std::size_t, std::string_view>>& left_out) {
   std::string cases;
   std::size_t tests = 0, failures = 0, skipped = 0;
   auto testcase = [&](const std::string& name, const std::string& body) {
@@ -136,7 +137,19 @@ std::string gate_junit(const std::vector<TestDiff>& diffs,
   std::unordered_map<std::string_view, const TestRegressions*> line_of;
   for (const TestRegressions& t : changed) line_of.emplace(t.test, &t);
   const std::unordered_set<std::string_view> missing(facts.missing.begin(), facts.missing.end());
+  // The tests left out of `diffs` in their places among the new report's: `index` is the
+  // new report's next test; `all` writes every one left.
+  std::size_t next_left_out = 0, index = 0;
+  auto write_left_out = [&](bool all) {
+    while (next_left_out < left_out.size() && (all || left_out[next_left_out].first == index)) {
+      testcase(printable_name(std::string(left_out[next_left_out].second)), "");
+      ++next_left_out;
+      ++index;
+    }
+  };
   for (const TestDiff& d : diffs) {
+    write_left_out(!d.now);  // the baseline's missing tests come after all the new report's
+    if (d.now) ++index;
     const std::string label = d.label();
     const std::string name = printable_name(label);
     const auto found = line_of.find(label);
@@ -166,6 +179,7 @@ std::string gate_junit(const std::vector<TestDiff>& diffs,
     }
     testcase(name, body);
   }
+  write_left_out(true);
   // The testcase's name stays the same from run to run (CI systems track tests by name);
   // the message names the file.
   for (const auto& [what, paths] : facts.incomplete) {

@@ -203,7 +203,8 @@ std::optional<ReportPair> read_pair(const std::vector<std::string>& base_paths,
   if (base_file.empty() || now_file.empty()) return std::nullopt;
 
   // The baseline, compact. A test of its own binary: the reports are read whole.
-  Baseline baseline;
+  auto owner = std::make_shared<Baseline>();
+  Baseline& baseline = *owner;
   TestSink base_sink;
   base_sink.take = [&](std::size_t i, TestRecord&& t) {
     if (!t.binary.empty()) return false;
@@ -220,6 +221,7 @@ std::optional<ReportPair> read_pair(const std::vector<std::string>& base_paths,
   // The new report, test by test against it: kept when different or new.
   ReportPair pair;
   std::vector<std::pair<std::size_t, TestRecord>> kept;  // (index, test)
+  std::vector<std::pair<std::size_t, std::string_view>> left_out;  // (index, name)
   std::size_t count = 0, same = 0;
   TestSink now_sink;
   now_sink.take = [&](std::size_t i, TestRecord&& t) {
@@ -234,6 +236,7 @@ std::optional<ReportPair> read_pair(const std::vector<std::string>& base_paths,
       e->differs = baseline.differs(*e, t);
       if (!e->differs) {
         ++same;
+        if (hooks.places) left_out.emplace_back(i, e->name_view());
         return true;
       }
     }
@@ -244,6 +247,7 @@ std::optional<ReportPair> read_pair(const std::vector<std::string>& base_paths,
     baseline.unmatch();
     if (hooks.now_restart) hooks.now_restart();
     kept.clear();
+    left_out.clear();
     count = same = 0;
   };
   ReportRead now_read = read_report_tests(now_file, now_sink);
@@ -265,6 +269,12 @@ std::optional<ReportPair> read_pair(const std::vector<std::string>& base_paths,
   for (std::size_t i = 0; i < baseline.size(); ++i) {
     const Entry& e = baseline[i];
     if (!e.matched || e.differs) pair.base.tests.push_back(baseline.record(e));
+  }
+  if (hooks.places) {
+    std::stable_sort(left_out.begin(), left_out.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    pair.left_out = std::move(left_out);
+    pair.names = std::move(owner);
   }
   return pair;
 }

@@ -6,8 +6,11 @@
 #include <cstddef>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "memx/report.hpp"
@@ -32,6 +35,10 @@ struct ReportPair {
   /// RSS and the number of runs), status, leak verdict, counted leak and gated budget
   /// violations on both sides, so that neither diff nor gate has anything to say of them.
   std::size_t same = 0;
+  /// With PairHooks::places: each test left out, as its index in the new report and its
+  /// name, in order (the names live in `names`).
+  std::vector<std::pair<std::size_t, std::string_view>> left_out;
+  std::shared_ptr<const void> names;  ///< owns what left_out's names point into
 };
 
 /// How read_pair treats each test as read: `base` and `now` may change a test before it is
@@ -41,6 +48,8 @@ struct PairHooks {
   std::function<void(TestRecord&)> now;   ///< each test of the new report
   /// The new report is read again from its start (what `now` counted is to be forgotten).
   std::function<void()> now_restart;
+  /// Fill ReportPair::left_out (what lists every test, as `gate --junit`, needs).
+  bool places = false;
 };
 
 /// Reads `base_paths` and `now_paths` for a comparison, with read_one_report's notes on
