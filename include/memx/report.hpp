@@ -380,6 +380,8 @@ bool write_json(const Report& report, const TextSink& sink, std::size_t chunk = 
 struct ReportRead {
   std::optional<Report> report;  ///< set on success
   std::string error;             ///< set on failure: "<source>: <path>: <what is wrong>"
+  /// read_report_tests: the sink stopped the reading (no report, no error).
+  bool stopped = false;
 };
 
 /// Parses and validates a report's text; `source_name` (usually the file name) starts
@@ -398,6 +400,28 @@ ReportRead read_report_file(const std::string& path);
 /// Reads a report from an open descriptor (a file, a pipe), 1 MiB at a time, never holding
 /// its whole text; `path` names it in messages. Never throws.
 ReportRead read_report_fd(int fd, const std::string& path);
+
+/// Where read_report_tests hands a report's tests, one at a time.
+struct TestSink {
+  /// Takes the test at `index` of the report's "tests"; false stops the reading
+  /// (ReportRead::stopped).
+  std::function<bool(std::size_t index, TestRecord&& test)> take;
+  /// The text is read again from its start (a second reader, to say where it is not valid
+  /// JSON, or a second "tests" member): forget the tests taken so far. May be empty.
+  std::function<void()> restart;
+};
+
+/// Reads the report at `path` as read_report_file does, without keeping its tests: each is
+/// handed to `sink` once read and converted, so that a caller keeps only what it needs of a
+/// million tests. Tests come in the order of the array, except those with allocation sites
+/// (stack mode), which come after all the others, in order (they name the report's frame
+/// tables, which follow the tests). A test's `binary` is as written (read_report_file clears
+/// one equal to the report's, known only at the end). The report returned has no tests.
+/// What read_report_file rejects is rejected alike, a test that is in the report twice
+/// included; but only once the whole text is read: the sink may have taken tests of a
+/// report that turns out unusable. Never throws (what the sink throws becomes the read's
+/// error).
+ReportRead read_report_tests(const std::string& path, const TestSink& sink);
 
 /// Writes the report like write_file_atomically with `durable`: a temporary file in the same
 /// directory, fsynced and renamed over `path`, so a reader never sees a half-written file.

@@ -7,6 +7,7 @@
 #include <exception>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 #include <utility>
 
 #include <cerrno>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -1200,10 +1202,70 @@ class TestList {
   std::size_t size_ = 0;
 };
 
+/// Thrown when a TestSink stops the reading (ReportRead::stopped).
+struct Stopped {};
+
+/// The keys (name, binary) of the tests a TestSink took, by index, for the check that no
+/// test is in the report twice: the names in blocks of 1 MiB, 16 bytes a test besides.
+class KeyStore {
+ public:
+  void put(std::size_t i, const TestRecord& t) {
+    if (i >= keys_.size()) keys_.resize(i + 1);
+    Key& k = keys_[i];
+    k.name = store(t.name);
+    k.length = static_cast<std::uint32_t>(t.name.size());
+    k.binary = 0;
+    if (!t.binary.empty()) {
+      const auto b = std::find(binaries_.begin(), binaries_.end(), t.binary);
+      k.binary = static_cast<std::uint32_t>(b - binaries_.begin()) + 1;
+      if (b == binaries_.end()) binaries_.push_back(t.binary);
+    }
+  }
+  std::size_t size() const { return keys_.size(); }
+  std::string_view name(std::size_t i) const { return {keys_[i].name, keys_[i].length}; }
+  /// The test's own binary; "" for the report's (and for `report_binary` itself).
+  std::string_view binary(std::size_t i, const std::string& report_binary) const {
+    if (keys_[i].binary == 0) return {};
+    const std::string& b = binaries_[keys_[i].binary - 1];
+    return b == report_binary ? std::string_view() : std::string_view(b);
+  }
+
+ private:
+  struct Key {
+    const char* name = nullptr;
+    std::uint32_t length = 0;
+    std::uint32_t binary = 0;  // 1 + index in binaries_; 0: none
+  };
+  const char* store(std::string_view text) {
+    if (text.size() > kBlock / 4) {  // a long name: a block of its own
+      long_.push_back(std::make_unique<char[]>(text.size()));
+      std::memcpy(long_.back().get(), text.data(), text.size());
+      return long_.back().get();
+    }
+    if (blocks_.empty() || used_ + text.size() > kBlock) {
+      blocks_.push_back(std::make_unique<char[]>(kBlock));
+      used_ = 0;
+    }
+    char* at = blocks_.back().get() + used_;
+    std::memcpy(at, text.data(), text.size());
+    used_ += text.size();
+    return at;
+  }
+  static constexpr std::size_t kBlock = std::size_t{1} << 20;
+  std::vector<Key> keys_;
+  std::vector<std::string> binaries_;  // the distinct binaries of tests that name their own
+  std::vector<std::unique_ptr<char[]>> blocks_;  // names, one after another
+  std::vector<std::unique_ptr<char[]>> long_;    // names longer than a quarter of a block
+  std::size_t used_ = 0;                         // bytes of the last block taken
+};
+
 /// The tests of the top-level "tests" array as the streaming reader took them: converted as
 /// each was read, except those with sites (they name stacks of the tables that follow the
-/// tests), which wait here (as a document or as their text).
+/// tests), which wait here (as a document or as their text). With a sink (read_report_tests)
+/// each test goes to it instead, and only its key is kept.
 struct StreamedTests {
+  explicit StreamedTests(const TestSink* s = nullptr) : sink(s) {}
+
   TestList tests;                                      // in order; placeholders where deferred
   std::vector<std::pair<std::size_t, json>> deferred;  // (index, document), ascending
   std::vector<std::pair<std::size_t, std::string>> deferred_text;  // (index, JSON text), ascending
@@ -1211,7 +1273,89 @@ struct StreamedTests {
   std::size_t error_index = 0;
   std::size_t count = 0;
   bool taken = false;  // the array was read here: the header's document has no "tests"
+  const TestSink* sink = nullptr;  // where the tests go, if anywhere
+  KeyStore keys;                   // with a sink: the keys of the tests it took
+
+  /// The test at index i, read in order.
+  void add(std::size_t i, TestRecord&& t) {
+    if (sink == nullptr) {
+      tests.push_back(std::move(t));
+    } else {
+      give(i, std::move(t));
+    }
+  }
+  /// A place for the test read now, converted later (put).
+  void defer() {
+    if (sink == nullptr) tests.emplace_back();
+  }
+  /// The deferred test at index i, converted.
+  void put(std::size_t i, TestRecord&& t) {
+    if (sink == nullptr) {
+      tests[i] = std::move(t);
+    } else {
+      give(i, std::move(t));
+    }
+  }
+  /// Forgets every test (a second "tests" member replaces the first), keeping the sink.
+  void reset() {
+    const TestSink* s = sink;
+    const bool restart = s != nullptr && keys.size() > 0;
+    *this = StreamedTests(s);
+    if (restart && s->restart) s->restart();
+  }
+
+ private:
+  void give(std::size_t i, TestRecord&& t) {
+    keys.put(i, t);
+    if (!sink->take(i, std::move(t))) throw Stopped{};
+  }
 };
+
+/// The first test whose key (binary and name) an earlier test of the report has, as the
+/// error that names it; nullopt when every test is there once. `name(i)` and `binary(i)`
+/// ("": the report's) are test i's, of `n`.
+template <class Name, class Binary>
+std::optional<Invalid> duplicate_test(std::size_t n, const Name& name, const Binary& binary) {
+  // Keys are the names alone when every test is of the report's binary (no copies).
+  bool own = false;
+  for (std::size_t i = 0; i < n && !own; ++i) own = !binary(i).empty();
+  std::vector<std::string> keys;
+  if (own) {
+    keys.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) keys.push_back(std::string(binary(i)) + '\0' + std::string(name(i)));
+  }
+  // Sorted by the keys' hashes, equal keys are neighbours: the second occurrence that
+  // comes first in the array is named, with its first occurrence.
+  const auto key_of = [&](std::size_t i) { return own ? std::string_view(keys[i]) : std::string_view(name(i)); };
+  std::vector<std::pair<std::size_t, std::size_t>> hashes(n);  // (hash, index)
+  for (std::size_t i = 0; i < n; ++i) hashes[i] = {std::hash<std::string_view>{}(key_of(i)), i};
+  std::sort(hashes.begin(), hashes.end());
+  std::size_t twice = n, first = 0;  // the earliest second occurrence, and its first
+  for (std::size_t a = 0; a < hashes.size();) {
+    std::size_t b = a + 1;
+    while (b < hashes.size() && hashes[b].first == hashes[a].first) ++b;
+    for (std::size_t x = a; x + 1 < b; ++x) {  // a run of equal hashes (ascending indexes)
+      for (std::size_t y = x + 1; y < b; ++y) {
+        if (hashes[y].second < twice && key_of(hashes[x].second) == key_of(hashes[y].second)) {
+          twice = hashes[y].second;
+          first = hashes[x].second;
+          break;
+        }
+      }
+    }
+    a = b;
+  }
+  if (twice == n) return std::nullopt;
+  const std::string_view the_name = name(twice), the_binary = binary(twice);
+  return Invalid{join(index(kTests, twice), "name").str(),
+                 the_binary.empty()
+                     ? fmt::format("the test \"{}\" is in the report twice (also tests[{}]); "
+                                   "a report holds each test once",
+                                   the_name, first)
+                     : fmt::format("the test \"{}\" of {} is in the report twice (also "
+                                   "tests[{}]); a report holds each test once",
+                                   the_name, the_binary, first)};
+}
 
 template <class V>
 Report report_at(const V& v, StreamedTests& streamed) {
@@ -1309,66 +1453,36 @@ Report report_at(const V& v, StreamedTests& streamed) {
   // The header is valid: now the first test that is not, in the order of the array.
   for (auto& [i, doc] : streamed.deferred) {
     if (streamed.error && i > streamed.error_index) break;
-    streamed.tests[i] = test_at(JsonValue(doc), index(kTests, i), tables);
+    streamed.put(i, test_at(JsonValue(doc), index(kTests, i), tables));
   }
   if (!streamed.deferred_text.empty()) {
     simdjson::dom::parser parser;
     for (auto& [i, text] : streamed.deferred_text) {
       if (streamed.error && i > streamed.error_index) break;
       const Path p = index(kTests, i);
-      streamed.tests[i] = test_at(DomValue(parse_text(parser, text, p)), p, tables);
+      streamed.put(i, test_at(DomValue(parse_text(parser, text, p)), p, tables));
       std::string().swap(text);
     }
   }
   if (streamed.error) throw *streamed.error;
-  r.tests = streamed.tests.take();
   // One record per test (binary and name): with two, every reader would see only one of
   // them (a regression in the other would pass the gate).
-  for (TestRecord& t : r.tests) {
-    if (t.binary == r.binary) t.binary.clear();
-  }
-  // Keys are the names alone when every test is of the report's binary (no copies).
-  bool own = false;
-  for (const TestRecord& t : r.tests) own = own || !t.binary.empty();
-  std::vector<std::string> keys;
-  if (own) {
-    keys.reserve(r.tests.size());
-    for (const TestRecord& t : r.tests) keys.push_back(t.binary + '\0' + t.name);
-  }
-  // Sorted by the keys' hashes, equal keys are neighbours: the second occurrence that
-  // comes first in the array is named, with its first occurrence.
-  const auto key_of = [&](std::size_t i) {
-    return own ? std::string_view(keys[i]) : std::string_view(r.tests[i].name);
-  };
-  std::vector<std::pair<std::size_t, std::size_t>> hashes(r.tests.size());  // (hash, index)
-  for (std::size_t i = 0; i < r.tests.size(); ++i) hashes[i] = {std::hash<std::string_view>{}(key_of(i)), i};
-  std::sort(hashes.begin(), hashes.end());
-  std::size_t twice = r.tests.size(), first = 0;  // the earliest second occurrence, and its first
-  for (std::size_t a = 0; a < hashes.size();) {
-    std::size_t b = a + 1;
-    while (b < hashes.size() && hashes[b].first == hashes[a].first) ++b;
-    for (std::size_t x = a; x + 1 < b; ++x) {  // a run of equal hashes (ascending indexes)
-      for (std::size_t y = x + 1; y < b; ++y) {
-        if (hashes[y].second < twice && key_of(hashes[x].second) == key_of(hashes[y].second)) {
-          twice = hashes[y].second;
-          first = hashes[x].second;
-          break;
-        }
-      }
+  std::optional<Invalid> twice;
+  if (streamed.sink != nullptr) {
+    const KeyStore& keys = streamed.keys;
+    twice = duplicate_test(
+        keys.size(), [&](std::size_t i) { return keys.name(i); },
+        [&](std::size_t i) { return keys.binary(i, r.binary); });
+  } else {
+    r.tests = streamed.tests.take();
+    for (TestRecord& t : r.tests) {
+      if (t.binary == r.binary) t.binary.clear();
     }
-    a = b;
+    twice = duplicate_test(
+        r.tests.size(), [&](std::size_t i) -> std::string_view { return r.tests[i].name; },
+        [&](std::size_t i) -> std::string_view { return r.tests[i].binary; });
   }
-  if (twice < r.tests.size()) {
-    const TestRecord& t = r.tests[twice];
-    throw Invalid{join(index(kTests, twice), "name").str(),
-                  t.binary.empty()
-                      ? fmt::format("the test \"{}\" is in the report twice (also tests[{}]); "
-                                    "a report holds each test once",
-                                    t.name, first)
-                      : fmt::format("the test \"{}\" of {} is in the report twice (also "
-                                    "tests[{}]); a report holds each test once",
-                                    t.name, t.binary, first)};
-  }
+  if (twice) throw *twice;
   return r;
 }
 
@@ -1778,11 +1892,11 @@ class TestBatch {
       const DomValue v(element);
       if (!streamed_.error) {
         if (v.kind() == Kind::object && (v.find("sites") || v.find("peak_sites"))) {
-          streamed_.tests.emplace_back();
+          streamed_.defer();
           streamed_.deferred_text.emplace_back(i, text_.substr(starts_[k], ends_[k] - starts_[k]));
         } else {
           try {
-            streamed_.tests.push_back(test_at(v, index(kTests, i), ReadTables{}));
+            streamed_.add(i, test_at(v, index(kTests, i), ReadTables{}));
           } catch (const Invalid& invalid) {
             streamed_.error = invalid;
             streamed_.error_index = i;
@@ -1821,9 +1935,9 @@ std::string member_name(std::string_view quoted, simdjson::dom::parser& parser, 
 
 /// Reads a report with the Scanner and simdjson (see above). Throws NotJson when the text
 /// is not valid JSON, Invalid when it is not a valid report.
-Report read_fast(Source& source) {
+Report read_fast(Source& source, const TestSink* sink) {
   Scanner scan(source);
-  StreamedTests streamed;
+  StreamedTests streamed(sink);
   simdjson::dom::parser parser;
   std::string header = "{";
   std::string quoted;
@@ -1844,7 +1958,7 @@ Report read_fast(Source& source) {
       const std::string name = member_name(quoted, parser, at);
       scan.expect(':', "after a member name");
       c = scan.peek();
-      if (name == "tests") streamed = StreamedTests{};  // a later "tests" replaces the first
+      if (name == "tests") streamed.reset();  // a later "tests" replaces the first
       if (name == "tests" && c == '[') {
         scan.take();
         streamed.taken = true;
@@ -1945,7 +2059,7 @@ class ReportSax : public nlohmann::json_sax<json> {
     if (!open(json::array())) return false;
     if (tests) {
       tests_ = stack_.back();
-      streamed_ = StreamedTests{};  // a second "tests" replaces the first, as in a document
+      streamed_.reset();  // a second "tests" replaces the first, as in a document
     }
     return true;
   }
@@ -2009,11 +2123,11 @@ class ReportSax : public nlohmann::json_sax<json> {
     const std::size_t i = streamed_.count++;
     if (!streamed_.error) {
       if (doc.is_object() && (doc.contains("sites") || doc.contains("peak_sites"))) {
-        streamed_.tests.emplace_back();
+        streamed_.defer();
         streamed_.deferred.emplace_back(i, std::move(doc));
       } else {
         try {
-          streamed_.tests.push_back(test_at(JsonValue(doc), index(kTests, i), ReadTables{}));
+          streamed_.add(i, test_at(JsonValue(doc), index(kTests, i), ReadTables{}));
         } catch (const Invalid& e) {
           streamed_.error = e;
           streamed_.error_index = i;
@@ -2033,8 +2147,8 @@ class ReportSax : public nlohmann::json_sax<json> {
 
 /// Reads a report with nlohmann's SAX parser: slower than read_fast, and exact about what
 /// is wrong where in a text that is not valid JSON.
-Report read_exact(Source& source, std::string& error) {
-  StreamedTests streamed;
+Report read_exact(Source& source, std::string& error, const TestSink* sink) {
+  StreamedTests streamed(sink);
   ReportSax sax(source, streamed);
   const bool parsed = json::sax_parse(SourceIterator(&source), SourceIterator(), &sax);
   if (source.failed) {
@@ -2048,7 +2162,8 @@ Report read_exact(Source& source, std::string& error) {
   return report_at(JsonValue(sax.root), streamed);
 }
 
-ReportRead read_from(Source& source, std::string_view source_name, bool fast = true) {
+ReportRead read_from(Source& source, std::string_view source_name, bool fast = true,
+                     const TestSink* sink = nullptr) {
   ReportRead out;
   try {
     // A zip archive (Bazel's test.outputs/outputs.zip holds a shard's reports): memx reads
@@ -2068,7 +2183,7 @@ ReportRead read_from(Source& source, std::string_view source_name, bool fast = t
       return out;
     }
     if (fast) try {
-      out.report = read_fast(source);
+      out.report = read_fast(source, sink);
       return out;
     } catch (const NotJson& not_json) {
       if (source.failed) {
@@ -2084,12 +2199,16 @@ ReportRead read_from(Source& source, std::string_view source_name, bool fast = t
       }
     }
     std::string error;
-    Report report = read_exact(source, error);
+    if (fast && sink != nullptr && sink->restart) sink->restart();  // read again from the start
+    Report report = read_exact(source, error, sink);
     if (!error.empty()) {
       out.error = source.failed ? error : fmt::format("{}: {}", source_name, error);
       return out;
     }
     out.report = std::move(report);
+  } catch (const Stopped&) {
+    out.report.reset();
+    out.stopped = true;
   } catch (const Invalid& e) {
     out.report.reset();
     out.error = e.path.empty() ? fmt::format("{}: {}", source_name, e.what)
@@ -2119,6 +2238,19 @@ ReportRead read_report_exact(std::string_view text, std::string_view source_name
 ReportRead read_report_fd(int fd, const std::string& path) {
   FdSource source(fd, path);
   return read_from(source, path);
+}
+
+ReportRead read_report_tests(const std::string& path, const TestSink& sink) {
+  ReportRead out;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    out.error = fmt::format("{}: cannot open: {}", path, std::strerror(errno));
+    return out;
+  }
+  FdSource source(fd, path);
+  out = read_from(source, path, true, &sink);
+  ::close(fd);
+  return out;
 }
 
 }  // namespace memx

@@ -889,3 +889,169 @@ TEST(ReadReport, FromAPipeInChunks) {
   ASSERT_TRUE(read.report.has_value()) << read.error;
   EXPECT_EQ(*read.report, r);
 }
+
+// ---- read_report_tests: the tests handed over one at a time ----------------------------------
+
+namespace {
+
+// `text` in a temporary file, removed at the end.
+class TextFile {
+ public:
+  explicit TextFile(const std::string& text) {
+    char name[] = "/tmp/memx_report_tests_XXXXXX";
+    const int fd = ::mkstemp(name);
+    if (fd >= 0) {
+      path_ = name;
+      std::size_t at = 0;
+      while (at < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
+        if (n <= 0) break;
+        at += static_cast<std::size_t>(n);
+      }
+      ::close(fd);
+    }
+  }
+  ~TextFile() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// What read_report_tests gives for the file: its result, the tests the sink holds at the
+// end (by index, each once), and the order they came in.
+struct Handed {
+  memx::ReportRead read;
+  std::vector<std::pair<std::size_t, memx::TestRecord>> tests;
+  std::vector<std::size_t> order;
+  int restarts = 0;
+};
+
+Handed hand_over(const std::string& path, std::size_t stop_at = static_cast<std::size_t>(-1)) {
+  Handed h;
+  memx::TestSink sink;
+  sink.take = [&](std::size_t i, memx::TestRecord&& t) {
+    if (i == stop_at) return false;
+    h.order.push_back(i);
+    h.tests.emplace_back(i, std::move(t));
+    return true;
+  };
+  sink.restart = [&] {
+    ++h.restarts;
+    h.tests.clear();
+    h.order.clear();
+  };
+  h.read = memx::read_report_tests(path, sink);
+  return h;
+}
+
+}  // namespace
+
+// Every test reaches the sink once, as read_report_file reads it, in the order of the array
+// except those with sites, which come last; the report returned is the same header.
+TEST(ReadReportTests, EveryTestIsHandedOverAsReadReportReadsIt) {
+  std::mt19937_64 rng(20261202);
+  int with_tests = 0, with_sites = 0;
+  for (int i = 0; i < 600; ++i) {
+    const memx::Report r = random_report(rng);
+    const std::string text = memx::to_json(r);
+    const TextFile file(text);
+    const memx::ReportRead whole = memx::read_report_file(file.path());
+    Handed h = hand_over(file.path());
+    ASSERT_EQ(h.read.error, whole.error);
+    ASSERT_EQ(h.read.report.has_value(), whole.report.has_value());
+    EXPECT_FALSE(h.read.stopped);
+    if (!whole.report) continue;
+    EXPECT_TRUE(h.read.report->tests.empty());
+    // Tests with sites (every test of a report in stack mode has the members) come after
+    // the others, each group in order.
+    const json doc = json::parse(text);
+    std::vector<std::size_t> expected;
+    for (int sited = 0; sited < 2; ++sited) {
+      for (std::size_t k = 0; k < doc["tests"].size(); ++k) {
+        const json& t = doc["tests"][k];
+        if ((t.contains("sites") || t.contains("peak_sites")) == (sited == 1)) expected.push_back(k);
+      }
+    }
+    EXPECT_EQ(h.order, expected);
+    std::sort(h.tests.begin(), h.tests.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    memx::Report rebuilt = *h.read.report;
+    for (auto& [k, t] : h.tests) {
+      if (t.binary == rebuilt.binary) t.binary.clear();  // as written: the whole reader clears it
+      rebuilt.tests.push_back(std::move(t));
+    }
+    ASSERT_EQ(rebuilt, *whole.report);
+    with_tests += whole.report->tests.empty() ? 0 : 1;
+    with_sites += r.stacks.depth > 0 && !whole.report->tests.empty() ? 1 : 0;
+  }
+  EXPECT_GT(with_tests, 30);
+  EXPECT_GT(with_sites, 5);
+}
+
+// A test twice is found without the reader keeping the tests: the same message.
+TEST(ReadReportTests, RejectsTheSameTestTwiceAsReadReportDoes) {
+  json doc = golden_json();
+  doc["tests"].push_back(doc["tests"][2]);
+  doc["tests"].push_back(doc["tests"][0]);
+  const TextFile file(doc.dump(2));
+  const Handed h = hand_over(file.path());
+  ASSERT_FALSE(h.read.report.has_value());
+  EXPECT_EQ(h.read.error, memx::read_report_file(file.path()).error);
+  EXPECT_NE(h.read.error.find("tests[5].name: the test"), std::string::npos) << h.read.error;
+  EXPECT_NE(h.read.error.find("(also tests[2])"), std::string::npos) << h.read.error;
+  // Of the report's own binary or of another: the binary is part of the key.
+  doc = golden_json();
+  doc["tests"].push_back(doc["tests"][1]);
+  doc["tests"][5]["binary"] = "other_tests";
+  const TextFile two_binaries(doc.dump(2));
+  const Handed h2 = hand_over(two_binaries.path());
+  EXPECT_TRUE(h2.read.report.has_value()) << h2.read.error;
+  doc["tests"].push_back(doc["tests"][5]);
+  const TextFile twice_there(doc.dump(2));
+  const Handed h3 = hand_over(twice_there.path());
+  ASSERT_FALSE(h3.read.report.has_value());
+  EXPECT_EQ(h3.read.error, memx::read_report_file(twice_there.path()).error);
+  EXPECT_NE(h3.read.error.find("of other_tests is in the report twice (also tests[5])"), std::string::npos)
+      << h3.read.error;
+}
+
+// The sink stops the reading: no report and no error, nothing after the test it refused.
+TEST(ReadReportTests, TheSinkStopsTheReading) {
+  const TextFile file(memx::to_json(basic_report()));
+  const Handed h = hand_over(file.path(), 2);
+  EXPECT_TRUE(h.read.stopped);
+  EXPECT_FALSE(h.read.report.has_value());
+  EXPECT_EQ(h.read.error, "");
+  EXPECT_EQ(h.order, (std::vector<std::size_t>{0, 1}));
+}
+
+// A text the fast reader cannot take is read again by nlohmann's parser: the sink is told
+// to start over, and ends with each test once. An invalid one is an error, as before.
+TEST(ReadReportTests, ASecondReadingStartsTheSinkOver) {
+  json doc = golden_json();
+  std::string text = doc.dump(2);
+  // A number simdjson does not take (beyond 64 bits) where a double is read.
+  const std::string duration = "\"duration_ms\": ";
+  const std::size_t at = text.rfind(duration);
+  ASSERT_NE(at, std::string::npos);
+  const std::size_t end = text.find_first_of(",\n}", at + duration.size());
+  text.replace(at + duration.size(), end - at - duration.size(), "123456789012345678901234567890");
+  const TextFile file(text);
+  const memx::ReportRead whole = memx::read_report_file(file.path());
+  const Handed h = hand_over(file.path());
+  ASSERT_EQ(h.read.error, whole.error);
+  EXPECT_EQ(h.restarts, 1);  // before the second reading
+  ASSERT_TRUE(whole.report.has_value()) << whole.error;
+  {
+    EXPECT_EQ(h.tests.size(), whole.report->tests.size());
+    for (std::size_t k = 0; k < h.tests.size(); ++k) EXPECT_EQ(h.tests[k].first, k);
+  }
+  std::string bad = doc.dump(2);
+  bad.insert(bad.rfind("\"runs\""), "} ");
+  const TextFile bad_file(bad);
+  const Handed hb = hand_over(bad_file.path());
+  EXPECT_FALSE(hb.read.report.has_value());
+  EXPECT_EQ(hb.read.error, memx::read_report_file(bad_file.path()).error);
+}

@@ -2,10 +2,18 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "cli.hpp"
 #include "gate_rules.hpp"
 #include "html.hpp"
 #include "junit.hpp"
@@ -13,6 +21,7 @@
 #include "memx/identity.hpp"
 #include "memx/merge.hpp"
 #include "memx/sites.hpp"
+#include "pair_reader.hpp"
 #include "show.hpp"
 #include "sites_text.hpp"
 #include "table.hpp"
@@ -775,3 +784,181 @@ TEST(Html, ALargeReportIsAggregatedKeepingWhatNeedsLooking) {
   const std::string small = memx::cli::render_html(r, "t", "", nullptr, "");
   EXPECT_NE(small.find("\"aggregate\":null"), std::string::npos);
 }
+
+// ---- read_pair: diff and gate without either report whole ----------------------------------
+
+namespace memx::cli {
+namespace {
+
+// `report` written to a temporary file, removed at the end.
+class ReportFile {
+ public:
+  explicit ReportFile(const Report& report) {
+    char name[] = "/tmp/memx_pair_XXXXXX";
+    const int fd = ::mkstemp(name);
+    if (fd >= 0) {
+      ::close(fd);
+      path_ = name;
+      std::string error;
+      write_report_atomically(report, path_, &error);
+    }
+  }
+  ~ReportFile() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A test of random figures, verdict, budget and status (deterministic in `rng`).
+TestRecord random_test(std::mt19937_64& rng, const std::string& name) {
+  auto pick = [&](std::uint64_t n) { return static_cast<std::int64_t>(rng() % n); };
+  std::vector<RunRecord> runs;
+  for (std::int64_t k = pick(4); k > 0; --k) {
+    RunRecord r = run(pick(3) * 16, 100 + pick(3) * 50, static_cast<std::uint64_t>(10 + pick(3)));
+    r.rss_peak_bytes = pick(2) * 4096;
+    runs.push_back(r);
+  }
+  TestRecord t = test(name, static_cast<int>(pick(100)), std::move(runs));
+  t.status = static_cast<TestStatus>(pick(3));
+  if (pick(3) == 0) t.budget = parse_budget(pick(2) ? "peak=120" : "peak=120, warn").budget;
+  return t;
+}
+
+// A report of `names`' tests, analysed (violations, verdicts), suppressions of leaks too.
+Report random_report(std::mt19937_64& rng, const std::vector<std::string>& names) {
+  std::vector<TestRecord> tests;
+  for (const std::string& n : names) tests.push_back(random_test(rng, n));
+  Report r = report(std::move(tests), {1000, 1100, 1200});
+  for (TestRecord& t : r.tests) {
+    if (t.leak.verdict == Verdict::leak && rng() % 4 == 0) t.leak.suppressed_by = "leak:x";
+  }
+  return r;
+}
+
+// What diff and gate read of one test's comparison.
+std::string facts(const TestDiff& d) {
+  auto figures = [](const std::optional<TestFigures>& f) {
+    return f ? fmt::format("{}/{}/{}/{}/{}/{}", f->peak_bytes, f->net_bytes, f->net_blocks, f->allocs,
+                           f->rss_peak_bytes, f->runs)
+             : std::string("-");
+  };
+  auto side = [](const TestRecord* t) {
+    return t ? fmt::format("{}/{}/{}/{}/{}/{}/{}", to_string(t->status), to_string(t->leak.verdict),
+                           to_string(t->leak.confidence), t->leak.bytes_per_run, t->leak.blocks_per_run,
+                           t->leak.suppressed_by, gated_violations(*t))
+             : std::string("-");
+  };
+  return fmt::format("{} {} {} {} {} {}{}{}{}{}{}", d.label(), figures(d.base_figures()), figures(d.now_figures()),
+                     side(d.base), side(d.now), d.added(), d.removed(), d.newly_leaks(), d.leak_fixed(),
+                     d.newly_over_budget(), d.changed());
+}
+
+// The pair holds every test of the comparison that diff or gate can name, as the whole
+// reports have it; those left out are the same on both sides, and counted.
+TEST(ReadPair, KeepsEveryTestThatDiffersAsTheWholeReportsHaveIt) {
+  std::mt19937_64 rng(20261201);
+  std::size_t kept_total = 0, same_total = 0;
+  for (int round = 0; round < 40; ++round) {
+    std::vector<std::string> base_names, now_names;
+    for (int i = 0; i < 60; ++i) {
+      const std::string name = "Suite.Test" + std::to_string(i);
+      if (rng() % 10 != 0) base_names.push_back(name);  // some only in the new report
+      if (rng() % 10 != 0) now_names.push_back(name);   // some only in the baseline
+    }
+    std::shuffle(now_names.begin(), now_names.end(), rng);
+    const Report base = random_report(rng, base_names);
+    Report now = random_report(rng, now_names);
+    // Most tests as in the baseline (a copy of its record), so that many are the same.
+    for (TestRecord& t : now.tests) {
+      const auto b = std::find_if(base.tests.begin(), base.tests.end(), [&](const TestRecord& x) { return x.name == t.name; });
+      if (b != base.tests.end() && rng() % 3 != 0) t = *b;
+    }
+    if (round % 5 == 0) now.complete = false;
+    const ReportFile base_file(base), now_file(now);
+    std::ostringstream notes_whole, notes_pair;
+    const Report base_whole = read_one_report({base_file.path()}, notes_whole, "base");
+    const Report now_whole = read_one_report({now_file.path()}, notes_whole, "new");
+    PairHooks hooks;
+    hooks.places = true;
+    const std::optional<ReportPair> pair = read_pair({base_file.path()}, {now_file.path()}, notes_pair, hooks);
+    ASSERT_TRUE(pair.has_value());
+    EXPECT_EQ(notes_pair.str(), notes_whole.str());
+    EXPECT_EQ(pair->base_tests, base.tests.size());
+    EXPECT_EQ(pair->now_tests, now.tests.size());
+    EXPECT_EQ(pair->now.complete, now.complete);
+
+    const std::vector<TestDiff> whole = diff_reports(base_whole, now_whole);
+    const std::vector<TestDiff> kept = diff_reports(pair->base, pair->now);
+    std::vector<std::string> expected;
+    std::size_t same = 0;
+    for (const TestDiff& d : whole) {
+      const bool differs = d.added() || d.removed() || d.changed() || d.newly_leaks() || d.leak_fixed() ||
+                           d.newly_over_budget() || d.base_figures()->rss_peak_bytes != d.now_figures()->rss_peak_bytes ||
+                           d.now->leak.verdict == Verdict::leak || gated_violations(*d.base) != gated_violations(*d.now) ||
+                           d.base->leak.reported_leak() != d.now->leak.reported_leak();
+      if (differs) {
+        expected.push_back(facts(d));
+      } else {
+        ++same;
+      }
+    }
+    std::vector<std::string> got;
+    for (const TestDiff& d : kept) got.push_back(facts(d));
+    EXPECT_EQ(got, expected);
+    EXPECT_EQ(pair->same, same);
+    EXPECT_EQ(pair->same + kept.size(), whole.size());
+    // The gate finds the same regressions, in the same order.
+    GateRules rules;
+    rules.rss = Tolerance{true, std::nullopt, 0};
+    std::vector<std::string> whole_messages, kept_messages;
+    for (const Regression& r : find_regressions(whole, rules)) whole_messages.push_back(r.message);
+    for (const Regression& r : find_regressions(kept, rules)) kept_messages.push_back(r.message);
+    EXPECT_EQ(kept_messages, whole_messages);
+    // --junit lists every test: those left out in their places.
+    EXPECT_EQ(pair->left_out.size(), pair->same);
+    GateJunitFacts junit_facts;
+    for (const TestDiff& d : whole) {
+      if (d.removed()) junit_facts.missing.push_back(d.label());
+    }
+    EXPECT_EQ(gate_junit(kept, group_by_test(find_regressions(kept, rules)), junit_facts, pair->left_out),
+              gate_junit(whole, group_by_test(find_regressions(whole, rules)), junit_facts));
+    kept_total += kept.size();
+    same_total += same;
+  }
+  EXPECT_GT(kept_total, 500u);
+  EXPECT_GT(same_total, 300u);
+}
+
+// Several files, or tests of several binaries: the reports are read whole (nullopt).
+TEST(ReadPair, SeveralFilesOrBinariesAreReadWhole) {
+  std::mt19937_64 rng(7);
+  const Report base = random_report(rng, {"A.a", "A.b"});
+  Report other = random_report(rng, {"A.a", "A.c"});
+  const ReportFile base_file(base), now_file(other);
+  std::ostringstream notes;
+  EXPECT_FALSE(read_pair({base_file.path(), now_file.path()}, {now_file.path()}, notes).has_value());
+  EXPECT_FALSE(read_pair({base_file.path()}, {now_file.path(), base_file.path()}, notes).has_value());
+  other.tests[1].binary = "other_bin";
+  const ReportFile binaries_file(other);
+  EXPECT_FALSE(read_pair({base_file.path()}, {binaries_file.path()}, notes).has_value());
+  EXPECT_FALSE(read_pair({binaries_file.path()}, {base_file.path()}, notes).has_value());
+  EXPECT_TRUE(read_pair({base_file.path()}, {now_file.path()}, notes).has_value());
+  // A path that is not there: left to the whole reading, which names it in its order.
+  EXPECT_FALSE(read_pair({base_file.path()}, {base_file.path() + ".missing"}, notes).has_value());
+  // An unusable report: read_report_file's message.
+  Report bad = base;
+  bad.tests.push_back(bad.tests.front());  // a test twice
+  const ReportFile bad_file(bad);
+  try {
+    read_pair({base_file.path()}, {bad_file.path()}, notes);
+    ADD_FAILURE() << "a report with a test twice was read";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), read_report_file(bad_file.path()).error);
+  }
+}
+
+}  // namespace
+}  // namespace memx::cli

@@ -1,6 +1,7 @@
 // memx diff: per-test changes between a base report and a new one.
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "memx/diff.hpp"
 #include "memx/sites.hpp"
 #include "memx/units.hpp"
+#include "pair_reader.hpp"
 #include "sites_text.hpp"
 #include "table.hpp"
 
@@ -100,8 +102,17 @@ void register_diff(CLI::App& app, Runner& runner) {
   add_root_option(cmd, args->root);
   cmd->callback([args, &runner] {
     runner = [args](Output& io) {
-      const Report base = read_one_report({args->base}, io.err, "base", args->root);
-      const Report now = read_one_report({args->now}, io.err, "new", args->root);
+      // The text names only the tests that differ: the reports are streamed and those kept
+      // (pair_reader.hpp). --json lists every test: both are read whole.
+      std::optional<ReportPair> pair;
+      if (!args->json) pair = read_pair({args->base}, {args->now}, io.err);
+      Report base_whole, now_whole;
+      if (!pair) {
+        base_whole = read_one_report({args->base}, io.err, "base", args->root);
+        now_whole = read_one_report({args->now}, io.err, "new", args->root);
+      }
+      const Report& base = pair ? pair->base : base_whole;
+      const Report& now = pair ? pair->now : now_whole;
       const std::vector<TestDiff> diffs = diff_reports(base, now, args->root);
       if (args->json) {
         io.out << diff_json(diffs, args->base, args->now);
@@ -110,7 +121,7 @@ void register_diff(CLI::App& app, Runner& runner) {
         return args->exit_code && differs ? kProblem : kOk;
       }
       std::vector<std::string> new_leaks, new_sites, fixed, changed, added, removed;
-      std::size_t unchanged = 0;
+      std::size_t unchanged = pair ? pair->same : 0;  // those left out are unchanged
       // Stack mode: where a new leak is, and the leaks at sites the base did not have.
       const bool base_sites = base.stacks.depth > 0;
       for (const TestDiff& d : diffs) {
@@ -151,7 +162,8 @@ void register_diff(CLI::App& app, Runner& runner) {
         }
       }
       std::string out = fmt::format("memx diff: {} ({} tests) -> {} ({} tests)\n", args->base,
-                                    base.tests.size(), args->now, now.tests.size());
+                                    pair ? pair->base_tests : base.tests.size(), args->now,
+                                    pair ? pair->now_tests : now.tests.size());
       auto section = [&](const char* title, const std::vector<std::string>& lines, Color c) {
         if (lines.empty()) return;
         out += paint(fmt::format("{} ({}):", title, lines.size()), c, io.color) + "\n";

@@ -2,7 +2,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <optional>
 
 #include <iostream>
 #include <memory>
@@ -22,6 +24,7 @@
 #include "memx/report.hpp"
 #include "memx/suppressions.hpp"
 #include "memx/units.hpp"
+#include "pair_reader.hpp"
 #include "table.hpp"
 
 namespace memx::cli {
@@ -250,15 +253,34 @@ void register_gate(CLI::App& app, Runner& runner) {
         if (!sp.list) throw InputError(sp.error);
         suppressions = std::move(*sp.list);
       }
-      Report base = read_one_report({args->baseline}, io.err, "baseline", args->root);
-      Report now = read_one_report(args->reports, io.err, "new", args->root);
-      if (!args->suppressions.empty()) {
-        // Both sides: a leak suppressed in both is neither new nor fixed. Counted on the new.
-        for (TestRecord& t : base.tests) suppress_leak(t, suppressions);
-        std::vector<std::size_t> used(suppressions.size(), 0);
-        for (TestRecord& t : now.tests) {
+      // Both sides: a leak suppressed in both is neither new nor fixed. Counted on the new.
+      std::vector<std::size_t> used(suppressions.size(), 0);
+      PairHooks hooks;
+      if (!suppressions.empty()) {
+        hooks.base = [&](TestRecord& t) { suppress_leak(t, suppressions); };
+        hooks.now = [&](TestRecord& t) {
           if (const std::optional<std::size_t> i = suppress_leak(t, suppressions)) ++used[*i];
+        };
+        hooks.now_restart = [&] { std::fill(used.begin(), used.end(), 0); };
+      }
+      // The gate names only the tests that differ: the reports are streamed and those kept
+      // (pair_reader.hpp); --junit lists the others by name, in their places.
+      hooks.places = !args->junit.empty();
+      std::optional<ReportPair> pair = read_pair({args->baseline}, args->reports, io.err, hooks);
+      Report base_whole, now_whole;
+      if (!pair) {
+        std::fill(used.begin(), used.end(), 0);  // a streamed reading may have counted some
+        base_whole = read_one_report({args->baseline}, io.err, "baseline", args->root);
+        now_whole = read_one_report(args->reports, io.err, "new", args->root);
+        if (hooks.base) {
+          for (TestRecord& t : base_whole.tests) hooks.base(t);
+          for (TestRecord& t : now_whole.tests) hooks.now(t);
         }
+      }
+      const Report& base = pair ? pair->base : base_whole;
+      const Report& now = pair ? pair->now : now_whole;
+      const std::size_t now_tests = pair ? pair->now_tests : now.tests.size();
+      if (!args->suppressions.empty()) {
         std::string used_text, unused_text;
         for (std::size_t i = 0; i < suppressions.size(); ++i) {
           std::string& to = used[i] > 0 ? used_text : unused_text;
@@ -275,7 +297,7 @@ void register_gate(CLI::App& app, Runner& runner) {
       require_measured(base, {args->baseline}, "nothing to compare against");
       require_measured(now, args->reports, "nothing to gate (run the gate on a run without it)");
       const std::string new_name = fmt::format("{}", fmt::join(args->reports, " "));
-      const std::vector<TestDiff> diffs = diff_reports(base, now, args->root);
+      const std::vector<TestDiff> diffs = diff_reports(base, now, args->root);  // less pair->same
       const std::vector<Regression> regressions = find_regressions(diffs, rules);
       // One line per changed test, all its regressions together.
       const std::vector<TestRegressions> changed = group_by_test(regressions);
@@ -348,33 +370,34 @@ void register_gate(CLI::App& app, Runner& runner) {
           rules.net.describe(true), rules.allocs.describe(false), rules.rss.describe(true));
       if (outcome.problems() == 0) {
         fmt::print(io.out, "memx gate: {}: no regressions in {} tests against {} ({})\n",
-                   paint("passed", Color::green, io.color), now.tests.size(), args->baseline,
+                   paint("passed", Color::green, io.color), now_tests, args->baseline,
                    tolerances);
       } else if (args->warn_only) {
         fmt::print(io.out,
                    "memx gate: {}: {} in {} tests against {} ({}); not enforced (--warn-only)\n",
-                   paint("warning", Color::yellow, io.color), outcome.verdict(), now.tests.size(),
+                   paint("warning", Color::yellow, io.color), outcome.verdict(), now_tests,
                    args->baseline, tolerances);
       } else {
         fmt::print(io.out, "memx gate: {}: {} in {} tests against {} ({})\n",
-                   paint("FAILED", Color::red, io.color), outcome.verdict(), now.tests.size(),
+                   paint("FAILED", Color::red, io.color), outcome.verdict(), now_tests,
                    args->baseline, tolerances);
       }
       if (!args->markdown.empty()) {
         write_text_file(args->markdown, markdown(changed, outcome, args->baseline, new_name,
-                                                 now.tests.size(), tolerances, args->allow,
+                                                 now_tests, tolerances, args->allow,
                                                  fixed));
       } else if (const char* summary = std::getenv("GITHUB_STEP_SUMMARY");
                  summary != nullptr && *summary != '\0') {
         // GitHub Actions: the same Markdown appended to the job summary (--markdown names
         // another file instead).
         write_text_file(summary, markdown(changed, outcome, args->baseline, new_name,
-                                          now.tests.size(), tolerances, args->allow, fixed),
+                                          now_tests, tolerances, args->allow, fixed),
                         /*append=*/true);
       }
       if (!args->json.empty()) {
         GateJsonFacts facts{args->baseline, new_name, tolerances, outcome.problems() == 0,
-                            outcome.missing, outcome.missing_allowed, outcome.incomplete, fixed};
+                            outcome.missing, outcome.missing_allowed, outcome.incomplete, fixed,
+                            pair ? pair->same : 0};
         write_text_file(args->json, gate_json(diffs, regressions, facts));
       }
       if (!args->junit.empty()) {
@@ -386,7 +409,8 @@ void register_gate(CLI::App& app, Runner& runner) {
         for (const std::string& w : outcome.incomplete_allowed) {
           facts.incomplete_allowed.push_back(with_paths(w));
         }
-        write_text_file(args->junit, gate_junit(diffs, changed, facts));
+        write_text_file(args->junit, pair ? gate_junit(diffs, changed, facts, pair->left_out)
+                                          : gate_junit(diffs, changed, facts));
       }
       return outcome.problems() == 0 || args->warn_only ? kOk : kProblem;
     };

@@ -1,6 +1,10 @@
 // memx CLI: the --json outputs of `show` and `diff` (json_out.hpp).
 #include "json_out.hpp"
 
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 namespace memx::cli {
@@ -140,10 +144,19 @@ std::string gate_json(const std::vector<TestDiff>& diffs, const std::vector<Regr
   ordered_json tests = ordered_json::array();
   std::size_t gated = 0, allowed = 0, tests_regressed = 0;
   const std::vector<TestRegressions> changed = group_by_test(regressions);
+  // Each test's regressions and line by its name, found once (tens of thousands of
+  // regressions against as many tests: a search of the lists for each test takes minutes).
+  std::unordered_map<std::string_view, std::vector<const Regression*>> by_test;
+  for (const Regression& r : regressions) by_test[r.test].push_back(&r);
+  std::unordered_map<std::string_view, std::vector<const TestRegressions*>> lines;
+  for (const TestRegressions& c : changed) lines[c.test].push_back(&c);
   for (const TestDiff& d : diffs) {
+    const std::string label = d.label();
+    const auto of_test = by_test.find(label);
+    if (of_test == by_test.end()) continue;
     ordered_json found = ordered_json::array();
-    for (const Regression& r : regressions) {
-      if (r.test != d.label()) continue;
+    for (const Regression* rp : of_test->second) {
+      const Regression& r = *rp;
       ordered_json rj;
       rj["what"] = r.what;
       rj["base"] = r.base;
@@ -154,15 +167,15 @@ std::string gate_json(const std::vector<TestDiff>& diffs, const std::vector<Regr
       (r.allowed ? allowed : gated) += 1;
       found.push_back(std::move(rj));
     }
-    if (found.empty()) continue;
     ordered_json tj;
-    tj["name"] = d.label();
+    tj["name"] = label;
     tj["base"] = d.base ? figures_json(*d.base_figures()) : ordered_json(nullptr);
     tj["new"] = d.now ? figures_json(*d.now_figures()) : ordered_json(nullptr);
-    for (const TestRegressions& c : changed) {
-      if (c.test != d.label()) continue;
-      tj["message"] = c.line;
-      if (!c.allowed) ++tests_regressed;
+    if (const auto line = lines.find(label); line != lines.end()) {
+      for (const TestRegressions* c : line->second) {
+        tj["message"] = c->line;
+        if (!c->allowed) ++tests_regressed;
+      }
     }
     tj["regressions"] = std::move(found);
     tests.push_back(std::move(tj));
@@ -173,7 +186,7 @@ std::string gate_json(const std::vector<TestDiff>& diffs, const std::vector<Regr
   j["incomplete"] = facts.incomplete;
   j["fixed"] = facts.fixed;
   ordered_json totals;
-  totals["tests"] = diffs.size();
+  totals["tests"] = diffs.size() + facts.unlisted;
   totals["regressions"] = gated;
   totals["tests_regressed"] = tests_regressed;
   totals["allowed"] = allowed;

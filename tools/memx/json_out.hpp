@@ -36,6 +36,9 @@ struct GateJsonFacts {
   std::vector<std::string> missing_allowed;     ///< ... not gated
   std::vector<std::string> incomplete;          ///< "baseline", "new report": gated
   std::vector<std::string> fixed;               ///< tests that no longer leak
+  /// Tests of the comparison not in `diffs` (the same in both reports: ReportPair::same);
+  /// counted in the totals.
+  std::size_t unlisted = 0;
 };
 
 /// `memx gate --json FILE`: the verdict, every test with a regression (gated or allowed)

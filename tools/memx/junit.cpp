@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -72,10 +74,6 @@ std::string new_figures_text(const TestFigures& f) {
       f.peak_bytes, f.net_bytes, f.net_blocks, f.allocs, f.rss_peak_bytes, f.runs);
 }
 
-bool contains(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
-
 }  // namespace
 
 std::string xml_escape(std::string_view text, bool attribute) {
@@ -117,7 +115,8 @@ std::string xml_escape(std::string_view text, bool attribute) {
 }
 
 std::string gate_junit(const std::vector<TestDiff>& diffs,
-                       const std::vector<TestRegressions>& changed, const GateJunitFacts& facts) {
+                       const std::vector<TestRegressions>& changed, const GateJunitFacts& facts,
+                       const std::vector<std::pair<std::size_t, std::string_view>>& left_out) {
   std::string cases;
   std::size_t tests = 0, failures = 0, skipped = 0;
   auto testcase = [&](const std::string& name, const std::string& body) {
@@ -133,15 +132,32 @@ std::string gate_junit(const std::vector<TestDiff>& diffs,
     if (text.empty()) return e + "/>\n";
     return e + ">" + xml_escape(text, false) + fmt::format("</{}>\n", tag);
   };
+  // Each test's line (the first of its name) and the missing tests, found by name once: a
+  // search of the lists for each of a million tests would take hours.
+  std::unordered_map<std::string_view, const TestRegressions*> line_of;
+  for (const TestRegressions& t : changed) line_of.emplace(t.test, &t);
+  const std::unordered_set<std::string_view> missing(facts.missing.begin(), facts.missing.end());
+  // The tests left out of `diffs` in their places among the new report's: `index` is the
+  // new report's next test; `all` writes every one left.
+  std::size_t next_left_out = 0, index = 0;
+  auto write_left_out = [&](bool all) {
+    while (next_left_out < left_out.size() && (all || left_out[next_left_out].first == index)) {
+      testcase(printable_name(std::string(left_out[next_left_out].second)), "");
+      ++next_left_out;
+      ++index;
+    }
+  };
   for (const TestDiff& d : diffs) {
+    write_left_out(!d.now);  // the baseline's missing tests come after all the new report's
+    if (d.now) ++index;
     const std::string label = d.label();
     const std::string name = printable_name(label);
-    const auto c = std::find_if(changed.begin(), changed.end(),
-                                [&](const TestRegressions& t) { return t.test == label; });
+    const auto found = line_of.find(label);
+    const TestRegressions* c = found == line_of.end() ? nullptr : found->second;
     std::string body;
     if (d.removed()) {
       const std::string why = "in the baseline, not in the new report";
-      if (contains(facts.missing, label)) {
+      if (missing.count(label) > 0) {
         ++failures;
         body = element("failure", "missing", name + ": " + why,
                        name + ": " + why + " (removed, renamed, filtered out or never reached)\n");
@@ -149,7 +165,7 @@ std::string gate_junit(const std::vector<TestDiff>& diffs,
         ++skipped;
         body = element("skipped", nullptr, name + ": " + why + " (not gated)", "");
       }
-    } else if (c != changed.end()) {
+    } else if (c != nullptr) {
       const std::string text =
           c->line + "\n" + (d.base ? figures_text(d) : new_figures_text(*d.now_figures()));
       if (c->allowed) {
@@ -163,6 +179,7 @@ std::string gate_junit(const std::vector<TestDiff>& diffs,
     }
     testcase(name, body);
   }
+  write_left_out(true);
   // The testcase's name stays the same from run to run (CI systems track tests by name);
   // the message names the file.
   for (const auto& [what, paths] : facts.incomplete) {

@@ -33,7 +33,11 @@ struct GateJunitFacts {
 /// a <failure> for a test that regressed (message: its gate line; text: that line and the
 /// exact figures on both sides) or is missing, <skipped> for a missing test that is not
 /// gated, the allowed regressions in <system-out>; one more testcase per incomplete report.
+/// `left_out`: tests of the new report not in `diffs` (the same in both reports:
+/// ReportPair::left_out), each as its index in the new report and its name; each gets its
+/// testcase in its place among the new report's.
 std::string gate_junit(const std::vector<TestDiff>& diffs,
-                       const std::vector<TestRegressions>& changed, const GateJunitFacts& facts);
+                       const std::vector<TestRegressions>& changed, const GateJunitFacts& facts,
+                       const std::vector<std::pair<std::size_t, std::string_view>>& left_out = {});
 
 }  // namespace memx::cli
