@@ -199,14 +199,19 @@ TEST(Symbolizer, ALibraryLoadedLaterIsFound) {
   f.first_number = first;
   const stacks::List<stacks::Site> sites = stacks::live_sites(f);
   bool found = false;
+  std::string seen;  // what was resolved, for the failure message
   for (const stacks::Site& s : sites) {
+    seen += "site of " + std::to_string(s.bytes) + " B:\n";
     for (const std::uintptr_t pc : stacks::frames(s.stack_id)) {
       for (const symbols::Frame& fr : sym.resolve(pc)) {
         found = found || (fr.file.find("dlopened.cpp") != std::string::npos && fr.line == 5);
+        seen += "  " + std::to_string(pc) + " " + fr.module + " " + fr.function + " " + fr.file +
+                ":" + std::to_string(fr.line) + "\n";
       }
     }
   }
-  EXPECT_TRUE(found) << "the dlopened library's line was not found";
+  EXPECT_TRUE(found) << "the dlopened library's line was not found in " << sites.size()
+                     << " sites:\n" << seen;
   delete[] p;
   dlclose(handle);
   stacks::disable();
