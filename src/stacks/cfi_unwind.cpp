@@ -11,7 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
+#include "stacks/loaded_maps.hpp"
 #include "stacks/pages.hpp"
 #include "stacks/unwind.hpp"
 
@@ -161,7 +163,7 @@ void put(Table* t, std::uint64_t key, std::uint64_t rule) noexcept {
 struct Libdw {
   decltype(&::dwfl_begin) begin;
   decltype(&::dwfl_report_begin) report_begin;
-  decltype(&::dwfl_linux_proc_report) proc_report;
+  decltype(&::dwfl_linux_proc_maps_report) maps_report;
   decltype(&::dwfl_report_end) report_end;
   decltype(&::dwfl_addrmodule) addrmodule;
   decltype(&::dwfl_module_eh_cfi) eh_cfi;
@@ -195,7 +197,7 @@ bool load_libdw() noexcept {
   decltype(&::dwfl_standard_find_debuginfo) find_debuginfo = nullptr;
   const bool ok = load_symbol(h, "dwfl_begin", d.begin) &&
                   load_symbol(h, "dwfl_report_begin", d.report_begin) &&
-                  load_symbol(h, "dwfl_linux_proc_report", d.proc_report) &&
+                  load_symbol(h, "dwfl_linux_proc_maps_report", d.maps_report) &&
                   load_symbol(h, "dwfl_report_end", d.report_end) &&
                   load_symbol(h, "dwfl_addrmodule", d.addrmodule) &&
                   load_symbol(h, "dwfl_module_eh_cfi", d.eh_cfi) &&
@@ -242,9 +244,20 @@ bool report_modules(unsigned long long adds, unsigned long long subs) noexcept {
   }
   g_loader_adds = adds;
   g_loader_subs = subs;
+  // Only the objects the loader knows: libdw's own mappings of the files it reads would
+  // stretch a module over libraries loaded later (loaded_maps.hpp).
+  std::string maps;
+  try {
+    maps = loaded_module_maps();
+  } catch (...) {  // out of memory: no module list, libunwind walks instead
+    return false;
+  }
+  FILE* f = maps.empty() ? nullptr : fmemopen(maps.data(), maps.size(), "r");
+  if (f == nullptr) return false;
   g_dw.report_begin(g_dwfl);
-  const int rc = g_dw.proc_report(g_dwfl, getpid());
+  const int rc = g_dw.maps_report(g_dwfl, f);
   g_dw.report_end(g_dwfl, nullptr, nullptr);
+  std::fclose(f);
   g_reports.fetch_add(1, kRelaxed);
   return rc == 0;
 }

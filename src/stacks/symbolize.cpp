@@ -1,6 +1,5 @@
 // Symbolisation with elfutils' libdw (memx/symbols.hpp). Never on the allocation path.
 #include <cxxabi.h>
-#include <link.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "memx/symbols.hpp"
+#include "loaded_maps.hpp"
 
 namespace memx::symbols {
 namespace {
@@ -132,48 +132,15 @@ struct ScopeTree {
 
 namespace {
 
-/// Reports the process's modules to dwfl from /proc/self/maps, as dwfl_linux_proc_report
-/// does, but only the file mappings that the loader knows (dl_iterate_phdr): libdw itself
-/// maps the files it reads (the executable's debug information, say), and dwfl gives a
-/// module the span from its lowest to its highest mapping, so such a read-only copy far
-/// from the executable made one module cover libraries dlopen'd in between. Returns 0 on
-/// success, as the libdwfl call.
+/// Reports the process's modules to dwfl, only those the loader knows (loaded_maps.hpp).
+/// Returns 0 on success, as dwfl_linux_proc_report.
 int report_loaded_modules(Dwfl* dwfl) {
-  std::vector<std::pair<std::uintptr_t, std::uintptr_t>> loaded;
-  dl_iterate_phdr(
-      [](dl_phdr_info* info, std::size_t, void* data) {
-        auto& out = *static_cast<std::vector<std::pair<std::uintptr_t, std::uintptr_t>>*>(data);
-        std::uintptr_t lo = ~std::uintptr_t{0}, hi = 0;
-        for (int i = 0; i < info->dlpi_phnum; ++i) {
-          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-          if (ph.p_type != PT_LOAD) continue;
-          lo = std::min<std::uintptr_t>(lo, info->dlpi_addr + ph.p_vaddr);
-          hi = std::max<std::uintptr_t>(hi, info->dlpi_addr + ph.p_vaddr + ph.p_memsz);
-        }
-        if (lo < hi) out.emplace_back(lo & ~std::uintptr_t{4095}, hi);
-        return 0;
-      },
-      &loaded);
-  FILE* maps = std::fopen("/proc/self/maps", "r");
-  if (maps == nullptr) return -1;
-  std::string kept;
-  char* line = nullptr;
-  std::size_t capacity = 0;
-  while (getline(&line, &capacity, maps) > 0) {
-    unsigned long start = 0, end = 0;
-    int path_at = 0;
-    if (std::sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &start, &end, &path_at) < 2) continue;
-    const bool file = path_at > 0 && line[path_at] == '/';
-    bool keep = !file;
-    for (const auto& [lo, hi] : loaded) keep = keep || (start < hi && lo < end);
-    if (keep) kept += line;
-  }
-  std::free(line);
-  std::fclose(maps);
-  FILE* filtered = fmemopen(kept.data(), kept.size(), "r");
-  if (filtered == nullptr) return -1;
-  const int result = dwfl_linux_proc_maps_report(dwfl, filtered);
-  std::fclose(filtered);
+  std::string maps = detail::loaded_module_maps();
+  if (maps.empty()) return -1;
+  FILE* f = fmemopen(maps.data(), maps.size(), "r");
+  if (f == nullptr) return -1;
+  const int result = dwfl_linux_proc_maps_report(dwfl, f);
+  std::fclose(f);
   return result;
 }
 
