@@ -42,7 +42,10 @@ enum ThreadState : unsigned char {
   kNumbering = 6,     // allocation numbers on (memx/alloc_numbers.hpp): every call out of line
 };
 
-struct ThreadCounters {
+// Aligned to a cache line: the fast path's ten words then take exactly two lines, wherever
+// the linker puts the variable in the thread's static TLS block (whose layout moves with
+// every other TLS variable in the program: a 4-7% swing on the shared workload).
+struct alignas(64) ThreadCounters {
   std::atomic<std::uint64_t> allocs;
   std::atomic<std::uint64_t> frees;
   std::atomic<std::uint64_t> bytes_allocated;
