@@ -27,6 +27,7 @@
 #endif
 
 #include "memx/report.hpp"
+#include "memx/string_arena.hpp"
 
 namespace memx {
 namespace {
@@ -1236,27 +1237,10 @@ class KeyStore {
     std::uint32_t length = 0;
     std::uint32_t binary = 0;  // 1 + index in binaries_; 0: none
   };
-  const char* store(std::string_view text) {
-    if (text.size() > kBlock / 4) {  // a long name: a block of its own
-      long_.push_back(std::make_unique<char[]>(text.size()));
-      std::memcpy(long_.back().get(), text.data(), text.size());
-      return long_.back().get();
-    }
-    if (blocks_.empty() || used_ + text.size() > kBlock) {
-      blocks_.push_back(std::make_unique<char[]>(kBlock));
-      used_ = 0;
-    }
-    char* at = blocks_.back().get() + used_;
-    std::memcpy(at, text.data(), text.size());
-    used_ += text.size();
-    return at;
-  }
-  static constexpr std::size_t kBlock = std::size_t{1} << 20;
+  const char* store(std::string_view text) { return names_.store(text); }
   std::vector<Key> keys_;
   std::vector<std::string> binaries_;  // the distinct binaries of tests that name their own
-  std::vector<std::unique_ptr<char[]>> blocks_;  // names, one after another
-  std::vector<std::unique_ptr<char[]>> long_;    // names longer than a quarter of a block
-  std::size_t used_ = 0;                         // bytes of the last block taken
+  StringArena names_;  // the names, one after another
 };
 
 /// The tests of the top-level "tests" array as the streaming reader took them: converted as

@@ -19,6 +19,7 @@
 #include "cli.hpp"
 #include "memx/diff.hpp"
 #include "memx/merge.hpp"
+#include "memx/string_arena.hpp"
 
 namespace memx::cli {
 namespace {
@@ -153,28 +154,11 @@ class Baseline {
  private:
   static constexpr std::uint32_t kEmpty = 0xffffffffu;
   static std::size_t hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
-  const char* store(std::string_view text) {
-    if (text.size() > kBlock / 4) {
-      long_.push_back(std::make_unique<char[]>(text.size()));
-      std::memcpy(long_.back().get(), text.data(), text.size());
-      return long_.back().get();
-    }
-    if (blocks_.empty() || used_ + text.size() > kBlock) {
-      blocks_.push_back(std::make_unique<char[]>(kBlock));
-      used_ = 0;
-    }
-    char* at = blocks_.back().get() + used_;
-    std::memcpy(at, text.data(), text.size());
-    used_ += text.size();
-    return at;
-  }
-  static constexpr std::size_t kBlock = std::size_t{1} << 20;
+  const char* store(std::string_view text) { return names_.store(text); }
   std::vector<Entry> entries_;
   std::vector<Rare> rare_;
   std::vector<std::uint32_t> slots_;  // open addressing: entry indexes by name
-  std::vector<std::unique_ptr<char[]>> blocks_;
-  std::vector<std::unique_ptr<char[]>> long_;
-  std::size_t used_ = 0;
+  StringArena names_;  // the names, one after another
 };
 
 // The one file `paths` name, or "" when they name several (or none that exists: the
