@@ -36,11 +36,16 @@ std::int64_t net_of(const ThreadCounters& t) noexcept {
                                    t.bytes_freed.load(std::memory_order_relaxed));
 }
 
+/// The thread's highest net bytes since its mark last restarted (joining an epoch, or
+/// open_peak_watch): the current segment of its mark.
+std::int64_t segment_high(const ThreadCounters& t) noexcept {
+  return t.base.load(std::memory_order_relaxed) + t.peak.load(std::memory_order_relaxed);
+}
+
 /// The thread's highest net bytes in the epoch it last joined: its current mark's segment,
 /// or an earlier one if its mark was restarted (open_peak_watch).
 std::int64_t highest_net(const ThreadCounters& t) noexcept {
-  return std::max(t.folded_high.load(std::memory_order_relaxed),
-                  t.base.load(std::memory_order_relaxed) + t.peak.load(std::memory_order_relaxed));
+  return std::max(t.folded_high.load(std::memory_order_relaxed), segment_high(t));
 }
 
 /// The thread's highest rise above its level when it joined the epoch it last joined.
@@ -157,7 +162,7 @@ void register_thread(ThreadCounters& t) noexcept {
 /// Folds the segment of the thread's mark that ends now into its open peak watches.
 void fold_into_watches(ThreadCounters& t) noexcept {
   if (t.watches == nullptr || t.epoch.load(kRelaxed) == 0) return;
-  const std::int64_t high = t.base.load(kRelaxed) + t.peak.load(kRelaxed);
+  const std::int64_t high = segment_high(t);
   for (PeakWatch* w = t.watches; w != nullptr; w = w->next) w->high = std::max(w->high, high);
 }
 
@@ -515,8 +520,8 @@ void open_peak_watch(ThreadCounters& t, PeakWatch& w) noexcept {
 }
 
 std::int64_t peak_watch_high(const ThreadCounters& t, const PeakWatch& w) noexcept {
-  // base + peak is the thread's last segment, begun after w opened (whatever epoch it is of).
-  return std::max(w.high, t.base.load(kRelaxed) + t.peak.load(kRelaxed));
+  // The thread's last segment began after w opened (whatever epoch it is of).
+  return std::max(w.high, segment_high(t));
 }
 
 void close_peak_watch(ThreadCounters& t, PeakWatch* w) noexcept {

@@ -44,7 +44,7 @@ enum ThreadState : unsigned char {
 
 // Aligned to a cache line: the fast path's ten words then take exactly two lines, wherever
 // the linker puts the variable in the thread's static TLS block (whose layout moves with
-// every other TLS variable in the program: a 4-7% swing on the shared workload).
+// every other TLS variable in the program).
 struct alignas(64) ThreadCounters {
   std::atomic<std::uint64_t> allocs;
   std::atomic<std::uint64_t> frees;
@@ -66,7 +66,7 @@ struct alignas(64) ThreadCounters {
   std::atomic<std::int64_t> publish_below;
   std::atomic<std::int64_t> published;
   std::atomic<std::uint64_t> published_epoch;
-  // Restarted marks (restart_thread_peak): join_base is this thread's net bytes when it
+  // Restarted marks (open_peak_watch): join_base is this thread's net bytes when it
   // joined the current epoch, folded_high the highest net bytes it reached in the epoch
   // before its mark was last restarted (join_base if never). Its highest net in the epoch is
   // max(folded_high, base + peak). Written by the owner under the registry lock, or in
@@ -92,7 +92,7 @@ inline constexpr std::uint64_t kNoSample = ~std::uint64_t{0};
 inline constexpr std::int64_t kPublishBatch = 64 * 1024;
 
 /// The highest net bytes of one thread over a span of time (a RequestScope or an Attach):
-/// each time the thread's mark restarts (restart_thread_peak, or joining a new epoch) the
+/// each time the thread's mark restarts (open_peak_watch, or joining a new epoch) the
 /// segment that ends is folded into `high`, so that max(high, base + peak) is exact.
 /// Linked into its thread's list by the owner only. When the span ends on another thread
 /// (end_peak_watch_elsewhere) the watch is left linked and marked; its thread unlinks and

@@ -1213,7 +1213,7 @@ class KeyStore {
   void put(std::size_t i, const TestRecord& t) {
     if (i >= keys_.size()) keys_.resize(i + 1);
     Key& k = keys_[i];
-    k.name = store(t.name);
+    k.name = names_.store(t.name);
     k.length = static_cast<std::uint32_t>(t.name.size());
     k.binary = 0;
     if (!t.binary.empty()) {
@@ -1237,7 +1237,6 @@ class KeyStore {
     std::uint32_t length = 0;
     std::uint32_t binary = 0;  // 1 + index in binaries_; 0: none
   };
-  const char* store(std::string_view text) { return names_.store(text); }
   std::vector<Key> keys_;
   std::vector<std::string> binaries_;  // the distinct binaries of tests that name their own
   StringArena names_;  // the names, one after another

@@ -55,11 +55,17 @@ CfiVerify cfi_verify_counts() noexcept {
 
 void note_cfi_fell_back() noexcept { g_verify_fell_back.fetch_add(1, kRelaxed); }
 
+bool same_capture(void* const* ours, int n, void* const* lu, int lu_n) noexcept {
+  if (n != lu_n) return false;
+  for (int i = 1; i < n; ++i) {
+    if (ours[i] != lu[i]) return false;
+  }
+  return true;
+}
+
 void note_cfi_verify(void* const* ours, int n, void* const* lu, int lu_n) noexcept {
   g_verify_compared.fetch_add(1, kRelaxed);
-  bool same = n == lu_n;
-  for (int i = 1; same && i < n; ++i) same = ours[i] == lu[i];
-  if (same) return;
+  if (same_capture(ours, n, lu, lu_n)) return;
   const std::uint64_t k = g_verify_mismatches.fetch_add(1, kRelaxed);
   if (k >= 3) return;  // the first few in full; the count says the rest
   char line[160];

@@ -69,6 +69,10 @@ struct CfiStats {
 };
 CfiStats cfi_stats() noexcept;
 
+/// True when the walk's capture (ours, n frames) is libunwind's (lu, lu_n): as many frames,
+/// the same from the second on (the first of each is the capturing function's own address).
+bool same_capture(void* const* ours, int n, void* const* lu, int lu_n) noexcept;
+
 /// MEMX_UNWIND_VERIFY: each capture made with the walk is also made with libunwind and the
 /// two compared (a debugging aid; see docs/stacks.md). note_cfi_verify records one
 /// comparison: ours (n frames) against libunwind's (lu_n); the first address of each is the

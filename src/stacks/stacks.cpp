@@ -250,14 +250,10 @@ struct ProbeResult {
   bool cfi_correct = false;  // it gives libunwind's frames, all of them, in both probes
 };
 
-/// True when the cached-rule walk gave exactly libunwind's capture: as many frames, the
-/// same from the second on (the first of each is the capturing function's own address).
+/// True when the cached-rule walk gave exactly libunwind's capture (same_capture), of more
+/// than the capturing frame.
 bool cfi_same_as_libunwind(const ProbeCapture& p) noexcept {
-  if (p.cfi_n < 2 || p.cfi_n != p.lu_n) return false;
-  for (int i = 1; i < p.cfi_n; ++i) {
-    if (p.cfi[i] != p.lu[i]) return false;
-  }
-  return true;
+  return p.cfi_n >= 2 && same_capture(p.cfi, p.cfi_n, p.lu, p.lu_n);
 }
 
 template <class F>

@@ -63,7 +63,7 @@ class Baseline {
   void add(std::size_t i, TestRecord&& t) {
     if (i >= entries_.size()) entries_.resize(i + 1);
     Entry& e = entries_[i];
-    e.name = store(t.name);
+    e.name = names_.store(t.name);
     e.length = static_cast<std::uint32_t>(t.name.size());
     e.figures = compared_figures(t);
     e.bytes_per_run = t.leak.bytes_per_run;
@@ -154,7 +154,6 @@ class Baseline {
  private:
   static constexpr std::uint32_t kEmpty = 0xffffffffu;
   static std::size_t hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
-  const char* store(std::string_view text) { return names_.store(text); }
   std::vector<Entry> entries_;
   std::vector<Rare> rare_;
   std::vector<std::uint32_t> slots_;  // open addressing: entry indexes by name
