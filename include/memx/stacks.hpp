@@ -84,8 +84,10 @@ void set_scope(std::uint32_t id) noexcept;
 bool set_thread_unscoped(bool on) noexcept;
 /// The current scope id.
 std::uint32_t scope() noexcept;
-/// The number the next recorded allocation will get: numbers increase by one per recorded
-/// allocation, process-wide (kept modulo 2^40), so [before, after) is what ran in between.
+/// Marks a point in the run and returns its number: every allocation recorded after the call
+/// gets a number at least this, every one recorded before it a smaller one (process-wide,
+/// kept modulo 2^40), so a Filter of [before, after) selects what was recorded in between.
+/// (Numbers are marks, not counts: the blocks recorded between two marks share one.)
 std::uint64_t next_allocation_number() noexcept;
 
 /// Which live blocks a query looks at.

@@ -221,26 +221,6 @@ bool load_libdw() noexcept {
   return true;
 }
 
-/// The dynamic loader's counters of libraries loaded and unloaded (glibc's dlpi_adds and
-/// dlpi_subs), read without walking the whole list.
-void loader_counters(unsigned long long& adds, unsigned long long& subs) noexcept {
-  struct Counts {
-    unsigned long long adds = 0, subs = 0;
-  } c;
-  dl_iterate_phdr(
-      [](dl_phdr_info* info, std::size_t size, void* data) -> int {
-        auto* out = static_cast<Counts*>(data);
-        if (size >= offsetof(dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
-          out->adds = info->dlpi_adds;
-          out->subs = info->dlpi_subs;
-        }
-        return 1;  // the counters are the same in every entry
-      },
-      &c);
-  adds = c.adds;
-  subs = c.subs;
-}
-
 /// (Re)reads the process's modules from /proc/self/maps (under g_miss_lock); adds and subs
 /// are the loader's counters, read before (loader_counters).
 bool report_modules(unsigned long long adds, unsigned long long subs) noexcept {
@@ -466,8 +446,9 @@ __attribute__((no_sanitize_address)) inline bool rest_holds(const WalkMemo& m, i
 
 // Reads only the thread's own stack, within its bounds; ASan's checks are not wanted on
 // the saved registers of other functions' frames.
-[[gnu::noinline]] __attribute__((no_sanitize_address)) int cfi_backtrace(void** out, int max,
-                                                                        WalkRegs r) noexcept {
+[[gnu::noinline]] __attribute__((no_sanitize_address)) int cfi_backtrace_regs(
+    void** out, int max, std::uintptr_t ip, std::uintptr_t sp_in, std::uintptr_t bp_in) noexcept {
+  const WalkRegs r{ip, sp_in, bp_in};
   const Table* const t0 = g_table.load(std::memory_order_acquire);
   if (t0 == nullptr || max <= 0) return t0 == nullptr ? -1 : 0;
   const Table* t = t0;
@@ -570,7 +551,7 @@ __attribute__((no_sanitize_address)) inline bool rest_holds(const WalkMemo& m, i
 
 bool load_cfi_unwinder() noexcept { return false; }
 
-int cfi_backtrace(void**, int, WalkRegs) noexcept {
+int cfi_backtrace_regs(void**, int, std::uintptr_t, std::uintptr_t, std::uintptr_t) noexcept {
   g_gave_up.fetch_add(1, kRelaxed);
   return -1;
 }

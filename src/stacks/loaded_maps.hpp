@@ -15,4 +15,9 @@ namespace memx::detail {
 /// cannot be read. Allocates: not for a path that must not.
 std::string loaded_module_maps();
 
+/// The dynamic loader's counters of libraries loaded and unloaded (glibc's dlpi_adds and
+/// dlpi_subs), read from the first entry of dl_iterate_phdr. A change of subs means that
+/// addresses read before may now hold another library's code.
+void loader_counters(unsigned long long& adds, unsigned long long& subs) noexcept;
+
 }  // namespace memx::detail

@@ -166,6 +166,22 @@ struct Symbolizer::Impl {
     std::vector<Entry> by_address;
   };
   std::unordered_map<const Dwfl_Module*, SymbolTable> symbol_tables;
+  unsigned long long loader_subs = 0;  // the loader's unload counter when modules were read
+
+  /// Reads the module list again when a library was unloaded since it was read: another one
+  /// may now be loaded at its addresses, and libdwfl would still give them to the old module
+  /// (seen: a library that libdw itself loaded and unloaded, whose place a later dlopen took).
+  void follow_unloads() {
+    unsigned long long adds = 0, subs = 0;
+    detail::loader_counters(adds, subs);
+    if (subs == loader_subs || dwfl == nullptr) return;
+    loader_subs = subs;
+    dwfl_report_begin(dwfl);
+    report_loaded_modules(dwfl);
+    dwfl_report_end(dwfl, nullptr, nullptr);
+    trees.clear();  // keyed by modules' Dwarf and Dwfl_Module addresses, now maybe reused
+    symbol_tables.clear();
+  }
 
   const SymbolTable& symbols_of(Dwfl_Module* mod) {
     auto it = symbol_tables.find(mod);
@@ -236,6 +252,8 @@ struct Symbolizer::Impl {
     callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
     callbacks.debuginfo_path = &debuginfo_path;
     dwfl = dwfl_begin(&callbacks);
+    unsigned long long adds = 0;
+    detail::loader_counters(adds, loader_subs);
     if (dwfl != nullptr) {
       dwfl_report_begin(dwfl);
       if (report_loaded_modules(dwfl) != 0 ||
@@ -249,20 +267,35 @@ struct Symbolizer::Impl {
     if (dwfl != nullptr) dwfl_end(dwfl);
   }
 
+  /// The module whose span holds pc, or nullptr. dwfl_addrmodule alone is not enough: after
+  /// modules were reported again it was seen to answer with a module whose span does not
+  /// hold the address (libpsl's, for a library dlopen'd since), presumably from a stale
+  /// segment table; the span is checked here.
+  Dwfl_Module* covering_module(Dwarf_Addr pc) {
+    Dwfl_Module* mod = dwfl_addrmodule(dwfl, pc);
+    if (mod == nullptr) return nullptr;
+    Dwarf_Addr lo = 0, hi = 0;
+    if (dwfl_module_info(mod, nullptr, &lo, &hi, nullptr, nullptr, nullptr, nullptr) == nullptr ||
+        pc < lo || pc >= hi) {
+      return nullptr;
+    }
+    return mod;
+  }
+
   std::vector<Frame> lookup(std::uintptr_t ret) {
     std::vector<Frame> out;
     Frame base;
     base.address = ret;
     // A return address points after the call: look up the call instruction's last byte.
     const Dwarf_Addr pc = ret == 0 ? 0 : ret - 1;
-    Dwfl_Module* mod = dwfl != nullptr ? dwfl_addrmodule(dwfl, pc) : nullptr;
+    Dwfl_Module* mod = dwfl != nullptr ? covering_module(pc) : nullptr;
     if (mod == nullptr && dwfl != nullptr) {
       // A library loaded since the module list was read (dlopen): read it again. Modules
       // reported again at the same place are kept, with what was read of them.
       dwfl_report_begin(dwfl);
       const bool ok = report_loaded_modules(dwfl) == 0;
       dwfl_report_end(dwfl, nullptr, nullptr);
-      if (ok) mod = dwfl_addrmodule(dwfl, pc);
+      if (ok) mod = covering_module(pc);
       trees.clear();  // a module unloaded meanwhile may have left its Dwarf's address to another
       symbol_tables.clear();
     }
@@ -370,6 +403,8 @@ Symbolizer::~Symbolizer() = default;
 const std::vector<Frame>& Symbolizer::resolve(std::uintptr_t return_address) {
   auto it = impl_->cache.find(return_address);
   if (it == impl_->cache.end()) {
+    // Addresses already resolved keep their answer (references to them stay valid).
+    impl_->follow_unloads();
     it = impl_->cache.emplace(return_address, impl_->lookup(return_address)).first;
   }
   return it->second;
