@@ -1,6 +1,7 @@
 // The live-block map: block address -> (stack id, usable size, scope id, allocation number).
 //
-// 64 shards chosen by the address's hash, each an open-addressing table (linear probing,
+// 64 shards chosen by the address's 32 MiB region (so that a thread's blocks fall in shards of
+// their own, live_map.cpp), each an open-addressing table (linear probing,
 // deletion by backward shift, so no tombstones) behind its own spinlock; a table doubles in
 // a fresh mapping when it is three-quarters full. A free from any thread finds the block's
 // entry in the same shard as its allocation: cross-thread frees are exact. Each entry packs
@@ -81,7 +82,7 @@ class LiveMap {
   static LiveBlock unpack(const Slot& s) noexcept;
   static bool grow(Shard& sh) noexcept;
   static std::size_t home(std::uint64_t hash, std::size_t capacity) noexcept {
-    return static_cast<std::size_t>(hash >> kShardBits) & (capacity - 1);
+    return static_cast<std::size_t>(hash) & (capacity - 1);
   }
 
   Shard shards_[std::size_t{1} << kShardBits];
