@@ -63,6 +63,19 @@ bool same_capture(void* const* ours, int n, void* const* lu, int lu_n) noexcept 
   return true;
 }
 
+void note_deferred_id_check(std::uint32_t cached, std::uint32_t interned) noexcept {
+  g_verify_compared.fetch_add(1, kRelaxed);
+  if (cached == interned) return;
+  const std::uint64_t k = g_verify_mismatches.fetch_add(1, kRelaxed);
+  if (k >= 3) return;
+  char line[160];
+  const int len = std::snprintf(line, sizeof line,
+                                "memx: MEMX_UNWIND_VERIFY: mismatch %llu: the id cache named stack %u, "
+                                "the whole stack is %u\n",
+                                static_cast<unsigned long long>(k + 1), cached, interned);
+  if (len > 0) (void)!write(2, line, static_cast<std::size_t>(len));
+}
+
 void note_cfi_verify(void* const* ours, int n, void* const* lu, int lu_n) noexcept {
   g_verify_compared.fetch_add(1, kRelaxed);
   if (same_capture(ours, n, lu, lu_n)) return;
@@ -418,9 +431,14 @@ constexpr int kMemoFrames = 40;  // depth 32 and memx's own frames
 struct WalkMemo {
   const Table* table;  // the rules the walk used (a fresh table: the walk is not reused)
   int n;               // frames; 0: none
+  std::uint64_t walks;  // walks that wrote the memo, the current one included
   // Outermost first: a walk that reuses the outer frames writes only its own inner ones
   // after them (no moving; GCC's memcpy/memmove here were rep movsq, slow to start).
   MemoFrame g[kMemoFrames];
+  // stamp[k]: the walk that last wrote any of g[0..k] (each walk writes a contiguous run
+  // g[from..n), so it sets stamp[from..n) to its own number). Equal stamp[k] at two times,
+  // with n > k at both, means g[0..k] were not written in between.
+  std::uint64_t stamp[kMemoFrames];
 };
 
 __thread WalkMemo tls_memo __attribute__((tls_model("initial-exec")));
@@ -447,7 +465,8 @@ __attribute__((no_sanitize_address)) inline bool rest_holds(const WalkMemo& m, i
 // Reads only the thread's own stack, within its bounds; ASan's checks are not wanted on
 // the saved registers of other functions' frames.
 [[gnu::noinline]] __attribute__((no_sanitize_address)) int cfi_backtrace_regs(
-    void** out, int max, std::uintptr_t ip, std::uintptr_t sp_in, std::uintptr_t bp_in) noexcept {
+    void** out, int max, std::uintptr_t ip, std::uintptr_t sp_in, std::uintptr_t bp_in,
+    CfiDeferred* defer) noexcept {
   const WalkRegs r{ip, sp_in, bp_in};
   const Table* const t0 = g_table.load(std::memory_order_acquire);
   if (t0 == nullptr || max <= 0) return t0 == nullptr ? -1 : 0;
@@ -482,7 +501,11 @@ __attribute__((no_sanitize_address)) inline bool rest_holds(const WalkMemo& m, i
       if (kind == kOutermost) {
         result = n;
         if (memo && t == t0 && p <= kMemoFrames) {  // ended by a rule: kept for the next walk
-          for (int q = 0; q < p; ++q) m.g[p - 1 - q] = fresh[q];
+          const std::uint64_t w = ++m.walks;
+          for (int q = 0; q < p; ++q) {
+            m.g[p - 1 - q] = fresh[q];
+            m.stamp[q] = w;
+          }
           m.n = p;
           m.table = t0;
         }
@@ -521,17 +544,31 @@ __attribute__((no_sanitize_address)) inline bool rest_holds(const WalkMemo& m, i
       if (j >= 0 && m.g[j].cfa == cfa && m.g[j].ra == ra && m.g[j].bp == bp &&
           (m.g[j].bp_state & 1) == (bp_state & 1) && t == t0 && rest_holds(m, 0, j)) {
         // The rest of the last walk (its frames outer than j) is this walk's rest.
-        for (int k = j - 1; k >= 0 && n < max; --k) out[n++] = reinterpret_cast<void*>(m.g[k].ra);
+        const int inner = n;
+        const int total = n + j < max ? n + j : max;
+        if (defer != nullptr && j > 0 && j + 1 + p <= kMemoFrames) {
+          // Left in the memo (g[0..j) is not written below): cfi_fill_deferred copies it.
+          defer->inner = inner;
+          defer->total = total;
+          defer->junction = j;
+          defer->stamp = m.stamp[j - 1];
+          n = total;
+        } else {
+          for (int k = j - 1; k >= 0 && n < max; --k) out[n++] = reinterpret_cast<void*>(m.g[k].ra);
+        }
         result = n;
         // Kept: the last walk's outer frames, this one (as read now: its rbp may have come
         // from another address than the last walk's), then this walk's inner frames.
+        const std::uint64_t w = ++m.walks;
         if (j + 1 + p <= kMemoFrames) {
           m.g[j] = MemoFrame{cfa, ra, bp, bp_state};
           for (int q = 0; q < p; ++q) m.g[j + p - q] = fresh[q];
+          for (int k = j; k <= j + p; ++k) m.stamp[k] = w;
           m.n = j + 1 + p;
         } else {
           m.n = 0;
         }
+        if (defer != nullptr) defer->walk = w;
         break;
       }
     }
@@ -544,17 +581,32 @@ __attribute__((no_sanitize_address)) inline bool rest_holds(const WalkMemo& m, i
   }
   if (result < 0 && n >= max) result = n;
   if (result < 0) g_gave_up.fetch_add(1, kRelaxed);
+  if (defer != nullptr && defer->total == 0) {  // nothing left out
+    defer->inner = defer->total = result;
+  }
   return result;
+}
+
+__attribute__((no_sanitize_address)) bool cfi_fill_deferred(void** out,
+                                                          const CfiDeferred& d) noexcept {
+  const WalkMemo& m = tls_memo;
+  if (tls_walking || m.walks != d.walk || m.n <= d.junction) return false;
+  int n = d.inner;
+  for (int k = d.junction - 1; k >= 0 && n < d.total; --k) out[n++] = reinterpret_cast<void*>(m.g[k].ra);
+  return n == d.total;
 }
 
 #else  // no walk: not x86-64, or a ThreadSanitizer build (which uses glibc's backtrace)
 
 bool load_cfi_unwinder() noexcept { return false; }
 
-int cfi_backtrace_regs(void**, int, std::uintptr_t, std::uintptr_t, std::uintptr_t) noexcept {
+int cfi_backtrace_regs(void**, int, std::uintptr_t, std::uintptr_t, std::uintptr_t,
+                       CfiDeferred*) noexcept {
   g_gave_up.fetch_add(1, kRelaxed);
   return -1;
 }
+
+bool cfi_fill_deferred(void**, const CfiDeferred&) noexcept { return false; }
 
 #endif
 

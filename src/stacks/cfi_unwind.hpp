@@ -56,11 +56,30 @@ struct WalkRegs {
 /// The walk itself takes the three registers as separate arguments: a WalkRegs (24 bytes) passed
 /// by value goes through memory, and its 16-byte reload right after the three 8-byte stores
 /// missed store forwarding, a stall that cost about 6% of a stack-mode run.
+///
+/// With `defer`, a walk that reuses the outer frames of the thread's last walk may leave them
+/// out: it writes the first defer->inner frames, returns the whole count (defer->total) and
+/// keeps the rest in the thread's memo until cfi_fill_deferred copies it. defer->stamp names
+/// what was left out: two deferred walks of one thread with the same junction and stamp left
+/// out the same frames (equal values), so a cache keyed on them plus the written frames can
+/// name the whole stack without copying or hashing the rest (stacks.cpp). Without a junction,
+/// nothing is left out (inner == total).
+struct CfiDeferred {
+  int inner = 0;           // frames written
+  int total = 0;           // frames of the whole capture
+  int junction = 0;        // the memo frame the walk joined; the rest is the memo's frames below it
+  std::uint64_t stamp = 0;  // changes whenever one of those frames is written
+  std::uint64_t walk = 0;   // the thread's walk count after this walk
+};
 [[gnu::noinline]] int cfi_backtrace_regs(void** out, int max, std::uintptr_t ip, std::uintptr_t sp,
-                                         std::uintptr_t bp) noexcept;
-[[gnu::always_inline]] inline int cfi_backtrace(void** out, int max, WalkRegs r) noexcept {
-  return cfi_backtrace_regs(out, max, r.ip, r.sp, r.bp);
+                                         std::uintptr_t bp, CfiDeferred* defer) noexcept;
+[[gnu::always_inline]] inline int cfi_backtrace(void** out, int max, WalkRegs r,
+                                                CfiDeferred* defer = nullptr) noexcept {
+  return cfi_backtrace_regs(out, max, r.ip, r.sp, r.bp, defer);
 }
+/// Copies the frames a deferred walk (d) left out into out[d.inner, d.total). False, out
+/// unchanged, when the thread walked again since (a signal handler's allocation).
+bool cfi_fill_deferred(void** out, const CfiDeferred& d) noexcept;
 
 /// Loads libdw for cfi_backtrace once (dlopen, RTLD_LOCAL); true if the walk can be used
 /// (x86-64, libdw found, not a ThreadSanitizer build). Not for the allocation path.
@@ -91,6 +110,9 @@ struct CfiVerify {
   std::uint64_t fell_back;  // captures the walk gave up on (made with libunwind alone)
 };
 CfiVerify cfi_verify_counts() noexcept;
+/// MEMX_UNWIND_VERIFY: a stack named from the deferred walks' id cache (stacks.cpp) was also
+/// named the long way: `cached` and `interned` are the two ids (a difference is a mismatch).
+void note_deferred_id_check(std::uint32_t cached, std::uint32_t interned) noexcept;
 void note_cfi_fell_back() noexcept;
 
 }  // namespace memx::detail

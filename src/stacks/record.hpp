@@ -58,6 +58,10 @@ extern __thread ProbeCapture* tls_probe __attribute__((tls_model("initial-exec")
 struct StackCapture {
   std::uint32_t plan;
   int n;
+  /// A dwarf-cfi walk may leave the frames it shares with the thread's last walk out of
+  /// `frames` (deferred.total > deferred.inner; cfi_unwind.hpp): the hooks name the stack
+  /// from a cache or copy them first (stacks.cpp, intern_capture).
+  CfiDeferred deferred;
   void* frames[kCaptureMax];
 };
 
@@ -85,16 +89,23 @@ void prefetch_block_entry(void* p) noexcept;
   if ((c.plan & kPlanCfi) != 0) {
     // The walk starts from this frame's registers; when it gives up, libunwind captures the
     // stack from this same frame, so the skip is the same either way.
-    c.n = cfi_backtrace(c.frames, max, read_caller_regs());
+    c.deferred.total = 0;
+    c.deferred.inner = 0;
+    c.n = cfi_backtrace(c.frames, max, read_caller_regs(), &c.deferred);
     if (__builtin_expect(c.n >= 0 && (c.plan & kPlanVerify) == 0, 1)) return;
     if (c.n < 0) {
       c.n = g_dwarf_fn.load(std::memory_order_relaxed)(c.frames, max);
       if ((c.plan & kPlanVerify) != 0) note_cfi_fell_back();
       return;
     }
-    void* lu[kCaptureMax];  // MEMX_UNWIND_VERIFY: the same capture with libunwind
+    // MEMX_UNWIND_VERIFY: the whole capture (the part left in the memo copied out) against
+    // the same capture with libunwind; the hook checks the stack id cache (intern_capture).
+    void* ours[kCaptureMax];
+    for (int i = 0; i < c.deferred.inner; ++i) ours[i] = c.frames[i];
+    if (c.deferred.total > c.deferred.inner && !cfi_fill_deferred(ours, c.deferred)) return;
+    void* lu[kCaptureMax];
     const int lu_n = g_dwarf_fn.load(std::memory_order_relaxed)(lu, max);
-    note_cfi_verify(c.frames, c.n, lu, lu_n);
+    note_cfi_verify(ours, c.n, lu, lu_n);
     return;
   }
   const BacktraceFn fn = (c.plan & kPlanFramePointer) != 0
@@ -107,7 +118,7 @@ void prefetch_block_entry(void* p) noexcept;
 bool stacks_wanted() noexcept;
 /// Records a block just allocated, with the stack capture_here() took, in the live-block map.
 [[gnu::noinline]] StackHook stacks_on_alloc(void* p, std::size_t usable,
-                                            const StackCapture& c) noexcept;
+                                            StackCapture& c) noexcept;
 /// Forgets a block about to be freed.
 StackHook stacks_on_free(void* p) noexcept;
 
@@ -127,7 +138,7 @@ std::uint64_t next_sample_gap(std::uint64_t interval) noexcept;
 /// recognised by address) and returns the block to hand out (p itself when it cannot be
 /// recorded). usable is what was counted for it.
 [[gnu::noinline]] void* stacks_on_sample(void* p, std::size_t usable, std::size_t align,
-                                         const StackCapture& c) noexcept;
+                                         StackCapture& c) noexcept;
 /// A block of memx's arena being freed: true (and the usable size it was counted with) when
 /// it is a sampled block, which is then forgotten.
 bool stacks_forget_sampled(void* p, std::size_t* counted) noexcept;

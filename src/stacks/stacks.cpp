@@ -136,11 +136,79 @@ bool stacks_wanted() noexcept {
   return g_depth.load(std::memory_order_acquire) != 0 || tls_probe != nullptr;
 }
 
-StackHook stacks_on_alloc(void* p, std::size_t usable, const StackCapture& c) noexcept {
+namespace {
+
+/// A thread's cache of the stacks its deferred dwarf-cfi walks named (StackCapture::deferred):
+/// keyed by the frames the walk wrote (after memx's own) and the junction and stamp of the
+/// frames it left in its memo, which stand for those frames' values. A hit names the stack
+/// without copying the left-out frames, hashing or comparing the whole stack.
+struct DeferredIds {
+  static constexpr int kEntries = 8;  // a power of two
+  static constexpr int kFrames = 6;   // written frames kept per entry; more: not cached
+  struct Entry {
+    std::uint64_t stamp;
+    std::uint32_t id;  // 0: empty
+    std::int16_t junction, total;
+    std::int16_t written;  // frames after the skip
+    const void* frames[kFrames];
+  };
+  Entry e[kEntries];
+};
+__thread DeferredIds tls_deferred_ids __attribute__((tls_model("initial-exec")));
+
+/// The id of the stack c captured, frames from `skip` on (0 when it cannot be stored).
+std::uint32_t intern_capture(StackCapture& c, int skip) noexcept {
+  const CfiDeferred& d = c.deferred;
+  if ((c.plan & kPlanCfi) == 0 || d.total <= d.inner) {
+    return c.n > skip ? g_table.intern(c.frames + skip, c.n - skip, tls_stack_cache) : 0;
+  }
+  const int written = d.inner - skip;
+  DeferredIds::Entry* slot = nullptr;
+  if (written >= 0 && written <= DeferredIds::kFrames) {
+    // The entry: from the stamp and the innermost and outermost written frames (independent
+    // multiplies, not a chain over every frame); the comparison below checks them all.
+    const std::uint64_t first = written > 0 ? reinterpret_cast<std::uintptr_t>(c.frames[skip]) : 0;
+    const std::uint64_t last =
+        written > 1 ? reinterpret_cast<std::uintptr_t>(c.frames[skip + written - 1]) : 0;
+    const std::uint64_t h = (d.stamp * 0x9E3779B97F4A7C15ull) ^ (first * 0xff51afd7ed558ccdull) ^
+                            (last * 0xc4ceb9fe1a85ec53ull) ^ static_cast<std::uint64_t>(d.junction);
+    slot = &tls_deferred_ids.e[(h >> 40) & (DeferredIds::kEntries - 1)];
+    if (slot->id != 0 && slot->stamp == d.stamp && slot->junction == d.junction &&
+        slot->total == d.total && slot->written == written) {
+      int i = 0;
+      while (i < written && slot->frames[i] == c.frames[skip + i]) ++i;
+      if (i == written) {
+        if (__builtin_expect((c.plan & kPlanVerify) == 0, 1)) return slot->id;
+        const std::uint32_t cached = slot->id;  // MEMX_UNWIND_VERIFY: named the long way too
+        if (!cfi_fill_deferred(c.frames, d)) return 0;
+        c.deferred.inner = c.deferred.total;
+        note_deferred_id_check(cached, g_table.intern(c.frames + skip, c.n - skip));
+        return cached;
+      }
+    }
+  }
+  if (!cfi_fill_deferred(c.frames, d)) return 0;  // the thread walked again meanwhile
+  c.deferred.inner = c.deferred.total;
+  const std::uint32_t id =
+      c.n > skip ? g_table.intern(c.frames + skip, c.n - skip, tls_stack_cache) : 0;
+  if (slot != nullptr && id != 0) {
+    slot->stamp = d.stamp;
+    slot->id = id;
+    slot->junction = static_cast<std::int16_t>(d.junction);
+    slot->total = static_cast<std::int16_t>(d.total);
+    slot->written = static_cast<std::int16_t>(written);
+    for (int i = 0; i < written; ++i) slot->frames[i] = c.frames[skip + i];
+  }
+  return id;
+}
+
+}  // namespace
+
+StackHook stacks_on_alloc(void* p, std::size_t usable, StackCapture& c) noexcept {
   if (__builtin_expect(tls_probe != nullptr, 0)) return StackHook::kSkip;
   if (c.plan == 0) return StackHook::kOff;
   const int skip = static_cast<int>((c.plan >> 8) & 0xff);
-  const std::uint32_t id = c.n > skip ? g_table.intern(c.frames + skip, c.n - skip, tls_stack_cache) : 0;
+  const std::uint32_t id = intern_capture(c, skip);
   LiveBlock b;
   b.address = reinterpret_cast<std::uintptr_t>(p);
   b.size = usable;
@@ -156,13 +224,12 @@ StackHook stacks_on_alloc(void* p, std::size_t usable, const StackCapture& c) no
 }
 
 void* stacks_on_sample(void* p, std::size_t usable, std::size_t align,
-                       const StackCapture& c) noexcept {
+                       StackCapture& c) noexcept {
   if (c.plan == 0 || tls_probe != nullptr) return p;
   const bool keep = (align & kKeepContents) != 0;  // a C block's contents (alloc/ignored.hpp)
   align &= ~kKeepContents;
   const int skip = static_cast<int>((c.plan >> 8) & 0xff);
-  const std::uint32_t id =
-      c.n > skip ? g_table.intern(c.frames + skip, c.n - skip, tls_stack_cache) : 0;
+  const std::uint32_t id = intern_capture(c, skip);
   void* q = id != 0 ? arena_block_for_sample(usable, align) : nullptr;
   if (q == nullptr) {
     g_dropped.value.fetch_add(1, kRelaxed);

@@ -163,6 +163,64 @@ TEST_F(CfiUnwind, TheLastWalkIsReusedOnlyWhereTheStackStillHoldsIt) {
   }
 }
 
+/// A deferred capture (CfiDeferred) from one frame, then libunwind's from the same frame.
+struct Deferred {
+  void* cfi[kMax];
+  void* lu[kMax];
+  int cfi_n = -2;
+  int lu_n = -2;
+  CfiDeferred d;
+};
+[[gnu::noinline]] void capture_deferred(Deferred& x) {
+  x.cfi_n = cfi_backtrace(x.cfi, kMax, read_caller_regs(), &x.d);
+  x.lu_n = dwarf_backtrace_fn()(x.lu, kMax);
+  asm volatile("" ::: "memory");
+}
+[[gnu::noinline]] void deferred_at(Deferred& x, int n) {
+  if (n == 0) {
+    capture_deferred(x);
+  } else {
+    deferred_at(x, n - 1);
+  }
+  asm volatile("" ::: "memory");  // not a tail call
+}
+[[gnu::noinline]] void deferred_other(Deferred& x) {
+  asm volatile("nop" ::: "memory");
+  deferred_at(x, 3);
+  asm volatile("" ::: "memory");
+}
+
+// A walk that joins the thread's last one leaves the shared outer frames in the memo; the
+// fill gives exactly libunwind's frames; the same frames left out carry the same stamp, and
+// another walk in between makes the fill refuse.
+TEST_F(CfiUnwind, ADeferredWalkFilledGivesLibunwindsFramesAndItsStampNamesTheRest) {
+  Deferred first, second, third, other;
+  deferred_at(first, 3);
+  deferred_at(second, 3);  // joins the first walk
+  ASSERT_GT(second.cfi_n, 0);
+  ASSERT_GT(second.d.total, second.d.inner) << "the second walk left nothing out";
+  ASSERT_TRUE(cfi_fill_deferred(second.cfi, second.d));
+  ASSERT_EQ(second.cfi_n, second.lu_n);
+  for (int i = 1; i < second.cfi_n; ++i) EXPECT_EQ(second.cfi[i], second.lu[i]) << "frame " << i;
+  deferred_at(third, 3);
+  ASSERT_GT(third.d.total, third.d.inner);
+  EXPECT_EQ(third.d.stamp, second.d.stamp) << "the same outer frames, another stamp";
+  EXPECT_EQ(third.d.junction, second.d.junction);
+  // Another caller one frame further out: its junction is outside the last walk's
+  // differing frame, so what it left out is named by another stamp or junction.
+  deferred_other(other);
+  if (other.d.total > other.d.inner) {
+    EXPECT_TRUE(other.d.stamp != third.d.stamp || other.d.junction != third.d.junction ||
+                other.d.inner != third.d.inner);
+    ASSERT_TRUE(cfi_fill_deferred(other.cfi, other.d));
+  }
+  ASSERT_EQ(other.cfi_n, other.lu_n);
+  for (int i = 1; i < other.cfi_n; ++i) EXPECT_EQ(other.cfi[i], other.lu[i]) << "frame " << i;
+  // third's rest was left in the memo; other's walk came since: the fill must refuse.
+  void* copy[kMax];
+  EXPECT_FALSE(cfi_fill_deferred(copy, third.d));
+}
+
 TEST_F(CfiUnwind, StopsAtMaxLikeLibunwind) {
   Both b;
   recurse(b, 20);
