@@ -116,6 +116,7 @@ void release_watches(ThreadCounters& t) noexcept;  // below, with the peak watch
 
 void on_thread_exit(void* arg) noexcept {
   auto& t = *static_cast<ThreadCounters*>(arg);
+  stacks_thread_exit();
   std::lock_guard<std::mutex> lock(g_registry.mutex);
   DeadTotals& d = g_registry.dead;
   d.allocs.fetch_add(t.allocs.load(kRelaxed), kRelaxed);

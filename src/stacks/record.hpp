@@ -119,6 +119,8 @@ bool stacks_wanted() noexcept;
 /// Records a block just allocated, with the stack capture_here() took, in the live-block map.
 [[gnu::noinline]] StackHook stacks_on_alloc(void* p, std::size_t usable,
                                             StackCapture& c) noexcept;
+/// The calling thread exits: its buffered figures of the scope's peak go to the shared ones.
+void stacks_thread_exit() noexcept;
 /// Forgets a block about to be freed.
 StackHook stacks_on_free(void* p) noexcept;
 

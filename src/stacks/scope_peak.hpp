@@ -16,6 +16,9 @@
 
 namespace memx::detail {
 
+struct LocalPeak;  // a thread's buffered changes (scope_peak.cpp)
+struct LocalPeakEntry;
+
 class ScopePeak {
  public:
   /// One stack's share of a copy.
@@ -35,6 +38,8 @@ class ScopePeak {
   void on_alloc(std::uint32_t scope, std::uint32_t id, std::uint64_t size) noexcept;
   /// A block of `scope` at stack `id` is freed.
   void on_free(std::uint32_t scope, std::uint32_t id, std::uint64_t size) noexcept;
+  /// Adds the calling thread's buffered changes to the shared figures (its exit calls it).
+  void flush_thread() noexcept;
 
   /// Calls f(const Entry&) for each stack of the last copy if it was taken in `scope`;
   /// returns the scope's live bytes when it was taken (0: no copy of that scope).
@@ -52,6 +57,9 @@ class ScopePeak {
 
   bool init() noexcept;
   void take_copy(std::uint32_t scope) noexcept;
+  LocalPeak& local(std::uint32_t scope) noexcept;
+  void change(std::uint32_t scope, std::uint32_t id, std::int64_t bytes, std::int64_t blocks) noexcept;
+  void flush_entry(LocalPeakEntry& e) noexcept;
   static bool add(std::atomic<std::uint64_t>& cell, std::uint32_t scope, std::uint64_t n) noexcept;
   static void sub(std::atomic<std::uint64_t>& cell, std::uint32_t scope, std::uint64_t n) noexcept;
 

@@ -253,6 +253,8 @@ void* stacks_on_sample(void* p, std::size_t usable, std::size_t align,
   return q;
 }
 
+void stacks_thread_exit() noexcept { g_peak.flush_thread(); }
+
 bool stacks_forget_sampled(void* p, std::size_t* counted) noexcept {
   LiveBlock b;
   if (!g_map.erase(reinterpret_cast<std::uintptr_t>(p), &b)) return false;

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "memx/counters.hpp"
 #include "memx/heap_snapshot.hpp"
 #include "memx/scope.hpp"
 #include "memx/stacks.hpp"
@@ -175,6 +176,33 @@ TEST_F(HeapSnapshotTest, PeakSitesCountOtherThreadsOfTheScope) {
   const stacks::List<stacks::Site> sites = stacks::peak_sites(777, &live);
   EXPECT_GE(live, 600u * 1024);
   ASSERT_FALSE(sites.empty());
+}
+
+[[gnu::noinline]] void* small_from_worker() { return ::operator new(500); }
+
+// A thread buffers its changes to the scope's figures (scope_peak.cpp); what it buffered is
+// added when it exits, so a copy taken after sees its blocks (here 10 KiB, under the buffer's
+// limit, that nothing else would have flushed).
+TEST_F(HeapSnapshotTest, PeakSitesCountWhatAnExitedThreadBuffered) {
+  stacks::set_scope(778);
+  std::vector<void*> kept;
+  std::thread t([&] {
+    for (int i = 0; i < 20; ++i) kept.push_back(small_from_worker());
+  });
+  t.join();
+  const std::size_t n = big_temporary();  // the scope's peak, copied by this thread
+  stacks::set_scope(0);
+  EXPECT_EQ(n, 512u * 1024);
+  std::uint64_t live = 0;
+  const stacks::List<stacks::Site> sites = stacks::peak_sites(778, &live);
+  bool found = false;
+  for (const stacks::Site& s : sites) {
+    found = found || (s.blocks == 20 && s.bytes == 20 * memx::usable_size(kept[0]));
+  }
+  EXPECT_TRUE(found) << "the worker's 20 blocks are not among the " << sites.size()
+                     << " sites of the peak";
+  EXPECT_GE(live, 512u * 1024 + 20 * 500);
+  for (void* p : kept) ::operator delete(p);
 }
 
 }  // namespace
