@@ -307,7 +307,7 @@ void Session::begin_test(TestId id) {
   const bool breaks = brk && brk->test == m.current.name &&
                       (++m.break_runs_seen == brk->run || brk->run == 0);
   m.numbering_tracks = m.report.stacks.depth == 0 && m.report.measured &&
-                       m.track_next.count(m.current.name) != 0;
+                       !m.track_next.empty() && m.track_next.count(m.current.name) != 0;
   m.numbering = breaks || m.numbering_tracks;
   if (m.numbering) {
     alloc_numbers::start(m.numbering_tracks, breaks ? brk->number : 0, m.current.name.c_str());
