@@ -2,6 +2,10 @@
 """Scale benchmark (issue 13): memx at a million tests.
 
     python3 bench/scale.py [--build build-bench] [--tests 1000000] [--runs 5] [--no-build]
+                           [--skip-reports] [--skip-process]
+
+--skip-reports runs part 3 alone (a few seconds a run, no million-test reports);
+--skip-process parts 1 and 2 alone.
 
 1. Reports: bench/scale/make_report writes two reports of --tests tests (a baseline and a new
    run, 2% of figures moved) as the plugins write theirs (in pieces, atomically); then every
@@ -10,7 +14,9 @@
    error (exit 2) in at most 2 s and bounded memory.
 3. In process: 100,000 trivial GoogleTest tests, plain, with memx::gtest_main, and with
    --memx-report, interleaved --runs times: wall time (target: report / plain <= 1.3) and
-   the time from the last test's line to the process's exit (target: <= 200 ms).
+   the time from the last test's line to the process's exit (target: <= 200 ms); then that
+   time with a report at 25,000 to 200,000 tests (target: linear, its time per test at
+   200,000 at most 1.5 times that at 25,000).
 Files go to a temporary directory (removed at the end). Python 3 standard library only.
 """
 import argparse
@@ -36,16 +42,20 @@ def timed(cmd, env=None, stdout=subprocess.DEVNULL):
     return wall, usage.ru_maxrss * 1024, p.returncode, err.decode(errors="replace")
 
 
-def tail_time(cmd, env):
-    """(total wall seconds, ms from the last test's summary line to exit)."""
+def tail_time(cmd, env, cpu=None):
+    """(total wall seconds, ms from the last test's summary line to exit); appends the
+    process's CPU seconds (user + system) to `cpu` when given."""
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True, bufsize=1)
     last = None
     for line in p.stdout:
         if line.startswith("[==========]") and " ran." in line:
             last = time.perf_counter()
-    p.wait()
+    _, status, usage = os.wait4(p.pid, 0)
     t1 = time.perf_counter()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if cpu is not None:
+        cpu.append(usage.ru_utime + usage.ru_stime)
     if p.returncode != 0:
         sys.exit(f"scale: {' '.join(cmd)} exited {p.returncode}")
     return t1 - t0, ((t1 - last) if last else float("nan")) * 1000
@@ -61,8 +71,8 @@ def main():
     ap.add_argument("--tests", type=int, default=1000000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-build", action="store_true")
-    ap.add_argument("--skip-reports", action="store_true")
-    ap.add_argument("--skip-process", action="store_true")
+    ap.add_argument("--skip-reports", action="store_true", help="skip parts 1 and 2 (the CLI on large reports)")
+    ap.add_argument("--skip-process", action="store_true", help="skip part 3 (the in-process benchmark)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     if not args.no_build:
@@ -134,20 +144,44 @@ def main():
                         "memx + report": [trivial + "memx", f"--memx-report={report}"]}
             walls = {k: [] for k in variants}
             tails = {k: [] for k in variants}
+            cpus = {k: [] for k in variants}
             for _ in range(args.runs):
                 for k, cmd in variants.items():
-                    w, t = tail_time(cmd, penv)
+                    w, t = tail_time(cmd, penv, cpus[k])
                     walls[k].append(w)
                     tails[k].append(t)
             plain = statistics.median(walls["plain"])
-            print(f"\n| 100,000 trivial tests ({args.runs} interleaved runs, medians) | wall s | / plain | last test to exit ms |")
-            print("|---|---:|---:|---:|")
+            plain_cpu = statistics.median(cpus["plain"])
+            print(f"\n| 100,000 trivial tests ({args.runs} interleaved runs, medians) | wall s | / plain "
+                  "| last test to exit ms | CPU s | / plain |")
+            print("|---|---:|---:|---:|---:|---:|")
             for k in variants:
-                w = statistics.median(walls[k])
-                print(f"| {k} | {w:.3f} | {w / plain:.2f} | {statistics.median(tails[k]):.0f} |")
+                w, c = statistics.median(walls[k]), statistics.median(cpus[k])
+                print(f"| {k} | {w:.3f} | {w / plain:.2f} | {statistics.median(tails[k]):.0f} | {c:.3f} "
+                      f"| {c / plain_cpu:.2f} |")
             ratio = statistics.median(walls["memx + report"]) / plain
             failed |= ratio > 1.3 or statistics.median(tails["memx + report"]) > 200
-            print(f"\ntargets: report/plain <= 1.3 ({ratio:.2f}), last test to exit <= 200 ms")
+            print(f"\ntargets: report/plain <= 1.3 ({ratio:.2f}), last test to exit <= 200 ms "
+                  f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: the CPU times "
+                  "say what a busy machine does to the wall times)")
+            # Linear: the time from the last test to the exit (the final report's analysis,
+            # writing and renaming, and the process's end) at an eighth to twice the tests.
+            sizes = (25000, 50000, 100000, 200000)
+            tail_at = {n: [] for n in sizes}
+            for _ in range(args.runs):
+                for n in sizes:
+                    _, t = tail_time([trivial + "memx", f"--memx-report={report}"], dict(env, BENCH_TRIVIAL_TESTS=str(n)))
+                    tail_at[n].append(t)
+            print(f"\n| tests, with --memx-report | last test to exit ms (median of {args.runs}) | per 1,000 tests ms |")
+            print("|---:|---:|---:|")
+            per = {}
+            for n in sizes:
+                t = statistics.median(tail_at[n])
+                per[n] = t / n * 1000
+                print(f"| {n:,} | {t:.0f} | {per[n]:.2f} |")
+            growth = per[sizes[-1]] / per[sizes[0]]
+            failed |= not growth <= 1.5
+            print(f"\ntarget: linear (per-test time at {sizes[-1]:,} / at {sizes[0]:,} <= 1.5: {growth:.2f})")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if failed else 0

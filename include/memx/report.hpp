@@ -364,7 +364,11 @@ std::vector<Suppression> suppressions_of(const Report& report);
 /// gates; the run's --memx-warn-only does not change it: the gate has --warn-only).
 bool gated_violations(const TestRecord& test);
 
-/// The report as JSON: fixed key order, 2-space indent, trailing newline.
+/// Tests in a report above which each test is written on one line (docs/report-format.md).
+inline constexpr std::size_t kFlatTestsAbove = 1000;
+
+/// The report as JSON: fixed key order, 2-space indent (each test on one line, without
+/// spaces, above kFlatTestsAbove tests), trailing newline.
 std::string to_json(const Report& report);
 
 /// Receives a text in pieces, in order; returns false when a piece could not be taken (the

@@ -37,66 +37,85 @@ using nlohmann::json;
 // A JSON text written directly, byte for byte what nlohmann's dump(2) of the same document
 // would give (the report's form since version 1), without building the document first: a
 // report of 100,000 tests is written in a few tens of milliseconds and never held twice.
+// A container opened flat (and everything inside it) is written on one line without
+// spaces, as dump(-1) would write it: each test of a large report (kFlatTestsAbove).
 class Writer {
  public:
-  explicit Writer(std::string& out) : out_(out) {}
+  /// Writes into `out` (its old text is replaced); finish() gives it its length.
+  explicit Writer(std::string& out) : out_(out) { out_.resize(out_.capacity()); }
   /// Pieces of at least `chunk` bytes go to `sink` at each end_piece().
   Writer(std::string& out, const TextSink& sink, std::size_t chunk)
-      : out_(out), sink_(&sink), chunk_(chunk) {}
+      : out_(out), sink_(&sink), chunk_(chunk) {
+    out_.resize(out_.capacity());
+  }
 
   /// A place where the text may be cut (after a test): hands the buffer to the sink once it
   /// holds `chunk` bytes. False once the sink has refused a piece.
   bool end_piece() {
-    if (sink_ != nullptr && out_.size() >= chunk_) return flush();
+    if (sink_ != nullptr && len_ >= chunk_) return flush();
     return ok_;
   }
+  /// Hands what is written to the sink (with one), and cuts the text to its length.
   bool flush() {
-    if (sink_ != nullptr && ok_ && !out_.empty()) ok_ = (*sink_)(out_);
-    if (sink_ != nullptr) out_.clear();
+    if (sink_ != nullptr && ok_ && len_ > 0) ok_ = (*sink_)(std::string_view(out_.data(), len_));
+    if (sink_ != nullptr) len_ = 0;
+    out_.resize(len_);
     return ok_;
   }
 
-  void begin_object() { open('{'); }
+  /// `flat`: this object and everything in it on one line, without spaces.
+  void begin_object(bool flat = false) { open('{', flat); }
   void end_object() { close('}'); }
-  void begin_array() { open('['); }
+  void begin_array() { open('[', false); }
   void end_array() { close(']'); }
   /// An object member's key (memx's own keys: plain ASCII, nothing to escape).
   Writer& key(std::string_view k) {
     // The separator, the indentation and the key in one step: a report is mostly keys.
-    char* p = extend(2 + 2 * first_.size() + 1 + k.size() + 3);
+    char* p = room(2 + 2 * open_.size() + 1 + k.size() + 3);
     p = separator(p);
     *p++ = '"';
     std::memcpy(p, k.data(), k.size());
     p += k.size();
     std::memcpy(p, "\": ", 3);
-    end_at(p + 3);
+    p += flat_ ? 2 : 3;
+    end_at(p);
     pending_key_ = true;
     return *this;
   }
   void value(std::int64_t v) {
     element();
     const fmt::format_int text(v);
-    out_.append(text.data(), text.size());
+    put(text.data(), text.size());
   }
   void value(std::uint64_t v) {
     element();
     const fmt::format_int text(v);
-    out_.append(text.data(), text.size());
+    put(text.data(), text.size());
   }
   void value(int v) { value(static_cast<std::int64_t>(v)); }
-  void value(bool v) { element(); out_ += v ? "true" : "false"; }
-  void null() { element(); out_ += "null"; }
-  void newline() { out_ += '\n'; }
+  void value(bool v) {
+    element();
+    if (v) {
+      put("true", 4);
+    } else {
+      put("false", 5);
+    }
+  }
+  void null() { element(); put("null", 4); }
+  void newline() { put("\n", 1); }
   void value(double v) {
     element();
     if (!std::isfinite(v)) {
-      out_ += "null";
+      put("null", 4);
       return;
     }
-    char buffer[64];
+    if (v == 0.0 && !std::signbit(v)) {  // most per-run rates and shares: no conversion
+      put("0.0", 3);
+      return;
+    }
     // nlohmann's own shortest round-trip form ("0.0", "1.5e-05"), as its dump writes it.
-    char* end = nlohmann::detail::to_chars(buffer, buffer + sizeof buffer, v);
-    out_.append(buffer, end);
+    char* p = room(64);
+    end_at(nlohmann::detail::to_chars(p, p + 64, v));
   }
   void value(std::string_view s) {
     element();
@@ -106,78 +125,108 @@ class Writer {
   void value(const std::string& s) { value(std::string_view(s)); }
 
  private:
+  // Per open container: no element written yet, and whether it is written flat.
+  static constexpr std::uint8_t kFirst = 1, kFlat = 2;
+
   // An element of an array starts a line; a member's value follows its key.
   void element() {
     if (pending_key_) {
       pending_key_ = false;
-    } else if (!first_.empty()) {
+    } else if (!open_.empty()) {
       separate();
     }
   }
-  // Room for `n` more bytes at the end of the text; end_at() then cuts it where the writing
-  // stopped.
-  char* extend(std::size_t n) {
-    const std::size_t at = out_.size();
-    out_.resize(at + n);
-    return &out_[at];
+  // Room for `n` more bytes after the text (the string is kept at its capacity, the text is
+  // its first len_ bytes); end_at() then ends the text where the writing stopped.
+  char* room(std::size_t n) {
+    if (len_ + n > out_.size()) out_.resize(std::max(2 * out_.size(), len_ + n + 4096));
+    return &out_[len_];
   }
-  void end_at(const char* p) { out_.resize(static_cast<std::size_t>(p - out_.data())); }
-  // A new line indented by two spaces per open container, as dump(2) writes it.
+  void end_at(const char* p) { len_ = static_cast<std::size_t>(p - out_.data()); }
+  void put(const char* text, std::size_t n) {
+    char* p = room(n);
+    std::memcpy(p, text, n);
+    end_at(p + n);
+  }
+  // A new line indented by two spaces per open container, as dump(2) writes it; nothing in
+  // a flat container.
   char* line_start(char* p) const {
+    if (flat_) return p;
     *p++ = '\n';
-    std::memset(p, ' ', 2 * first_.size());
-    return p + 2 * first_.size();
+    std::memset(p, ' ', 2 * open_.size());
+    return p + 2 * open_.size();
   }
   // Before the next element or member of the innermost container: a comma after an earlier
   // one, then its line (at most 2 + 2 * depth bytes).
   char* separator(char* p) {
-    if (!first_.back()) *p++ = ',';
-    first_.back() = false;
+    if ((open_.back() & kFirst) == 0) *p++ = ',';
+    open_.back() &= static_cast<std::uint8_t>(~kFirst);
     return line_start(p);
   }
   void separate() {
-    if (first_.empty()) return;
-    end_at(separator(extend(2 + 2 * first_.size())));
+    if (open_.empty()) return;
+    end_at(separator(room(2 + 2 * open_.size())));
   }
-  void open(char c) {
+  void open(char c, bool flat) {
     element();
-    out_ += c;
-    first_.push_back(true);
+    put(&c, 1);
+    flat_ = flat_ || flat;
+    open_.push_back(static_cast<std::uint8_t>(kFirst | (flat_ ? kFlat : 0)));
   }
   void close(char c) {
-    const bool empty = first_.back();
-    first_.pop_back();
-    if (!empty) end_at(line_start(extend(1 + 2 * first_.size())));
-    out_ += c;
+    const bool empty = (open_.back() & kFirst) != 0;
+    open_.pop_back();
+    // The closing bracket of a flat container stays on its line.
+    char* p = room(2 + 2 * open_.size());
+    if (!empty && !flat_) p = line_start(p);
+    *p++ = c;
+    end_at(p);
+    flat_ = !open_.empty() && (open_.back() & kFlat) != 0;
+  }
+  // True when `s` needs no escape and no UTF-8 check: printable ASCII without '"' or '\'.
+  static bool plain(std::string_view s) {
+    const char* p = s.data();
+    const char* const end = p + s.size();
+#if defined(__SSE2__)
+    // 16 bytes at a time: a signed byte below 0x20 is a control character or not ASCII.
+    const __m128i space = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"'),
+                  backslash = _mm_set1_epi8('\\');
+    for (; end - p >= 16; p += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, space),
+                                       _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+      if (_mm_movemask_epi8(bad) != 0) return false;
+    }
+#endif
+    for (; p != end; ++p) {
+      const auto c = static_cast<unsigned char>(*p);
+      if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
+    }
+    return true;
   }
   void string(std::string_view s) {
-    bool plain = true;
-    for (const char ch : s) {
-      const auto c = static_cast<unsigned char>(ch);
-      if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
-        plain = false;
-        break;
-      }
-    }
-    if (plain) {
-      const std::size_t at = out_.size();
-      out_.resize(at + s.size() + 2);
-      char* p = &out_[at];
-      p[0] = '"';
-      std::memcpy(p + 1, s.data(), s.size());
-      p[s.size() + 1] = '"';
+    if (plain(s)) {  // almost every string: names, paths, memx's own words
+      char* p = room(s.size() + 2);
+      *p++ = '"';
+      std::memcpy(p, s.data(), s.size());
+      p += s.size();
+      *p++ = '"';
+      end_at(p);
       return;
     }
     // Escapes and UTF-8 (invalid sequences replaced, not thrown on) exactly as nlohmann
     // writes them; rare enough (names with quotes or non-ASCII text) to go through it.
-    out_ += json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
+    const std::string text = json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
+    put(text.data(), text.size());
   }
 
   std::string& out_;
+  std::size_t len_ = 0;  // the text: out_'s first len_ bytes
   const TextSink* sink_ = nullptr;
   std::size_t chunk_ = 0;
   bool ok_ = true;
-  std::vector<bool> first_;  // per open container: no element written yet
+  std::vector<std::uint8_t> open_;  // per open container: kFirst, kFlat
+  bool flat_ = false;               // the innermost open container is flat
   bool pending_key_ = false;
 };
 
@@ -339,8 +388,9 @@ void write_watch(Writer& w, const WatchRecord& watch) {
   w.end_object();
 }
 
-void write_test(Writer& w, const TestRecord& t, const std::string& report_binary, StackTables* sites) {
-  w.begin_object();
+void write_test(Writer& w, const TestRecord& t, const std::string& report_binary, StackTables* sites,
+                bool flat) {
+  w.begin_object(flat);
   w.key("name").value(t.name);
   // Only where it differs from the report's (a merged report of several binaries), so a
   // report of one binary reads as before.
@@ -1540,9 +1590,12 @@ bool write_report_text(const Report& report, Writer& w) {
   for (const std::int64_t b : report.iteration_end_live_bytes) w.value(b);
   w.end_array();
   StackTables tables;
+  // A large report has each test on one line: half the bytes (a test is mostly indentation
+  // and keys), and as many lines as tests for line-oriented tools.
+  const bool flat = report.tests.size() > kFlatTestsAbove;
   w.key("tests").begin_array();
   for (const TestRecord& t : report.tests) {
-    write_test(w, t, report.binary, stacks ? &tables : nullptr);
+    write_test(w, t, report.binary, stacks ? &tables : nullptr, flat);
     if (!w.end_piece()) return false;
   }
   w.end_array();

@@ -22,6 +22,7 @@ GroupBudgets& group_budgets() {
 }
 
 std::optional<GroupBudget> GroupBudgets::find(const std::string& group) const {
+  if (!any.load(std::memory_order_acquire)) return std::nullopt;
   std::lock_guard<std::mutex> lock(mutex);
   auto it = by_group.find(group);
   if (it == by_group.end()) return std::nullopt;
@@ -46,6 +47,7 @@ bool register_group_budget(const char* group, const char* text, const char* file
     detail::GroupBudgets& r = detail::group_budgets();
     std::lock_guard<std::mutex> lock(r.mutex);
     r.by_group[group] = std::move(entry);
+    r.any.store(true, std::memory_order_release);
   } catch (...) {
     // Out of memory at static initialisation: the budget is lost, the program goes on.
   }

@@ -26,6 +26,8 @@ struct GroupBudgets {
   /// True once a group's budget limits descriptors or threads (fds=N, threads=N): only then
   /// does a test's start look its group up to know whether to list them.
   std::atomic<bool> limits_resources{false};
+  /// True once any group has a budget: until then a test's end looks nothing up (no lock).
+  std::atomic<bool> any{false};
   /// A copy of the group's entry (make it under a guard).
   std::optional<GroupBudget> find(const std::string& group) const;
 };

@@ -307,7 +307,7 @@ void Session::begin_test(TestId id) {
   const bool breaks = brk && brk->test == m.current.name &&
                       (++m.break_runs_seen == brk->run || brk->run == 0);
   m.numbering_tracks = m.report.stacks.depth == 0 && m.report.measured &&
-                       m.track_next.count(m.current.name) != 0;
+                       !m.track_next.empty() && m.track_next.count(m.current.name) != 0;
   m.numbering = breaks || m.numbering_tracks;
   if (m.numbering) {
     alloc_numbers::start(m.numbering_tracks, breaks ? brk->number : 0, m.current.name.c_str());
@@ -706,7 +706,8 @@ bool Session::write_report(std::string* error) {
         m.path, [&m](const TextSink& sink) { return write_json(m.report, sink); },
         /*durable=*/false, &err);
   }
-  m.write_time += std::chrono::steady_clock::now() - t0;
+  m.last_write = std::chrono::steady_clock::now() - t0;
+  m.write_time += m.last_write;
   m.dirty = !ok;
   m.write_failed = !ok;
   if (ok) {
@@ -809,12 +810,17 @@ void Session::Impl::maybe_write(Session& self) {
   // A device, FIFO or descriptor takes one report, at the end (or exit): written after
   // every test it would receive the report over and over.
   if (path.empty() || direct || !dirty) return;
-  // Written after every test while writing has cost less than 50 ms in all, or 5% of the
-  // run's time so far: small and slow suites are written after each test, a suite of
-  // thousands of tiny tests every few tests (a crash then loses at most the tests of the
-  // last few milliseconds). The run's end and exit() always write.
-  const auto elapsed = std::chrono::steady_clock::now() - run_started;
-  if (write_time > std::chrono::milliseconds(50) && write_time * 20 > elapsed) return;
+  // Written after a test while writing, this write included, costs at most 25 ms in all or
+  // 2.5% of the run's time so far: small and slow suites are written after each test, a
+  // suite of thousands of tiny tests every few tests, one of 100,000 a few times (a crash
+  // then loses the tests since the last write, a small share of the run). The next write is
+  // estimated at the latest one's cost (a report only grows), so that one large write does
+  // not overshoot the share. The run's end and exit() always write.
+  // The latest test's start stands for now (no clock read per test): a little early, so the
+  // share is if anything smaller.
+  const auto elapsed = std::max(meter.started_at(), run_started) - run_started;
+  const auto allowed = std::max<std::chrono::steady_clock::duration>(std::chrono::milliseconds(25), elapsed / 40);
+  if (write_time + last_write > allowed) return;
   self.write_report(nullptr);
 }
 

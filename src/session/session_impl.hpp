@@ -50,6 +50,7 @@ struct Session::Impl {
   bool write_failed = false;   // the last write failed
   std::chrono::steady_clock::time_point run_started{};
   std::chrono::steady_clock::duration write_time{};  // spent writing reports so far
+  std::chrono::steady_clock::duration last_write{};  // the latest write's (the next's estimate)
   TestMeter meter;
   // Descriptors and threads (memx/resources.hpp): read when each test begins, compared at
   // its end; the vectors keep their capacity from test to test.

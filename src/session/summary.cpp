@@ -89,10 +89,15 @@ std::string Session::summary(bool color) const {
     if (max_peak(t) > 0) by_peak.push_back(&t);
     if (left_resources(t)) resources.push_back(&t);
   }
-  std::stable_sort(by_peak.begin(), by_peak.end(), [](const TestRecord* a, const TestRecord* b) {
-    return max_peak(*a) > max_peak(*b);
-  });
-  if (by_peak.size() > kTopPeaks) by_peak.resize(kTopPeaks);
+  // The kTopPeaks highest, equal peaks in the run's order (the records are one vector, so
+  // their addresses are that order): a partial sort, not a sort of every test.
+  const std::size_t top = std::min(by_peak.size(), kTopPeaks);
+  std::partial_sort(by_peak.begin(), by_peak.begin() + static_cast<std::ptrdiff_t>(top), by_peak.end(),
+                    [](const TestRecord* a, const TestRecord* b) {
+                      const std::int64_t pa = max_peak(*a), pb = max_peak(*b);
+                      return pa > pb || (pa == pb && a < b);
+                    });
+  by_peak.resize(top);
 
   // Suppressions, as LeakSanitizer prints them: the ones used with their counts, and the
   // unused ones (stale lines of the file).

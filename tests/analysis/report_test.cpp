@@ -748,6 +748,49 @@ TEST(Report, WrittenTextIsNlohmannsOwnFormOfTheDocument) {
   }
 }
 
+// A report of more than kFlatTestsAbove tests has each test on one line, as dump(-1) writes
+// it; everything else is the dump(2) form. At kFlatTestsAbove tests, it is dump(2) whole.
+TEST(Report, ALargeReportHasEachTestOnOneLine) {
+  std::mt19937_64 rng(20261201);
+  for (int i = 0; i < 20; ++i) {
+    memx::Report r = random_report(rng);
+    std::vector<memx::TestRecord> pool = std::move(r.tests);
+    r.tests.clear();
+    if (pool.empty()) pool.emplace_back();
+    pool.front().leak.bytes_per_run = -0.0;  // written "-0.0", as nlohmann writes it
+    pool.back().leak.blocks_per_run = 0.0;
+    const std::size_t n = memx::kFlatTestsAbove + (i % 2 == 0 ? 0 : 1 + i);
+    for (std::size_t k = 0; k < n; ++k) {
+      memx::TestRecord t = pool[k % pool.size()];
+      t.name += "#" + std::to_string(k);
+      r.tests.push_back(std::move(t));
+    }
+    const std::string text = memx::to_json(r);
+    nlohmann::ordered_json doc;
+    ASSERT_NO_THROW(doc = nlohmann::ordered_json::parse(text)) << "report " << i;
+    const auto replace = nlohmann::ordered_json::error_handler_t::replace;
+    const std::string pretty = doc.dump(2, ' ', false, replace) + "\n";
+    if (n == memx::kFlatTestsAbove) {
+      ASSERT_EQ(text, pretty) << "report " << i;
+      continue;
+    }
+    // The pretty text's tests, each replaced by its one line.
+    std::string expected = pretty.substr(0, pretty.find("\"tests\": [\n") + 11);
+    for (std::size_t k = 0; k < n; ++k) {
+      expected += "    " + doc["tests"][k].dump(-1, ' ', false, replace) + (k + 1 < n ? ",\n" : "\n");
+    }
+    const std::size_t tests_end = pretty.find("\n  ]", pretty.find("\"tests\": [\n"));
+    ASSERT_NE(tests_end, std::string::npos);
+    expected += pretty.substr(tests_end + 1);
+    ASSERT_EQ(text, expected) << "report " << i;
+    // The same document as the pretty form, and read back the same.
+    const memx::ReportRead back = memx::read_report(text, "r.json");
+    const memx::ReportRead pretty_back = memx::read_report(pretty, "r.json");
+    ASSERT_EQ(back.error, pretty_back.error);
+    ASSERT_EQ(back.report, pretty_back.report);
+  }
+}
+
 // ---- the streaming reader -------------------------------------------------------------------
 
 // The fast reader (simdjson, the tests a few MiB at a time) reads every report exactly as
