@@ -205,7 +205,7 @@ int find_debuginfo(Dwfl_Module* mod, void** userdata, const char* modname, GElf_
     for (const std::string& path : candidates) {
       const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) continue;
-      if (path == file_name || !has_build_id(fd, bits, len)) {
+      if ((file_name != nullptr && path == file_name) || !has_build_id(fd, bits, len)) {
         close(fd);
         continue;
       }
