@@ -13,7 +13,9 @@
 #include <dlfcn.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -181,6 +183,33 @@ TEST(InflatedDebuginfo, TheSymboliserReadsACompressedDebugFileThroughTheCopy) {
   // failed after this test in one process); that is the unwinder's to fix, not this test's.
   (void)handle;
   stacks::disable();
+}
+
+// A module with no debug file anywhere (Debian's libstdc++ without its -dbg package) and no
+// debuginfod server named: the symboliser says so without libdwfl's standard search, which
+// would load libdebuginfod (and libcurl, and its TLS libraries) into the process to ask none.
+TEST(InflatedDebuginfo, NoDebugFileAndNoServerLoadsNoDebuginfodClient) {
+  if (dlopen("libdebuginfod.so.1", RTLD_LAZY | RTLD_NOLOAD) != nullptr) {
+    GTEST_SKIP() << "libdebuginfod is already loaded in this process";
+  }
+  const auto pc = reinterpret_cast<std::uintptr_t>(&std::terminate);
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(pc), &info) == 0 || info.dli_fname == nullptr ||
+      std::string(info.dli_fname).find("libstdc++") == std::string::npos) {
+    GTEST_SKIP() << "std::terminate is not in libstdc++.so here";
+  }
+  const char* urls = std::getenv("DEBUGINFOD_URLS");
+  const std::string saved = urls != nullptr ? urls : "";
+  unsetenv("DEBUGINFOD_URLS");
+  symbols::Symbolizer sym;
+  const std::vector<symbols::Frame>& frames = sym.resolve(pc + 1);
+  if (urls != nullptr) setenv("DEBUGINFOD_URLS", saved.c_str(), 1);
+  ASSERT_FALSE(frames.empty());
+  EXPECT_NE(frames.front().function.find("terminate"), std::string::npos) << frames.front().function;
+  if (frames.front().line > 0) GTEST_SKIP() << "libstdc++'s debug information is installed here";
+  EXPECT_EQ(frames.front().note, "no debug information");
+  EXPECT_EQ(dlopen("libdebuginfod.so.1", RTLD_LAZY | RTLD_NOLOAD), nullptr)
+      << "the symboliser loaded the debuginfod client to look for a file that is nowhere";
 }
 
 }  // namespace
