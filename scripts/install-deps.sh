@@ -12,6 +12,7 @@ packages=(
   libsimdjson-dev                  # reports: reading them fast (a million tests in seconds)
   libunwind-dev                    # stack mode: unw_backtrace where code has no frame pointers
   libdw-dev                        # stack mode: symbolisation (elfutils' dwfl: functions, lines, inlined frames)
+  libdeflate0                      # stack mode, optional (dlopen'd): decompresses a -dbg package's compressed debug file (libc6-dbg's) three times as fast as libdw's zlib
   libcli11-dev                     # the memx command-line tool's argument parsing
   chromium                         # renders memx html's page in the CLI's browser test (headless)
   libbenchmark-dev                 # micro-benchmarks under bench/

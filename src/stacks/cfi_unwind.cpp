@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 
 #include "stacks/loaded_maps.hpp"
@@ -37,6 +38,7 @@ std::atomic<std::uint64_t> g_unusable{0};
 std::atomic<std::uint64_t> g_gave_up{0};
 std::atomic<std::uint64_t> g_reports{0};
 std::atomic<std::uint64_t> g_flushes{0};
+std::atomic<std::uint64_t> g_memo_blocks{0};
 std::atomic<std::uint64_t> g_verify_compared{0};
 std::atomic<std::uint64_t> g_verify_mismatches{0};
 std::atomic<std::uint64_t> g_verify_fell_back{0};
@@ -45,7 +47,7 @@ std::atomic<std::uint64_t> g_verify_fell_back{0};
 
 CfiStats cfi_stats() noexcept {
   return CfiStats{g_rules.load(kRelaxed), g_unusable.load(kRelaxed), g_gave_up.load(kRelaxed),
-                  g_reports.load(kRelaxed), g_flushes.load(kRelaxed)};
+                  g_reports.load(kRelaxed), g_flushes.load(kRelaxed), g_memo_blocks.load(kRelaxed)};
 }
 
 CfiVerify cfi_verify_counts() noexcept {
@@ -441,10 +443,105 @@ struct WalkMemo {
   std::uint64_t stamp[kMemoFrames];
 };
 
-__thread WalkMemo tls_memo __attribute__((tls_model("initial-exec")));
 /// Set while the thread walks: a walk in a signal handler that interrupted one neither reads
 /// nor writes the memo.
 __thread bool tls_walking __attribute__((tls_model("initial-exec")));
+
+// ---- Where each thread's memo lives ------------------------------------------------------
+//
+// Not in static TLS: 1.3 KiB of initial-exec TLS per thread comes out of glibc's small
+// static TLS surplus when memx is linked into a library loaded with dlopen, and sat between
+// the counters' TLS words. A thread takes a block on its first walk, from memx's own pages
+// (map_pages, never operator new or malloc), and gives it back at its exit through a pthread
+// key's destructor, to a free list the next new thread takes from. The thread keeps only a
+// pointer in TLS. The lock is taken once per thread at each end, never on a later walk; a
+// walk in a signal handler that interrupted the taking does not use the memo (tls_walking).
+struct alignas(64) MemoBlock {
+  WalkMemo memo;
+  MemoBlock* next_free;  // on the free list
+};
+
+constexpr std::size_t kMemoChunk = 64 * 1024;  // mapped at a time: 48 blocks
+static_assert(sizeof(MemoBlock) <= kMemoChunk);
+
+SpinLock g_memo_lock;  // guards the three below
+MemoBlock* g_memo_free = nullptr;
+unsigned char* g_memo_chunk = nullptr;  // the rest of the last chunk mapped
+std::size_t g_memo_left = 0;
+pthread_key_t g_memo_key;
+bool g_memo_key_made = false;  // written once, under g_memo_once
+pthread_once_t g_memo_once = PTHREAD_ONCE_INIT;
+
+/// The thread's block; nullptr until its first walk. kNoMemo: none to be had (no memory, no
+/// key, or the thread is exiting and has given its block back): it walks without a memo.
+__thread MemoBlock* tls_memo __attribute__((tls_model("initial-exec")));
+MemoBlock* const kNoMemo = reinterpret_cast<MemoBlock*>(std::uintptr_t{64});
+
+void put_memo(MemoBlock* b) noexcept {
+  SpinGuard guard(g_memo_lock);
+  b->next_free = g_memo_free;
+  g_memo_free = b;
+}
+
+/// At the thread's exit (the key's destructor): the block goes back to the free list; a walk
+/// later in the exit (another destructor's allocation) does without.
+void give_back_memo(void* block) noexcept {
+  tls_memo = kNoMemo;
+  put_memo(static_cast<MemoBlock*>(block));
+}
+
+/// A block for the calling thread (empty), or nullptr.
+MemoBlock* take_memo() noexcept {
+  pthread_once(&g_memo_once, [] {
+    g_memo_key_made = pthread_key_create(&g_memo_key, give_back_memo) == 0;
+    // A child forked while another thread held the lock would wait for it forever: the child
+    // starts a fresh lock and list (the blocks then on the list stay unused).
+    pthread_atfork(nullptr, nullptr, [] {
+      new (&g_memo_lock) SpinLock;
+      g_memo_free = nullptr;
+      g_memo_left = 0;
+    });
+  });
+  if (!g_memo_key_made) return nullptr;  // it could never be given back
+  MemoBlock* b = nullptr;
+  {
+    SpinGuard guard(g_memo_lock);
+    b = g_memo_free;
+    if (b != nullptr) {
+      g_memo_free = b->next_free;
+    } else {
+      if (g_memo_left < sizeof(MemoBlock)) {
+        void* chunk = map_pages(kMemoChunk);
+        if (chunk == nullptr) return nullptr;
+        g_memo_chunk = static_cast<unsigned char*>(chunk);
+        g_memo_left = kMemoChunk;
+      }
+      b = reinterpret_cast<MemoBlock*>(g_memo_chunk);  // zeroed pages, 64-byte aligned
+      g_memo_chunk += sizeof(MemoBlock);
+      g_memo_left -= sizeof(MemoBlock);
+      g_memo_blocks.fetch_add(1, kRelaxed);
+    }
+  }
+  b->memo.table = nullptr;  // a block given back by an exited thread holds its last walk
+  b->memo.n = 0;
+  if (pthread_setspecific(g_memo_key, b) != 0) {
+    put_memo(b);
+    return nullptr;
+  }
+  return b;
+}
+
+/// The calling thread's memo, taken on its first walk; nullptr when it has none. Called
+/// with tls_walking set.
+inline WalkMemo* thread_memo() noexcept {
+  MemoBlock* b = tls_memo;
+  if (__builtin_expect(b == nullptr, 0)) {
+    b = take_memo();
+    tls_memo = b != nullptr ? b : kNoMemo;
+    if (b == nullptr) return nullptr;
+  }
+  return b != kNoMemo ? &b->memo : nullptr;
+}
 
 /// True when every word the memo's frames [from, to) read still holds the value read then.
 __attribute__((no_sanitize_address)) inline bool rest_holds(const WalkMemo& m, int from,
@@ -476,13 +573,14 @@ __attribute__((no_sanitize_address)) inline bool rest_holds(const WalkMemo& m, i
   std::uintptr_t bp = r.bp;
   bool bp_known = true;
   if (sp < b.lo || sp >= b.hi) return -1;  // another stack (sigaltstack, a coroutine's)
-  const bool memo = !tls_walking;
-  WalkMemo& m = tls_memo;
-  if (memo) {
+  const bool outer = !tls_walking;  // not a walk in a signal handler that interrupted one
+  if (outer) {
     tls_walking = true;
     std::atomic_signal_fence(std::memory_order_seq_cst);
   }
-  const int old_n = memo && m.table == t0 ? m.n : 0;
+  WalkMemo* const mp = outer ? thread_memo() : nullptr;
+  const bool memo = mp != nullptr;
+  const int old_n = memo && mp->table == t0 ? mp->n : 0;
   MemoFrame fresh[kMemoFrames];  // this walk's frames, for the next one
   int p = 0;
   int j = old_n - 1;  // the innermost frame of the last walk whose CFA is not below this one's
@@ -501,13 +599,13 @@ __attribute__((no_sanitize_address)) inline bool rest_holds(const WalkMemo& m, i
       if (kind == kOutermost) {
         result = n;
         if (memo && t == t0 && p <= kMemoFrames) {  // ended by a rule: kept for the next walk
-          const std::uint64_t w = ++m.walks;
+          const std::uint64_t w = ++mp->walks;
           for (int q = 0; q < p; ++q) {
-            m.g[p - 1 - q] = fresh[q];
-            m.stamp[q] = w;
+            mp->g[p - 1 - q] = fresh[q];
+            mp->stamp[q] = w;
           }
-          m.n = p;
-          m.table = t0;
+          mp->n = p;
+          mp->table = t0;
         }
       }
       break;
@@ -540,9 +638,9 @@ __attribute__((no_sanitize_address)) inline bool rest_holds(const WalkMemo& m, i
     key = ra - 1;  // the call instruction: a call may be the last of its function
     const std::uintptr_t bp_state = bp_from | (bp_known ? 1 : 0);
     if (old_n > 0) {
-      while (j >= 0 && m.g[j].cfa < cfa) --j;
-      if (j >= 0 && m.g[j].cfa == cfa && m.g[j].ra == ra && m.g[j].bp == bp &&
-          (m.g[j].bp_state & 1) == (bp_state & 1) && t == t0 && rest_holds(m, 0, j)) {
+      while (j >= 0 && mp->g[j].cfa < cfa) --j;
+      if (j >= 0 && mp->g[j].cfa == cfa && mp->g[j].ra == ra && mp->g[j].bp == bp &&
+          (mp->g[j].bp_state & 1) == (bp_state & 1) && t == t0 && rest_holds(*mp, 0, j)) {
         // The rest of the last walk (its frames outer than j) is this walk's rest.
         const int inner = n;
         const int total = n + j < max ? n + j : max;
@@ -551,22 +649,22 @@ __attribute__((no_sanitize_address)) inline bool rest_holds(const WalkMemo& m, i
           defer->inner = inner;
           defer->total = total;
           defer->junction = j;
-          defer->stamp = m.stamp[j - 1];
+          defer->stamp = mp->stamp[j - 1];
           n = total;
         } else {
-          for (int k = j - 1; k >= 0 && n < max; --k) out[n++] = reinterpret_cast<void*>(m.g[k].ra);
+          for (int k = j - 1; k >= 0 && n < max; --k) out[n++] = reinterpret_cast<void*>(mp->g[k].ra);
         }
         result = n;
         // Kept: the last walk's outer frames, this one (as read now: its rbp may have come
         // from another address than the last walk's), then this walk's inner frames.
-        const std::uint64_t w = ++m.walks;
+        const std::uint64_t w = ++mp->walks;
         if (j + 1 + p <= kMemoFrames) {
-          m.g[j] = MemoFrame{cfa, ra, bp, bp_state};
-          for (int q = 0; q < p; ++q) m.g[j + p - q] = fresh[q];
-          for (int k = j; k <= j + p; ++k) m.stamp[k] = w;
-          m.n = j + 1 + p;
+          mp->g[j] = MemoFrame{cfa, ra, bp, bp_state};
+          for (int q = 0; q < p; ++q) mp->g[j + p - q] = fresh[q];
+          for (int k = j; k <= j + p; ++k) mp->stamp[k] = w;
+          mp->n = j + 1 + p;
         } else {
-          m.n = 0;
+          mp->n = 0;
         }
         if (defer != nullptr) defer->walk = w;
         break;
@@ -575,7 +673,7 @@ __attribute__((no_sanitize_address)) inline bool rest_holds(const WalkMemo& m, i
     if (p < kMemoFrames) fresh[p] = MemoFrame{cfa, ra, bp, bp_state};
     ++p;  // past kMemoFrames: too deep to keep
   }
-  if (memo) {
+  if (outer) {
     std::atomic_signal_fence(std::memory_order_seq_cst);
     tls_walking = false;
   }
@@ -589,8 +687,10 @@ __attribute__((no_sanitize_address)) inline bool rest_holds(const WalkMemo& m, i
 
 __attribute__((no_sanitize_address)) bool cfi_fill_deferred(void** out,
                                                           const CfiDeferred& d) noexcept {
-  const WalkMemo& m = tls_memo;
-  if (tls_walking || m.walks != d.walk || m.n <= d.junction) return false;
+  const MemoBlock* b = tls_memo;
+  if (tls_walking || b == nullptr || b == kNoMemo) return false;
+  const WalkMemo& m = b->memo;
+  if (m.walks != d.walk || m.n <= d.junction) return false;
   int n = d.inner;
   for (int k = d.junction - 1; k >= 0 && n < d.total; --k) out[n++] = reinterpret_cast<void*>(m.g[k].ra);
   return n == d.total;

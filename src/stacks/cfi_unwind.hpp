@@ -92,6 +92,7 @@ struct CfiStats {
   std::uint64_t gave_up;     // walks that returned -1
   std::uint64_t reports;     // times the module list was read
   std::uint64_t flushes;     // fresh tables after a library was unloaded
+  std::uint64_t memo_blocks;  // per-thread memo blocks ever mapped (recycled at thread exit)
 };
 CfiStats cfi_stats() noexcept;
 

@@ -2,14 +2,18 @@
 #include <cxxabi.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <iterator>
 #include <map>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -17,6 +21,7 @@
 
 #include "memx/symbols.hpp"
 #include "loaded_maps.hpp"
+#include "inflated_debuginfo.hpp"
 
 namespace memx::symbols {
 namespace {
@@ -144,6 +149,101 @@ int report_loaded_modules(Dwfl* dwfl) {
   return result;
 }
 
+/// True when the ELF file open as fd carries the build ID bits (len bytes).
+bool has_build_id(int fd, const unsigned char* bits, int len) {
+  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+  if (elf == nullptr) return false;
+  const void* id = nullptr;
+  const ssize_t n = dwelf_elf_gnu_build_id(elf, &id);
+  const bool same = n == len && std::memcmp(id, bits, static_cast<std::size_t>(len)) == 0;
+  elf_end(elf);
+  return same;
+}
+
+/// For a module's own debug file (not the .gnu_debugaltlink file a debug file names), the
+/// places libdwfl's standard search looks with the default path, in its order: by build ID
+/// under /usr/lib/debug/.build-id, then the .gnu_debuglink name beside the file, in .debug/
+/// beside it and under /usr/lib/debug. The first with the module's build ID that has
+/// zlib-compressed sections (Debian's -dbg packages) is read through a decompressed copy
+/// (inflated_debuginfo.hpp): the contents libdw would have decompressed itself with zlib,
+/// three times slower. The search is done here because dwfl_standard_find_debuginfo keeps
+/// the file it opened by build ID for libdw, whatever descriptor the callback returns.
+/// Anything else (no build ID, nothing compressed): the standard search; nothing anywhere it
+/// would look: -1 at once (below).
+int find_debuginfo(Dwfl_Module* mod, void** userdata, const char* modname, GElf_Addr base,
+                   const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
+                   char** debuginfo_file_name) {
+  const unsigned char* bits = nullptr;
+  GElf_Addr vaddr = 0;
+  const int len = dwfl_module_build_id(mod, &bits, &vaddr);
+  GElf_Addr bias = 0;
+  Elf* main_elf = dwfl_module_getelf(mod, &bias);
+  GElf_Word crc = 0;
+  const char* own_link = main_elf != nullptr ? dwelf_elf_gnu_debuglink(main_elf, &crc) : nullptr;
+  const bool own = (own_link == nullptr && debuglink_file == nullptr) ||
+                   (own_link != nullptr && debuglink_file != nullptr &&
+                    std::strcmp(own_link, debuglink_file) == 0);
+  if (!own || len <= 0 || file_name == nullptr || file_name[0] != '/') {
+    return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                        debuglink_crc, debuginfo_file_name);
+  }
+  std::string hex;
+  for (int i = 0; i < len; ++i) {
+    char b[3];
+    std::snprintf(b, sizeof b, "%02x", bits[i]);
+    hex += b;
+    if (i == 0) hex += '/';
+  }
+  const std::string file(file_name);
+  const std::string dir = file.substr(0, file.rfind('/'));
+  const std::string link =
+      debuglink_file != nullptr ? debuglink_file : file.substr(file.rfind('/') + 1) + ".debug";
+  std::vector<std::string> candidates{"/usr/lib/debug/.build-id/" + hex + ".debug"};
+  if (link.find('/') == std::string::npos) {
+    candidates.push_back(dir + "/" + link);
+    candidates.push_back(dir + "/.debug/" + link);
+    candidates.push_back("/usr/lib/debug" + dir + "/" + link);
+  }
+  if (detail::inflater_available()) {
+    for (const std::string& path : candidates) {
+      const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      if (path == file || !has_build_id(fd, bits, len)) {
+        close(fd);
+        continue;
+      }
+      const int copy = detail::inflated_copy(fd);
+      close(fd);
+      if (copy < 0) break;  // the debug file, nothing compressed: the standard search finds it
+      *debuginfo_file_name = strdup(path.c_str());
+      return copy;
+    }
+  }
+  // No file anywhere the standard search looks (these places and /usr/lib/debug under every
+  // tail of the directory: a superset) and no debuginfod server named (DEBUGINFOD_URLS): it
+  // would find nothing either, after loading libdebuginfod, and with it libcurl and a score
+  // of TLS libraries, into the test process (5-10 ms here) to ask no server.
+  const char* urls = std::getenv("DEBUGINFOD_URLS");
+  if (urls != nullptr && *urls != '\0') {
+    return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                        debuglink_crc, debuginfo_file_name);
+  }
+  if (link.find('/') == std::string::npos) {
+    for (std::size_t at = 0; at != std::string::npos; at = dir.find('/', at + 1)) {
+      candidates.push_back("/usr/lib/debug" + dir.substr(at) + "/" + link);
+    }
+    candidates.push_back("/usr/lib/debug/" + link);
+  }
+  for (const std::string& path : candidates) {
+    if (access(path.c_str(), F_OK) == 0 && path != file) {
+      return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
+                                          debuglink_file, debuglink_crc, debuginfo_file_name);
+    }
+  }
+  errno = ENOENT;
+  return -1;
+}
+
 }  // namespace
 
 struct Symbolizer::Impl {
@@ -249,7 +349,7 @@ struct Symbolizer::Impl {
 
   Impl() {
     callbacks.find_elf = dwfl_linux_proc_find_elf;
-    callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+    callbacks.find_debuginfo = find_debuginfo;
     callbacks.debuginfo_path = &debuginfo_path;
     dwfl = dwfl_begin(&callbacks);
     unsigned long long adds = 0;

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <csignal>
 #include <cstdio>
@@ -271,6 +272,47 @@ TEST_F(CfiUnwind, AThreadsStackThroughLibstdcxxAndLibcGivesLibunwindsFrames) {
   Both b;
   std::thread([&] { recurse(b, 3); }).join();
   EXPECT_TRUE(same_as_libunwind(b));
+}
+
+// Each thread's memo of its last walk is a block of memx's own pages taken on its first
+// walk and given back at its exit (not static TLS): threads one after the other reuse one
+// block, and the second walk of each new thread (which reuses its last) is still exact.
+TEST_F(CfiUnwind, EachThreadsMemoIsTakenOnItsFirstWalkAndRecycledAtItsExit) {
+  std::thread([] {
+    Both warm;
+    recurse(warm, 2);
+  }).join();  // a block on the free list
+  const std::uint64_t before = cfi_stats().memo_blocks;
+  for (int i = 0; i < 100; ++i) {
+    Both first, second;
+    std::thread([&] {
+      recurse(first, 3);
+      recurse(second, 3);
+    }).join();
+    ASSERT_TRUE(same_as_libunwind(first)) << "thread " << i;
+    ASSERT_TRUE(same_as_libunwind(second)) << "thread " << i;
+  }
+  EXPECT_EQ(cfi_stats().memo_blocks, before) << "100 threads in turn should reuse the block "
+                                                "the first gave back";
+  // Threads alive at once each hold their own.
+  constexpr int kThreads = 8;
+  std::vector<Both> caps(kThreads);
+  std::vector<std::thread> threads;
+  std::atomic<int> walked{0};
+  std::atomic<bool> go{false};
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      recurse(caps[static_cast<std::size_t>(i)], 2 + i);
+      walked.fetch_add(1);
+      while (!go.load()) std::this_thread::yield();  // hold the block until all have walked
+    });
+  }
+  while (walked.load() < kThreads) std::this_thread::yield();
+  go.store(true);
+  for (std::thread& t : threads) t.join();
+  for (const Both& b : caps) EXPECT_TRUE(same_as_libunwind(b));
+  EXPECT_GE(cfi_stats().memo_blocks, before + kThreads - 1);
+  EXPECT_LE(cfi_stats().memo_blocks, before + kThreads);
 }
 
 TEST_F(CfiUnwind, CallOnceThroughLibcAndLibstdcxxGivesLibunwindsFrames) {

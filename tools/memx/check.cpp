@@ -188,8 +188,13 @@ void register_check(CLI::App& app, Runner& runner) {
         const pid_t pid = start(argv, log_file, &error);
         if (pid < 0) throw InputError(error);
         int status = 0;
+        // Off a terminal nothing is shown while it runs: a blocking wait, which returns as it
+        // ends (polling every 20 ms cost each run 10 ms on average, twice with --stacks).
+        if (!terminal) {
+          finished(pid, -1, &status);
+          return status;
+        }
         do {
-          if (!terminal) continue;
           const std::size_t done = runs_done(report_file);
           if (total > 0) {
             fmt::print(io.err, "\rmemx check: {}/{} test runs done", std::min(done, total), total);
@@ -198,7 +203,7 @@ void register_check(CLI::App& app, Runner& runner) {
           }
           io.err.flush();
         } while (!finished(pid, 200, &status));
-        if (terminal) fmt::print(io.err, "\r\x1b[K");
+        fmt::print(io.err, "\r\x1b[K");
         return status;
       };
       auto no_report = [&](int status, const std::string& error) {

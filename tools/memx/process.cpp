@@ -151,6 +151,14 @@ pid_t start(const std::vector<std::string>& argv, const std::string& log_path, s
 }
 
 bool finished(pid_t pid, int wait_ms, int* status) {
+  if (wait_ms < 0) {  // block: no polling, the status as soon as it has ended
+    int wstatus = 0;
+    pid_t r;
+    while ((r = ::waitpid(pid, &wstatus, 0)) < 0 && errno == EINTR) {
+    }
+    *status = r == pid ? decode(wstatus) : -1;
+    return true;
+  }
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   for (;;) {
     int wstatus = 0;

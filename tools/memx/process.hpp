@@ -24,8 +24,8 @@ Captured run_captured(const std::vector<std::string>& argv, int timeout_seconds)
 /// Returns the pid, or -1 with *error set.
 pid_t start(const std::vector<std::string>& argv, const std::string& log_path, std::string* error);
 
-/// Waits up to `wait_ms` for `pid`; true and *status (exit status or 128 + signal) once it
-/// has ended.
+/// Waits up to `wait_ms` for `pid` (a negative wait_ms: until it ends); true and *status
+/// (exit status or 128 + signal) once it has ended.
 bool finished(pid_t pid, int wait_ms, int* status);
 
 }  // namespace memx::cli
