@@ -76,7 +76,8 @@ int depth() noexcept;
 Unwinder unwinder() noexcept;
 
 /// Tags the blocks allocated from now on, from every thread, with this scope id (a test's
-/// number, for example; kept modulo 2^24). 0 until set.
+/// number, for example; kept modulo 2^24). 0 until set. Setting 0 (a scope ends) also
+/// shrinks the live-block map's tables that are mostly empty (LiveMap::trim).
 void set_scope(std::uint32_t id) noexcept;
 /// While on, the blocks the calling thread allocates get scope 0 (no test's), whatever the
 /// current scope: a test plugin's window around a call into its framework, whose memory is

@@ -36,7 +36,10 @@ LiveBlock LiveMap::unpack(const Slot& s) noexcept {
 }
 
 bool LiveMap::grow(Shard& sh) noexcept {
-  const std::size_t capacity = sh.capacity == 0 ? kFirstCapacity : sh.capacity * 2;
+  return resize(sh, sh.capacity == 0 ? kFirstCapacity : sh.capacity * 2);
+}
+
+bool LiveMap::resize(Shard& sh, std::size_t capacity) noexcept {
   auto* slots = static_cast<Slot*>(map_pages(capacity * sizeof(Slot)));
   if (slots == nullptr) return false;
   for (std::size_t i = 0; i < sh.capacity; ++i) {
@@ -123,6 +126,16 @@ bool LiveMap::erase(std::uintptr_t address, LiveBlock* out) noexcept {
   sh.slots[hole] = Slot{0, 0, 0};
   --sh.used;
   return true;
+}
+
+void LiveMap::trim() noexcept {
+  for (Shard& sh : shards_) {
+    SpinGuard g(sh.lock);
+    if (sh.used * 16 >= sh.capacity || sh.capacity <= kFirstCapacity) continue;
+    std::size_t capacity = kFirstCapacity;
+    while (capacity < sh.used * 4) capacity *= 2;
+    if (capacity < sh.capacity) (void)resize(sh, capacity);  // unmapped: keeps the larger
+  }
 }
 
 void LiveMap::clear() noexcept {

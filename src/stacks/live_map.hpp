@@ -3,7 +3,8 @@
 // 64 shards chosen by the address's 32 MiB region (so that a thread's blocks fall in shards of
 // their own, live_map.cpp), each an open-addressing table (linear probing,
 // deletion by backward shift, so no tombstones) behind its own spinlock; a table doubles in
-// a fresh mapping when it is three-quarters full. A free from any thread finds the block's
+// a fresh mapping when it is three-quarters full; trim() shrinks the tables less than a
+// sixteenth full to a quarter full. A free from any thread finds the block's
 // entry in the same shard as its allocation: cross-thread frees are exact. Each entry packs
 // into 24 bytes, so the map costs 32 to 64 bytes per live block (plus one small table per
 // shard). Memory comes from mmap.
@@ -46,6 +47,12 @@ class LiveMap {
   void prefetch(std::uintptr_t address) const noexcept;
   /// Forgets every block (keeps the memory).
   void clear() noexcept;
+  /// Shrinks each shard's table that is less than a sixteenth full to a quarter full. A shard
+  /// holds one thread's region, and the shards peak at different times: without it the map
+  /// keeps the sum of their highest. Called between scopes (a test's start and end), never
+  /// on the allocation path: a workload that fills and empties one structure in a loop would
+  /// otherwise grow and shrink its table every round.
+  void trim() noexcept;
   /// Blocks recorded.
   std::size_t size() const noexcept;
   /// Bytes of the shards' tables.
@@ -81,6 +88,7 @@ class LiveMap {
 
   static LiveBlock unpack(const Slot& s) noexcept;
   static bool grow(Shard& sh) noexcept;
+  static bool resize(Shard& sh, std::size_t capacity) noexcept;
   static std::size_t home(std::uint64_t hash, std::size_t capacity) noexcept {
     return static_cast<std::size_t>(hash) & (capacity - 1);
   }

@@ -587,6 +587,7 @@ Unwinder unwinder() noexcept {
 }
 
 void set_scope(std::uint32_t id) noexcept {
+  if (id == 0) detail::g_map.trim();  // a scope ended: its shards' tables follow its blocks
   detail::g_peak.begin(id & detail::LiveMap::kScopeMask);
   detail::g_scope.store(id, kRelaxed);
 }

@@ -113,5 +113,30 @@ TEST(LiveMap, CostsAtMost64BytesPerLiveBlock) {
   }
 }
 
+// One region's shard (a thread's blocks) grows with its blocks and trim() (between tests)
+// shrinks it once they are freed: the map's memory follows the blocks live now, not the sum
+// of each shard's highest.
+TEST(LiveMap, AShardShrinksWhenItsBlocksAreFreed) {
+  static LiveMap m;
+  constexpr std::size_t kLive = 200000;
+  for (std::size_t i = 0; i < kLive; ++i) ASSERT_TRUE(m.insert(block(0x40000000 + i * 32, i + 1)));
+  const std::size_t full = m.memory_bytes();
+  EXPECT_LE(static_cast<double>(full) / kLive, 64.0);
+  for (std::size_t i = 10; i < kLive; ++i) ASSERT_TRUE(m.erase(0x40000000 + i * 32)) << i;
+  EXPECT_EQ(m.size(), 10u);
+  EXPECT_EQ(m.memory_bytes(), full);  // not while blocks come and go
+  m.trim();
+  EXPECT_LE(m.memory_bytes(), full / 64) << "the shard kept its table of " << full << " bytes";
+  for (std::size_t i = 0; i < 10; ++i) {
+    LiveBlock b{};
+    ASSERT_TRUE(m.erase(0x40000000 + i * 32, &b)) << i;
+    EXPECT_EQ(b.alloc_number, i + 1);
+  }
+  EXPECT_EQ(m.size(), 0u);
+  for (std::size_t i = 0; i < 1000; ++i) ASSERT_TRUE(m.insert(block(0x40000000 + i * 32, i + 1)));
+  EXPECT_EQ(m.size(), 1000u);
+  m.clear();
+}
+
 }  // namespace
 }  // namespace memx::detail
