@@ -138,8 +138,11 @@ LocalPeak& ScopePeak::local(std::uint32_t scope) noexcept {
   return l;
 }
 
-void ScopePeak::change(std::uint32_t scope, std::uint32_t id, std::int64_t bytes,
-                       std::int64_t blocks) noexcept {
+void ScopePeak::change(std::uint32_t scope, std::uint32_t id, std::uint64_t size,
+                       bool freed) noexcept {
+  const auto n = static_cast<std::int64_t>(size < kValueMask ? size : kValueMask);
+  const std::int64_t bytes = freed ? -n : n;
+  const std::int64_t blocks = freed ? -1 : 1;
   LocalPeak& l = local(scope);
   LocalPeak::Entry& e = l.e[id & (LocalPeak::kEntries - 1)];
   if (e.id != id || e.scope != scope) {
@@ -161,8 +164,7 @@ void ScopePeak::on_alloc(std::uint32_t scope, std::uint32_t id, std::uint64_t si
   scope &= kScopeMask;
   if (scope == 0 || id == 0 || id >= kIds || scope != scope_.load(std::memory_order_acquire)) return;
   if (!init()) return;
-  const auto n = static_cast<std::int64_t>(size < kValueMask ? size : kValueMask);
-  change(scope, id, n, 1);
+  change(scope, id, size, false);
   // This thread's view of the scope's live bytes: the shared total and its own buffer.
   const std::int64_t live = live_.load(kRelaxed) + tls_local_peak.live;
   const std::int64_t at = copy_at_.load(kRelaxed);
@@ -175,8 +177,7 @@ void ScopePeak::on_free(std::uint32_t scope, std::uint32_t id, std::uint64_t siz
       scope != scope_.load(kRelaxed)) {
     return;
   }
-  const auto n = static_cast<std::int64_t>(size < kValueMask ? size : kValueMask);
-  change(scope, id, -n, -1);
+  change(scope, id, size, true);
 }
 
 void ScopePeak::take_copy(std::uint32_t scope) noexcept {

@@ -58,7 +58,8 @@ class ScopePeak {
   bool init() noexcept;
   void take_copy(std::uint32_t scope) noexcept;
   LocalPeak& local(std::uint32_t scope) noexcept;
-  void change(std::uint32_t scope, std::uint32_t id, std::int64_t bytes, std::int64_t blocks) noexcept;
+  /// Adds a block of `size` (freed: takes it away) to the calling thread's buffer.
+  void change(std::uint32_t scope, std::uint32_t id, std::uint64_t size, bool freed) noexcept;
   void flush_entry(LocalPeakEntry& e) noexcept;
   static bool add(std::atomic<std::uint64_t>& cell, std::uint32_t scope, std::uint64_t n) noexcept;
   static void sub(std::atomic<std::uint64_t>& cell, std::uint32_t scope, std::uint64_t n) noexcept;

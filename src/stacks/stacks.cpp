@@ -156,12 +156,23 @@ struct DeferredIds {
 };
 __thread DeferredIds tls_deferred_ids __attribute__((tls_model("initial-exec")));
 
+/// The id of c's frames from `skip` on, all of them in c.frames (0 when it cannot be stored).
+std::uint32_t intern_whole(const StackCapture& c, int skip) noexcept {
+  return c.n > skip ? g_table.intern(c.frames + skip, c.n - skip, tls_stack_cache) : 0;
+}
+
+/// Copies what a deferred walk left in the memo into c.frames; false when it cannot be had
+/// (the thread walked again meanwhile).
+bool fill_whole(StackCapture& c) noexcept {
+  if (!cfi_fill_deferred(c.frames, c.deferred)) return false;
+  c.deferred.inner = c.deferred.total;
+  return true;
+}
+
 /// The id of the stack c captured, frames from `skip` on (0 when it cannot be stored).
 std::uint32_t intern_capture(StackCapture& c, int skip) noexcept {
   const CfiDeferred& d = c.deferred;
-  if ((c.plan & kPlanCfi) == 0 || d.total <= d.inner) {
-    return c.n > skip ? g_table.intern(c.frames + skip, c.n - skip, tls_stack_cache) : 0;
-  }
+  if ((c.plan & kPlanCfi) == 0 || d.total <= d.inner) return intern_whole(c, skip);
   const int written = d.inner - skip;
   DeferredIds::Entry* slot = nullptr;
   if (written >= 0 && written <= DeferredIds::kFrames) {
@@ -180,17 +191,14 @@ std::uint32_t intern_capture(StackCapture& c, int skip) noexcept {
       if (i == written) {
         if (__builtin_expect((c.plan & kPlanVerify) == 0, 1)) return slot->id;
         const std::uint32_t cached = slot->id;  // MEMX_UNWIND_VERIFY: named the long way too
-        if (!cfi_fill_deferred(c.frames, d)) return 0;
-        c.deferred.inner = c.deferred.total;
-        note_deferred_id_check(cached, g_table.intern(c.frames + skip, c.n - skip));
+        if (!fill_whole(c)) return 0;
+        note_deferred_id_check(cached, intern_whole(c, skip));
         return cached;
       }
     }
   }
-  if (!cfi_fill_deferred(c.frames, d)) return 0;  // the thread walked again meanwhile
-  c.deferred.inner = c.deferred.total;
-  const std::uint32_t id =
-      c.n > skip ? g_table.intern(c.frames + skip, c.n - skip, tls_stack_cache) : 0;
+  if (!fill_whole(c)) return 0;
+  const std::uint32_t id = intern_whole(c, skip);
   if (slot != nullptr && id != 0) {
     slot->stamp = d.stamp;
     slot->id = id;

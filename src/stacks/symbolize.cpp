@@ -276,11 +276,20 @@ struct Symbolizer::Impl {
     detail::loader_counters(adds, subs);
     if (subs == loader_subs || dwfl == nullptr) return;
     loader_subs = subs;
+    (void)report_again();
+  }
+
+  /// Reports the process's modules to dwfl again; true if they could be read. Modules
+  /// reported again at the same place are kept, with what was read of them. The caches keyed
+  /// by modules' Dwarf and Dwfl_Module addresses are dropped: a module unloaded meanwhile may
+  /// have left its addresses to another.
+  bool report_again() {
     dwfl_report_begin(dwfl);
-    report_loaded_modules(dwfl);
+    const bool ok = report_loaded_modules(dwfl) == 0;
     dwfl_report_end(dwfl, nullptr, nullptr);
-    trees.clear();  // keyed by modules' Dwarf and Dwfl_Module addresses, now maybe reused
+    trees.clear();
     symbol_tables.clear();
+    return ok;
   }
 
   const SymbolTable& symbols_of(Dwfl_Module* mod) {
@@ -390,14 +399,8 @@ struct Symbolizer::Impl {
     const Dwarf_Addr pc = ret == 0 ? 0 : ret - 1;
     Dwfl_Module* mod = dwfl != nullptr ? covering_module(pc) : nullptr;
     if (mod == nullptr && dwfl != nullptr) {
-      // A library loaded since the module list was read (dlopen): read it again. Modules
-      // reported again at the same place are kept, with what was read of them.
-      dwfl_report_begin(dwfl);
-      const bool ok = report_loaded_modules(dwfl) == 0;
-      dwfl_report_end(dwfl, nullptr, nullptr);
-      if (ok) mod = covering_module(pc);
-      trees.clear();  // a module unloaded meanwhile may have left its Dwarf's address to another
-      symbol_tables.clear();
+      // A library loaded since the module list was read (dlopen): read it again.
+      if (report_again()) mod = covering_module(pc);
     }
     if (mod == nullptr) {
       base.note = dwfl == nullptr ? "the process's modules could not be read" : "no module";
