@@ -93,7 +93,7 @@ class PeakExcluded {
   PeakExcluded& operator=(const PeakExcluded&) = delete;
 
  private:
-  std::int64_t peak_ = 0;
+  std::int64_t peak_ = 0;  // the highest net bytes of the thread (absolute)
   std::int64_t base_ = 0;
   std::uint64_t epoch_ = 0;  // 0: nothing to restore
 };

@@ -41,6 +41,10 @@ struct LibcAllocator {
   static std::size_t usable_size_of(const void* p, std::size_t) noexcept {
     return usable_size(p);
   }
+  /// Whether size_of_request(n) is the usable size of any block operator new(n) returned.
+  static constexpr bool kSizeClasses = false;
+  static constexpr bool knows_size(std::size_t) noexcept { return false; }
+  static constexpr std::size_t size_of_request(std::size_t n) noexcept { return n; }
 };
 
 #if defined(MEMX_BACKEND_MIMALLOC)
@@ -102,6 +106,12 @@ struct MimallocAllocator {
     return mi_usable_size(p);
 #endif
   }
+  /// Whether size_of_request(n) is the usable size of any block operator new(n) returned.
+  static constexpr bool kSizeClasses = MEMX_SIZE_CLASSES != 0;
+  static constexpr bool knows_size(std::size_t n) noexcept {
+    return MEMX_SIZE_CLASSES && n <= kSizeClassMax;
+  }
+  static constexpr std::size_t size_of_request(std::size_t n) noexcept { return size_class_of(n); }
 };
 /// The allocator memx was built with.
 using BuiltAllocator = MimallocAllocator;

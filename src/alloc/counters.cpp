@@ -39,7 +39,7 @@ std::int64_t net_of(const ThreadCounters& t) noexcept {
 /// The thread's highest net bytes since its mark last restarted (joining an epoch, or
 /// open_peak_watch): the current segment of its mark.
 std::int64_t segment_high(const ThreadCounters& t) noexcept {
-  return t.base.load(std::memory_order_relaxed) + t.peak.load(std::memory_order_relaxed);
+  return t.high.load(std::memory_order_relaxed);
 }
 
 /// The thread's highest net bytes in the epoch it last joined: its current mark's segment,
@@ -172,7 +172,7 @@ void sync_epoch(ThreadCounters& t) noexcept {
   fold_into_watches(t);
   const std::int64_t net = net_of(t);
   t.base.store(net, kRelaxed);
-  t.peak.store(0, kRelaxed);
+  t.high.store(net, kRelaxed);
   t.join_base.store(net, kRelaxed);
   t.folded_high.store(net, kRelaxed);
   t.epoch.store(g_epoch.load(std::memory_order_acquire), std::memory_order_release);
@@ -237,6 +237,11 @@ void publish(ThreadCounters& t, std::int64_t net) noexcept {
   t.publish_above.store(net + kPublishBatch, kRelaxed);
   t.publish_below.store(net - kPublishBatch, kRelaxed);
   t.published_epoch.store(t.epoch.load(kRelaxed), kRelaxed);
+}
+
+void* publish_passing(ThreadCounters& t, std::int64_t net, void* p) noexcept {
+  publish(t, net);
+  return p;
 }
 
 // Stack mode (stacks/record.hpp): a thread in the counting state joins it at its next slow
@@ -510,7 +515,7 @@ void open_peak_watch(ThreadCounters& t, PeakWatch& w) noexcept {
     // also moves it into stack mode if wanted); meanwhile nothing reads its mark but its
     // watches, which then take this level.
     t.base.store(net, kRelaxed);
-    t.peak.store(0, kRelaxed);
+    t.high.store(net, kRelaxed);
   }
   // An unregistered thread has counted nothing (net 0, mark 0): it joins an epoch at its
   // first counted call. An exited one counts into the shared totals: its counters no longer
@@ -624,7 +629,7 @@ PeakExcluded::PeakExcluded() noexcept {
   if (t.epoch.load(std::memory_order_relaxed) != detail::g_epoch.load(std::memory_order_relaxed)) {
     detail::sync_epoch(t);
   }
-  peak_ = t.peak.load(std::memory_order_relaxed);
+  peak_ = t.high.load(std::memory_order_relaxed);
   base_ = t.base.load(std::memory_order_relaxed);
   epoch_ = t.epoch.load(std::memory_order_relaxed);
 }
@@ -639,11 +644,11 @@ PeakExcluded::~PeakExcluded() {
       t.base.load(std::memory_order_relaxed) != base_) {
     return;
   }
-  const std::int64_t level = detail::net_of(t) - t.base.load(std::memory_order_relaxed);
+  const std::int64_t level = detail::net_of(t);
   // If an epoch ends between the check and the store, it has read the higher mark, and the
   // store lands in an epoch the thread has left: harmless either way. A publish made
   // meanwhile stays in the shared total's mark (an upper bound, never below the truth).
-  t.peak.store(std::max(peak_, level), std::memory_order_relaxed);
+  t.high.store(std::max(peak_, level), std::memory_order_relaxed);
 }
 
 Uncounted::Uncounted() noexcept : saved_(detail::tls_counters.state) {

@@ -206,8 +206,7 @@ MEMX_ALWAYS_INLINE void mi_counted_free(void* p) noexcept {
     free_ignored(p);
     return;
   }
-  count_free_usable(p, Mi::usable_size(p));
-  Mi::free(p);
+  count_free_then_free<Mi>(p, Mi::usable_size(p));
 }
 
 /// realloc on mimalloc: like mi_realloc (which never grows a block in place), a new block,

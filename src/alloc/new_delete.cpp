@@ -52,11 +52,30 @@ template <class A>
 // with (inlined into the operators: the fast path) and the C library's (out of line,
 // taken when a tool in the process must see every block: backend.hpp, tools.cpp).
 
+/// Counts a block whose size the request does not give (a large one): asks the allocator,
+/// out of line, so that operator new keeps only n across its call of the allocator. A tail
+/// call, as count_alloc_usable's slow path is: stack mode's capture sees the same frames.
+template <class A>
+[[gnu::noinline]] void* count_alloc_asking(void* p) noexcept {
+  return count_alloc_usable(p, A::usable_size(p));
+}
+
+/// Counts the block operator new(n) returned.
+template <class A>
+MEMX_ALWAYS_INLINE void* count_new(void* p, std::size_t n) noexcept {
+  if constexpr (A::kSizeClasses) {
+    if (MEMX_LIKELY(A::knows_size(n))) return count_alloc_usable(p, A::size_of_request(n));
+    return count_alloc_asking<A>(p);
+  } else {
+    return count_alloc_usable(p, A::usable_size_of(p, n));
+  }
+}
+
 template <class A>
 MEMX_ALWAYS_INLINE void* allocate(std::size_t n) {
   void* p = A::malloc(n);
   if (MEMX_UNLIKELY(p == nullptr)) p = retry_with_new_handler<A>(n, 0, false);
-  return count_alloc_usable(p, A::usable_size_of(p, n));
+  return count_new<A>(p, n);
 }
 
 template <class A>
@@ -66,7 +85,7 @@ MEMX_ALWAYS_INLINE void* allocate_nothrow(std::size_t n) noexcept {
     p = retry_with_new_handler<A>(n, 0, true);
     if (p == nullptr) return nullptr;
   }
-  return count_alloc_usable(p, A::usable_size_of(p, n));
+  return count_new<A>(p, n);
 }
 
 template <class A>
@@ -108,12 +127,26 @@ MEMX_ALWAYS_INLINE bool freed_ignored(void* p) noexcept {
   }
 }
 
+/// A sized delete whose size does not give the usable size: asks the allocator, out of line
+/// (the call of usable_size would otherwise give every sized delete a frame).
+template <class A>
+[[gnu::noinline]] void deallocate_asking(void* p) noexcept {
+  count_free_then_free<A>(p, A::usable_size(p));
+}
+
 template <class A>
 MEMX_ALWAYS_INLINE void deallocate_sized(void* p, std::size_t n) noexcept {
   if (MEMX_LIKELY(p != nullptr)) {
     if (freed_ignored<A>(p)) return;
-    count_free_usable(p, A::usable_size_of(p, n));
-    A::free(p);
+    if constexpr (A::kSizeClasses) {
+      if (MEMX_LIKELY(A::knows_size(n))) {
+        count_free_then_free<A>(p, A::size_of_request(n));
+      } else {
+        deallocate_asking<A>(p);
+      }
+    } else {
+      count_free_then_free<A>(p, A::usable_size_of(p, n));
+    }
   }
 }
 
@@ -121,8 +154,7 @@ template <class A>
 MEMX_ALWAYS_INLINE void deallocate(void* p) noexcept {
   if (MEMX_LIKELY(p != nullptr)) {
     if (freed_ignored<A>(p)) return;
-    count_free_usable(p, A::usable_size(p));
-    A::free(p);
+    count_free_then_free<A>(p, A::usable_size(p));
   }
 }
 
@@ -161,18 +193,41 @@ MEMX_ALWAYS_INLINE void* new_aligned_nothrow(std::size_t n, std::align_val_t al)
   return MEMX_LIKELY(built_allocator_in_use()) ? allocate_aligned_nothrow<Built>(n, al)
                                                : libc_allocate_aligned_nothrow(n, al);
 }
-MEMX_ALWAYS_INLINE void delete_sized(void* p, std::size_t n) noexcept {
-  if (MEMX_LIKELY(built_allocator_in_use())) {
+// A delete decides nothing inline: a process not (yet) known to count on the built allocator
+// goes out of line, so that every way out of operator delete is a jump (no frame).
+MEMX_ALWAYS_INLINE bool built_allocator_decided() noexcept {
+  if constexpr (!kAllocatorSwitchable) {
+    return true;
+  } else {
+    return __atomic_load_n(&g_allocator, __ATOMIC_RELAXED) == kAllocatorBuilt;
+  }
+}
+[[gnu::noinline, gnu::cold]] void delete_sized_undecided(void* p, std::size_t n) noexcept {
+  if (built_allocator_in_use()) {
     deallocate_sized<Built>(p, n);
   } else {
     libc_deallocate_sized(p, n);
   }
 }
-MEMX_ALWAYS_INLINE void delete_(void* p) noexcept {
-  if (MEMX_LIKELY(built_allocator_in_use())) {
+[[gnu::noinline, gnu::cold]] void delete_undecided(void* p) noexcept {
+  if (built_allocator_in_use()) {
     deallocate<Built>(p);
   } else {
     libc_deallocate(p);
+  }
+}
+MEMX_ALWAYS_INLINE void delete_sized(void* p, std::size_t n) noexcept {
+  if (MEMX_LIKELY(built_allocator_decided())) {
+    deallocate_sized<Built>(p, n);
+  } else {
+    delete_sized_undecided(p, n);
+  }
+}
+MEMX_ALWAYS_INLINE void delete_(void* p) noexcept {
+  if (MEMX_LIKELY(built_allocator_decided())) {
+    deallocate<Built>(p);
+  } else {
+    delete_undecided(p);
   }
 }
 

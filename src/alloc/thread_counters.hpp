@@ -54,10 +54,11 @@ struct alignas(64) ThreadCounters {
   std::atomic<std::uint64_t> sample_at;
   std::atomic<std::uint64_t> bytes_freed;
   // High-water mark bookkeeping for the current peak epoch: base is this thread's net bytes
-  // (allocated - freed) when it joined the epoch, peak the highest net - base seen since.
+  // (allocated - freed) when it joined the epoch (or its mark last restarted), high the
+  // highest net seen since (absolute, so the fast path compares net with it directly).
   // Only an allocation can raise it, so a free touches nothing but its two counters.
   std::atomic<std::int64_t> base;
-  std::atomic<std::int64_t> peak;
+  std::atomic<std::int64_t> high;
   std::atomic<std::uint64_t> epoch;
   // Publishing: published is this thread's net bytes when it last added its change to the
   // shared total, publish_above/below = published +- kPublishBatch (set when the thread
@@ -69,7 +70,7 @@ struct alignas(64) ThreadCounters {
   // Restarted marks (open_peak_watch): join_base is this thread's net bytes when it
   // joined the current epoch, folded_high the highest net bytes it reached in the epoch
   // before its mark was last restarted (join_base if never). Its highest net in the epoch is
-  // max(folded_high, base + peak). Written by the owner under the registry lock, or in
+  // max(folded_high, high). Written by the owner under the registry lock, or in
   // sync_epoch before the epoch is published; read by merges under the lock.
   std::atomic<std::int64_t> join_base;
   std::atomic<std::int64_t> folded_high;
@@ -123,6 +124,9 @@ void count_free_slow(ThreadCounters& t, void* p, std::size_t usable) noexcept;
 /// the thresholds around net. Rare (every 64 KiB of a thread's net change), but not
 /// [[gnu::cold]]: GCC then treats the fast path that may call it as cold too.
 [[gnu::noinline]] void publish(ThreadCounters& t, std::int64_t net) noexcept;
+/// publish(), then returns p: the fast path's publish is then a tail call, so operator new
+/// keeps no register of its own across it (no frame beyond the backend call's).
+[[gnu::noinline]] void* publish_passing(ThreadCounters& t, std::int64_t net, void* p) noexcept;
 
 template <class T>
 MEMX_ALWAYS_INLINE void bump(std::atomic<T>& a, T n) noexcept {
@@ -135,13 +139,19 @@ MEMX_ALWAYS_INLINE bool fast_path(const ThreadCounters& t) noexcept {
 }
 
 /// Counts an allocation; `allocated` is the thread's allocated bytes with it included.
-MEMX_ALWAYS_INLINE void count_alloc_fast_to(ThreadCounters& t, std::uint64_t allocated) noexcept {
+/// Returns the thread's net bytes, which the caller compares with publish_above.
+MEMX_ALWAYS_INLINE std::int64_t count_alloc_unpublished(ThreadCounters& t,
+                                                        std::uint64_t allocated) noexcept {
   bump<std::uint64_t>(t.allocs, 1);
   t.bytes_allocated.store(allocated, std::memory_order_relaxed);
   const auto net =
       static_cast<std::int64_t>(allocated - t.bytes_freed.load(std::memory_order_relaxed));
-  const std::int64_t rel = net - t.base.load(std::memory_order_relaxed);
-  if (rel > t.peak.load(std::memory_order_relaxed)) t.peak.store(rel, std::memory_order_relaxed);
+  if (net > t.high.load(std::memory_order_relaxed)) t.high.store(net, std::memory_order_relaxed);
+  return net;
+}
+
+MEMX_ALWAYS_INLINE void count_alloc_fast_to(ThreadCounters& t, std::uint64_t allocated) noexcept {
+  const std::int64_t net = count_alloc_unpublished(t, allocated);
   if (MEMX_UNLIKELY(net > t.publish_above.load(std::memory_order_relaxed))) publish(t, net);
 }
 
@@ -149,12 +159,17 @@ MEMX_ALWAYS_INLINE void count_alloc_fast(ThreadCounters& t, std::size_t usable) 
   count_alloc_fast_to(t, t.bytes_allocated.load(std::memory_order_relaxed) + usable);
 }
 
-MEMX_ALWAYS_INLINE void count_free_fast(ThreadCounters& t, std::size_t usable) noexcept {
+/// Counts a free; returns the thread's net bytes, which the caller compares with publish_below.
+MEMX_ALWAYS_INLINE std::int64_t count_free_unpublished(ThreadCounters& t,
+                                                       std::size_t usable) noexcept {
   bump<std::uint64_t>(t.frees, 1);
   const std::uint64_t freed = t.bytes_freed.load(std::memory_order_relaxed) + usable;
   t.bytes_freed.store(freed, std::memory_order_relaxed);
-  const auto net =
-      static_cast<std::int64_t>(t.bytes_allocated.load(std::memory_order_relaxed) - freed);
+  return static_cast<std::int64_t>(t.bytes_allocated.load(std::memory_order_relaxed) - freed);
+}
+
+MEMX_ALWAYS_INLINE void count_free_fast(ThreadCounters& t, std::size_t usable) noexcept {
+  const std::int64_t net = count_free_unpublished(t, usable);
   if (MEMX_UNLIKELY(net < t.publish_below.load(std::memory_order_relaxed))) publish(t, net);
 }
 
@@ -167,14 +182,16 @@ MEMX_ALWAYS_INLINE void* count_alloc_usable(void* p, std::size_t usable,
   // path computes anyway: one load and one compare; when sampling is off sample_at is
   // kNoSample. (publish() is noinline, not cold: a cold call inside the fast path made GCC 12
   // move the whole fast path into operator new's .cold clone, 10-15% slower.)
-  void* block = p;
+  // Every way out but the common one is a tail call: the caller keeps no register across it.
   const std::uint64_t allocated = t.bytes_allocated.load(std::memory_order_relaxed) + usable;
   if (fast_path(t) && MEMX_LIKELY(allocated < t.sample_at.load(std::memory_order_relaxed))) {
-    count_alloc_fast_to(t, allocated);
-  } else {
-    block = count_alloc_slow(t, p, usable, align);
+    const std::int64_t net = count_alloc_unpublished(t, allocated);
+    if (MEMX_UNLIKELY(net > t.publish_above.load(std::memory_order_relaxed))) {
+      return publish_passing(t, net, p);
+    }
+    return p;
   }
-  return block;
+  return count_alloc_slow(t, p, usable, align);
 }
 
 /// Counts a block about to be returned to the backend (p is never nullptr).
@@ -185,6 +202,35 @@ MEMX_ALWAYS_INLINE void count_free_usable(void* p, std::size_t usable) noexcept 
   } else {
     count_free_slow(t, p, usable);
   }
+}
+
+/// count_free_usable(p, usable), then Release::free(p); every way but the common one is a
+/// call of one out-of-line function that ends with the free, so that the caller needs no
+/// frame: operator delete is a few loads and stores and a jump to the backend's free.
+template <class Release>
+[[gnu::noinline]] void publish_then_free(ThreadCounters& t, std::int64_t net, void* p) noexcept {
+  publish(t, net);
+  Release::free(p);
+}
+template <class Release>
+[[gnu::noinline]] void count_free_slow_then_free(ThreadCounters& t, void* p,
+                                                 std::size_t usable) noexcept {
+  count_free_slow(t, p, usable);
+  Release::free(p);
+}
+template <class Release>
+MEMX_ALWAYS_INLINE void count_free_then_free(void* p, std::size_t usable) noexcept {
+  ThreadCounters& t = tls_counters;
+  if (MEMX_LIKELY(fast_path(t))) {
+    const std::int64_t net = count_free_unpublished(t, usable);
+    if (MEMX_LIKELY(net >= t.publish_below.load(std::memory_order_relaxed))) {
+      Release::free(p);
+      return;
+    }
+    publish_then_free<Release>(t, net, p);
+    return;
+  }
+  count_free_slow_then_free<Release>(t, p, usable);
 }
 
 
