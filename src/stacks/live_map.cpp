@@ -25,16 +25,6 @@ std::size_t shard_of(std::uintptr_t a) noexcept {
 
 }  // namespace
 
-LiveBlock LiveMap::unpack(const Slot& s) noexcept {
-  LiveBlock b;
-  b.address = static_cast<std::uintptr_t>(s.w0 & kAddrMask);
-  b.size = ((s.w0 >> 48) << 32) | (s.w1 & 0xffffffffu);
-  b.stack_id = static_cast<std::uint32_t>(s.w1 >> 32);
-  b.alloc_number = s.w2 & kNumberMask;
-  b.scope_id = static_cast<std::uint32_t>(s.w2 >> 40);
-  return b;
-}
-
 bool LiveMap::grow(Shard& sh) noexcept {
   return resize(sh, sh.capacity == 0 ? kFirstCapacity : sh.capacity * 2);
 }

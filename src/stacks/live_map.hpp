@@ -86,7 +86,19 @@ class LiveMap {
     std::size_t used = 0;
   };
 
-  static LiveBlock unpack(const Slot& s) noexcept;
+  // Inline: an out-of-line unpack returned the block through memory that the caller then
+  // read back 16 bytes at a time across two 8-byte stores (a store-forwarding stall in
+  // every erase: about a fifth of its samples).
+  __attribute__((always_inline)) static LiveBlock unpack(const Slot& s) noexcept {
+    constexpr std::uint64_t kAddr = (std::uint64_t{1} << 48) - 1;
+    LiveBlock b;
+    b.address = static_cast<std::uintptr_t>(s.w0 & kAddr);
+    b.size = ((s.w0 >> 48) << 32) | (s.w1 & 0xffffffffu);
+    b.stack_id = static_cast<std::uint32_t>(s.w1 >> 32);
+    b.alloc_number = s.w2 & kNumberMask;
+    b.scope_id = static_cast<std::uint32_t>(s.w2 >> 40);
+    return b;
+  }
   static bool grow(Shard& sh) noexcept;
   static bool resize(Shard& sh, std::size_t capacity) noexcept;
   static std::size_t home(std::uint64_t hash, std::size_t capacity) noexcept {
