@@ -273,6 +273,23 @@ MergeResult merge_reports(std::vector<SourcedReport>&& all_inputs, ConflictPolic
                           "report has none (each test keeps its own process's leak verdict)"});
   }
 
+  // A leak watch is one process's samples over time (memx::write_watch_report): the merged
+  // report keeps the only one; several cannot be added up, and are left in their own files.
+  std::vector<std::string> watch_sources;
+  for (SourcedReport& in : inputs) {
+    if (!in.report.watch) continue;
+    watch_sources.push_back(in.source);
+    if (watch_sources.size() == 1) merged.watch = std::move(in.report.watch);
+  }
+  if (watch_sources.size() > 1) {
+    merged.watch.reset();
+    out.issues.push_back({MergeIssue::Kind::mismatch, "", watch_sources, "",
+                          fmt::format("{} reports hold a leak watch (one process's samples "
+                                      "each, which do not add up): the merged report has none; "
+                                      "read each with memx show",
+                                      watch_sources.size())});
+  }
+
   const bool any_stacks = std::any_of(inputs.begin(), inputs.end(),
                                       [](const SourcedReport& in) { return in.report.stacks.depth > 0; });
   // k-way merge of the inputs' test sequences by source location.

@@ -20,6 +20,7 @@
 #include "memx/diff.hpp"
 #include "memx/identity.hpp"
 #include "memx/merge.hpp"
+#include "memx/watch_analysis.hpp"
 #include "memx/sites.hpp"
 #include "pair_reader.hpp"
 #include "show.hpp"
@@ -183,6 +184,29 @@ TEST(Merge, ShardsInterleaveBySourceLocationAndSumIterationTotals) {
   EXPECT_EQ(m.report.binary, "bin");
   EXPECT_EQ(m.report.started_at, "2024-05-01T11:59:59Z");
   EXPECT_TRUE(m.report.complete);
+}
+
+// A leak watch (memx::write_watch_report) is kept when one input has it; two cannot be
+// added up: the merged report has none, and an issue names both files.
+TEST(Merge, KeepsTheOnlyLeakWatchAndNamesSeveral) {
+  Report a = report({test("S.a", 10, {run(0, 1, 1)})}, {100});
+  Report b = report({test("S.b", 20, {run(0, 2, 1)})}, {50});
+  memx::WatchRecord w;
+  w.interval_ms = 100;
+  w.samples = {{0, 1000, 10, 8 << 20, 5, 2}, {100, 2000, 11, 8 << 20, 5, 2}};
+  w.analysis = memx::analyze_watch(w.samples);
+  b.watch = w;
+  MergeResult one = merge_reports({{"a", a}, {"b", b}}, ConflictPolicy::keep_first);
+  ASSERT_TRUE(one.report.watch.has_value());
+  EXPECT_EQ(*one.report.watch, w);
+  EXPECT_TRUE(one.issues.empty());
+
+  a.watch = w;
+  MergeResult two = merge_reports({{"a", a}, {"b", b}}, ConflictPolicy::keep_first);
+  EXPECT_FALSE(two.report.watch.has_value());
+  ASSERT_EQ(two.count(MergeIssue::Kind::mismatch), 1u);
+  EXPECT_EQ(two.issues[0].sources, (std::vector<std::string>{"a", "b"}));
+  EXPECT_NE(two.issues[0].message.find("2 reports hold a leak watch"), std::string::npos);
 }
 
 TEST(Merge, DuplicatesKeptOnceConflictsReported) {
