@@ -3,7 +3,7 @@
 // one drops it. Run with Catch2's own main and MEMX_REPEAT=5: memx must repeat the whole
 // run in test order (as --gtest_repeat does); repeating each test case back to back would
 // register the name twice and fail. No test is a leak.
-#define CATCH_CONFIG_MAIN
+// Catch2's own main: ../catch_own_main.cpp.
 #include "../catch2_include.hpp"
 
 #include <map>

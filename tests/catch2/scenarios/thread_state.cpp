@@ -7,9 +7,9 @@
 #if defined(MEMX_CATCH2_V3)
 #include <catch2/catch_test_macros.hpp>
 #else
-#if !defined(MEMX_SCENARIO_WITH_MEMX)
-#define CATCH_CONFIG_MAIN
-#endif
+// Without memx the main is Catch2's own, compiled once in ../catch_own_main.cpp for every
+// scenario that runs with it; with memx it is memx::catch2_main's (keep the lines below
+// where they are: the expected output names them).
 #include <catch2/catch.hpp>
 #endif
 
