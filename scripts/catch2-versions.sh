@@ -91,9 +91,10 @@ for v in "${versions[@]}"; do
     failed=1
     continue
   fi
-  # The executables of the selected tests, and what consumer.cxx11 installs.
+  # The executables of the selected tests, and what consumer.cxx11 installs (every library
+  # memx exports: the ones no test executable links, memx::watch, are named here).
   targets=$(cmake --build "$mdir/memx" --target help |
-    sed -n 's/^\.\.\. \(memx_catch2_[a-z0-9_]*\|memx_[a-z]*_catch2[a-z0-9_]*\|memx_gtest_main\|memx_tool\)$/\1/p')
+    sed -n 's/^\.\.\. \(memx_catch2_[a-z0-9_]*\|memx_[a-z]*_catch2[a-z0-9_]*\|memx_gtest_main\|memx_tool\|memx_watch\|memx_watch_analysis\|memx_count_malloc\)$/\1/p')
   # shellcheck disable=SC2086
   if ! cmake --build "$mdir/memx" -j"$jobs" --target $targets >>"$log" 2>&1; then
     summary+=("catch2-versions: $v ($found): memx's Catch2 tests do not build (see $log)")
