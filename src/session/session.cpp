@@ -27,6 +27,7 @@
 #include "memx/uncounted.hpp"
 #include "memx/units.hpp"
 #include "session/registry.hpp"
+#include "session/report_thread.hpp"
 #include "session/session_impl.hpp"
 
 namespace memx {
@@ -282,7 +283,12 @@ void Session::begin_run(int repetitions, std::size_t tests_hint) {
   m.test_rss.emplace(std::chrono::microseconds(0), kTestTimelinePoints);
   if (!g_atexit_registered.exchange(true)) std::atexit(flush_at_exit);
   m.dirty = true;
-  if (!m.path.empty() && !m.direct) write_report(nullptr);
+  if (!m.path.empty() && !m.direct) {
+    // Started now, before the first test: the thread is in every test's list of threads
+    // (never one a test left), and its stack is touched before any test's RSS is read.
+    if (m.background == nullptr && detail::start_report_thread()) m.background = &detail::report_thread();
+    write_report(nullptr);
+  }
 }
 
 void Session::begin_iteration(int index) {
@@ -697,14 +703,20 @@ bool Session::write_report(std::string* error) {
   const auto t0 = std::chrono::steady_clock::now();
   std::string err;
   bool ok = false;
+  // In a forked child the report thread is not there: `background` then refuses every
+  // job, and the writer does the work itself (a child never gets here anyway).
+  const detail::Background* background = m.background;
   if (m.ended) {
-    ok = write_report_atomically(m.report, m.path, &err);  // durable: the final report
+    ok = write_report_atomically(m.report, m.path, &err, background);  // durable: the final report
   } else {
     analyze_report(m.report);
     m.take_run_timeline();
     ok = write_file_atomically(
-        m.path, [&m](const TextSink& sink) { return write_json(m.report, sink); },
-        /*durable=*/false, &err);
+        m.path,
+        [&m, background](const TextSink& sink) {
+          return write_json(m.report, sink, std::size_t{1} << 20, background);
+        },
+        /*durable=*/false, &err, background);
   }
   m.last_write = std::chrono::steady_clock::now() - t0;
   m.write_time += m.last_write;

@@ -37,6 +37,9 @@ struct Session::Impl {
   std::set<std::string> bad_budget;                    // tests with a malformed budget
   std::string path;                                    // expanded report path, "" = none
   bool direct = false;  // path is a device, FIFO or descriptor: one report, at the end
+  // The report thread (session/report_thread.hpp) when a report goes to a file: the
+  // replaced file's pages are freed there and it renders half of a large report's tests.
+  const detail::Background* background = nullptr;
   long owner_pid = 0;
   int repetitions = 1;
   int iteration = 0;
