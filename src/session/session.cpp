@@ -822,16 +822,19 @@ void Session::Impl::maybe_write(Session& self) {
   // A device, FIFO or descriptor takes one report, at the end (or exit): written after
   // every test it would receive the report over and over.
   if (path.empty() || direct || !dirty) return;
-  // Written after a test while writing, this write included, costs at most 25 ms in all or
+  // Written after a test while writing, this write included, costs at most 10 ms in all or
   // 2.5% of the run's time so far: small and slow suites are written after each test, a
   // suite of thousands of tiny tests every few tests, one of 100,000 a few times (a crash
-  // then loses the tests since the last write, a small share of the run). The next write is
-  // estimated at the latest one's cost (a report only grows), so that one large write does
-  // not overshoot the share. The run's end and exit() always write.
+  // then loses the tests since the last write, a small share of the run). 10 ms is dozens
+  // of writes of a small report, and 2% of a run of 100,000 trivial tests (it was 25 ms:
+  // 5% of that run, spent rewriting its first few hundred tests once the first rename no
+  // longer freed the previous run's report). The next write is estimated at the latest
+  // one's cost (a report only grows), so that one large write does not overshoot the
+  // share. The run's end and exit() always write.
   // The latest test's start stands for now (no clock read per test): a little early, so the
   // share is if anything smaller.
   const auto elapsed = std::max(meter.started_at(), run_started) - run_started;
-  const auto allowed = std::max<std::chrono::steady_clock::duration>(std::chrono::milliseconds(25), elapsed / 40);
+  const auto allowed = std::max<std::chrono::steady_clock::duration>(std::chrono::milliseconds(10), elapsed / 40);
   if (write_time + last_write > allowed) return;
   self.write_report(nullptr);
 }
