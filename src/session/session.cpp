@@ -719,6 +719,7 @@ bool Session::write_report(std::string* error) {
         /*durable=*/false, &err, background);
   }
   m.last_write = std::chrono::steady_clock::now() - t0;
+  m.last_write_tests = m.report.tests.size();
   m.write_time += m.last_write;
   m.dirty = !ok;
   m.write_failed = !ok;
@@ -824,18 +825,27 @@ void Session::Impl::maybe_write(Session& self) {
   if (path.empty() || direct || !dirty) return;
   // Written after a test while writing, this write included, costs at most 10 ms in all or
   // 2.5% of the run's time so far: small and slow suites are written after each test, a
-  // suite of thousands of tiny tests every few tests, one of 100,000 a few times (a crash
-  // then loses the tests since the last write, a small share of the run). 10 ms is dozens
+  // suite of thousands of tiny tests after its first few dozen and then as the share
+  // allows, one of 100,000 trivial tests (half a second) only at its start and end (a
+  // crash loses the tests since the last write). 10 ms is dozens
   // of writes of a small report, and 2% of a run of 100,000 trivial tests (it was 25 ms:
   // 5% of that run, spent rewriting its first few hundred tests once the first rename no
   // longer freed the previous run's report). The next write is estimated at the latest
-  // one's cost (a report only grows), so that one large write does not overshoot the
-  // share. The run's end and exit() always write.
+  // one's cost scaled by the tests since (a report only grows, and is written in time
+  // linear in its tests), so that one large write does not overshoot the share: the
+  // latest write of a fast suite is often one of its first tests' (it was taken as is,
+  // and a run of 100,000 trivial tests then rewrote its whole report, 40-80 ms, at 80%).
+  // The run's end and exit() always write.
   // The latest test's start stands for now (no clock read per test): a little early, so the
   // share is if anything smaller.
   const auto elapsed = std::max(meter.started_at(), run_started) - run_started;
   const auto allowed = std::max<std::chrono::steady_clock::duration>(std::chrono::milliseconds(10), elapsed / 40);
-  if (write_time + last_write > allowed) return;
+  auto next = last_write;
+  const std::size_t tests = report.tests.size();
+  if (last_write_tests > 0 && tests > last_write_tests) {
+    next = last_write * static_cast<std::int64_t>(tests) / static_cast<std::int64_t>(last_write_tests);
+  }
+  if (write_time + next > allowed) return;
   self.write_report(nullptr);
 }
 

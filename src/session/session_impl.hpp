@@ -54,6 +54,7 @@ struct Session::Impl {
   std::chrono::steady_clock::time_point run_started{};
   std::chrono::steady_clock::duration write_time{};  // spent writing reports so far
   std::chrono::steady_clock::duration last_write{};  // the latest write's (the next's estimate)
+  std::size_t last_write_tests = 0;                  // tests in the latest write
   TestMeter meter;
   // Descriptors and threads (memx/resources.hpp): read when each test begins, compared at
   // its end; the vectors keep their capacity from test to test.
