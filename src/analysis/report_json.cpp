@@ -1735,7 +1735,9 @@ bool write_json(const Report& report, const TextSink& sink, std::size_t chunk) {
 bool write_json(const Report& report, const TextSink& sink, std::size_t chunk,
                 const detail::Background* background) {
   std::string buffer;
-  buffer.reserve(chunk + 4096);
+  // A piece's worth, or a small report's size (at most about 720 bytes a test): the writer
+  // clears what it reserves, and a run's first tests are written after each one.
+  buffer.reserve(std::min(chunk, 4096 + report.tests.size() * 720) + 4096);
   Writer w(buffer, sink, chunk);
   if (background == nullptr || !background->run) return write_report_text(report, w);
   const ParallelOut parallel{sink, *background};
