@@ -2,10 +2,11 @@
 """Scale benchmark (issue 13): memx at a million tests.
 
     python3 bench/scale.py [--build build-bench] [--tests 1000000] [--runs 5] [--no-build]
-                           [--skip-reports] [--skip-process]
+                           [--skip-reports] [--skip-process] [--against OTHER_BUILD]
 
 --skip-reports runs part 3 alone (a few seconds a run, no million-test reports);
---skip-process parts 1 and 2 alone.
+--skip-process parts 1 and 2 alone; --against OTHER_BUILD adds to part 3 the memx rows of
+another build directory (another commit's, built with bench/ on), interleaved with these.
 
 1. Reports: bench/scale/make_report writes two reports of --tests tests (a baseline and a new
    run, 2% of figures moved) as the plugins write theirs (in pieces, atomically); then every
@@ -73,6 +74,7 @@ def main():
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--skip-reports", action="store_true", help="skip parts 1 and 2 (the CLI on large reports)")
     ap.add_argument("--skip-process", action="store_true", help="skip part 3 (the in-process benchmark)")
+    ap.add_argument("--against", help="another build directory whose memx rows part 3 adds (an A/B of two commits)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     if not args.no_build:
@@ -142,6 +144,10 @@ def main():
             report = os.path.join(work, "r.json")
             variants = {"plain": [trivial + "plain"], "memx": [trivial + "memx"],
                         "memx + report": [trivial + "memx", f"--memx-report={report}"]}
+            if args.against:
+                other = os.path.join(os.path.abspath(args.against), "bench", "trivial_tests", "memx_bench_trivial_memx")
+                variants["memx, --against"] = [other]
+                variants["memx + report, --against"] = [other, f"--memx-report={report}"]
             walls = {k: [] for k in variants}
             tails = {k: [] for k in variants}
             cpus = {k: [] for k in variants}

@@ -201,6 +201,12 @@ bool write_file_atomically(const std::string& path, std::string_view text, bool 
 bool write_file_atomically(const std::string& path,
                            const std::function<bool(const TextSink&)>& produce, bool durable,
                            std::string* error) {
+  return write_file_atomically(path, produce, durable, error, nullptr);
+}
+
+bool write_file_atomically(const std::string& path,
+                           const std::function<bool(const TextSink&)>& produce, bool durable,
+                           std::string* error, const detail::Background* background) {
   if (path.empty()) {
     if (error != nullptr) *error = "memx: cannot write report: empty path";
     return false;
@@ -273,10 +279,25 @@ bool write_file_atomically(const std::string& path,
     ::unlink(temp.c_str());
     return fail("close", err);
   }
+  // The file the rename replaces (an earlier report, of this run or the last): held open
+  // across the rename, its pages are freed when `background` closes it, not inside the
+  // rename. Read-only, never a FIFO's wait or a terminal; a file we may not read is
+  // replaced as before.
+  const int replaced =
+      background != nullptr && background->run
+          ? ::open(final_path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC)
+          : -1;
   if (::rename(temp.c_str(), final_path.c_str()) != 0) {
     const int err = errno;
     ::unlink(temp.c_str());
+    if (replaced >= 0) ::close(replaced);
     return fail("rename", err);
+  }
+  if (replaced >= 0) {
+    // Only a regular file whose last name went with the rename has pages to free.
+    struct stat st {};
+    const bool last = ::fstat(replaced, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 0;
+    if (!last || !background->run([replaced] { ::close(replaced); })) ::close(replaced);
   }
   if (durable) {
     // Make the rename itself durable; failure here does not undo a complete, visible file.
@@ -291,12 +312,21 @@ bool write_file_atomically(const std::string& path,
 }
 
 bool write_report_atomically(const Report& report, const std::string& path, std::string* error) {
+  return write_report_atomically(report, path, error, nullptr);
+}
+
+bool write_report_atomically(const Report& report, const std::string& path, std::string* error,
+                             const detail::Background* background) {
   if (path.empty()) {
     if (error != nullptr) *error = "memx: cannot write report: empty path";
     return false;
   }
   return write_file_atomically(
-      path, [&report](const TextSink& sink) { return write_json(report, sink); }, true, error);
+      path,
+      [&report, background](const TextSink& sink) {
+        return write_json(report, sink, std::size_t{1} << 20, background);
+      },
+      true, error, background);
 }
 
 std::string expand_report_path(std::string_view pattern, long pid) {

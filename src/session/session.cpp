@@ -27,6 +27,7 @@
 #include "memx/uncounted.hpp"
 #include "memx/units.hpp"
 #include "session/registry.hpp"
+#include "session/report_thread.hpp"
 #include "session/session_impl.hpp"
 
 namespace memx {
@@ -282,7 +283,12 @@ void Session::begin_run(int repetitions, std::size_t tests_hint) {
   m.test_rss.emplace(std::chrono::microseconds(0), kTestTimelinePoints);
   if (!g_atexit_registered.exchange(true)) std::atexit(flush_at_exit);
   m.dirty = true;
-  if (!m.path.empty() && !m.direct) write_report(nullptr);
+  if (!m.path.empty() && !m.direct) {
+    // Started now, before the first test: the thread is in every test's list of threads
+    // (never one a test left), and its stack is touched before any test's RSS is read.
+    if (m.background == nullptr && detail::start_report_thread()) m.background = &detail::report_thread();
+    write_report(nullptr);
+  }
 }
 
 void Session::begin_iteration(int index) {
@@ -697,16 +703,23 @@ bool Session::write_report(std::string* error) {
   const auto t0 = std::chrono::steady_clock::now();
   std::string err;
   bool ok = false;
+  // In a forked child the report thread is not there: `background` then refuses every
+  // job, and the writer does the work itself (a child never gets here anyway).
+  const detail::Background* background = m.background;
   if (m.ended) {
-    ok = write_report_atomically(m.report, m.path, &err);  // durable: the final report
+    ok = write_report_atomically(m.report, m.path, &err, background);  // durable: the final report
   } else {
     analyze_report(m.report);
     m.take_run_timeline();
     ok = write_file_atomically(
-        m.path, [&m](const TextSink& sink) { return write_json(m.report, sink); },
-        /*durable=*/false, &err);
+        m.path,
+        [&m, background](const TextSink& sink) {
+          return write_json(m.report, sink, std::size_t{1} << 20, background);
+        },
+        /*durable=*/false, &err, background);
   }
   m.last_write = std::chrono::steady_clock::now() - t0;
+  m.last_write_tests = m.report.tests.size();
   m.write_time += m.last_write;
   m.dirty = !ok;
   m.write_failed = !ok;
@@ -810,17 +823,29 @@ void Session::Impl::maybe_write(Session& self) {
   // A device, FIFO or descriptor takes one report, at the end (or exit): written after
   // every test it would receive the report over and over.
   if (path.empty() || direct || !dirty) return;
-  // Written after a test while writing, this write included, costs at most 25 ms in all or
+  // Written after a test while writing, this write included, costs at most 10 ms in all or
   // 2.5% of the run's time so far: small and slow suites are written after each test, a
-  // suite of thousands of tiny tests every few tests, one of 100,000 a few times (a crash
-  // then loses the tests since the last write, a small share of the run). The next write is
-  // estimated at the latest one's cost (a report only grows), so that one large write does
-  // not overshoot the share. The run's end and exit() always write.
+  // suite of thousands of tiny tests after its first few dozen and then as the share
+  // allows, one of 100,000 trivial tests (half a second) only at its start and end (a
+  // crash loses the tests since the last write). 10 ms is dozens
+  // of writes of a small report, and 2% of a run of 100,000 trivial tests (it was 25 ms:
+  // 5% of that run, spent rewriting its first few hundred tests once the first rename no
+  // longer freed the previous run's report). The next write is estimated at the latest
+  // one's cost scaled by the tests since (a report only grows, and is written in time
+  // linear in its tests), so that one large write does not overshoot the share: the
+  // latest write of a fast suite is often one of its first tests' (it was taken as is,
+  // and a run of 100,000 trivial tests then rewrote its whole report, 40-80 ms, at 80%).
+  // The run's end and exit() always write.
   // The latest test's start stands for now (no clock read per test): a little early, so the
   // share is if anything smaller.
   const auto elapsed = std::max(meter.started_at(), run_started) - run_started;
-  const auto allowed = std::max<std::chrono::steady_clock::duration>(std::chrono::milliseconds(25), elapsed / 40);
-  if (write_time + last_write > allowed) return;
+  const auto allowed = std::max<std::chrono::steady_clock::duration>(std::chrono::milliseconds(10), elapsed / 40);
+  auto next = last_write;
+  const std::size_t tests = report.tests.size();
+  if (last_write_tests > 0 && tests > last_write_tests) {
+    next = last_write * static_cast<std::int64_t>(tests) / static_cast<std::int64_t>(last_write_tests);
+  }
+  if (write_time + next > allowed) return;
   self.write_report(nullptr);
 }
 

@@ -37,6 +37,9 @@ struct Session::Impl {
   std::set<std::string> bad_budget;                    // tests with a malformed budget
   std::string path;                                    // expanded report path, "" = none
   bool direct = false;  // path is a device, FIFO or descriptor: one report, at the end
+  // The report thread (session/report_thread.hpp) when a report goes to a file: the
+  // replaced file's pages are freed there and it renders half of a large report's tests.
+  const detail::Background* background = nullptr;
   long owner_pid = 0;
   int repetitions = 1;
   int iteration = 0;
@@ -51,6 +54,7 @@ struct Session::Impl {
   std::chrono::steady_clock::time_point run_started{};
   std::chrono::steady_clock::duration write_time{};  // spent writing reports so far
   std::chrono::steady_clock::duration last_write{};  // the latest write's (the next's estimate)
+  std::size_t last_write_tests = 0;                  // tests in the latest write
   TestMeter meter;
   // Descriptors and threads (memx/resources.hpp): read when each test begins, compared at
   // its end; the vectors keep their capacity from test to test.

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 #include <atomic>
 #include <chrono>
@@ -447,3 +448,62 @@ TEST(Iso8601Utc, FormatsSecondsInUtc) {
 }
 
 }  // namespace
+
+namespace {
+
+// Descriptors of this process open on a deleted file ("... (deleted)").
+int deleted_files_open() {
+  int n = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    std::error_code link_ec;
+    const std::string target = std::filesystem::read_symlink(e.path(), link_ec).string();
+    if (!link_ec && target.size() > 10 && target.compare(target.size() - 10, 10, " (deleted)") == 0) ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+// With a background thread, the report that a rename replaces is held open across the
+// rename and closed by a job handed to it (its pages are freed there, not in the rename);
+// without one, or when it refuses, nothing stays open.
+TEST(WriteFileAtomically, TheReplacedFileIsClosedByTheBackgroundJob) {
+  TempDir dir;
+  const std::string path = dir.path() + "/r.json";
+  std::vector<std::function<void()>> jobs;
+  bool refuse = false;
+  const memx::detail::Background background{[&](std::function<void()> job) {
+    if (refuse) return false;
+    jobs.push_back(std::move(job));
+    return true;
+  }};
+  auto produce = [](std::string text) {
+    return [text](const memx::TextSink& sink) { return sink(text); };
+  };
+  std::string error;
+  const int before = deleted_files_open();
+  // Nothing to replace: no job.
+  ASSERT_TRUE(memx::write_file_atomically(path, produce("first"), false, &error, &background)) << error;
+  EXPECT_TRUE(jobs.empty());
+  // A report replaced: still open (deleted) until the job runs.
+  ASSERT_TRUE(memx::write_file_atomically(path, produce("second"), true, &error, &background)) << error;
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(deleted_files_open(), before + 1);
+  {
+    std::ifstream in(path);
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "second");
+  }
+  jobs.front()();
+  EXPECT_EQ(deleted_files_open(), before);
+  // A replaced file with another name left has no pages to free: closed at once.
+  ASSERT_EQ(::link(path.c_str(), (dir.path() + "/other").c_str()), 0);
+  ASSERT_TRUE(memx::write_file_atomically(path, produce("third"), false, &error, &background)) << error;
+  EXPECT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(deleted_files_open(), before);
+  // A background that refuses: closed here.
+  refuse = true;
+  ASSERT_TRUE(memx::write_file_atomically(path, produce("fourth"), false, &error, &background)) << error;
+  EXPECT_EQ(deleted_files_open(), before);
+  EXPECT_EQ(dir.files().size(), 2u);  // r.json and other: no temporary file left
+}

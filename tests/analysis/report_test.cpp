@@ -1098,3 +1098,105 @@ TEST(ReadReportTests, ASecondReadingStartsTheSinkOver) {
   EXPECT_FALSE(hb.read.report.has_value());
   EXPECT_EQ(hb.read.error, memx::read_report_file(bad_file.path()).error);
 }
+
+// ---- two threads writing one report ---------------------------------------------------------
+
+namespace {
+
+// A report of `n` tests cycled from a random report's (names made unique), as a large run
+// has them.
+memx::Report many_tests(std::mt19937_64& rng, std::size_t n) {
+  memx::Report r = random_report(rng);
+  std::vector<memx::TestRecord> pool = std::move(r.tests);
+  r.tests.clear();
+  if (pool.empty()) pool.emplace_back();
+  for (std::size_t k = 0; k < n; ++k) {
+    memx::TestRecord t = pool[k % pool.size()];
+    t.name += "#" + std::to_string(k);
+    r.tests.push_back(std::move(t));
+  }
+  return r;
+}
+
+// Hands each job to a thread of its own, started after `delay` (a background thread that is
+// late, or busy with something else), or refuses every job.
+struct TestBackground {
+  std::chrono::milliseconds delay{0};
+  bool refuse = false;
+  std::vector<std::thread> threads;
+  int jobs = 0;
+  memx::detail::Background get() {
+    return {[this](std::function<void()> job) {
+      if (refuse) return false;
+      ++jobs;
+      threads.emplace_back([job = std::move(job), d = delay] {
+        std::this_thread::sleep_for(d);
+        job();
+      });
+      return true;
+    }};
+  }
+  ~TestBackground() {
+    for (std::thread& t : threads) t.join();
+  }
+};
+
+}  // namespace
+
+// A large report's tests rendered by two threads are, byte for byte, the text one thread
+// writes (to_json), whatever the other thread does: on time, late, or never.
+TEST(WriteJson, TwoThreadsWriteTheTextOneWrites) {
+  std::mt19937_64 rng(20261201);
+  for (int i = 0; i < 12; ++i) {
+    // Around the block size (2048 tests): fewer than two blocks are written by one thread.
+    const std::size_t sizes[] = {4095, 4096, 4097, 6144, 6200, 20000};
+    const memx::Report r = many_tests(rng, sizes[i % 6]);
+    const std::string expected = memx::to_json(r);
+    for (const int mode : {0, 1, 2}) {
+      TestBackground bg;
+      bg.delay = std::chrono::milliseconds(mode == 1 ? 20 : 0);
+      bg.refuse = mode == 2;
+      const memx::detail::Background background = bg.get();
+      std::string text;
+      std::size_t pieces = 0;
+      const bool ok = memx::write_json(
+          r, [&](std::string_view piece) { text.append(piece); ++pieces; return true; },
+          std::size_t{1} << 20, &background);
+      ASSERT_TRUE(ok);
+      ASSERT_EQ(text.size(), expected.size()) << "report " << i << ", mode " << mode;
+      ASSERT_TRUE(text == expected) << "report " << i << ", mode " << mode;
+      // Two threads share the work only for a flat report of two blocks or more, without
+      // stack tables (their order is the writing's).
+      const bool shared = r.tests.size() >= 4096 && r.stacks.depth == 0;
+      EXPECT_EQ(bg.jobs, shared && mode != 2 ? 1 : 0) << "report " << i;
+      EXPECT_GE(pieces, shared ? r.tests.size() / 2048 : 1u);
+    }
+  }
+}
+
+// A sink that refuses a piece stops the writing on both threads: false, with the errno of
+// the refusal, and nothing after the refused piece is handed over.
+TEST(WriteJson, ARefusedPieceStopsBothThreads) {
+  std::mt19937_64 rng(7);
+  memx::Report r = many_tests(rng, 30000);
+  r.stacks.depth = 0;
+  for (const std::size_t refuse_at : {1u, 2u, 5u, 9u}) {
+    TestBackground bg;
+    const memx::detail::Background background = bg.get();
+    std::size_t calls = 0;
+    const bool ok = memx::write_json(
+        r,
+        [&](std::string_view) {
+          if (++calls == refuse_at) {
+            errno = ENOSPC;
+            return false;
+          }
+          return true;
+        },
+        std::size_t{1} << 20, &background);
+    const int err = errno;
+    EXPECT_FALSE(ok);
+    EXPECT_EQ(err, ENOSPC);
+    EXPECT_EQ(calls, refuse_at);
+  }
+}

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -550,6 +551,46 @@ TEST(SessionReport, WrittenAsTestsFinishAndCompletedAtTheEnd) {
   EXPECT_EQ(r.report->framework, "test");
   EXPECT_EQ(r.report->pid, ::getpid());
   EXPECT_EQ(r.report->iteration_end_live_bytes.size(), 1u);
+}
+
+namespace {
+
+bool thread_named(const std::string& name) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream in(e.path() / "comm");
+    std::string comm;
+    std::getline(in, comm);
+    if (comm == name) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// A report written to a file: the report thread runs from before the first test, and a large
+// report, whose tests it renders half of, is the text to_json gives for the session's report.
+TEST(SessionReport, ALargeReportWrittenWithTheReportThreadIsTheOneThreadsText) {
+  TempDir dir;
+  memx::PluginOptions o;
+  o.report_pattern = (dir.path / "r.json").string();
+  memx::Session s(config(o));
+  s.begin_run(1, 5000);
+  EXPECT_TRUE(thread_named("memx-report"));
+  s.begin_iteration(0);
+  for (int i = 0; i < 5000; ++i) {
+    const std::string name = "Suite.Test" + std::to_string(i) + (i % 7 == 0 ? "\"quoted\"" : "");
+    s.begin_test(memx::TestId{name, "Suite", "f.cpp", i});
+    s.end_test(i % 11 == 0 ? memx::TestStatus::failed : memx::TestStatus::passed, {});
+  }
+  s.end_iteration(0);
+  s.end_run();
+  std::ifstream in(o.report_pattern, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  memx::Uncounted guard;  // the expected text is the test's own bookkeeping
+  const std::string expected = memx::to_json(s.report());
+  ASSERT_EQ(text.size(), expected.size());
+  EXPECT_TRUE(text == expected);
 }
 
 TEST(SessionReport, UnwritableReportRemovesTheEarlierRunsAndFails) {
