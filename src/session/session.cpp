@@ -444,6 +444,8 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     m.live_after.emplace_back();
     if (stack_mode) m.run_scopes.emplace_back();
     m.report.tests.emplace_back();
+    detail::populate_ahead(m.report.tests, m.records_populated);
+    detail::populate_ahead(m.live_after, m.live_after_populated);
     TestRecord& t = m.report.tests.back();
     // The current test's strings are not needed again: move them into the record.
     t.name = std::move(m.current.name);

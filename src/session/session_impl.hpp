@@ -15,6 +15,7 @@
 #include "memx/session.hpp"
 #include "memx/stacks.hpp"
 #include "memx/symbols.hpp"
+#include "sys/populate.hpp"
 
 namespace memx {
 
@@ -33,6 +34,8 @@ struct Session::Impl {
   std::unordered_map<std::string, std::size_t> index;  // test name -> report.tests, built lazily
   std::size_t cursor = 0;                              // where the next test is expected
   std::vector<std::vector<std::int64_t>> live_after;   // per test: process live heap after each run
+  // How far the two per-test arrays are faulted in ahead of their fill (populate_ahead).
+  detail::Populated records_populated, live_after_populated;
   std::set<std::string> over_budget;                   // tests that broke a limit
   std::set<std::string> bad_budget;                    // tests with a malformed budget
   std::string path;                                    // expanded report path, "" = none
