@@ -578,19 +578,40 @@ TEST(SessionReport, ALargeReportWrittenWithTheReportThreadIsTheOneThreadsText) {
   s.begin_run(1, 5000);
   EXPECT_TRUE(thread_named("memx-report"));
   s.begin_iteration(0);
+  // Some tests leave a block (a suspect in one run), some break their budget: the text
+  // holds their verdicts; a write in the middle of the run is the text of the report as it
+  // stands then.
+  static char* left[5000];
+  auto read = [&] {
+    std::ifstream in(o.report_pattern, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
   for (int i = 0; i < 5000; ++i) {
     const std::string name = "Suite.Test" + std::to_string(i) + (i % 7 == 0 ? "\"quoted\"" : "");
     s.begin_test(memx::TestId{name, "Suite", "f.cpp", i});
+    if (i % 13 == 0) s.declare_test_budget("net=16", __FILE__, __LINE__);
+    if (i % 9 == 0) left[i] = new char[24];
     s.end_test(i % 11 == 0 ? memx::TestStatus::failed : memx::TestStatus::passed, {});
+    if (i == 4500) {
+      ASSERT_TRUE(s.write_report(nullptr));
+      const std::string text = read();
+      memx::Uncounted guard;
+      EXPECT_TRUE(text == memx::to_json(s.report()));
+    }
   }
   s.end_iteration(0);
   s.end_run();
-  std::ifstream in(o.report_pattern, std::ios::binary);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (char* p : left) delete[] p;
+  const std::string text = read();
   memx::Uncounted guard;  // the expected text is the test's own bookkeeping
   const std::string expected = memx::to_json(s.report());
   ASSERT_EQ(text.size(), expected.size());
   EXPECT_TRUE(text == expected);
+  const memx::TestRecord& broke = s.report().tests[117];  // 117 = 9 * 13
+  ASSERT_EQ(broke.violations.size(), 1u);
+  EXPECT_EQ(broke.violations[0].key, "net");
+  EXPECT_EQ(broke.leak.verdict, memx::Verdict::suspect);
+  EXPECT_EQ(s.report().tests[118].leak.verdict, memx::Verdict::clean);
 }
 
 TEST(SessionReport, UnwritableReportRemovesTheEarlierRunsAndFails) {
