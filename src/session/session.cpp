@@ -283,12 +283,16 @@ void Session::begin_run(int repetitions, std::size_t tests_hint) {
   m.test_rss.emplace(std::chrono::microseconds(0), kTestTimelinePoints);
   if (!g_atexit_registered.exchange(true)) std::atexit(flush_at_exit);
   m.dirty = true;
-  if (!m.path.empty() && !m.direct) {
-    // Started now, before the first test: the thread is in every test's list of threads
-    // (never one a test left), and its stack is touched before any test's RSS is read.
-    if (m.background == nullptr && detail::start_report_thread()) m.background = &detail::report_thread();
-    write_report(nullptr);
+  // The report thread, when a report goes to a file or the run is large enough for its
+  // records' pages to be faulted in ahead (populate_ahead: their first access is read
+  // there). Started now, before the first test: the thread is in every test's list of
+  // threads (never one a test left), and its stack is touched before any test's RSS is read.
+  const bool file_report = !m.path.empty() && !m.direct;
+  if ((file_report || tests_hint * sizeof(TestRecord) >= 4 * detail::kPopulateStep) &&
+      m.background == nullptr && detail::start_report_thread()) {
+    m.background = &detail::report_thread();
   }
+  if (file_report) write_report(nullptr);
 }
 
 void Session::begin_iteration(int index) {
@@ -441,11 +445,16 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
 
   const std::size_t pos = m.locate(id.name);
   if (pos == m.report.tests.size()) {
+    // Past the reserve the arrays move: no read of their old pages may be left.
+    if (m.live_after.size() == m.live_after.capacity()) detail::settle(m.live_after_populated);
+    if (m.report.tests.size() == m.report.tests.capacity()) detail::settle(m.records_populated);
     m.live_after.emplace_back();
     if (stack_mode) m.run_scopes.emplace_back();
     m.report.tests.emplace_back();
-    detail::populate_ahead(m.report.tests, m.records_populated);
-    detail::populate_ahead(m.live_after, m.live_after_populated);
+    static const std::function<bool(std::function<void()>)> kHere;  // no thread: none read ahead
+    const auto& run = m.background != nullptr ? m.background->run : kHere;
+    detail::populate_ahead(m.report.tests, m.records_populated, run);
+    detail::populate_ahead(m.live_after, m.live_after_populated, run);
     TestRecord& t = m.report.tests.back();
     // The current test's strings are not needed again: move them into the record.
     t.name = std::move(m.current.name);

@@ -29,6 +29,11 @@ struct BudgetSources {
 }  // namespace detail
 
 struct Session::Impl {
+  // The records' pages may still be read on the report thread (populate_ahead).
+  ~Impl() {
+    detail::settle(records_populated);
+    detail::settle(live_after_populated);
+  }
   SessionConfig config;
   Report report;
   std::unordered_map<std::string, std::size_t> index;  // test name -> report.tests, built lazily

@@ -1,16 +1,33 @@
 // Faulting in an array's pages ahead of its fill: one madvise(MADV_POPULATE_WRITE) per
-// 16 pages instead of a page fault per page.
+// 16 pages instead of a page fault per page, and (with another thread to hand work to) the
+// first access to each page made on that thread.
 #pragma once
 
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <sched.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <vector>
 
 namespace memx::detail {
+
+/// The steps of an array's storage handed to another thread to be read (populate_ahead
+/// with a `run`): step k is [base + k * kPopulateStep, ...), each claimed by one thread:
+/// the other thread (it reads the step's pages) or the array's own (it needs the step now
+/// and does not wait for a read that has not started: it writes there itself).
+struct PopulateSteps {
+  enum : unsigned char { kFree = 0, kClaimed = 1, kDone = 2 };
+  const char* base = nullptr;
+  std::size_t count = 0;
+  std::unique_ptr<std::atomic<unsigned char>[]> state;
+};
 
 /// How far an array reserved ahead and filled one element at a time has had its pages
 /// faulted in.
@@ -18,21 +35,73 @@ struct Populated {
   const char* data = nullptr;  // the array's storage when `end` was set
   const char* end = nullptr;   // the pages below are faulted in (page-aligned)
   bool off = false;            // the kernel cannot (MADV_POPULATE_WRITE is Linux 5.14's)
+  // Steps handed to another thread to be read (populate_ahead with a `run`): the first
+  // `handed` of `steps`. Handed by process `pid`: a forked child has no such thread and
+  // never waits for one.
+  std::shared_ptr<PopulateSteps> steps;
+  std::size_t handed = 0;
+  long pid = 0;
 };
+
+/// Makes sure nothing reads steps [first, last] of `p` (up to the steps handed) any more: a
+/// step not started there is claimed here (and never read there), one being read there is
+/// waited for (at most 16 pages' reads).
+inline void claim_steps(Populated& p, std::size_t first, std::size_t last) noexcept {
+  if (!p.steps || p.handed == 0) return;
+  if (last >= p.handed) last = p.handed - 1;
+  for (std::size_t k = first; k <= last && k < p.handed; ++k) {
+    std::atomic<unsigned char>& st = p.steps->state[k];
+    unsigned char seen = PopulateSteps::kFree;
+    if (st.compare_exchange_strong(seen, PopulateSteps::kDone, std::memory_order_acquire)) continue;
+    if (seen == PopulateSteps::kDone) continue;
+    if (static_cast<long>(::getpid()) != p.pid) continue;  // a forked child: nothing reads
+    while (st.load(std::memory_order_acquire) != PopulateSteps::kDone) ::sched_yield();
+  }
+}
+
+/// Makes sure nothing reads any of the array's pages any more: before its storage is freed
+/// or moved.
+inline void settle(Populated& p) noexcept {
+  if (p.steps && p.handed > 0) claim_steps(p, 0, p.handed - 1);
+}
 
 /// The populate step: 64 KiB (16 pages of 4 KiB).
 inline constexpr std::size_t kPopulateStep = 64 * 1024;
 
-/// Call after appending to `v` (reserved ahead): when its next element would reach pages
-/// not yet faulted in, faults in the next kPopulateStep bytes of its capacity with one
-/// madvise(MADV_POPULATE_WRITE). A session's 100,000 test records are 43 MB written one
-/// element per test: each of their ~10,000 page faults costs more than the kernel's filling
-/// 16 pages in one call (about 30% less time in all). The contents are never changed: the
-/// pages past the last element's are untouched, and present pages are skipped. Only whole
-/// pages inside the capacity are touched (the rest of the last one may be another block's).
-/// An array under 4 steps is left alone, as is every array once the kernel refused.
+/// Call after appending to `v` (reserved ahead): when its next element would come within a
+/// step of pages not yet faulted in, faults in the next kPopulateStep bytes of its capacity
+/// with one madvise(MADV_POPULATE_WRITE). A session's 100,000 test records are 43 MB
+/// written one element per test: each of their ~10,000 page faults costs more than the
+/// kernel's filling 16 pages in one call (about 30% less time in all). The contents are
+/// never changed: the pages past the last element's are untouched, and present pages are
+/// skipped. Only whole pages inside the capacity are touched (the rest of the last one may
+/// be another block's). An array under 4 steps is left alone, as is every array once the
+/// kernel refused.
 template <class T>
-void populate_ahead(const std::vector<T>& v, Populated& p) noexcept {
+void populate_ahead(const std::vector<T>& v, Populated& p,
+                    const std::function<bool(std::function<void()>)>& run);
+
+/// populate_ahead with no thread to read the steps.
+template <class T>
+void populate_ahead(const std::vector<T>& v, Populated& p) {
+  static const std::function<bool(std::function<void()>)> none;
+  populate_ahead(v, p, none);
+}
+
+/// populate_ahead, with the first access to each page faulted in moved to another thread:
+/// under a paravirtualised hypervisor (this project's CI and benchmark VMs: PVM) the first
+/// access from user space to a page the kernel has populated still costs 5-6 µs (the
+/// hypervisor's own page table is filled then; measured: 5.2-6.5 µs a page), and any thread
+/// of the process pays it for all. The faulting in itself stays here, between two tests,
+/// one step ahead (the process's RSS grows by the same steps as without `run`, at the same
+/// points); each step is then handed to `run` (the report thread) to be read. The array's
+/// next element is written only where no read is under way: a step that thread has not
+/// started yet (it is busy, or not scheduled) is claimed here and never read there. When
+/// `run` refuses, nothing is read. The caller settles `p` before the storage moves or is
+/// freed.
+template <class T>
+void populate_ahead(const std::vector<T>& v, Populated& p,
+                    const std::function<bool(std::function<void()>)>& run) {
 #ifdef MADV_POPULATE_WRITE
   if (p.off || v.capacity() * sizeof(T) < 4 * kPopulateStep) return;
   static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
@@ -41,19 +110,57 @@ void populate_ahead(const std::vector<T>& v, Populated& p) noexcept {
   const char* const data = reinterpret_cast<const char*>(v.data());
   const char* const used = data + v.size() * sizeof(T);
   const char* const limit = at(addr(data + v.capacity() * sizeof(T)) & ~(page - 1));
-  if (p.data != data) {  // new storage: from the page after the last element's
+  if (p.data != data) {  // new storage (the old one's steps were settled by the caller)
     p.data = data;
     p.end = at((addr(used) + page - 1) & ~(page - 1));
+    p.steps.reset();
+    p.handed = 0;
+    if (run && p.end < limit) {
+      auto steps = std::make_shared<PopulateSteps>();
+      steps->base = p.end;
+      steps->count = (static_cast<std::size_t>(limit - p.end) + kPopulateStep - 1) / kPopulateStep;
+      steps->state.reset(new std::atomic<unsigned char>[steps->count]);
+      for (std::size_t k = 0; k < steps->count; ++k) steps->state[k].store(PopulateSteps::kFree);
+      p.steps = std::move(steps);
+      p.pid = static_cast<long>(::getpid());
+    }
   }
-  if (used + sizeof(T) <= p.end || p.end >= limit) return;
-  const std::size_t n = std::min<std::size_t>(kPopulateStep, static_cast<std::size_t>(limit - p.end));
-  if (::madvise(const_cast<char*>(p.end), n, MADV_POPULATE_WRITE) != 0) {
-    p.off = true;  // an older kernel (EINVAL): the pages fault in one at a time, as before
-    return;
+  // A step ahead of the next element, so that its reads are done before it is reached.
+  if (used + sizeof(T) + kPopulateStep > p.end && p.end < limit) {
+    const std::size_t n = std::min<std::size_t>(kPopulateStep, static_cast<std::size_t>(limit - p.end));
+    char* const from = const_cast<char*>(p.end);
+    if (::madvise(from, n, MADV_POPULATE_WRITE) != 0) {
+      settle(p);
+      p.off = true;  // an older kernel (EINVAL): the pages fault in one at a time, as before
+      return;
+    }
+    p.end += n;
+    if (p.steps && p.handed < p.steps->count) {
+      const std::shared_ptr<PopulateSteps> steps = p.steps;
+      const std::size_t k = p.handed++;
+      auto read = [steps, k, from, n] {
+        std::atomic<unsigned char>& st = steps->state[k];
+        unsigned char seen = PopulateSteps::kFree;
+        if (!st.compare_exchange_strong(seen, PopulateSteps::kClaimed, std::memory_order_acquire)) {
+          return;  // the array's thread needed it first (or it was settled): not read
+        }
+        // Read, never written: the array's thread writes here only once the step is done.
+        for (std::size_t i = 0; i < n; i += page) (void)*static_cast<volatile const char*>(from + i);
+        st.store(PopulateSteps::kDone, std::memory_order_release);
+      };
+      if (!run(read)) steps->state[k].store(PopulateSteps::kDone, std::memory_order_relaxed);
+    }
   }
-  p.end += n;
+  // The next element's steps: no read under way there when it is written.
+  if (p.steps && used + sizeof(T) > p.steps->base) {
+    const auto step_of = [&](const char* a) {
+      return static_cast<std::size_t>(a - p.steps->base) / kPopulateStep;
+    };
+    claim_steps(p, used > p.steps->base ? step_of(used) : 0, step_of(used + sizeof(T) - 1));
+  }
 #else
   (void)v;
+  (void)run;
   p.off = true;
 #endif
 }
