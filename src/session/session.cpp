@@ -288,7 +288,7 @@ void Session::begin_run(int repetitions, std::size_t tests_hint) {
   // there). Started now, before the first test: the thread is in every test's list of
   // threads (never one a test left), and its stack is touched before any test's RSS is read.
   const bool file_report = !m.path.empty() && !m.direct;
-  if ((file_report || tests_hint * sizeof(TestRecord) >= 4 * detail::kPopulateStep) &&
+  if ((file_report || detail::worth_populating(tests_hint * sizeof(TestRecord))) &&
       m.background == nullptr && detail::start_report_thread()) {
     m.background = &detail::report_thread();
   }
@@ -451,8 +451,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
     m.live_after.emplace_back();
     if (stack_mode) m.run_scopes.emplace_back();
     m.report.tests.emplace_back();
-    static const std::function<bool(std::function<void()>)> kHere;  // no thread: none read ahead
-    const auto& run = m.background != nullptr ? m.background->run : kHere;
+    const auto* run = m.background != nullptr ? &m.background->run : nullptr;
     detail::populate_ahead(m.report.tests, m.records_populated, run);
     detail::populate_ahead(m.live_after, m.live_after_populated, run);
     TestRecord& t = m.report.tests.back();

@@ -47,8 +47,6 @@ struct Populated {
 /// step not started there is claimed here (and never read there), one being read there is
 /// waited for (at most 16 pages' reads).
 inline void claim_steps(Populated& p, std::size_t first, std::size_t last) noexcept {
-  if (!p.steps || p.handed == 0) return;
-  if (last >= p.handed) last = p.handed - 1;
   for (std::size_t k = first; k <= last && k < p.handed; ++k) {
     std::atomic<unsigned char>& st = p.steps->state[k];
     unsigned char seen = PopulateSteps::kFree;
@@ -61,49 +59,41 @@ inline void claim_steps(Populated& p, std::size_t first, std::size_t last) noexc
 
 /// Makes sure nothing reads any of the array's pages any more: before its storage is freed
 /// or moved.
-inline void settle(Populated& p) noexcept {
-  if (p.steps && p.handed > 0) claim_steps(p, 0, p.handed - 1);
-}
+inline void settle(Populated& p) noexcept { claim_steps(p, 0, SIZE_MAX); }
 
 /// The populate step: 64 KiB (16 pages of 4 KiB).
 inline constexpr std::size_t kPopulateStep = 64 * 1024;
 
-/// Call after appending to `v` (reserved ahead): when its next element would come within a
-/// step of pages not yet faulted in, faults in the next kPopulateStep bytes of its capacity
-/// with one madvise(MADV_POPULATE_WRITE). A session's 100,000 test records are 43 MB
+/// Whether an array of `bytes` is worth populating ahead (4 steps or more): smaller ones are
+/// left to fault in as they are written.
+constexpr bool worth_populating(std::size_t bytes) noexcept { return bytes >= 4 * kPopulateStep; }
+
+/// Call after appending to `v` (reserved ahead): when its next element would reach pages not
+/// yet faulted in, faults in the next kPopulateStep bytes of its capacity with one
+/// madvise(MADV_POPULATE_WRITE). A session's 100,000 test records are 43 MB
 /// written one element per test: each of their ~10,000 page faults costs more than the
 /// kernel's filling 16 pages in one call (about 30% less time in all). The contents are
 /// never changed: the pages past the last element's are untouched, and present pages are
 /// skipped. Only whole pages inside the capacity are touched (the rest of the last one may
 /// be another block's). An array under 4 steps is left alone, as is every array once the
 /// kernel refused.
-template <class T>
-void populate_ahead(const std::vector<T>& v, Populated& p,
-                    const std::function<bool(std::function<void()>)>& run);
-
-/// populate_ahead with no thread to read the steps.
-template <class T>
-void populate_ahead(const std::vector<T>& v, Populated& p) {
-  static const std::function<bool(std::function<void()>)> none;
-  populate_ahead(v, p, none);
-}
-
-/// populate_ahead, with the first access to each page faulted in moved to another thread:
+///
+/// With `run` (may be null), the first access to each page faulted in is moved to another thread:
 /// under a paravirtualised hypervisor (this project's CI and benchmark VMs: PVM) the first
 /// access from user space to a page the kernel has populated still costs 5-6 µs (the
 /// hypervisor's own page table is filled then; measured: 5.2-6.5 µs a page), and any thread
 /// of the process pays it for all. The faulting in itself stays here, between two tests,
-/// one step ahead (the process's RSS grows by the same steps as without `run`, at the same
-/// points); each step is then handed to `run` (the report thread) to be read. The array's
+/// then one step further ahead (the process's RSS grows by the same steps as without
+/// `run`); each step is then handed to `run` (the report thread) to be read. The array's
 /// next element is written only where no read is under way: a step that thread has not
 /// started yet (it is busy, or not scheduled) is claimed here and never read there. When
 /// `run` refuses, nothing is read. The caller settles `p` before the storage moves or is
 /// freed.
 template <class T>
 void populate_ahead(const std::vector<T>& v, Populated& p,
-                    const std::function<bool(std::function<void()>)>& run) {
+                    const std::function<bool(std::function<void()>)>* run = nullptr) {
 #ifdef MADV_POPULATE_WRITE
-  if (p.off || v.capacity() * sizeof(T) < 4 * kPopulateStep) return;
+  if (p.off || !worth_populating(v.capacity() * sizeof(T))) return;
   static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
   const auto at = [](std::uintptr_t a) { return reinterpret_cast<const char*>(a); };
   const auto addr = [](const void* a) { return reinterpret_cast<std::uintptr_t>(a); };
@@ -115,7 +105,7 @@ void populate_ahead(const std::vector<T>& v, Populated& p,
     p.end = at((addr(used) + page - 1) & ~(page - 1));
     p.steps.reset();
     p.handed = 0;
-    if (run && p.end < limit) {
+    if (run != nullptr && *run && p.end < limit) {
       auto steps = std::make_shared<PopulateSteps>();
       steps->base = p.end;
       steps->count = (static_cast<std::size_t>(limit - p.end) + kPopulateStep - 1) / kPopulateStep;
@@ -125,8 +115,10 @@ void populate_ahead(const std::vector<T>& v, Populated& p,
       p.pid = static_cast<long>(::getpid());
     }
   }
-  // A step ahead of the next element, so that its reads are done before it is reached.
-  if (used + sizeof(T) + kPopulateStep > p.end && p.end < limit) {
+  // With a reader, a step ahead of the next element, so that its reads are done before it
+  // is reached.
+  const std::size_t lead = p.steps ? kPopulateStep : 0;
+  if (used + sizeof(T) + lead > p.end && p.end < limit) {
     const std::size_t n = std::min<std::size_t>(kPopulateStep, static_cast<std::size_t>(limit - p.end));
     char* const from = const_cast<char*>(p.end);
     if (::madvise(from, n, MADV_POPULATE_WRITE) != 0) {
@@ -148,7 +140,7 @@ void populate_ahead(const std::vector<T>& v, Populated& p,
         for (std::size_t i = 0; i < n; i += page) (void)*static_cast<volatile const char*>(from + i);
         st.store(PopulateSteps::kDone, std::memory_order_release);
       };
-      if (!run(read)) steps->state[k].store(PopulateSteps::kDone, std::memory_order_relaxed);
+      if (!(*run)(read)) steps->state[k].store(PopulateSteps::kDone, std::memory_order_relaxed);
     }
   }
   // The next element's steps: no read under way there when it is written.
