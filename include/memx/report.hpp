@@ -449,12 +449,6 @@ ReportRead read_report_tests(const std::string& path, const TestSink& sink);
 /// is wrong.
 bool write_report_atomically(const Report& report, const std::string& path, std::string* error);
 
-/// The same, with work handed to `background` (may be null): the tests' text rendered on two
-/// threads (write_json), and the replaced report's pages freed there (see
-/// write_file_atomically).
-bool write_report_atomically(const Report& report, const std::string& path, std::string* error,
-                             const detail::Background* background);
-
 /// Writes `text` to `path` by what stands there, never renaming over anything but a regular
 /// file: nothing or a regular file is replaced atomically (a temporary file in the same
 /// directory renamed over it); a symlink is followed and its target written the same way;

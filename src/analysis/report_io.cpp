@@ -312,21 +312,12 @@ bool write_file_atomically(const std::string& path,
 }
 
 bool write_report_atomically(const Report& report, const std::string& path, std::string* error) {
-  return write_report_atomically(report, path, error, nullptr);
-}
-
-bool write_report_atomically(const Report& report, const std::string& path, std::string* error,
-                             const detail::Background* background) {
   if (path.empty()) {
     if (error != nullptr) *error = "memx: cannot write report: empty path";
     return false;
   }
   return write_file_atomically(
-      path,
-      [&report, background](const TextSink& sink) {
-        return write_json(report, sink, std::size_t{1} << 20, background);
-      },
-      true, error, background);
+      path, [&report](const TextSink& sink) { return write_json(report, sink); }, true, error);
 }
 
 std::string expand_report_path(std::string_view pattern, long pid) {
