@@ -847,9 +847,17 @@ void Session::Impl::maybe_write(Session& self) {
   // linear in its tests), so that one large write does not overshoot the share: the
   // latest write of a fast suite is often one of its first tests' (it was taken as is,
   // and a run of 100,000 trivial tests then rewrote its whole report, 40-80 ms, at 80%).
-  // The run's end and exit() always write.
+  // The run's end and exit() always write, and so does the first test's end whatever the
+  // share says: a report of one test is small, and a run that crashes or is killed in its
+  // second test (or hangs there until the job's timeout) still leaves the first one's
+  // figures (under a sanitizer on a loaded machine the header's write alone could take the
+  // whole 10 ms).
   // The latest test's start stands for now (no clock read per test): a little early, so the
   // share is if anything smaller.
+  if (last_write_tests == 0 && !report.tests.empty()) {
+    self.write_report(nullptr);
+    return;
+  }
   const auto elapsed = std::max(meter.started_at(), run_started) - run_started;
   const auto allowed = std::max<std::chrono::steady_clock::duration>(std::chrono::milliseconds(10), elapsed / 40);
   auto next = last_write;
