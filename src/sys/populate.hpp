@@ -25,6 +25,7 @@ namespace memx::detail {
 struct PopulateSteps {
   enum : unsigned char { kFree = 0, kClaimed = 1, kDone = 2 };
   const char* base = nullptr;
+  const char* end = nullptr;  // the last step ends here (it may be shorter)
   std::size_t count = 0;
   std::unique_ptr<std::atomic<unsigned char>[]> state;
 };
@@ -35,19 +36,21 @@ struct Populated {
   const char* data = nullptr;  // the array's storage when `end` was set
   const char* end = nullptr;   // the pages below are faulted in (page-aligned)
   bool off = false;            // the kernel cannot (MADV_POPULATE_WRITE is Linux 5.14's)
-  // Steps handed to another thread to be read (populate_ahead with a `run`): the first
-  // `handed` of `steps`. Handed by process `pid`: a forked child has no such thread and
-  // never waits for one.
+  // Steps faulted in for another thread to read (populate_ahead with a `run`): the first
+  // `faulted` of `steps`, of which the first `handed` were handed to it (the others wait
+  // for a whole batch). By process `pid`: a forked child has no such thread and never
+  // waits for one.
   std::shared_ptr<PopulateSteps> steps;
+  std::size_t faulted = 0;
   std::size_t handed = 0;
   long pid = 0;
 };
 
-/// Makes sure nothing reads steps [first, last] of `p` (up to the steps handed) any more: a
-/// step not started there is claimed here (and never read there), one being read there is
-/// waited for (at most 16 pages' reads).
+/// Makes sure nothing reads steps [first, last] of `p` (up to the steps faulted in) any
+/// more: a step not started there (or not handed yet) is claimed here and never read there,
+/// one being read there is waited for (at most 16 pages' reads).
 inline void claim_steps(Populated& p, std::size_t first, std::size_t last) noexcept {
-  for (std::size_t k = first; k <= last && k < p.handed; ++k) {
+  for (std::size_t k = first; k <= last && k < p.faulted; ++k) {
     std::atomic<unsigned char>& st = p.steps->state[k];
     unsigned char seen = PopulateSteps::kFree;
     if (st.compare_exchange_strong(seen, PopulateSteps::kDone, std::memory_order_acquire)) continue;
@@ -63,6 +66,11 @@ inline void settle(Populated& p) noexcept { claim_steps(p, 0, SIZE_MAX); }
 
 /// The populate step: 64 KiB (16 pages of 4 KiB).
 inline constexpr std::size_t kPopulateStep = 64 * 1024;
+
+/// Steps handed to the reading thread at a time (populate_ahead with a `run`): each handing
+/// wakes that thread, and a wake-up costs the waking thread 30-35 µs on a PVM guest (a
+/// hypercall for the other vCPU): one per step was 25 ms of a run of 100,000 trivial tests.
+inline constexpr std::size_t kReadBatch = 4;
 
 /// Whether an array of `bytes` is worth populating ahead (4 steps or more): smaller ones are
 /// left to fault in as they are written.
@@ -83,10 +91,11 @@ constexpr bool worth_populating(std::size_t bytes) noexcept { return bytes >= 4 
 /// access from user space to a page the kernel has populated still costs 5-6 µs (the
 /// hypervisor's own page table is filled then; measured: 5.2-6.5 µs a page), and any thread
 /// of the process pays it for all. The faulting in itself stays here, between two tests,
-/// then one step further ahead (the process's RSS grows by the same steps as without
-/// `run`); each step is then handed to `run` (the report thread) to be read. The array's
-/// next element is written only where no read is under way: a step that thread has not
-/// started yet (it is busy, or not scheduled) is claimed here and never read there. When
+/// a step at a time as without `run` (the process's RSS grows by the same steps), then
+/// kReadBatch + 1 steps ahead of the next element; the steps are handed to `run` (the
+/// report thread) kReadBatch at a time, to be read there. The array's next element is
+/// written only where no read is under way: a step that thread has not started yet (it is
+/// busy, or not scheduled), or not handed yet, is claimed here and never read there. When
 /// `run` refuses, nothing is read. The caller settles `p` before the storage moves or is
 /// freed.
 template <class T>
@@ -104,10 +113,12 @@ void populate_ahead(const std::vector<T>& v, Populated& p,
     p.data = data;
     p.end = at((addr(used) + page - 1) & ~(page - 1));
     p.steps.reset();
+    p.faulted = 0;
     p.handed = 0;
     if (run != nullptr && *run && p.end < limit) {
       auto steps = std::make_shared<PopulateSteps>();
       steps->base = p.end;
+      steps->end = limit;
       steps->count = (static_cast<std::size_t>(limit - p.end) + kPopulateStep - 1) / kPopulateStep;
       steps->state.reset(new std::atomic<unsigned char>[steps->count]);
       for (std::size_t k = 0; k < steps->count; ++k) steps->state[k].store(PopulateSteps::kFree);
@@ -115,9 +126,9 @@ void populate_ahead(const std::vector<T>& v, Populated& p,
       p.pid = static_cast<long>(::getpid());
     }
   }
-  // With a reader, a step ahead of the next element, so that its reads are done before it
-  // is reached.
-  const std::size_t lead = p.steps ? kPopulateStep : 0;
+  // With a reader, a batch and a step ahead of the next element: a batch is handed when
+  // its last step is faulted in, so that its reads are done before the fill reaches it.
+  const std::size_t lead = p.steps ? (kReadBatch + 1) * kPopulateStep : 0;
   if (used + sizeof(T) + lead > p.end && p.end < limit) {
     const std::size_t n = std::min<std::size_t>(kPopulateStep, static_cast<std::size_t>(limit - p.end));
     char* const from = const_cast<char*>(p.end);
@@ -127,20 +138,32 @@ void populate_ahead(const std::vector<T>& v, Populated& p,
       return;
     }
     p.end += n;
-    if (p.steps && p.handed < p.steps->count) {
-      const std::shared_ptr<PopulateSteps> steps = p.steps;
-      const std::size_t k = p.handed++;
-      auto read = [steps, k, from, n] {
-        std::atomic<unsigned char>& st = steps->state[k];
-        unsigned char seen = PopulateSteps::kFree;
-        if (!st.compare_exchange_strong(seen, PopulateSteps::kClaimed, std::memory_order_acquire)) {
-          return;  // the array's thread needed it first (or it was settled): not read
+    if (p.steps && p.faulted < p.steps->count) {
+      ++p.faulted;
+      if (p.faulted - p.handed == kReadBatch || p.faulted == p.steps->count) {
+        const std::shared_ptr<PopulateSteps> steps = p.steps;
+        const std::size_t first = p.handed, last = p.faulted;  // [first, last)
+        p.handed = last;
+        auto read = [steps, first, last] {
+          for (std::size_t k = first; k < last; ++k) {
+            std::atomic<unsigned char>& st = steps->state[k];
+            unsigned char seen = PopulateSteps::kFree;
+            if (!st.compare_exchange_strong(seen, PopulateSteps::kClaimed, std::memory_order_acquire)) {
+              continue;  // the array's thread needed it first (or it was settled): not read
+            }
+            // Read, never written: the array's thread writes here only once the step is done.
+            const char* const begin = steps->base + k * kPopulateStep;
+            const char* const to = std::min(begin + kPopulateStep, steps->end);
+            for (const char* a = begin; a < to; a += page) (void)*static_cast<volatile const char*>(a);
+            st.store(PopulateSteps::kDone, std::memory_order_release);
+          }
+        };
+        if (!(*run)(read)) {
+          for (std::size_t k = first; k < last; ++k) {
+            steps->state[k].store(PopulateSteps::kDone, std::memory_order_relaxed);
+          }
         }
-        // Read, never written: the array's thread writes here only once the step is done.
-        for (std::size_t i = 0; i < n; i += page) (void)*static_cast<volatile const char*>(from + i);
-        st.store(PopulateSteps::kDone, std::memory_order_release);
-      };
-      if (!(*run)(read)) steps->state[k].store(PopulateSteps::kDone, std::memory_order_relaxed);
+      }
     }
   }
   // The next element's steps: no read under way there when it is written.

@@ -145,10 +145,10 @@ class Reader {
 
 }  // namespace
 
-// With another thread: each step is faulted in here, a step ahead, and read there; the
-// next element is never written where a read is under way (the reader lags on purpose, so
-// that some steps are claimed here first; the ThreadSanitizer stage of CI runs this test),
-// and no element changes.
+// With another thread: each step is faulted in here, a batch and a step ahead, and read
+// there, a batch of steps per job; the next element is never written where a read is
+// under way (the reader lags on purpose, so that some steps are claimed here first; the
+// ThreadSanitizer stage of CI runs this test), and no element changes.
 TEST(PopulateAhead, StepsAreReadOnAnotherThreadBeforeTheFillReachesThem) {
   for (const bool refuse : {false, true}) {
     Reader reader;
@@ -173,26 +173,31 @@ TEST(PopulateAhead, StepsAreReadOnAnotherThreadBeforeTheFillReachesThem) {
         };
         if (used + sizeof(Record) > p.steps->base) {
           for (std::size_t k = used > p.steps->base ? step_of(used) : 0;
-               k <= step_of(used + sizeof(Record) - 1) && k < p.handed; ++k) {
+               k <= step_of(used + sizeof(Record) - 1) && k < p.faulted; ++k) {
             ASSERT_EQ(p.steps->state[k].load(std::memory_order_acquire),
                       memx::detail::PopulateSteps::kDone)
                 << "no read under way where element " << i + 1 << " is written";
           }
         }
       }
-      // At most two steps ahead of the fill (plus the page it stands in).
-      ASSERT_LE(p.end, used + sizeof(Record) + 2 * memx::detail::kPopulateStep + page());
+      // At most a batch and two steps ahead of the fill (plus the page it stands in), and
+      // every step faulted in but the latest batch's handed.
+      ASSERT_LE(p.end, used + sizeof(Record) + (memx::detail::kReadBatch + 2) * memx::detail::kPopulateStep + page());
+      ASSERT_LT(p.faulted - p.handed, memx::detail::kReadBatch);
     }
     memx::detail::settle(p);
-    for (std::size_t k = 0; k < p.handed; ++k) {
+    for (std::size_t k = 0; k < p.faulted; ++k) {
       EXPECT_EQ(p.steps->state[k].load(), memx::detail::PopulateSteps::kDone) << "step " << k;
     }
-    // 4.3 MB in 64 KiB steps: 66, of which about half before the refusals.
+    // 4.3 MB in 64 KiB steps: 66, all handed, 4 at a time (one wake-up of the reader per
+    // batch): 17 batches, of which about half before the refusals.
+    EXPECT_EQ(p.faulted, 66u);
+    EXPECT_EQ(p.handed, 66u);
     if (refuse) {
-      EXPECT_GE(reader.handed, 30u);
-      EXPECT_LE(reader.handed, 36u);
+      EXPECT_GE(reader.handed, 7u);
+      EXPECT_LE(reader.handed, 10u);
     } else {
-      EXPECT_EQ(reader.handed, 66u);
+      EXPECT_EQ(reader.handed, 17u);
     }
     for (std::size_t i = 0; i < v.size(); ++i) ASSERT_EQ(v[i], record(i)) << "element " << i;
   }
