@@ -347,6 +347,15 @@ bool from_string(std::string_view text, TestStatus& out);
 /// verdicts ("not measured").
 void analyze_report(Report& report);
 
+/// analyze_report for a report whose first `judged` tests were judged by an earlier call
+/// (of either function) and have not changed since: when every test is judged alone (fewer
+/// than 3 iteration totals, as in a run of one repetition) and the report was measured,
+/// only the tests from `judged` on are judged and their suppressions' uses added to the
+/// counts; otherwise (or with `judged` 0) the whole report is, as analyze_report does. The
+/// session judges each test of such a run as it ends (its record still in the cache), so
+/// that the run's end and every report written meanwhile judge nothing again.
+void analyze_report_from(Report& report, std::size_t judged);
+
 /// A budget's `leak=N` against the test's leak verdict, once it has two or more runs: the
 /// blocks it leaks per repetition (0 unless the verdict is leak or suspect) must be N. When
 /// they are and N > 0 the verdict becomes Verdict::expected; when not, the violation

@@ -148,6 +148,56 @@ void apply_controls(Report& report, TestRecord& t, const std::vector<Suppression
 
 }  // namespace
 
+namespace {
+
+/// Its violations (each budget key against the worst run for that key).
+void check_budget_of(TestRecord& t) {
+  t.violations.clear();
+  if (!t.budget || t.runs.empty()) return;
+  Measurement worst = t.runs.front().measurement();
+  for (const RunRecord& r : t.runs) {
+    worst.net_bytes = std::max(worst.net_bytes, r.net_bytes);
+    worst.net_blocks = std::max(worst.net_blocks, r.net_blocks);
+    worst.peak_bytes = std::max(worst.peak_bytes, r.peak_bytes);
+    worst.allocs = std::max(worst.allocs, r.allocs);
+    worst.rss_peak_bytes = std::max(worst.rss_peak_bytes, r.rss_peak_bytes);
+    worst.fds = std::max(worst.fds, r.fds);
+    worst.threads = std::max(worst.threads, r.threads);
+  }
+  for (const Violation& v : check_budget(*t.budget, worst)) {
+    t.violations.push_back(ViolationRecord{v.key, v.measured, v.allowed, describe(v)});
+  }
+}
+
+/// Its leak verdict judged alone (no whole-run series); `nets` is scratch space.
+void judge_alone(TestRecord& t, const StacksInfo& stacks, std::vector<RunNet>& nets) {
+  nets.clear();
+  for (const RunRecord& r : t.runs) nets.push_back(RunNet{r.net_bytes, r.net_blocks});
+  t.leak = assess_leak(nets);
+  refine_leak_by_sites(t, stacks);
+}
+
+}  // namespace
+
+void analyze_report_from(Report& report, std::size_t judged) {
+  if (judged == 0 || judged > report.tests.size() || !report.measured ||
+      report.iteration_end_live_bytes.size() >= 3) {
+    analyze_report(report);
+    return;
+  }
+  // As analyze_report's loops below, for the tests not judged yet: their use of the
+  // suppressions adds to the counts the earlier calls left.
+  const std::vector<Suppression> list =
+      report.suppressions.empty() ? std::vector<Suppression>{} : suppressions_of(report);
+  std::vector<RunNet> nets;
+  for (std::size_t i = judged; i < report.tests.size(); ++i) {
+    TestRecord& t = report.tests[i];
+    check_budget_of(t);
+    judge_alone(t, report.stacks, nets);
+    apply_controls(report, t, list);
+  }
+}
+
 void analyze_report(Report& report) {
   // The handoff rule needs at least 3 iteration totals; without them every test is judged
   // alone, and the whole-run series (a copy of every name and run) is not built at all.
@@ -165,28 +215,9 @@ void analyze_report(Report& report) {
     return;
   }
   for (TestRecord& t : report.tests) {
-    t.violations.clear();
-    if (t.budget && !t.runs.empty()) {
-      // Each key is checked against the worst run for that key.
-      Measurement worst = t.runs.front().measurement();
-      for (const RunRecord& r : t.runs) {
-        worst.net_bytes = std::max(worst.net_bytes, r.net_bytes);
-        worst.net_blocks = std::max(worst.net_blocks, r.net_blocks);
-        worst.peak_bytes = std::max(worst.peak_bytes, r.peak_bytes);
-        worst.allocs = std::max(worst.allocs, r.allocs);
-        worst.rss_peak_bytes = std::max(worst.rss_peak_bytes, r.rss_peak_bytes);
-        worst.fds = std::max(worst.fds, r.fds);
-        worst.threads = std::max(worst.threads, r.threads);
-      }
-      for (const Violation& v : check_budget(*t.budget, worst)) {
-        t.violations.push_back(ViolationRecord{v.key, v.measured, v.allowed, describe(v)});
-      }
-    }
+    check_budget_of(t);  // each key against the worst run for that key
     if (!whole_run) {
-      nets.clear();
-      for (const RunRecord& r : t.runs) nets.push_back(RunNet{r.net_bytes, r.net_blocks});
-      t.leak = assess_leak(nets);
-      refine_leak_by_sites(t, report.stacks);
+      judge_alone(t, report.stacks, nets);
       continue;
     }
     TestSeries s;

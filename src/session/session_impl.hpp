@@ -55,6 +55,11 @@ struct Session::Impl {
   bool started = false;
   bool ended = false;
   bool analyzed = false;
+  // The leading tests whose records are judged (violations, leak verdict, controls) and
+  // final: in a run of one repetition without stack mode each test is judged as it ends
+  // (analyze_report_from), and no later analysis judges it again; 0 otherwise.
+  std::size_t judged = 0;
+  bool judges_each_test() const noexcept { return repetitions == 1 && report.stacks.depth == 0; }
   bool dirty = false;
   bool write_error_shown = false;
   bool written = false;        // a report of this run is at `path`

@@ -255,6 +255,55 @@ TEST(Suppressions, TestAndLeakLinesSuppressAndAreCounted) {
   EXPECT_EQ(r.suppressions[0].used, 1u);
 }
 
+// analyze_report_from: tests judged as they are added (the session does so in a run of
+// one repetition) end as analyze_report judges them all at once, suppression counts
+// included; a report judged as a whole run, or not measured, is judged whole.
+TEST(AnalyzeReportFrom, JudgingEachTestAsItComesIsJudgingThemAll) {
+  memx::Report r;
+  r.warn_only = false;
+  r.suppressions = {{"test:Legacy.*", 1, 0}, {"test:*Cache*", 2, 0}, {"test:never", 3, 0}};
+  std::vector<memx::TestRecord> tests = {
+      leaking("Legacy.Parses", 1, nullptr),       leaking("Registry.Adds", 2, "leak=2"),
+      leaking("Server.Requests", 0, "net=0, allocs=0"), leaking("Cache.Grows", 1, "net=0, warn"),
+      leaking("Legacy.Again", 3, "blocks=1"),     leaking("Clean.Runs", 0, nullptr),
+      leaking("Peak.Over", 1, "peak=1"),          leaking("Cache.Twice", 1, nullptr)};
+  for (const std::size_t runs : {std::size_t{1}, std::size_t{2}, std::size_t{4}}) {
+    memx::Report whole = r, each = r;
+    for (memx::TestRecord t : tests) {
+      t.runs.resize(runs, t.runs.front());
+      whole.tests.push_back(t);
+      each.tests.push_back(t);
+      memx::analyze_report_from(each, each.tests.size() - 1);
+    }
+    memx::analyze_report(whole);
+    EXPECT_EQ(each, whole) << runs << " runs";
+    // Something to judge: leaks, violations, the suppressions' uses.
+    if (runs == 4) {
+      EXPECT_EQ(whole.suppressions[0].used, 2u);
+      EXPECT_EQ(whole.suppressions[1].used, 2u);
+      EXPECT_EQ(whole.tests[1].leak.verdict, memx::Verdict::expected);
+    }
+    EXPECT_FALSE(whole.tests[4].violations.empty()) << runs << " runs";
+    EXPECT_FALSE(whole.tests[6].violations.empty()) << runs << " runs";
+    // Judging the rest again from where it was left changes nothing, nor counts twice.
+    memx::analyze_report_from(each, each.tests.size());
+    EXPECT_EQ(each, whole);
+  }
+  // Judged as a whole run (3 iteration totals): everything is judged again, from any point.
+  memx::Report whole = r;
+  for (const memx::TestRecord& t : tests) whole.tests.push_back(t);
+  whole.iteration_end_live_bytes = {1000, 1000, 1000, 1000};
+  memx::Report from = whole;
+  memx::analyze_report(whole);
+  for (memx::TestRecord& t : from.tests) t.leak.reason = "stale";
+  memx::analyze_report_from(from, 5);
+  EXPECT_EQ(from, whole);
+  // Not measured: no test keeps a verdict.
+  from.measured = false;
+  memx::analyze_report_from(from, 5);
+  for (const memx::TestRecord& t : from.tests) EXPECT_EQ(t.leak.reason, "not measured") << t.name;
+}
+
 TEST(Report, ControlsRoundTrip) {
   memx::Report r;
   r.framework = "googletest";
