@@ -351,10 +351,13 @@ void analyze_report(Report& report);
 /// (of either function) and have not changed since: when every test is judged alone (fewer
 /// than 3 iteration totals, as in a run of one repetition) and the report was measured,
 /// only the tests from `judged` on are judged and their suppressions' uses added to the
-/// counts; otherwise (or with `judged` 0) the whole report is, as analyze_report does. The
-/// session judges each test of such a run as it ends (its record still in the cache), so
-/// that the run's end and every report written meanwhile judge nothing again.
-void analyze_report_from(Report& report, std::size_t judged);
+/// counts; otherwise (or with `judged` 0) the whole report is, as analyze_report does.
+/// `suppressions`: the report's suppression lines parsed, in its order (suppressions_of,
+/// or the list its SuppressionUses were made from), so that a caller judging one test at a
+/// time does not parse them again each time. The session judges each test of such a run
+/// as it ends (its record still in the cache), so that the run's end and every report
+/// written meanwhile judge nothing again.
+void analyze_report_from(Report& report, std::size_t judged, const std::vector<Suppression>& suppressions);
 
 /// A budget's `leak=N` against the test's leak verdict, once it has two or more runs: the
 /// blocks it leaks per repetition (0 unless the verdict is leak or suspect) must be N. When

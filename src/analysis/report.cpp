@@ -146,10 +146,6 @@ void apply_controls(Report& report, TestRecord& t, const std::vector<Suppression
   if (const std::optional<std::size_t> i = suppress_leak(t, list)) ++report.suppressions[*i].used;
 }
 
-}  // namespace
-
-namespace {
-
 /// Its violations (each budget key against the worst run for that key).
 void check_budget_of(TestRecord& t) {
   t.violations.clear();
@@ -169,42 +165,37 @@ void check_budget_of(TestRecord& t) {
   }
 }
 
-/// Its leak verdict judged alone (no whole-run series); `nets` is scratch space.
-void judge_alone(TestRecord& t, const StacksInfo& stacks, std::vector<RunNet>& nets) {
-  nets.clear();
-  for (const RunRecord& r : t.runs) nets.push_back(RunNet{r.net_bytes, r.net_blocks});
-  t.leak = assess_leak(nets);
-  refine_leak_by_sites(t, stacks);
+/// Tests [from, end) judged alone (no whole-run series): violations, leak verdict and
+/// controls, each test's use of `list` (the report's suppressions parsed) added to the
+/// counts.
+void judge_alone_from(Report& report, std::size_t from, const std::vector<Suppression>& list) {
+  std::vector<RunNet> nets;
+  for (std::size_t i = from; i < report.tests.size(); ++i) {
+    TestRecord& t = report.tests[i];
+    check_budget_of(t);
+    nets.clear();
+    for (const RunRecord& r : t.runs) nets.push_back(RunNet{r.net_bytes, r.net_blocks});
+    t.leak = assess_leak(nets);
+    refine_leak_by_sites(t, report.stacks);
+    apply_controls(report, t, list);
+  }
 }
 
 }  // namespace
 
-void analyze_report_from(Report& report, std::size_t judged) {
+void analyze_report_from(Report& report, std::size_t judged, const std::vector<Suppression>& suppressions) {
   if (judged == 0 || judged > report.tests.size() || !report.measured ||
       report.iteration_end_live_bytes.size() >= 3) {
     analyze_report(report);
     return;
   }
-  // As analyze_report's loops below, for the tests not judged yet: their use of the
-  // suppressions adds to the counts the earlier calls left.
-  const std::vector<Suppression> list =
-      report.suppressions.empty() ? std::vector<Suppression>{} : suppressions_of(report);
-  std::vector<RunNet> nets;
-  for (std::size_t i = judged; i < report.tests.size(); ++i) {
-    TestRecord& t = report.tests[i];
-    check_budget_of(t);
-    judge_alone(t, report.stacks, nets);
-    apply_controls(report, t, list);
-  }
+  judge_alone_from(report, judged, suppressions);
 }
 
 void analyze_report(Report& report) {
   // The handoff rule needs at least 3 iteration totals; without them every test is judged
   // alone, and the whole-run series (a copy of every name and run) is not built at all.
   const bool whole_run = report.iteration_end_live_bytes.size() >= 3;
-  std::vector<TestSeries> series;
-  if (whole_run) series.reserve(report.tests.size());
-  std::vector<RunNet> nets;  // reused for tests judged alone
   if (!report.measured) {
     // Nothing was measured: no budget is checked (zeros would pass it) and no verdict given.
     for (TestRecord& t : report.tests) {
@@ -214,26 +205,26 @@ void analyze_report(Report& report) {
     }
     return;
   }
+  const std::vector<Suppression> list = suppressions_of(report);
+  for (SuppressionUse& u : report.suppressions) u.used = 0;
+  if (!whole_run) {
+    judge_alone_from(report, 0, list);
+    return;
+  }
+  std::vector<TestSeries> series;
+  series.reserve(report.tests.size());
   for (TestRecord& t : report.tests) {
-    check_budget_of(t);  // each key against the worst run for that key
-    if (!whole_run) {
-      judge_alone(t, report.stacks, nets);
-      continue;
-    }
+    check_budget_of(t);
     TestSeries s;
     s.name = t.name;
     for (const RunRecord& r : t.runs) s.runs.push_back(RunNet{r.net_bytes, r.net_blocks});
     series.push_back(std::move(s));
   }
-  if (whole_run) {
-    std::vector<LeakAssessment> leaks = analyze_leaks(series, report.iteration_end_live_bytes);
-    for (std::size_t i = 0; i < leaks.size(); ++i) {
-      report.tests[i].leak = std::move(leaks[i]);
-      refine_leak_by_sites(report.tests[i], report.stacks);
-    }
+  std::vector<LeakAssessment> leaks = analyze_leaks(series, report.iteration_end_live_bytes);
+  for (std::size_t i = 0; i < leaks.size(); ++i) {
+    report.tests[i].leak = std::move(leaks[i]);
+    refine_leak_by_sites(report.tests[i], report.stacks);
   }
-  const std::vector<Suppression> list = suppressions_of(report);
-  for (SuppressionUse& u : report.suppressions) u.used = 0;
   for (TestRecord& t : report.tests) apply_controls(report, t, list);
 }
 

@@ -671,8 +671,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   if (!m.judges_each_test() || pos < m.judged) {
     m.judged = 0;
   } else if (m.judged == pos && pos + 1 == m.report.tests.size()) {
-    analyze_report_from(m.report, pos);
-    m.judged = pos + 1;
+    m.analyze();
   }
 
   m.dirty = true;
@@ -707,8 +706,7 @@ void Session::end_run() {
   }
   if (m.run_rss) m.run_rss->close();
   m.take_run_timeline();
-  analyze_report_from(m.report, m.judged);
-  m.judged = m.judges_each_test() ? m.report.tests.size() : 0;
+  m.analyze();
   m.analyzed = true;
   m.dirty = true;
   if (!m.path.empty()) write_report(nullptr);
@@ -729,8 +727,7 @@ bool Session::write_report(std::string* error) {
   // job, and the writer does the work itself (a child never gets here anyway).
   const detail::Background* background = m.background;
   if (!m.ended) {
-    analyze_report_from(m.report, m.judged);
-    m.judged = m.judges_each_test() ? m.report.tests.size() : 0;
+    m.analyze();
     m.take_run_timeline();
   }
   // Atomic, not fsynced, the final report included (GoogleTest's XML file is not either):

@@ -60,6 +60,12 @@ struct Session::Impl {
   // (analyze_report_from), and no later analysis judges it again; 0 otherwise.
   std::size_t judged = 0;
   bool judges_each_test() const noexcept { return repetitions == 1 && report.stacks.depth == 0; }
+  /// Judges what is not judged yet (analyze_report_from; everything, unless each test is
+  /// judged as it ends), and notes what is judged now.
+  void analyze() {
+    analyze_report_from(report, judged, config.options.suppressions);
+    judged = judges_each_test() ? report.tests.size() : 0;
+  }
   bool dirty = false;
   bool write_error_shown = false;
   bool written = false;        // a report of this run is at `path`

@@ -273,7 +273,7 @@ TEST(AnalyzeReportFrom, JudgingEachTestAsItComesIsJudgingThemAll) {
       t.runs.resize(runs, t.runs.front());
       whole.tests.push_back(t);
       each.tests.push_back(t);
-      memx::analyze_report_from(each, each.tests.size() - 1);
+      memx::analyze_report_from(each, each.tests.size() - 1, memx::suppressions_of(r));
     }
     memx::analyze_report(whole);
     EXPECT_EQ(each, whole) << runs << " runs";
@@ -286,7 +286,7 @@ TEST(AnalyzeReportFrom, JudgingEachTestAsItComesIsJudgingThemAll) {
     EXPECT_FALSE(whole.tests[4].violations.empty()) << runs << " runs";
     EXPECT_FALSE(whole.tests[6].violations.empty()) << runs << " runs";
     // Judging the rest again from where it was left changes nothing, nor counts twice.
-    memx::analyze_report_from(each, each.tests.size());
+    memx::analyze_report_from(each, each.tests.size(), memx::suppressions_of(r));
     EXPECT_EQ(each, whole);
   }
   // Judged as a whole run (3 iteration totals): everything is judged again, from any point.
@@ -296,11 +296,11 @@ TEST(AnalyzeReportFrom, JudgingEachTestAsItComesIsJudgingThemAll) {
   memx::Report from = whole;
   memx::analyze_report(whole);
   for (memx::TestRecord& t : from.tests) t.leak.reason = "stale";
-  memx::analyze_report_from(from, 5);
+  memx::analyze_report_from(from, 5, memx::suppressions_of(r));
   EXPECT_EQ(from, whole);
   // Not measured: no test keeps a verdict.
   from.measured = false;
-  memx::analyze_report_from(from, 5);
+  memx::analyze_report_from(from, 5, memx::suppressions_of(r));
   for (const memx::TestRecord& t : from.tests) EXPECT_EQ(t.leak.reason, "not measured") << t.name;
 }
 
