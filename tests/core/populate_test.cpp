@@ -180,6 +180,13 @@ TEST(PopulateAhead, StepsAreReadOnAnotherThreadBeforeTheFillReachesThem) {
           }
         }
       }
+      // The steps taken as done without looking again (claimed) are done, and the fill
+      // has reached them.
+      ASSERT_LE(p.claimed, p.faulted);
+      for (std::size_t k = 0; k < p.claimed; ++k) {
+        ASSERT_EQ(p.steps->state[k].load(std::memory_order_acquire), memx::detail::PopulateSteps::kDone);
+        ASSERT_LE(p.steps->base + k * memx::detail::kPopulateStep, used + sizeof(Record));
+      }
       // At most a batch and two steps ahead of the fill (plus the page it stands in), and
       // every step faulted in but the latest batch's handed.
       ASSERT_LE(p.end, used + sizeof(Record) + (memx::detail::kReadBatch + 2) * memx::detail::kPopulateStep + page());
