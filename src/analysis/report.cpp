@@ -175,7 +175,13 @@ void judge_alone_from(Report& report, std::size_t from, const std::vector<Suppre
     check_budget_of(t);
     nets.clear();
     for (const RunRecord& r : t.runs) nets.push_back(RunNet{r.net_bytes, r.net_blocks});
-    t.leak = assess_leak(nets);
+    // The record's own storage for the reason is kept: a session makes a large run's
+    // records ahead with room for it (its first touch is then not on the test thread).
+    std::string reason = std::move(t.leak.reason);
+    LeakAssessment a = assess_leak(nets);
+    reason.assign(a.reason);
+    t.leak = std::move(a);
+    t.leak.reason = std::move(reason);
     refine_leak_by_sites(t, report.stacks);
     apply_controls(report, t, list);
   }

@@ -69,6 +69,7 @@ std::string Session::summary(bool color) const {
   std::vector<const TestRecord*> budget_broken, warned, leaks, warned_leaks, suppressed, by_peak;
   std::vector<const TestRecord*> resources;  // left descriptors or threads behind
   std::size_t suspects = 0, expected = 0;
+  by_peak.reserve(kTopPeaks + 1);
   for (const TestRecord& t : m.report.tests) {
     bool enforced = m.bad_budget.count(t.name) != 0;
     bool any = enforced || m.over_budget.count(t.name) != 0;
@@ -86,18 +87,17 @@ std::string Session::summary(bool color) const {
     if (t.leak.verdict == Verdict::leak && !t.leak.suppressed_by.empty()) suppressed.push_back(&t);
     if (t.leak.verdict == Verdict::suspect) ++suspects;
     if (t.leak.verdict == Verdict::expected) ++expected;
-    if (max_peak(t) > 0) by_peak.push_back(&t);
+    // The kTopPeaks highest, equal peaks in the run's order, kept as the pass goes: a
+    // test enters only above the lowest kept (no list of every test with a peak).
+    const std::int64_t peak = max_peak(t);
+    if (peak > 0 && (by_peak.size() < kTopPeaks || peak > max_peak(*by_peak.back()))) {
+      auto at = std::upper_bound(by_peak.begin(), by_peak.end(), peak,
+                                 [](std::int64_t p, const TestRecord* k) { return p > max_peak(*k); });
+      by_peak.insert(at, &t);
+      if (by_peak.size() > kTopPeaks) by_peak.pop_back();
+    }
     if (left_resources(t)) resources.push_back(&t);
   }
-  // The kTopPeaks highest, equal peaks in the run's order (the records are one vector, so
-  // their addresses are that order): a partial sort, not a sort of every test.
-  const std::size_t top = std::min(by_peak.size(), kTopPeaks);
-  std::partial_sort(by_peak.begin(), by_peak.begin() + static_cast<std::ptrdiff_t>(top), by_peak.end(),
-                    [](const TestRecord* a, const TestRecord* b) {
-                      const std::int64_t pa = max_peak(*a), pb = max_peak(*b);
-                      return pa > pb || (pa == pb && a < b);
-                    });
-  by_peak.resize(top);
 
   // Suppressions, as LeakSanitizer prints them: the ones used with their counts, and the
   // unused ones (stale lines of the file).

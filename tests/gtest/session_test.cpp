@@ -692,6 +692,89 @@ TEST(SessionReport, ForkedChildNeverWrites) {
   EXPECT_EQ(r.report->tests[0].name, "T.Parent");
 }
 
+// A large run's records are made ahead on the report thread (their name, file, leak reason
+// and runs' storage): each record still holds its own test's strings, whatever their
+// length (short ones within the string itself, ones longer than the storage made ahead),
+// from several files, over one and two repetitions.
+TEST(SessionRecords, MadeAheadEachHoldsItsOwnTestsStrings) {
+  for (const int repetitions : {1, 2}) {
+    memx::PluginOptions o;
+    memx::Session s(config(o));
+    constexpr int kTests = 5000;  // spares are made for runs of 4096 tests or more
+    s.begin_run(repetitions, kTests);
+    EXPECT_TRUE(thread_named("memx-report"));
+    auto name_of = [](int i) {
+      if (i % 97 == 0) return "S.T" + std::to_string(i);  // short
+      if (i % 101 == 0) return "Suite.VeryLong" + std::string(300, 'x') + std::to_string(i);
+      return "Suite/Param.Test" + std::to_string(i) + std::string(static_cast<std::size_t>(i % 40), 'n');
+    };
+    auto file_of = [](int i) {
+      if (i % 500 == 499) return "/a/much/longer/path/to/another/source/file/than/the/others_" + std::to_string(i) + ".cpp";
+      return std::string(i % 2 == 0 ? "tests/even.cpp" : "tests/odd_numbered_tests.cpp");
+    };
+    static char* left[kTests];
+    for (int r = 0; r < repetitions; ++r) {
+      s.begin_iteration(r);
+      for (int i = 0; i < kTests; ++i) {
+        s.begin_test(memx::TestId{name_of(i), "Suite", file_of(i), i + 1});
+        if (i % 10 == 3 && r == 0) left[i] = new char[40];
+        s.end_test(memx::TestStatus::passed, {});
+      }
+      s.end_iteration(r);
+    }
+    s.end_run();
+    for (char* p : left) delete[] p;
+    memx::Uncounted guard;
+    const memx::Report& report = s.report();
+    ASSERT_EQ(report.tests.size(), static_cast<std::size_t>(kTests));
+    for (int i = 0; i < kTests; ++i) {
+      const memx::TestRecord& t = report.tests[static_cast<std::size_t>(i)];
+      ASSERT_EQ(t.name, name_of(i)) << i;
+      ASSERT_EQ(t.file, file_of(i)) << i;
+      ASSERT_EQ(t.line, i + 1);
+      ASSERT_EQ(t.runs.size(), static_cast<std::size_t>(repetitions)) << i;
+      if (repetitions == 1) {
+        if (i % 10 == 3) {
+          ASSERT_EQ(t.leak.verdict, memx::Verdict::suspect) << i << ": net " << t.runs[0].net_bytes;
+          ASSERT_EQ(t.leak.reason.rfind("grew ", 0), 0u) << t.leak.reason;
+        } else {
+          ASSERT_EQ(t.leak.verdict, memx::Verdict::clean) << i;
+          ASSERT_EQ(t.leak.reason, "no net growth in its only run") << i;
+        }
+      }
+    }
+    // The records as the analysis of the whole report judges them.
+    memx::Report again = report;
+    memx::analyze_report(again);
+    EXPECT_TRUE(again == report);
+  }
+}
+
+// The summary's highest peaks: the five highest, equal peaks in the run's order.
+TEST(SessionSummary, HighestPeaksAreTheFiveHighestEqualOnesInRunOrder) {
+  memx::Session s(config({}));
+  s.begin_run(1);
+  const std::size_t sizes[] = {1000, 30000, 20000, 30000, 500, 40000, 30000, 100, 30000};
+  std::vector<std::int64_t> usable;
+  usable.reserve(std::size(sizes));  // no growth inside a test
+  for (std::size_t i = 0; i < std::size(sizes); ++i) {
+    const std::string name = "T.P" + std::to_string(i);
+    s.begin_test(memx::TestId{name, "T", "f.cpp", 1});
+    if (i == 0) s.declare_test_budget("peak=1", __FILE__, __LINE__);  // the long summary
+    char* volatile block = new char[sizes[i]];
+    usable.push_back(static_cast<std::int64_t>(memx::usable_size(block)));
+    delete[] block;
+    s.end_test(memx::TestStatus::passed, {});
+  }
+  s.end_iteration(0);
+  s.end_run();
+  const std::string text = s.summary(false);
+  auto peak = [&](std::size_t i) { return " T.P" + std::to_string(i) + " " + memx::format_bytes(usable[i]); };
+  const std::string expected = "highest peaks:" + peak(5) + "," + peak(1) + "," + peak(3) + "," + peak(6) +
+                               "," + peak(8) + "\n";
+  EXPECT_NE(text.find(expected), std::string::npos) << text;
+}
+
 TEST(SessionSummary, OneLineWhenAllIsWell) {
   memx::Session s(config({}));
   s.begin_run(1);
