@@ -177,11 +177,15 @@ void judge_alone_from(Report& report, std::size_t from, const std::vector<Suppre
     for (const RunRecord& r : t.runs) nets.push_back(RunNet{r.net_bytes, r.net_blocks});
     // The record's own storage for the reason is kept: a session makes a large run's
     // records ahead with room for it (its first touch is then not on the test thread).
-    std::string reason = std::move(t.leak.reason);
     LeakAssessment a = assess_leak(nets);
-    reason.assign(a.reason);
-    t.leak = std::move(a);
-    t.leak.reason = std::move(reason);
+    if (t.leak.reason.capacity() >= a.reason.size()) {  // no allocation: the text is copied in
+      std::string reason = std::move(t.leak.reason);
+      reason.assign(a.reason);
+      t.leak = std::move(a);
+      t.leak.reason = std::move(reason);
+    } else {
+      t.leak = std::move(a);
+    }
     refine_leak_by_sites(t, report.stacks);
     apply_controls(report, t, list);
   }

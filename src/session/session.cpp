@@ -307,6 +307,9 @@ void Session::begin_test(TestId id) {
   {
     std::lock_guard<std::mutex> lock(m.mutex);
     m.current = std::move(id);
+    // The move handed the previous test's storage to `id`: freed here, under the guard, not
+    // in the caller once this test has begun.
+    const TestId spent(std::move(id));
     m.test_budget.reset();
     m.test_budget_text.clear();
     m.test_budget_error.clear();
@@ -416,7 +419,9 @@ void Session::Impl::new_record(TestRecord& t) {
       report.tests.size() >= tests_expected) {
     return;
   }
-  const std::size_t batch = std::min(kSpareBatch, tests_expected - report.tests.size());
+  const std::size_t wanted = tests_expected - report.tests.size();
+  if (wanted <= spares.size()) return;
+  const std::size_t batch = std::min(kSpareBatch, wanted - spares.size());
   if (!spare_stock) spare_stock = std::make_shared<detail::SpareStock>();
   {
     std::unique_lock<std::mutex> lock(spare_stock->mutex, std::try_to_lock);

@@ -157,7 +157,10 @@ struct Session::Impl {
   // the report thread (new_record): mimalloc's fresh pages for what each test keeps (its
   // name, file, leak reason and runs, about 200 bytes) are then first touched there, not
   // on the test thread (at 5-17 us a page on a PVM guest: about 20 ms of a run of 100,000
-  // trivial tests). Taken from the stock a batch at a time.
+  // trivial tests). Taken from the stock a batch at a time. A batch (300-400 KiB) grows the
+  // process's RSS while a test runs, as the records' pages faulted in between tests do
+  // (64 KiB steps): a test's RSS figures start from the sampler's latest reading, so
+  // either shows in the test running at the sampler's next reading.
   std::shared_ptr<detail::SpareStock> spare_stock;
   std::vector<detail::RecordSpare> spares;
   std::size_t spare_name_len = 0, spare_file_len = 0;  // longest seen since the last ask

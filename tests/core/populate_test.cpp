@@ -183,6 +183,12 @@ TEST(PopulateAhead, StepsAreReadOnAnotherThreadBeforeTheFillReachesThem) {
       // The steps taken as done without looking again (claimed) are done, and the fill
       // has reached them.
       ASSERT_LE(p.claimed, p.faulted);
+      if (p.steps != nullptr && used + sizeof(Record) > p.steps->base) {
+        // ... and reach the next element's steps once they are faulted in.
+        const std::size_t next = static_cast<std::size_t>(used + sizeof(Record) - 1 - p.steps->base) /
+                                 memx::detail::kPopulateStep;
+        if (next < p.faulted) ASSERT_GT(p.claimed, next) << "at element " << i;
+      }
       for (std::size_t k = 0; k < p.claimed; ++k) {
         ASSERT_EQ(p.steps->state[k].load(std::memory_order_acquire), memx::detail::PopulateSteps::kDone);
         ASSERT_LE(p.steps->base + k * memx::detail::kPopulateStep, used + sizeof(Record));
