@@ -25,12 +25,12 @@ Files go to a temporary directory (removed at the end). Python 3 standard librar
 import argparse
 import fcntl
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import re
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -201,7 +201,10 @@ def main():
             quiet = {k: [] for k in variants}
             for _ in range(args.runs):
                 for k, cmd in variants.items():
-                    quiet[k].append(timed(cmd, penv)[0])
+                    wall, _, rc, _ = timed(cmd, penv)
+                    if rc != 0:
+                        sys.exit(f"scale: {' '.join(cmd)} exited {rc}")
+                    quiet[k].append(wall)
             quiet_plain = statistics.median(quiet["plain"])
             print(f"\n| the same, stdout to /dev/null ({args.runs} interleaved runs, medians) | wall s | / plain |")
             print("|---|---:|---:|")

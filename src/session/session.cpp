@@ -375,14 +375,12 @@ void Session::Impl::new_record(TestRecord& t) {
     if (lock.owns_lock()) spares.swap(spare_stock->made);
   }
   // The current test's strings are not needed again: copied into a spare's storage when it
-  // fits (theirs is freed here, under the guard: left in `current`, the next begin_test's
-  // move would hand it to its argument, freed counted in the caller, in the next test), or
-  // moved into the record.
+  // fits (theirs stays in `current` until the next begin_test frees it), else moved into
+  // the record.
   auto take = [](std::string& from, std::string* spare, std::string& to) {
     if (spare != nullptr && from.size() <= spare->capacity()) {
       spare->assign(from);
       to = std::move(*spare);
-      std::string().swap(from);
     } else {
       to = std::move(from);
     }
@@ -415,13 +413,13 @@ void Session::Impl::new_record(TestRecord& t) {
   }
   // Only in a run expected to be large (a test's bookkeeping then matters), and never
   // more than the tests still expected to start.
+  const std::size_t left =
+      tests_expected > report.tests.size() ? tests_expected - report.tests.size() : 0;
   if (spares.size() > kSpareLow || background == nullptr || tests_expected < kSpareMinTests ||
-      report.tests.size() >= tests_expected) {
+      left <= spares.size()) {
     return;
   }
-  const std::size_t wanted = tests_expected - report.tests.size();
-  if (wanted <= spares.size()) return;
-  const std::size_t batch = std::min(kSpareBatch, wanted - spares.size());
+  const std::size_t batch = std::min(kSpareBatch, left - spares.size());
   if (!spare_stock) spare_stock = std::make_shared<detail::SpareStock>();
   {
     std::unique_lock<std::mutex> lock(spare_stock->mutex, std::try_to_lock);
