@@ -399,6 +399,39 @@ namespace detail {
 struct Background {
   std::function<bool(std::function<void()>)> run;
 };
+
+// A large report's final file made while its run goes on (the test binaries' plugins, for
+// runs of thousands of tests): each block of finished tests is written there on the report
+// thread once it is final, behind room kept for the members before "tests", so that the
+// end of the run writes only those members, the last tests and what follows them. The file
+// has no name until then (O_TMPFILE): a process killed before leaves nothing behind.
+
+/// Bytes kept at the start of such a file for the report's members before the tests: the
+/// text there is padded with spaces after the "tests" array's opening bracket.
+inline constexpr std::size_t kPreparedHeadRoom = 8192;
+
+/// Opens an unnamed file (O_TMPFILE, mode 0644) in the directory where write_file_atomically
+/// would make `path`'s temporary file (symlinks followed). -1 when there is none to make: a
+/// path written in place or refused, a missing directory, a filesystem without O_TMPFILE.
+int open_unnamed_report_file(const std::string& path);
+
+/// Gives the unnamed file `fd` the name `path` atomically, as write_file_atomically replaces
+/// a report (a temporary name linked through /proc/self/fd, renamed over `path`; the file
+/// replaced is closed on `background`). False when it cannot (errno set; nothing at `path`
+/// changed): the caller writes the report the ordinary way.
+bool name_unnamed_report_file(int fd, const std::string& path, const Background* background);
+
+/// The text of tests [begin, end) of a flat report (above kFlatTestsAbove tests, no stack
+/// tables) as write_json writes them inside its "tests" array, into `out` (replaced).
+void render_flat_tests(const Report& report, std::size_t begin, std::size_t end, std::string& out);
+
+/// write_json's text in two parts: into `head`, everything before the first test's element
+/// (through the "tests" array's opening bracket); then to `sink`, in pieces of about
+/// `chunk` bytes, the tests from index `from` on and all that follows them. Tests before
+/// `from` are render_flat_tests' text: `from` > 0 needs a flat report without stack tables
+/// (false otherwise, and when the sink refuses a piece).
+bool write_json_from(const Report& report, std::size_t from, std::string& head, const TextSink& sink,
+                     std::size_t chunk);
 }  // namespace detail
 
 /// write_json, with the tests of a large report (flat, no stack tables) rendered by the

@@ -186,7 +186,79 @@ bool write_directly(const Target& target, const std::function<bool(const TextSin
   return true;
 }
 
+// Renames `temp` over `final_path` (a regular file or nothing). The file the rename
+// replaces (an earlier report, of this run or the last) is held open across the rename, so
+// that its pages are freed when `background` closes it, not inside the rename. Read-only,
+// never a FIFO's wait or a terminal; a file we may not read is replaced as before. False
+// (errno set, `temp` removed) when the rename fails.
+bool rename_over(const std::string& temp, const std::string& final_path, const detail::Background* background) {
+  const int replaced =
+      background != nullptr && background->run
+          ? ::open(final_path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC)
+          : -1;
+  if (::rename(temp.c_str(), final_path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(temp.c_str());
+    if (replaced >= 0) ::close(replaced);
+    errno = err;
+    return false;
+  }
+  if (replaced >= 0) {
+    // Only a regular file whose last name went with the rename has pages to free.
+    struct stat st {};
+    const bool last = ::fstat(replaced, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 0;
+    if (!last || !background->run([replaced] { ::close(replaced); })) ::close(replaced);
+  }
+  return true;
+}
+
 }  // namespace
+
+namespace detail {
+
+int open_unnamed_report_file(const std::string& path) {
+#ifdef O_TMPFILE
+  if (path.empty()) return -1;
+  const Target target = resolve(path);
+  if (target.kind != Target::Kind::file) return -1;
+  const int fd = ::open(parent_directory(target.path).c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  // As write_file_atomically's files: an ordinary readable file whatever the umask.
+  if (::fchmod(fd, 0644) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+#else
+  (void)path;
+  return -1;
+#endif
+}
+
+bool name_unnamed_report_file(int fd, const std::string& path, const Background* background) {
+  const Target target = resolve(path);
+  if (target.kind != Target::Kind::file) {
+    errno = EINVAL;
+    return false;
+  }
+  const std::string& final_path = target.path;
+  // A fresh name beside the report (mkstemp's, freed again), linked to the file: linkat
+  // never replaces what is there, so a name taken meanwhile fails it (EEXIST).
+  std::vector<char> name(final_path.begin(), final_path.end());
+  const std::string_view suffix = ".tmpXXXXXX";
+  name.insert(name.end(), suffix.begin(), suffix.end());
+  name.push_back('\0');
+  const int placeholder = ::mkstemp(name.data());
+  if (placeholder < 0) return false;
+  ::close(placeholder);
+  const std::string temp(name.data());
+  ::unlink(temp.c_str());
+  const std::string self = fmt::format("/proc/self/fd/{}", fd);
+  if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, temp.c_str(), AT_SYMLINK_FOLLOW) != 0) return false;
+  return rename_over(temp, final_path, background);
+}
+
+}  // namespace detail
 
 bool writes_directly(const std::string& path) {
   return !path.empty() && resolve(path).kind == Target::Kind::direct;
@@ -279,26 +351,7 @@ bool write_file_atomically(const std::string& path,
     ::unlink(temp.c_str());
     return fail("close", err);
   }
-  // The file the rename replaces (an earlier report, of this run or the last): held open
-  // across the rename, its pages are freed when `background` closes it, not inside the
-  // rename. Read-only, never a FIFO's wait or a terminal; a file we may not read is
-  // replaced as before.
-  const int replaced =
-      background != nullptr && background->run
-          ? ::open(final_path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC)
-          : -1;
-  if (::rename(temp.c_str(), final_path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(temp.c_str());
-    if (replaced >= 0) ::close(replaced);
-    return fail("rename", err);
-  }
-  if (replaced >= 0) {
-    // Only a regular file whose last name went with the rename has pages to free.
-    struct stat st {};
-    const bool last = ::fstat(replaced, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 0;
-    if (!last || !background->run([replaced] { ::close(replaced); })) ::close(replaced);
-  }
+  if (!rename_over(temp, final_path, background)) return fail("rename", errno);
   if (durable) {
     // Make the rename itself durable; failure here does not undo a complete, visible file.
     const int dir =

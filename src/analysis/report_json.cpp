@@ -79,6 +79,14 @@ class Writer {
     w.open_.push_back(first ? kFirst : std::uint8_t{0});   // its "tests"
     return w;
   }
+  /// The same, handing pieces of at least `chunk` bytes to `sink`; the rest of the report
+  /// may follow (end_array() closes "tests").
+  static Writer in_tests_array(std::string& out, bool first, const TextSink& sink, std::size_t chunk) {
+    Writer w(out, sink, chunk);
+    w.open_.push_back(0);
+    w.open_.push_back(first ? kFirst : std::uint8_t{0});
+    return w;
+  }
   /// The innermost container has elements written elsewhere (in_tests_array).
   void has_elements() { open_.back() &= static_cast<std::uint8_t>(~kFirst); }
 
@@ -1607,11 +1615,7 @@ bool write_tests_on_two_threads(const Report& report, const ParallelOut& out) {
         std::lock_guard<std::mutex> lock(s.mutex);
         failed = s.failed;
       }
-      if (!failed) {
-        Writer w = Writer::in_tests_array(text, k == 0);
-        for (std::size_t i = begin; i < end; ++i) write_test(w, tests[i], s.report->binary, nullptr, true);
-        w.flush();
-      }
+      if (!failed) detail::render_flat_tests(*s.report, begin, end, text);
       std::unique_lock<std::mutex> lock(s.mutex);
       s.turn_changed.wait(lock, [&] { return s.turn == k; });
       if (!s.failed) {
@@ -1640,7 +1644,8 @@ bool write_tests_on_two_threads(const Report& report, const ParallelOut& out) {
   return true;
 }
 
-bool write_report_text(const Report& report, Writer& w, const ParallelOut* parallel = nullptr) {
+// The report's members before the tests' elements, through the opening of "tests".
+void write_head(const Report& report, Writer& w) {
   w.begin_object();
   w.key("format").value(kReportFormat);
   w.key("version").value(kReportVersion);
@@ -1688,20 +1693,11 @@ bool write_report_text(const Report& report, Writer& w, const ParallelOut* paral
   w.key("iteration_end_live_bytes").begin_array();
   for (const std::int64_t b : report.iteration_end_live_bytes) w.value(b);
   w.end_array();
-  StackTables tables;
-  // A large report has each test on one line: half the bytes (a test is mostly indentation
-  // and keys), and as many lines as tests for line-oriented tools.
-  const bool flat = report.tests.size() > kFlatTestsAbove;
   w.key("tests").begin_array();
-  if (parallel != nullptr && flat && !stacks && report.tests.size() >= 2 * kTestsPerBlock) {
-    if (!w.flush() || !write_tests_on_two_threads(report, *parallel)) return false;
-    w.has_elements();
-  } else {
-    for (const TestRecord& t : report.tests) {
-      write_test(w, t, report.binary, stacks ? &tables : nullptr, flat);
-      if (!w.end_piece()) return false;
-    }
-  }
+}
+
+// What follows the tests' elements: the end of "tests", then the members after it.
+bool write_tail(const Report& report, Writer& w, const StackTables* tables) {
   w.end_array();
   if (!report.timeline.empty()) {
     w.key("timeline");
@@ -1711,10 +1707,29 @@ bool write_report_text(const Report& report, Writer& w, const ParallelOut* paral
     w.key("watch");
     write_watch(w, *report.watch);
   }
-  if (stacks) tables.write(w);
+  if (tables != nullptr) tables->write(w);
   w.end_object();
   w.newline();
   return w.flush();
+}
+
+bool write_report_text(const Report& report, Writer& w, const ParallelOut* parallel = nullptr) {
+  write_head(report, w);
+  const bool stacks = report.stacks.depth > 0;
+  StackTables tables;
+  // A large report has each test on one line: half the bytes (a test is mostly indentation
+  // and keys), and as many lines as tests for line-oriented tools.
+  const bool flat = report.tests.size() > kFlatTestsAbove;
+  if (parallel != nullptr && flat && !stacks && report.tests.size() >= 2 * kTestsPerBlock) {
+    if (!w.flush() || !write_tests_on_two_threads(report, *parallel)) return false;
+    w.has_elements();
+  } else {
+    for (const TestRecord& t : report.tests) {
+      write_test(w, t, report.binary, stacks ? &tables : nullptr, flat);
+      if (!w.end_piece()) return false;
+    }
+  }
+  return write_tail(report, w, stacks ? &tables : nullptr);
 }
 
 }  // namespace
@@ -1731,6 +1746,35 @@ std::string to_json(const Report& report) {
 bool write_json(const Report& report, const TextSink& sink, std::size_t chunk) {
   return write_json(report, sink, chunk, nullptr);
 }
+
+namespace detail {
+
+void render_flat_tests(const Report& report, std::size_t begin, std::size_t end, std::string& out) {
+  Writer w = Writer::in_tests_array(out, begin == 0);
+  for (std::size_t i = begin; i < end; ++i) write_test(w, report.tests[i], report.binary, nullptr, true);
+  w.flush();
+}
+
+bool write_json_from(const Report& report, std::size_t from, std::string& head, const TextSink& sink,
+                     std::size_t chunk) {
+  const bool stacks = report.stacks.depth > 0;
+  const bool flat = report.tests.size() > kFlatTestsAbove;
+  if (from > report.tests.size() || (from > 0 && (stacks || !flat))) return false;
+  Writer h(head);
+  write_head(report, h);
+  h.flush();
+  std::string buffer;
+  buffer.reserve(chunk + 4096);
+  Writer w = Writer::in_tests_array(buffer, from == 0, sink, chunk);
+  StackTables tables;
+  for (std::size_t i = from; i < report.tests.size(); ++i) {
+    write_test(w, report.tests[i], report.binary, stacks ? &tables : nullptr, flat);
+    if (!w.end_piece()) return false;
+  }
+  return write_tail(report, w, stacks ? &tables : nullptr);
+}
+
+}  // namespace detail
 
 bool write_json(const Report& report, const TextSink& sink, std::size_t chunk,
                 const detail::Background* background) {

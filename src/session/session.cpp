@@ -293,7 +293,10 @@ void Session::begin_run(int repetitions, std::size_t tests_hint) {
       m.background == nullptr && detail::start_report_thread()) {
     m.background = &detail::report_thread();
   }
-  if (file_report) write_report(nullptr);
+  if (file_report) {
+    m.prepare_report(tests_hint);
+    write_report(nullptr);
+  }
 }
 
 void Session::begin_iteration(int index) {
@@ -541,10 +544,18 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   const std::string& test_budget_error = m.test_budget_error;
 
   const std::size_t pos = m.locate(id.name);
+  if (pos < m.prepared_handed) {
+    // A record whose text is being or was written ahead changes: that text is not used.
+    m.settle_prepared();
+    m.prepared_spoilt = true;
+  }
   if (pos == m.report.tests.size()) {
     // Past the reserve the arrays move: no read of their old pages may be left.
     if (m.live_after.size() == m.live_after.capacity()) detail::settle(m.live_after_populated);
-    if (m.report.tests.size() == m.report.tests.capacity()) detail::settle(m.records_populated);
+    if (m.report.tests.size() == m.report.tests.capacity()) {
+      detail::settle(m.records_populated);
+      m.settle_prepared();
+    }
     m.live_after.emplace_back();
     if (stack_mode) m.run_scopes.emplace_back();
     m.report.tests.emplace_back();
@@ -765,9 +776,11 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   // one run) has everything judged again at the next analysis.
   if (!m.judges_each_test() || pos < m.judged) {
     m.judged = 0;
+    m.prepared_spoilt = true;  // judged again at the end: any record may change
   } else if (m.judged == pos && pos + 1 == m.report.tests.size()) {
     m.analyze();
   }
+  m.prepare_block();
 
   m.dirty = true;
   m.maybe_write(*this);
@@ -829,12 +842,15 @@ bool Session::write_report(std::string* error) {
   // the file is whole in the page cache when the process exits, which is what a later step
   // of the job reads; only the machine going down first could lose it. The fsync waited
   // 35-50 ms for a report of 100,000 tests (45 MB) after the last test.
-  ok = write_file_atomically(
-      m.path,
-      [&m, background](const TextSink& sink) {
-        return write_json(m.report, sink, std::size_t{1} << 20, background);
-      },
-      /*durable=*/false, &err, background);
+  if (m.ended && m.prepared) ok = m.write_prepared();
+  if (!ok) {
+    ok = write_file_atomically(
+        m.path,
+        [&m, background](const TextSink& sink) {
+          return write_json(m.report, sink, std::size_t{1} << 20, background);
+        },
+        /*durable=*/false, &err, background);
+  }
   m.last_write = std::chrono::steady_clock::now() - t0;
   m.last_write_tests = m.report.tests.size();
   m.write_time += m.last_write;
@@ -972,6 +988,119 @@ void Session::Impl::maybe_write(Session& self) {
   }
   if (write_time + next > allowed) return;
   self.write_report(nullptr);
+}
+
+namespace {
+// A run is prepared (Session::Impl::prepared) from this many tests, a block at a time: a
+// block is about 0.9 MB of text (rendered in 3-5 ms), one wake-up of the report thread.
+constexpr std::size_t kPrepareMinTests = 4096;
+constexpr std::size_t kPrepareBlock = 2048;
+static_assert(kPrepareBlock > kFlatTestsAbove, "a prepared report is flat");
+
+bool pwrite_all(int fd, std::string_view text, std::uint64_t at) {
+  while (!text.empty()) {
+    const ssize_t n = ::pwrite(fd, text.data(), text.size(), static_cast<off_t>(at));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    text.remove_prefix(static_cast<std::size_t>(n));
+    at += static_cast<std::uint64_t>(n);
+  }
+  return true;
+}
+}  // namespace
+
+void Session::Impl::prepare_report(std::size_t tests_hint) {
+  if (tests_hint < kPrepareMinTests || background == nullptr || !background->run ||
+      !judges_each_test() || !report.measured || prepared) {
+    return;
+  }
+  const int fd = detail::open_unnamed_report_file(path);
+  if (fd < 0) return;  // written the ordinary way
+  auto p = std::make_shared<detail::PreparedReport>();
+  p->fd = fd;
+  // A block's text, about 0.9 MB: its pages touched now, before the first test, not while
+  // one runs (the report thread renders there).
+  p->buffer.assign(std::size_t{1} << 20, ' ');
+  p->buffer.clear();
+  prepared = std::move(p);
+}
+
+void Session::Impl::prepare_block() {
+  if (!prepared || prepared_spoilt || judged != report.tests.size() ||
+      report.tests.size() < prepared_handed + kPrepareBlock) {
+    return;
+  }
+  if (static_cast<long>(::getpid()) != owner_pid) {
+    // A forked child: the report thread is its parent's, and the file's mutex may have
+    // been held there when the child was made. Nothing of the file is used here.
+    prepared_spoilt = true;
+    return;
+  }
+  const std::size_t begin = prepared_handed, end = begin + kPrepareBlock;
+  prepared_handed = end;
+  std::shared_ptr<detail::PreparedReport> p = prepared;
+  {
+    std::lock_guard<std::mutex> lock(p->mutex);
+    ++p->pending;
+  }
+  // The records of [begin, end) are final (judged, one repetition): read there while the
+  // next tests run. Nothing changes them, or moves them, before settle_prepared().
+  const Report* const r = &report;
+  auto job = [p, r, begin, end] {
+    detail::render_flat_tests(*r, begin, end, p->buffer);
+    std::lock_guard<std::mutex> lock(p->mutex);
+    if (!p->failed && p->written == begin && pwrite_all(p->fd, p->buffer, p->end)) {
+      p->end += p->buffer.size();
+      p->written = end;
+    } else {
+      p->failed = true;
+    }
+    if (--p->pending == 0) p->idle.notify_all();
+  };
+  if (!background->run(job)) {
+    std::lock_guard<std::mutex> lock(p->mutex);
+    p->failed = true;
+    --p->pending;
+  }
+}
+
+void Session::Impl::settle_prepared() {
+  if (!prepared) return;
+  if (static_cast<long>(::getpid()) != owner_pid) {
+    // A forked child: the report thread is its parent's; nothing of the file is used here.
+    prepared_spoilt = true;
+    return;
+  }
+  std::unique_lock<std::mutex> lock(prepared->mutex);
+  prepared->idle.wait(lock, [this] { return prepared->pending == 0; });
+}
+
+bool Session::Impl::write_prepared() {
+  settle_prepared();
+  std::shared_ptr<detail::PreparedReport> p = std::move(prepared);
+  if (!p || prepared_spoilt || p->failed || p->written == 0 || p->written != prepared_handed ||
+      !judges_each_test() || judged != report.tests.size() || !report.measured ||
+      report.iteration_end_live_bytes.size() >= 3 || static_cast<long>(::getpid()) != owner_pid) {
+    return false;
+  }
+  std::string head;
+  std::uint64_t at = p->end;
+  const int fd = p->fd;
+  const TextSink rest = [fd, &at](std::string_view piece) {
+    if (!pwrite_all(fd, piece, at)) return false;
+    at += piece.size();
+    return true;
+  };
+  if (!detail::write_json_from(report, p->written, head, rest, std::size_t{1} << 20) ||
+      head.size() > detail::kPreparedHeadRoom) {
+    return false;
+  }
+  // Spaces between the "tests" array's bracket and its first element's line: JSON's
+  // whitespace, read as nothing.
+  head.resize(detail::kPreparedHeadRoom, ' ');
+  return pwrite_all(fd, head, 0) && detail::name_unnamed_report_file(fd, path, background);
 }
 
 const Report& Session::report() const noexcept { return impl_->report; }

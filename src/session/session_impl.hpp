@@ -1,9 +1,12 @@
 // Internal: the state of a Session, shared by session.cpp and summary.cpp.
 #pragma once
 
+#include <unistd.h>
+
 #include <atomic>
 #include <memory>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -41,11 +44,32 @@ struct SpareStock {
   std::vector<RecordSpare> made;
   bool asked = false;  // a job making more is queued or running
 };
+/// A large run's final report file made as its tests finish (detail::
+/// open_unnamed_report_file): the report thread writes the text of each block of finished
+/// tests there (Session::Impl::prepare_block) while the next tests run.
+struct PreparedReport {
+  int fd = -1;
+  std::mutex mutex;
+  std::condition_variable idle;
+  std::size_t pending = 0;                // blocks handed to the report thread, not written yet
+  std::size_t written = 0;                // tests [0, written) are in the file
+  std::uint64_t end = kPreparedHeadRoom;  // where the file's text ends
+  bool failed = false;                    // a block was not written: the file is not used
+  std::string buffer;                     // a block's text (the report thread's)
+  PreparedReport() = default;
+  PreparedReport(const PreparedReport&) = delete;
+  PreparedReport& operator=(const PreparedReport&) = delete;
+  ~PreparedReport() {
+    if (fd >= 0) ::close(fd);
+  }
+};
 }  // namespace detail
 
 struct Session::Impl {
-  // The records' pages may still be read on the report thread (populate_ahead).
+  // The records' pages may still be read on the report thread (populate_ahead), and their
+  // text rendered there (prepare_block).
   ~Impl() {
+    settle_prepared();
     detail::settle(records_populated);
     detail::settle(live_after_populated);
   }
@@ -78,6 +102,12 @@ struct Session::Impl {
   /// Judges what is not judged yet (analyze_report_from; everything, unless each test is
   /// judged as it ends), and notes what is judged now.
   void analyze() {
+    // What judges again records handed to the report thread (prepare_block) changes them.
+    if (prepared_handed > 0 && (judged < prepared_handed || !report.measured ||
+                                report.iteration_end_live_bytes.size() >= 3)) {
+      settle_prepared();
+      prepared_spoilt = true;
+    }
     analyze_report_from(report, judged, config.options.suppressions);
     judged = judges_each_test() ? report.tests.size() : 0;
   }
@@ -172,6 +202,28 @@ struct Session::Impl {
   std::size_t locate(const std::string& name);
   /// Writes the report unless writing would take more than its share of the run.
   void maybe_write(Session& self);
+
+  // A large run's final report is written as its tests finish (the test thread then writes
+  // only the members before the tests, the last tests and what follows them: 45 MB less
+  // text after the last of 100,000 trivial tests): kept only while every finished test's
+  // record stays as it was when handed over. Runs of at least kPrepareMinTests tests with
+  // a report file, one repetition, no stack mode.
+  std::shared_ptr<detail::PreparedReport> prepared;
+  std::size_t prepared_handed = 0;  // tests [0, prepared_handed) handed to the report thread
+  bool prepared_spoilt = false;     // a handed record changed: the file is not used
+  /// Opens the file, at the run's start, when the run is one to prepare.
+  void prepare_report(std::size_t tests_hint);
+  /// After a test's end: hands the next block of finished and judged tests to the report
+  /// thread when there is one.
+  void prepare_block();
+  /// Waits for the blocks handed to be written (no record is read there any more): before
+  /// a handed record changes or the records move. In a forked child nothing is waited for,
+  /// and the file is not used.
+  void settle_prepared();
+  /// The final report through the prepared file: the members before the tests in the room
+  /// kept for them, the tests not written yet and what follows, then the file named.
+  /// False when it cannot be (the caller writes the report the ordinary way).
+  bool write_prepared();
 };
 
 }  // namespace memx

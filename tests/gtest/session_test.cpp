@@ -566,7 +566,152 @@ bool thread_named(const std::string& name) {
   return false;
 }
 
+/// A report's text without the spaces a prepared report (one written as its tests finish)
+/// keeps after the "tests" array's bracket: JSON whitespace, which to_json has none of.
+std::string without_padding(std::string text) {
+  const std::string open = "\"tests\": [";
+  const std::size_t at = text.find(open);
+  if (at == std::string::npos) return text;
+  const std::size_t from = at + open.size();
+  const std::size_t to = text.find_first_not_of(' ', from);
+  text.erase(from, (to == std::string::npos ? text.size() : to) - from);
+  return text;
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+std::vector<std::string> names_in(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+/// Runs `tests` trivial tests named Suite.TestN into a report at `path`, calling
+/// `after(i)` after each; the session is left after end_run.
+template <typename After>
+void run_trivial(memx::Session& s, int tests, After after) {
+  s.begin_run(1, static_cast<std::size_t>(tests));
+  s.begin_iteration(0);
+  for (int i = 0; i < tests; ++i) {
+    const std::string name = "Suite.Test" + std::to_string(i);
+    s.begin_test(memx::TestId{name, "Suite", "f.cpp", i});
+    s.end_test(memx::TestStatus::passed, {});
+    after(i);
+  }
+  s.end_iteration(0);
+  s.end_run();
+}
+
 }  // namespace
+
+// A large run's report is written as its tests finish, into a file that has no name until
+// the end: during the run the directory holds only the report as it stands; at the end,
+// only the report, whose text is to_json's with spaces after the "tests" bracket (room
+// kept for the members before it), read as the same report.
+TEST(SessionReport, ALargeRunsReportIsPreparedAsItsTestsFinish) {
+  TempDir dir;
+  memx::PluginOptions o;
+  o.report_pattern = (dir.path / "r.json").string();
+  memx::Session s(config(o));
+  bool seen_mid_run = false;
+  run_trivial(s, 9000, [&](int i) {
+    if (i != 7000) return;
+    seen_mid_run = true;
+    EXPECT_EQ(names_in(dir.path), std::vector<std::string>{"r.json"});
+  });
+  EXPECT_TRUE(seen_mid_run);
+  EXPECT_EQ(names_in(dir.path), std::vector<std::string>{"r.json"});
+  const std::string text = read_file(dir.path / "r.json");
+  const std::size_t bracket = text.find("\"tests\": [");
+  ASSERT_NE(bracket, std::string::npos);
+  EXPECT_LE(bracket, memx::detail::kPreparedHeadRoom);
+  // Prepared: the first test's element starts right after the room kept for the head.
+  EXPECT_EQ(text.find("\"Suite.Test0\""), text.find('{', memx::detail::kPreparedHeadRoom) + 8)
+      << text.substr(memx::detail::kPreparedHeadRoom, 80);
+  EXPECT_EQ(text[memx::detail::kPreparedHeadRoom - 1], ' ');
+  memx::Uncounted guard;
+  EXPECT_TRUE(without_padding(text) == memx::to_json(s.report()));
+  const memx::ReportRead r = memx::read_report_file((dir.path / "r.json").string());
+  ASSERT_TRUE(r.report.has_value()) << r.error;
+  EXPECT_TRUE(r.report->complete);
+  ASSERT_EQ(r.report->tests.size(), 9000u);
+  EXPECT_EQ(r.report->tests[8999].name, "Suite.Test8999");
+}
+
+// A finished test found again (a second iteration, as --gtest_repeat=2 runs) changes a
+// record already written ahead: the prepared text is not used, and the report is
+// to_json's exactly.
+TEST(SessionReport, ARecordChangedAfterItWasWrittenAheadIsWrittenAgain) {
+  TempDir dir;
+  memx::PluginOptions o;
+  o.report_pattern = (dir.path / "r.json").string();
+  memx::Session s(config(o));
+  s.begin_run(1, 6000);
+  for (int iteration = 0; iteration < 2; ++iteration) {
+    s.begin_iteration(iteration);
+    for (int i = 0; i < (iteration == 0 ? 6000 : 20); ++i) {
+      const std::string name = "Suite.Test" + std::to_string(i);
+      s.begin_test(memx::TestId{name, "Suite", "f.cpp", i});
+      s.end_test(iteration == 1 && i == 10 ? memx::TestStatus::failed : memx::TestStatus::passed, {});
+    }
+    s.end_iteration(iteration);
+  }
+  s.end_run();
+  const std::string text = read_file(dir.path / "r.json");
+  memx::Uncounted guard;
+  EXPECT_TRUE(text == memx::to_json(s.report()));
+  EXPECT_EQ(s.report().tests.size(), 6000u);
+  EXPECT_EQ(s.report().tests[10].status, memx::TestStatus::failed);
+  EXPECT_EQ(s.report().tests[10].runs.size(), 2u);
+  EXPECT_EQ(names_in(dir.path), std::vector<std::string>{"r.json"});
+}
+
+// Members before the tests longer than the room kept for them: the report is written the
+// ordinary way, whole.
+TEST(SessionReport, AHeadTooLongForItsRoomIsWrittenTheOrdinaryWay) {
+  TempDir dir;
+  memx::PluginOptions o;
+  o.report_pattern = (dir.path / "r.json").string();
+  memx::SessionConfig c = config(o);
+  c.binary = "/" + std::string(memx::detail::kPreparedHeadRoom + 100, 'b');
+  memx::Session s(std::move(c));
+  run_trivial(s, 5000, [](int) {});
+  const std::string text = read_file(dir.path / "r.json");
+  memx::Uncounted guard;
+  EXPECT_TRUE(text == memx::to_json(s.report()));
+  EXPECT_EQ(names_in(dir.path), std::vector<std::string>{"r.json"});
+}
+
+// A child forked in the middle of a large run (a death test) neither waits for the report
+// thread, which is its parent's, nor writes; the parent's report is whole.
+TEST(SessionReport, AForkedChildOfAPreparedRunNeitherWaitsNorWrites) {
+  TempDir dir;
+  memx::PluginOptions o;
+  o.report_pattern = (dir.path / "r.json").string();
+  memx::Session s(config(o));
+  run_trivial(s, 7000, [&](int i) {
+    if (i != 4200) return;
+    const pid_t child = ::fork();
+    if (child == 0) {
+      s.begin_test(memx::TestId{"Suite.Child", "Suite", "f.cpp", 1});
+      s.end_test(memx::TestStatus::passed, {});
+      s.write_report(nullptr);
+      std::_Exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  });
+  const memx::ReportRead r = memx::read_report_file((dir.path / "r.json").string());
+  ASSERT_TRUE(r.report.has_value()) << r.error;
+  ASSERT_EQ(r.report->tests.size(), 7000u);
+  memx::Uncounted guard;
+  EXPECT_TRUE(without_padding(read_file(dir.path / "r.json")) == memx::to_json(s.report()));
+}
 
 // A report written to a file: the report thread runs from before the first test, and a large
 // report, whose tests it renders half of, is the text to_json gives for the session's report.
@@ -602,7 +747,7 @@ TEST(SessionReport, ALargeReportWrittenWithTheReportThreadIsTheOneThreadsText) {
   s.end_iteration(0);
   s.end_run();
   for (char* p : left) delete[] p;
-  const std::string text = read();
+  const std::string text = without_padding(read());
   memx::Uncounted guard;  // the expected text is the test's own bookkeeping
   const std::string expected = memx::to_json(s.report());
   ASSERT_EQ(text.size(), expected.size());
