@@ -220,12 +220,8 @@ void Runtime::pass_starting(int repetition) {
   pass_failed_ = false;
   pass_skipped_ = false;
   outcome_ = TestOutcome{};
-  TestId id;
-  id.name = case_.name;
-  id.file = case_.file;
-  id.line = case_.line;
   in_pass_ = true;
-  session_->begin_test(std::move(id));
+  session_->begin_test(TestIdView{case_.name, {}, case_.file, case_.line});
   // The meter opened a new peak epoch: the thread's high-water mark starts here.
   peak_ = PeakTrack{};
   peak_.base = this_thread_counters().live_bytes;

@@ -166,23 +166,21 @@ bool decide_color(const PluginOptions& o) {
   return term != nullptr && std::strcmp(term, "dumb") != 0;
 }
 
-std::string test_name(const ::testing::TestInfo& info) {
+/// "Suite.Test" into `full` (its storage kept from test to test).
+void test_name(const ::testing::TestInfo& info, std::string& full) {
   const std::string_view suite = info.test_suite_name(), name = info.name();
-  std::string full;
-  full.reserve(suite.size() + 1 + name.size());  // one allocation per test, not two
-  full.append(suite).append(1, '.').append(name);
-  return full;
+  full.assign(suite).append(1, '.').append(name);
 }
 
 /// The suite name group budgets are registered under: "Suite" for "Suite",
 /// "Instance/Suite" (parameterised), "Suite/0" (typed) and "Instance/Suite/0".
-std::string group_name(const ::testing::TestInfo& info) {
+std::string_view group_name(const ::testing::TestInfo& info) {
   const std::string_view s = info.test_suite_name();
   const std::size_t first = s.find('/');
-  if (first == std::string_view::npos) return std::string(s);
+  if (first == std::string_view::npos) return s;
   const std::size_t second = s.find('/', first + 1);
-  if (second != std::string_view::npos) return std::string(s.substr(first + 1, second - first - 1));
-  return std::string(info.type_param() != nullptr ? s.substr(0, first) : s.substr(first + 1));
+  if (second != std::string_view::npos) return s.substr(first + 1, second - first - 1);
+  return info.type_param() != nullptr ? s.substr(0, first) : s.substr(first + 1);
 }
 
 TestStatus status_of(const ::testing::TestInfo& info) {
@@ -202,6 +200,7 @@ struct ListenerState {
   Footprint buffer_at_start;
   FrameworkShare fixture_overhead;
   TestOutcome outcome;  // of the test that just ended
+  std::string name;     // the current test's full name (test_name)
   bool color = false;
   bool record_properties = false;
 };
@@ -270,15 +269,12 @@ class Listener final : public ::testing::EmptyTestEventListener {
     const PreservedThreadState keep;
     if (session() == nullptr) return;
     Uncounted guard;
-    TestId id;
-    id.name = test_name(info);
-    id.group = group_name(info);
-    id.file = info.file() != nullptr ? info.file() : "";
-    id.line = info.line();
+    test_name(info, s_->name);
+    const TestIdView id{s_->name, group_name(info), info.file() != nullptr ? info.file() : "", info.line()};
     auto it = s_->buffers.find(&info);
     s_->buffer_at_start = it == s_->buffers.end() ? Footprint{} : it->second;
     s_->retained->take();
-    s_->session->begin_test(std::move(id));  // last: the test starts when it returns
+    s_->session->begin_test(id);  // last: the test starts when it returns
   }
 
   void OnTestEnd(const ::testing::TestInfo& info) override {

@@ -158,6 +158,15 @@ struct TestId {
   int line = 0;       ///< source line, 0 when unknown
 };
 
+/// The same, as a plugin has it at hand: Session::begin_test copies it into storage the
+/// session keeps from one test to the next (no allocation per test once it is large enough).
+struct TestIdView {
+  std::string_view name;
+  std::string_view group;
+  std::string_view file;
+  int line = 0;
+};
+
 /// What a plugin must do at the end of a test.
 struct TestOutcome {
   RunRecord run;                      ///< the figures of this run
@@ -203,6 +212,8 @@ class Session {
   /// and the summary give, from the test's own runs alone.
   void judge_tests_alone() noexcept;
   /// Starts measuring a test: call last before the test's own code runs.
+  void begin_test(const TestIdView& id);
+  /// The same; `id`'s storage is freed here, never counted as the test's.
   void begin_test(TestId id);
   /// Stops measuring (call first after the test's own code ends), records the run, checks
   /// the budget, judges leaks in the last repetition, updates the report.

@@ -306,13 +306,21 @@ void Session::begin_iteration(int index) {
 
 void Session::begin_test(TestId id) {
   Uncounted guard;
+  const TestId own(std::move(id));  // freed when this returns, under the guard
+  begin_test(TestIdView{own.name, own.group, own.file, own.line});
+}
+
+void Session::begin_test(const TestIdView& id) {
+  Uncounted guard;
   Impl& m = *impl_;
   {
     std::lock_guard<std::mutex> lock(m.mutex);
-    m.current = std::move(id);
-    // The move handed the previous test's storage to `id`: freed here, under the guard, not
-    // in the caller once this test has begun.
-    const TestId spent(std::move(id));
+    // Into the previous test's storage (new_record copies from it into a record's own when
+    // that fits): no allocation for most tests.
+    m.current.name.assign(id.name);
+    m.current.group.assign(id.group);
+    m.current.file.assign(id.file);
+    m.current.line = id.line;
     m.test_budget.reset();
     m.test_budget_text.clear();
     m.test_budget_error.clear();
@@ -378,8 +386,8 @@ void Session::Impl::new_record(TestRecord& t) {
     if (lock.owns_lock()) spares.swap(spare_stock->made);
   }
   // The current test's strings are not needed again: copied into a spare's storage when it
-  // fits (theirs stays in `current` until the next begin_test frees it), else moved into
-  // the record.
+  // fits (theirs stays in `current`, where the next begin_test copies the next test's
+  // strings), else moved into the record.
   auto take = [](std::string& from, std::string* spare, std::string& to) {
     if (spare != nullptr && from.size() <= spare->capacity()) {
       spare->assign(from);
