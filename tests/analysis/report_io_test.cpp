@@ -501,6 +501,13 @@ TEST(WriteFileAtomically, TheReplacedFileIsClosedByTheBackgroundJob) {
   ASSERT_TRUE(memx::write_file_atomically(path, produce("third"), false, &error, &background)) << error;
   EXPECT_EQ(jobs.size(), 1u);
   EXPECT_EQ(deleted_files_open(), before);
+  // The file replaced (swapped out of the path, then its new name removed) is untouched.
+  auto read = [](const std::string& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_EQ(read(dir.path() + "/other"), "second");
+  EXPECT_EQ(read(path), "third");
   // A background that refuses: closed here.
   refuse = true;
   ASSERT_TRUE(memx::write_file_atomically(path, produce("fourth"), false, &error, &background)) << error;
