@@ -186,6 +186,18 @@ bool write_directly(const Target& target, const std::function<bool(const TextSin
   return true;
 }
 
+// Makes a fresh file `<final_path>.tmpXXXXXX` (mkstemp's: mode 0600, never one that was
+// there) and puts its name in `temp`: the descriptor, or -1 (errno set).
+int make_temp_beside(const std::string& final_path, std::string& temp) {
+  std::vector<char> name(final_path.begin(), final_path.end());
+  const std::string_view suffix = ".tmpXXXXXX";
+  name.insert(name.end(), suffix.begin(), suffix.end());
+  name.push_back('\0');
+  const int fd = ::mkstemp(name.data());
+  if (fd >= 0) temp.assign(name.data());
+  return fd;
+}
+
 // Renames `temp` over `final_path` (a regular file or nothing). The file the rename
 // replaces (an earlier report, of this run or the last) is held open across the rename, so
 // that its pages are freed when `background` closes it, not inside the rename. Read-only,
@@ -267,14 +279,10 @@ bool name_unnamed_report_file(int fd, const std::string& path, const Background*
   const std::string& final_path = target.path;
   // A fresh name beside the report (mkstemp's, freed again), linked to the file: linkat
   // never replaces what is there, so a name taken meanwhile fails it (EEXIST).
-  std::vector<char> name(final_path.begin(), final_path.end());
-  const std::string_view suffix = ".tmpXXXXXX";
-  name.insert(name.end(), suffix.begin(), suffix.end());
-  name.push_back('\0');
-  const int placeholder = ::mkstemp(name.data());
+  std::string temp;
+  const int placeholder = make_temp_beside(final_path, temp);
   if (placeholder < 0) return false;
   ::close(placeholder);
-  const std::string temp(name.data());
   ::unlink(temp.c_str());
   const std::string self = fmt::format("/proc/self/fd/{}", fd);
   if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, temp.c_str(), AT_SYMLINK_FOLLOW) != 0) return false;
@@ -337,12 +345,9 @@ bool write_file_atomically(const std::string& path,
   // A regular file or nothing: never rename over anything else (a symlink is followed, so
   // the temporary file is made next to its target).
   const std::string& final_path = target.path;
-  std::string temp = final_path + ".tmpXXXXXX";
-  std::vector<char> name(temp.begin(), temp.end());
-  name.push_back('\0');
-  const int fd = ::mkstemp(name.data());
+  std::string temp;
+  const int fd = make_temp_beside(final_path, temp);
   if (fd < 0) return fail("creating a temporary file", errno);
-  temp.assign(name.data());
   auto abandon = [&](const char* step) {
     const int err = errno;
     ::close(fd);

@@ -1713,23 +1713,31 @@ bool write_tail(const Report& report, Writer& w, const StackTables* tables) {
   return w.flush();
 }
 
+// A large report has each test on one line: half the bytes (a test is mostly indentation
+// and keys), and as many lines as tests for line-oriented tools.
+bool flat_tests(const Report& report) { return report.tests.size() > kFlatTestsAbove; }
+
+// Tests [from, end) on `w`, then what follows them (write_tail).
+bool write_tests_and_tail(const Report& report, Writer& w, std::size_t from) {
+  const bool stacks = report.stacks.depth > 0;
+  const bool flat = flat_tests(report);
+  StackTables tables;
+  for (std::size_t i = from; i < report.tests.size(); ++i) {
+    write_test(w, report.tests[i], report.binary, stacks ? &tables : nullptr, flat);
+    if (!w.end_piece()) return false;
+  }
+  return write_tail(report, w, stacks ? &tables : nullptr);
+}
+
 bool write_report_text(const Report& report, Writer& w, const ParallelOut* parallel = nullptr) {
   write_head(report, w);
   const bool stacks = report.stacks.depth > 0;
-  StackTables tables;
-  // A large report has each test on one line: half the bytes (a test is mostly indentation
-  // and keys), and as many lines as tests for line-oriented tools.
-  const bool flat = report.tests.size() > kFlatTestsAbove;
-  if (parallel != nullptr && flat && !stacks && report.tests.size() >= 2 * kTestsPerBlock) {
+  if (parallel != nullptr && flat_tests(report) && !stacks && report.tests.size() >= 2 * kTestsPerBlock) {
     if (!w.flush() || !write_tests_on_two_threads(report, *parallel)) return false;
     w.has_elements();
-  } else {
-    for (const TestRecord& t : report.tests) {
-      write_test(w, t, report.binary, stacks ? &tables : nullptr, flat);
-      if (!w.end_piece()) return false;
-    }
+    return write_tail(report, w, nullptr);
   }
-  return write_tail(report, w, stacks ? &tables : nullptr);
+  return write_tests_and_tail(report, w, 0);
 }
 
 }  // namespace
@@ -1758,20 +1766,14 @@ void render_flat_tests(const Report& report, std::size_t begin, std::size_t end,
 bool write_json_from(const Report& report, std::size_t from, std::string& head, const TextSink& sink,
                      std::size_t chunk) {
   const bool stacks = report.stacks.depth > 0;
-  const bool flat = report.tests.size() > kFlatTestsAbove;
-  if (from > report.tests.size() || (from > 0 && (stacks || !flat))) return false;
+  if (from > report.tests.size() || (from > 0 && (stacks || !flat_tests(report)))) return false;
   Writer h(head);
   write_head(report, h);
   h.flush();
   std::string buffer;
   buffer.reserve(chunk + 4096);
   Writer w = Writer::in_tests_array(buffer, from == 0, sink, chunk);
-  StackTables tables;
-  for (std::size_t i = from; i < report.tests.size(); ++i) {
-    write_test(w, report.tests[i], report.binary, stacks ? &tables : nullptr, flat);
-    if (!w.end_piece()) return false;
-  }
-  return write_tail(report, w, stacks ? &tables : nullptr);
+  return write_tests_and_tail(report, w, from);
 }
 
 }  // namespace detail

@@ -524,7 +524,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   // A forked child that ends the test (its parent's threads are not in it, its own thread
   // is new) judges nothing: the parent does.
   const bool listed = std::exchange(m.resources_read, false);
-  if (listed && static_cast<long>(::getpid()) == m.owner_pid) {
+  if (listed && !m.forked()) {
     const ResourceIds added = settle_added_resources(m.resources_start, m.resources_end);
     for (const OpenDescriptor& open : added.fds) {
       const int fd = open.number;
@@ -783,8 +783,7 @@ TestOutcome Session::end_test(TestStatus status, const FrameworkShare& share) {
   // last test on judging them all). A judged record ended again (the same name twice in
   // one run) has everything judged again at the next analysis.
   if (!m.judges_each_test() || pos < m.judged) {
-    m.judged = 0;
-    m.prepared_spoilt = true;  // judged again at the end: any record may change
+    m.judged = 0;  // and a record handed over is judged again: analyze() spoils the file
   } else if (m.judged == pos && pos + 1 == m.report.tests.size()) {
     m.analyze();
   }
@@ -835,7 +834,7 @@ bool Session::write_report(std::string* error) {
   Impl& m = *impl_;
   if (m.path.empty() || !m.config.write_report) return true;
   // A forked child (a death test) shares the session's memory but must never write.
-  if (static_cast<long>(::getpid()) != m.owner_pid) return true;
+  if (m.forked()) return true;
   const auto t0 = std::chrono::steady_clock::now();
   std::string err;
   bool ok = false;
@@ -1040,7 +1039,7 @@ void Session::Impl::prepare_block() {
       report.tests.size() < prepared_handed + kPrepareBlock) {
     return;
   }
-  if (static_cast<long>(::getpid()) != owner_pid) {
+  if (forked()) {
     // A forked child: the report thread is its parent's, and the file's mutex may have
     // been held there when the child was made. Nothing of the file is used here.
     prepared_spoilt = true;
@@ -1076,7 +1075,7 @@ void Session::Impl::prepare_block() {
 
 void Session::Impl::settle_prepared() {
   if (!prepared) return;
-  if (static_cast<long>(::getpid()) != owner_pid) {
+  if (forked()) {
     // A forked child: the report thread is its parent's; nothing of the file is used here.
     prepared_spoilt = true;
     return;
@@ -1089,8 +1088,7 @@ bool Session::Impl::write_prepared() {
   settle_prepared();
   std::shared_ptr<detail::PreparedReport> p = std::move(prepared);
   if (!p || prepared_spoilt || p->failed || p->written == 0 || p->written != prepared_handed ||
-      !judges_each_test() || judged != report.tests.size() || !report.measured ||
-      report.iteration_end_live_bytes.size() >= 3 || static_cast<long>(::getpid()) != owner_pid) {
+      !judges_each_test() || judged != report.tests.size() || rejudges_handed() || forked()) {
     return false;
   }
   std::string head;

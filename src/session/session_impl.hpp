@@ -103,8 +103,7 @@ struct Session::Impl {
   /// judged as it ends), and notes what is judged now.
   void analyze() {
     // What judges again records handed to the report thread (prepare_block) changes them.
-    if (prepared_handed > 0 && (judged < prepared_handed || !report.measured ||
-                                report.iteration_end_live_bytes.size() >= 3)) {
+    if (rejudges_handed()) {
       settle_prepared();
       prepared_spoilt = true;
     }
@@ -211,6 +210,15 @@ struct Session::Impl {
   std::shared_ptr<detail::PreparedReport> prepared;
   std::size_t prepared_handed = 0;  // tests [0, prepared_handed) handed to the report thread
   bool prepared_spoilt = false;     // a handed record changed: the file is not used
+  /// Whether the next analysis judges again records already handed over: ones judged as
+  /// they ended are judged again from `judged` on; all of them in a run not measured, and
+  /// from the third iteration's end (analyze_report_from).
+  bool rejudges_handed() const noexcept {
+    return prepared_handed > 0 && (judged < prepared_handed || !report.measured ||
+                                   report.iteration_end_live_bytes.size() >= 3);
+  }
+  /// A forked child (a death test's) of the process that made the session.
+  bool forked() const noexcept { return static_cast<long>(::getpid()) != owner_pid; }
   /// Opens the file, at the run's start, when the run is one to prepare.
   void prepare_report(std::size_t tests_hint);
   /// After a test's end: hands the next block of finished and judged tests to the report
