@@ -55,6 +55,11 @@ struct LeakAssessment {
 /// when there are two or more runs.
 LeakAssessment assess_leak(const std::vector<RunNet>& runs);
 
+/// assess_leak of runs[0, n) into `out`, every field set afresh (`suppressed_by` cleared)
+/// and the texts keeping their storage: a verdict worded without figures (a clean test's)
+/// is copied in without an allocation. The plugins judge each test as it ends.
+void assess_leak_into(const RunNet* runs, std::size_t n, LeakAssessment& out);
+
 /// One test's repetitions, as fed to analyze_leaks.
 struct TestSeries {
   std::string name;          ///< the test's name (for messages only)

@@ -359,6 +359,14 @@ void analyze_report(Report& report);
 /// written meanwhile judge nothing again.
 void analyze_report_from(Report& report, std::size_t judged, const std::vector<Suppression>& suppressions);
 
+/// The first test analyze_report_from(report, judged, ...) judges: `judged`, or 0 when it
+/// judges the whole report again.
+inline std::size_t judged_again_from(const Report& report, std::size_t judged) noexcept {
+  const bool whole = judged > report.tests.size() || !report.measured ||
+                     report.iteration_end_live_bytes.size() >= 3;
+  return whole ? 0 : judged;
+}
+
 /// A budget's `leak=N` against the test's leak verdict, once it has two or more runs: the
 /// blocks it leaks per repetition (0 unless the verdict is leak or suspect) must be N. When
 /// they are and N > 0 the verdict becomes Verdict::expected; when not, the violation

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -51,6 +52,13 @@ std::string growth_text(double bytes, double blocks) {
       whole ? fmt::format("{}", to_int64(blocks)) : fmt::format("{:.1f}", blocks);
   return fmt::format("{} ({} block{})", bytes_text(bytes), count,
                      blocks == 1 || blocks == -1 ? "" : "s");
+}
+
+// `out` = the formatted text, in out's own storage when it fits.
+template <class... T>
+void set_reason(std::string& out, fmt::format_string<T...> format, T&&... args) {
+  out.clear();
+  fmt::format_to(std::back_inserter(out), format, std::forward<T>(args)...);
 }
 
 template <class T>
@@ -105,19 +113,25 @@ std::size_t single_outlier(const std::vector<RunNet>& measured) {
 
 }  // namespace
 
-LeakAssessment assess_leak(const std::vector<RunNet>& runs) {
-  LeakAssessment a;
-  if (runs.empty()) {
+void assess_leak_into(const RunNet* runs, std::size_t n, LeakAssessment& a) {
+  // Every field set afresh; the texts keep their storage (the plain sentences below are
+  // copied in without an allocation).
+  a.verdict = Verdict::unknown;
+  a.confidence = Confidence::low;
+  a.bytes_per_run = 0;
+  a.blocks_per_run = 0;
+  a.suppressed_by.clear();
+  if (n == 0) {
     a.reason = "no runs recorded";
-    return a;
+    return;
   }
-  if (runs.size() == 1) {
-    const RunNet& r = runs.front();
+  if (n == 1) {
+    const RunNet& r = runs[0];
     a.bytes_per_run = static_cast<double>(r.net_bytes);
     a.blocks_per_run = static_cast<double>(r.net_blocks);
     if (grew(r)) {
       a.verdict = Verdict::suspect;
-      a.reason = fmt::format(
+      set_reason(a.reason, 
           "grew {} in its only run; repeat the test at least 3 times to tell a leak from a "
           "cache filled once",
           growth_text(a.bytes_per_run, a.blocks_per_run));
@@ -125,10 +139,10 @@ LeakAssessment assess_leak(const std::vector<RunNet>& runs) {
       a.verdict = Verdict::clean;
       a.reason = "no net growth in its only run";
     }
-    return a;
+    return;
   }
 
-  const std::vector<RunNet> measured(runs.begin() + 1, runs.end());
+  const std::vector<RunNet> measured(runs + 1, runs + n);
   const std::size_t m = measured.size();
   std::int64_t sum_bytes = 0;
   std::int64_t sum_blocks = 0;
@@ -151,21 +165,21 @@ LeakAssessment assess_leak(const std::vector<RunNet>& runs) {
   if (m == 1) {
     if (positive == 1) {
       a.verdict = Verdict::suspect;
-      a.reason = fmt::format(
+      set_reason(a.reason, 
           "grew {} in the only run after warm-up; repeat the test at least 3 times to be sure",
           growth());
     } else {
       a.verdict = Verdict::clean;
       a.reason = "no net growth in the only run after warm-up";
     }
-    return a;
+    return;
   }
 
   const std::size_t outlier = positive == m ? single_outlier(measured) : m;
   if (positive == m && consistent(measured)) {
     a.verdict = Verdict::leak;
     a.confidence = m >= 4 ? Confidence::high : Confidence::medium;
-    a.reason = fmt::format("grows {} in each of {} runs after warm-up", growth(), m);
+    set_reason(a.reason, "grows {} in each of {} runs after warm-up", growth(), m);
   } else if (outlier < m) {
     // Every run grew and all but one by the same amount: the odd one caught another
     // thread's allocation or free in flight. A leak, judged on the others.
@@ -174,7 +188,7 @@ LeakAssessment assess_leak(const std::vector<RunNet>& runs) {
     a.blocks_per_run = static_cast<double>(sum_blocks - odd.net_blocks) / static_cast<double>(m - 1);
     a.verdict = Verdict::leak;
     a.confidence = Confidence::medium;
-    a.reason = fmt::format(
+    set_reason(a.reason, 
         "grows {} in {} of {} runs after warm-up, and {} in the other (another thread's "
         "allocations at that moment?)",
         growth(), m - 1, m, format_bytes(odd.net_bytes));
@@ -182,7 +196,7 @@ LeakAssessment assess_leak(const std::vector<RunNet>& runs) {
     a.verdict = Verdict::suspect;
     if (positive == m) {
       a.confidence = Confidence::medium;
-      a.reason = fmt::format(
+      set_reason(a.reason, 
           "grows in each of {} runs after warm-up, but by varying amounts ({} to {}; {} per run "
           "on average)",
           m, format_bytes(min_bytes), format_bytes(max_bytes), growth());
@@ -196,14 +210,19 @@ LeakAssessment assess_leak(const std::vector<RunNet>& runs) {
     a.verdict = Verdict::clean;
     if (positive == 0) {
       a.confidence = m >= 4 ? Confidence::high : Confidence::medium;
-      a.reason = "no net growth in " + std::to_string(m) + " runs after warm-up";
+      a.reason.assign("no net growth in ").append(std::to_string(m)).append(" runs after warm-up");
     } else {
       a.confidence = Confidence::low;
-      a.reason = fmt::format(
+      set_reason(a.reason, 
           "{} of {} runs after warm-up grew, but the others shrank as much (net {} over all runs)",
           positive, m, format_bytes(sum_bytes));
     }
   }
+}
+
+LeakAssessment assess_leak(const std::vector<RunNet>& runs) {
+  LeakAssessment a;
+  assess_leak_into(runs.data(), runs.size(), a);
   return a;
 }
 
@@ -349,14 +368,14 @@ std::vector<LeakAssessment> analyze_leaks(
     if (partner[i] != kNone) {
       const std::size_t j = partner[i];
       a.confidence = Confidence::medium;
-      a.reason = fmt::format(
+      set_reason(a.reason, 
           "grows {} per run but the whole iteration {}: likely handed to {} test ({} shrinks {} "
           "per run)",
           bytes_text(b), whole, j > i ? "a later" : "an earlier", tests[j].name,
           bytes_text(-out[j].bytes_per_run));
     } else {
       a.confidence = Confidence::low;
-      a.reason = fmt::format(
+      set_reason(a.reason, 
           "grows {} per run but the whole iteration {}: likely handed to a later test or freed "
           "between tests",
           bytes_text(b), whole);

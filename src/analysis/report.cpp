@@ -169,23 +169,23 @@ void check_budget_of(TestRecord& t) {
 /// controls, each test's use of `list` (the report's suppressions parsed) added to the
 /// counts.
 void judge_alone_from(Report& report, std::size_t from, const std::vector<Suppression>& list) {
-  std::vector<RunNet> nets;
+  // The runs' net figures: on the stack for a test of up to kOnStack runs (the plugins
+  // judge each test as it ends, most with one run: no allocation here).
+  constexpr std::size_t kOnStack = 8;
+  RunNet on_stack[kOnStack];
+  std::vector<RunNet> more;
   for (std::size_t i = from; i < report.tests.size(); ++i) {
     TestRecord& t = report.tests[i];
     check_budget_of(t);
-    nets.clear();
-    for (const RunRecord& r : t.runs) nets.push_back(RunNet{r.net_bytes, r.net_blocks});
-    // The record's own storage for the reason is kept: a session makes a large run's
-    // records ahead with room for it (its first touch is then not on the test thread).
-    LeakAssessment a = assess_leak(nets);
-    if (t.leak.reason.capacity() >= a.reason.size()) {  // no allocation: the text is copied in
-      std::string reason = std::move(t.leak.reason);
-      reason.assign(a.reason);
-      t.leak = std::move(a);
-      t.leak.reason = std::move(reason);
-    } else {
-      t.leak = std::move(a);
+    RunNet* nets = on_stack;
+    if (t.runs.size() > kOnStack) {
+      more.resize(t.runs.size());
+      nets = more.data();
     }
+    for (std::size_t k = 0; k < t.runs.size(); ++k) nets[k] = RunNet{t.runs[k].net_bytes, t.runs[k].net_blocks};
+    // Into the record's own texts: a session makes a large run's records ahead with room
+    // for the reason (its first touch is then not on the test thread).
+    assess_leak_into(nets, t.runs.size(), t.leak);
     refine_leak_by_sites(t, report.stacks);
     apply_controls(report, t, list);
   }
@@ -194,12 +194,12 @@ void judge_alone_from(Report& report, std::size_t from, const std::vector<Suppre
 }  // namespace
 
 void analyze_report_from(Report& report, std::size_t judged, const std::vector<Suppression>& suppressions) {
-  if (judged == 0 || judged > report.tests.size() || !report.measured ||
-      report.iteration_end_live_bytes.size() >= 3) {
+  const std::size_t from = judged_again_from(report, judged);
+  if (from == 0) {
     analyze_report(report);
     return;
   }
-  judge_alone_from(report, judged, suppressions);
+  judge_alone_from(report, from, suppressions);
 }
 
 void analyze_report(Report& report) {

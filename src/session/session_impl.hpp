@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <chrono>
 #include <condition_variable>
@@ -12,6 +13,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "memx/resources.hpp"
@@ -107,9 +109,26 @@ struct Session::Impl {
       settle_prepared();
       prepared_spoilt = true;
     }
+    if (judged_again_from(report, judged) < tally.tallied) tally = SummaryTally{};
     analyze_report_from(report, judged, config.options.suppressions);
     judged = judges_each_test() ? report.tests.size() : 0;
   }
+
+  /// The summary's look at each judged test (summary.cpp): which of its lists the test is
+  /// in. Kept as the tests are judged at their ends, while their records are in the cache
+  /// (a pass over 100,000 records after the last test took 5 ms): summary() then looks
+  /// only at the tests after `tallied`.
+  struct SummaryTally {
+    std::vector<std::size_t> budget_broken, warned, leaks, warned_leaks, suppressed, resources;
+    std::vector<std::pair<std::int64_t, std::size_t>> by_peak;  // (peak, test), highest first
+    std::size_t suspects = 0, expected = 0;
+    std::size_t tallied = 0;  // tests [0, tallied) are in
+  };
+  /// For tests [0, tally.tallied), all judged and final (tallied <= judged): reset when an
+  /// analysis judges any of them again.
+  SummaryTally tally;
+  /// Adds test `i` (the next after out.tallied) to `out`.
+  void tally_test(SummaryTally& out, std::size_t i) const;
   bool dirty = false;
   bool write_error_shown = false;
   bool written = false;        // a report of this run is at `path`
@@ -214,8 +233,7 @@ struct Session::Impl {
   /// they ended are judged again from `judged` on; all of them in a run not measured, and
   /// from the third iteration's end (analyze_report_from).
   bool rejudges_handed() const noexcept {
-    return prepared_handed > 0 && (judged < prepared_handed || !report.measured ||
-                                   report.iteration_end_live_bytes.size() >= 3);
+    return prepared_handed > 0 && judged_again_from(report, judged) < prepared_handed;
   }
   /// A forked child (a death test's) of the process that made the session.
   bool forked() const noexcept { return static_cast<long>(::getpid()) != owner_pid; }

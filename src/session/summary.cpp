@@ -43,6 +43,38 @@ std::string plural(std::size_t n, const char* one, const char* many) {
 
 }  // namespace
 
+void Session::Impl::tally_test(SummaryTally& out, std::size_t i) const {
+  const TestRecord& t = report.tests[i];
+  bool enforced = bad_budget.count(t.name) != 0;
+  bool any = enforced || over_budget.count(t.name) != 0;
+  for (const ViolationRecord& v : t.violations) {
+    any = true;
+    enforced = enforced || v.enforced;
+  }
+  const bool warn = config.options.warn_only || (t.budget && t.budget->warn.value_or(false));
+  if (any && (enforced || (t.violations.empty() && !warn))) {
+    out.budget_broken.push_back(i);
+  } else if (any) {
+    out.warned.push_back(i);
+  }
+  if (t.leak.reported_leak()) (warn ? out.warned_leaks : out.leaks).push_back(i);
+  if (t.leak.verdict == Verdict::leak && !t.leak.suppressed_by.empty()) out.suppressed.push_back(i);
+  if (t.leak.verdict == Verdict::suspect) ++out.suspects;
+  if (t.leak.verdict == Verdict::expected) ++out.expected;
+  // The kTopPeaks highest, equal peaks in the run's order: a test enters only above the
+  // lowest kept (no list of every test with a peak).
+  const std::int64_t peak = max_peak(t);
+  auto& top = out.by_peak;
+  if (peak > 0 && (top.size() < kTopPeaks || peak > top.back().first)) {
+    const auto at = std::upper_bound(top.begin(), top.end(), peak,
+                                     [](std::int64_t p, const std::pair<std::int64_t, std::size_t>& k) { return p > k.first; });
+    top.insert(at, {peak, i});
+    if (top.size() > kTopPeaks) top.pop_back();
+  }
+  if (left_resources(t)) out.resources.push_back(i);
+  out.tallied = i + 1;
+}
+
 std::string Session::summary(bool color) const {
   Uncounted guard;
   const Impl& m = *impl_;
@@ -66,38 +98,22 @@ std::string Session::summary(bool color) const {
     return out;
   }
 
-  std::vector<const TestRecord*> budget_broken, warned, leaks, warned_leaks, suppressed, by_peak;
-  std::vector<const TestRecord*> resources;  // left descriptors or threads behind
-  std::size_t suspects = 0, expected = 0;
-  by_peak.reserve(kTopPeaks + 1);
-  for (const TestRecord& t : m.report.tests) {
-    bool enforced = m.bad_budget.count(t.name) != 0;
-    bool any = enforced || m.over_budget.count(t.name) != 0;
-    for (const ViolationRecord& v : t.violations) {
-      any = true;
-      enforced = enforced || v.enforced;
-    }
-    const bool warn = m.config.options.warn_only || (t.budget && t.budget->warn.value_or(false));
-    if (any && (enforced || (t.violations.empty() && !warn))) {
-      budget_broken.push_back(&t);
-    } else if (any) {
-      warned.push_back(&t);
-    }
-    if (t.leak.reported_leak()) (warn ? warned_leaks : leaks).push_back(&t);
-    if (t.leak.verdict == Verdict::leak && !t.leak.suppressed_by.empty()) suppressed.push_back(&t);
-    if (t.leak.verdict == Verdict::suspect) ++suspects;
-    if (t.leak.verdict == Verdict::expected) ++expected;
-    // The kTopPeaks highest, equal peaks in the run's order, kept as the pass goes: a
-    // test enters only above the lowest kept (no list of every test with a peak).
-    const std::int64_t peak = max_peak(t);
-    if (peak > 0 && (by_peak.size() < kTopPeaks || peak > max_peak(*by_peak.back()))) {
-      auto at = std::upper_bound(by_peak.begin(), by_peak.end(), peak,
-                                 [](std::int64_t p, const TestRecord* k) { return p > max_peak(*k); });
-      by_peak.insert(at, &t);
-      if (by_peak.size() > kTopPeaks) by_peak.pop_back();
-    }
-    if (left_resources(t)) resources.push_back(&t);
-  }
+  // The lists as the tests' ends left them (each judged test is tallied there), and the
+  // tests not tallied yet.
+  Impl::SummaryTally tally = m.tally.tallied <= m.judged ? m.tally : Impl::SummaryTally{};
+  for (std::size_t i = tally.tallied; i < m.report.tests.size(); ++i) m.tally_test(tally, i);
+  const auto records = [&m](const std::vector<std::size_t>& at) {
+    std::vector<const TestRecord*> out;
+    out.reserve(at.size());
+    for (std::size_t i : at) out.push_back(&m.report.tests[i]);
+    return out;
+  };
+  const std::vector<const TestRecord*> budget_broken = records(tally.budget_broken), warned = records(tally.warned),
+                                       leaks = records(tally.leaks), warned_leaks = records(tally.warned_leaks),
+                                       suppressed = records(tally.suppressed), resources = records(tally.resources);
+  std::vector<const TestRecord*> by_peak;
+  for (const auto& [peak, i] : tally.by_peak) by_peak.push_back(&m.report.tests[i]);
+  const std::size_t suspects = tally.suspects, expected = tally.expected;
 
   // Suppressions, as LeakSanitizer prints them: the ones used with their counts, and the
   // unused ones (stale lines of the file).
