@@ -1,6 +1,6 @@
 // Faulting in an array's pages ahead of its fill: one madvise(MADV_POPULATE_WRITE) per
 // 16 pages instead of a page fault per page, and (with another thread to hand work to) the
-// first access to each page made on that thread.
+// faulting in and the first access to each page made on that thread.
 #pragma once
 
 #include <sys/mman.h>
@@ -18,27 +18,32 @@
 
 namespace memx::detail {
 
-/// The steps of an array's storage handed to another thread to be read (populate_ahead
-/// with a `run`): step k is [base + k * kPopulateStep, ...), each claimed by one thread:
-/// the other thread (it reads the step's pages) or the array's own (it needs the step now
-/// and does not wait for a read that has not started: it writes there itself).
+/// The steps of an array's storage handed to another thread to be faulted in and read
+/// (populate_ahead with a `run`): step k is [base + k * kPopulateStep, ...), each claimed
+/// by one thread: the other thread (it faults the step in and reads its pages) or the
+/// array's own (it needs the step now and does not wait for work that has not started: it
+/// writes there itself, its pages faulting in one at a time).
 struct PopulateSteps {
-  enum : unsigned char { kFree = 0, kClaimed = 1, kDone = 2 };
+  // kDone: faulted in and read there; kSkipped: claimed by the array's thread first (or
+  // refused there), nothing done there.
+  enum : unsigned char { kFree = 0, kClaimed = 1, kDone = 2, kSkipped = 3 };
+  static constexpr bool finished(unsigned char s) noexcept { return s == kDone || s == kSkipped; }
   const char* base = nullptr;
   const char* end = nullptr;  // the last step ends here (it may be shorter)
   std::size_t count = 0;
   std::unique_ptr<std::atomic<unsigned char>[]> state;
+  std::atomic<bool> refused{false};  // the kernel refused MADV_POPULATE_WRITE there
 };
 
 /// How far an array reserved ahead and filled one element at a time has had its pages
 /// faulted in.
 struct Populated {
   const char* data = nullptr;  // the array's storage when `end` was set
-  const char* end = nullptr;   // the pages below are faulted in (page-aligned)
+  const char* end = nullptr;   // the pages below are faulted in, or are steps to be (page-aligned)
   bool off = false;            // the kernel cannot (MADV_POPULATE_WRITE is Linux 5.14's)
-  // Steps faulted in for another thread to read (populate_ahead with a `run`): the first
-  // `faulted` of `steps`, of which the first `handed` were handed to it (the others wait
-  // for a whole batch). By process `pid`: a forked child has no such thread and never
+  // Steps to be faulted in and read on another thread (populate_ahead with a `run`): the
+  // first `faulted` of `steps`, of which the first `handed` were handed to it (the others
+  // wait for a whole batch). By process `pid`: a forked child has no such thread and never
   // waits for one.
   std::shared_ptr<PopulateSteps> steps;
   std::size_t faulted = 0;
@@ -47,19 +52,20 @@ struct Populated {
   long pid = 0;
 };
 
-/// Makes sure nothing reads steps [first, last] of `p` (up to the steps faulted in) any
-/// more: a step not started there (or not handed yet) is claimed here and never read there,
-/// one being read there is waited for (at most 16 pages' reads).
+/// Makes sure nothing works on steps [first, last] of `p` (up to the steps due) any more: a
+/// step not started there (or not handed yet) is claimed here and never touched there, one
+/// under way there is waited for (one madvise of 16 pages and their reads).
 inline void claim_steps(Populated& p, std::size_t first, std::size_t last) noexcept {
   // Steps below `claimed` are known to be done: no atomic operation on their state (an
   // exchange per test on a line the other thread writes cost 100 ns a test).
   for (std::size_t k = std::max(first, p.claimed); k <= last && k < p.faulted; ++k) {
     std::atomic<unsigned char>& st = p.steps->state[k];
     unsigned char seen = PopulateSteps::kFree;
-    if (!st.compare_exchange_strong(seen, PopulateSteps::kDone, std::memory_order_acquire) &&
-        seen != PopulateSteps::kDone && static_cast<long>(::getpid()) == p.pid) {
-      // Being read there (in a forked child nothing reads): at most 16 pages' reads.
-      while (st.load(std::memory_order_acquire) != PopulateSteps::kDone) ::sched_yield();
+    if (!st.compare_exchange_strong(seen, PopulateSteps::kSkipped, std::memory_order_acquire) &&
+        seen == PopulateSteps::kClaimed && static_cast<long>(::getpid()) == p.pid) {
+      // Being faulted in and read there (in a forked child nothing is): one madvise of
+      // 16 pages and their reads.
+      while (st.load(std::memory_order_acquire) == PopulateSteps::kClaimed) ::sched_yield();
     }
     if (k == p.claimed) ++p.claimed;
   }
@@ -72,8 +78,8 @@ inline void settle(Populated& p) noexcept { claim_steps(p, 0, SIZE_MAX); }
 /// The populate step: 64 KiB (16 pages of 4 KiB).
 inline constexpr std::size_t kPopulateStep = 64 * 1024;
 
-/// Steps handed to the reading thread at a time (populate_ahead with a `run`): each handing
-/// wakes that thread, and a wake-up costs the waking thread 30-35 µs on a PVM guest (a
+/// Steps handed to the other thread at a time (populate_ahead with a `run`): each handing
+/// may wake that thread, and a wake-up costs the waking thread 15-35 µs on a PVM guest (a
 /// hypercall for the other vCPU): one per step was 25 ms of a run of 100,000 trivial tests.
 inline constexpr std::size_t kReadBatch = 4;
 
@@ -91,18 +97,21 @@ constexpr bool worth_populating(std::size_t bytes) noexcept { return bytes >= 4 
 /// be another block's). An array under 4 steps is left alone, as is every array once the
 /// kernel refused.
 ///
-/// With `run` (may be null), the first access to each page faulted in is moved to another thread:
-/// under a paravirtualised hypervisor (this project's CI and benchmark VMs: PVM) the first
-/// access from user space to a page the kernel has populated still costs 5-6 µs (the
-/// hypervisor's own page table is filled then; measured: 5.2-6.5 µs a page), and any thread
-/// of the process pays it for all. The faulting in itself stays here, between two tests,
-/// a step at a time as without `run` (the process's RSS grows by the same steps), then
-/// kReadBatch + 1 steps ahead of the next element; the steps are handed to `run` (the
-/// report thread) kReadBatch at a time, to be read there. The array's next element is
-/// written only where no read is under way: a step that thread has not started yet (it is
-/// busy, or not scheduled), or not handed yet, is claimed here and never read there. When
-/// `run` refuses, nothing is read. The caller settles `p` before the storage moves or is
-/// freed.
+/// With `run` (may be null), the faulting in and the first access to each page are moved
+/// to another thread (the report thread), kReadBatch + 1 steps ahead of the next element,
+/// the steps handed kReadBatch at a time. On this project's CI and benchmark VMs (PVM, a
+/// paravirtualised hypervisor) each madvise ends in a TLB flush whose IPI to the other vCPU
+/// the caller waits for (690 of them, about 15 ms, in a run of 100,000 trivial tests when
+/// the test thread made them), and the first access from user space to a page the kernel
+/// has populated still costs 5-6 µs (the hypervisor's own page table is filled then;
+/// measured: 5.2-6.5 µs a page), whichever thread of the process makes it. The process's
+/// RSS grows by the same steps as without `run`, now while a test may run: a test's RSS
+/// figures start from the sampler's latest reading, so a step shows in the test running at
+/// the sampler's next reading, as the record spares made there do (session_impl.hpp). The
+/// array's next element is written only where no work is under way: a step that thread has
+/// not started yet (it is busy, or not scheduled), or not handed yet, is claimed here and
+/// left to fault in as it is written. When `run` refuses, nothing is done there. The caller
+/// settles `p` before the storage moves or is freed.
 template <class T>
 void populate_ahead(const std::vector<T>& v, Populated& p,
                     const std::function<bool(std::function<void()>)>* run = nullptr) {
@@ -132,16 +141,23 @@ void populate_ahead(const std::vector<T>& v, Populated& p,
       p.pid = static_cast<long>(::getpid());
     }
   }
-  // With a reader, a batch and a step ahead of the next element: a batch is handed when
-  // its last step is faulted in, so that its reads are done before the fill reaches it.
-  const std::size_t lead = p.steps ? (kReadBatch + 1) * kPopulateStep : 0;
+  if (p.steps && p.steps->refused.load(std::memory_order_relaxed)) {
+    settle(p);
+    p.off = true;  // an older kernel (EINVAL): the pages fault in one at a time, as before
+    return;
+  }
+  // With a worker, a batch and a step ahead of the next element: a batch is handed when its
+  // last step is due, so that its work is done before the fill reaches it.
+  const std::size_t lead = p.steps ? 2 * kReadBatch * kPopulateStep : 0;
   if (used + sizeof(T) + lead > p.end && p.end < limit) {
     const std::size_t n = std::min<std::size_t>(kPopulateStep, static_cast<std::size_t>(limit - p.end));
-    char* const from = const_cast<char*>(p.end);
-    if (::madvise(from, n, MADV_POPULATE_WRITE) != 0) {
-      settle(p);
-      p.off = true;  // an older kernel (EINVAL): the pages fault in one at a time, as before
-      return;
+    if (!p.steps || p.faulted >= p.steps->count) {
+      char* const from = const_cast<char*>(p.end);
+      if (::madvise(from, n, MADV_POPULATE_WRITE) != 0) {
+        settle(p);
+        p.off = true;  // an older kernel (EINVAL): the pages fault in one at a time, as before
+        return;
+      }
     }
     p.end += n;
     if (p.steps && p.faulted < p.steps->count) {
@@ -150,29 +166,36 @@ void populate_ahead(const std::vector<T>& v, Populated& p,
         const std::shared_ptr<PopulateSteps> steps = p.steps;
         const std::size_t first = p.handed, last = p.faulted;  // [first, last)
         p.handed = last;
-        auto read = [steps, first, last] {
+        auto work = [steps, first, last] {
           for (std::size_t k = first; k < last; ++k) {
             std::atomic<unsigned char>& st = steps->state[k];
             unsigned char seen = PopulateSteps::kFree;
             if (!st.compare_exchange_strong(seen, PopulateSteps::kClaimed, std::memory_order_acquire)) {
-              continue;  // the array's thread needed it first (or it was settled): not read
+              continue;  // the array's thread needed it first (or it was settled): not done
             }
-            // Read, never written: the array's thread writes here only once the step is done.
-            const char* const begin = steps->base + k * kPopulateStep;
-            const char* const to = std::min(begin + kPopulateStep, steps->end);
+            // Faulted in and read, never written: the array's thread writes here only once
+            // the step is done.
+            char* const begin = const_cast<char*>(steps->base) + k * kPopulateStep;
+            const char* const to = std::min<const char*>(begin + kPopulateStep, steps->end);
+            if (steps->refused.load(std::memory_order_relaxed) ||
+                ::madvise(begin, static_cast<std::size_t>(to - begin), MADV_POPULATE_WRITE) != 0) {
+              steps->refused.store(true, std::memory_order_relaxed);
+              st.store(PopulateSteps::kSkipped, std::memory_order_release);
+              continue;
+            }
             for (const char* a = begin; a < to; a += page) (void)*static_cast<volatile const char*>(a);
             st.store(PopulateSteps::kDone, std::memory_order_release);
           }
         };
-        if (!(*run)(read)) {
+        if (!(*run)(work)) {
           for (std::size_t k = first; k < last; ++k) {
-            steps->state[k].store(PopulateSteps::kDone, std::memory_order_relaxed);
+            steps->state[k].store(PopulateSteps::kSkipped, std::memory_order_relaxed);
           }
         }
       }
     }
   }
-  // The next element's steps: no read under way there when it is written.
+  // The next element's steps: no work under way there when it is written.
   if (p.steps && used + sizeof(T) > p.steps->base) {
     const auto step_of = [&](const char* a) {
       return static_cast<std::size_t>(a - p.steps->base) / kPopulateStep;

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <condition_variable>
@@ -122,6 +123,12 @@ class Reader {
   bool refuse = false;  // set before the steps it is to refuse, under no lock: one thread
   std::size_t handed = 0;
 
+  /// Waits until every job handed so far has run.
+  void drain() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    idle_.wait(lock, [this] { return jobs_.empty() && !busy_; });
+  }
+
  private:
   void loop() {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -130,14 +137,19 @@ class Reader {
       if (jobs_.empty()) return;
       std::function<void()> job = std::move(jobs_.front());
       jobs_.pop_front();
+      busy_ = true;
       lock.unlock();
       std::this_thread::sleep_for(std::chrono::microseconds(50));  // lag behind the fill
       job();
       lock.lock();
+      busy_ = false;
+      idle_.notify_all();
     }
   }
   std::mutex mutex_;
   std::condition_variable work_;
+  std::condition_variable idle_;
+  bool busy_ = false;
   std::deque<std::function<void()>> jobs_;
   bool stop_ = false;
   std::thread thread_;
@@ -145,10 +157,11 @@ class Reader {
 
 }  // namespace
 
-// With another thread: each step is faulted in here, a batch and a step ahead, and read
-// there, a batch of steps per job; the next element is never written where a read is
-// under way (the reader lags on purpose, so that some steps are claimed here first; the
-// ThreadSanitizer stage of CI runs this test), and no element changes.
+// With another thread: each step is faulted in and read there, a batch of steps per job,
+// handed two batches ahead of the fill; the next element is never written where that work
+// is under way (the reader lags on purpose, so that some steps are claimed here first; the
+// ThreadSanitizer stage of CI runs this test), a step done there is resident, and no
+// element changes.
 TEST(PopulateAhead, StepsAreReadOnAnotherThreadBeforeTheFillReachesThem) {
   for (const bool refuse : {false, true}) {
     Reader reader;
@@ -157,6 +170,9 @@ TEST(PopulateAhead, StepsAreReadOnAnotherThreadBeforeTheFillReachesThem) {
     memx::detail::Populated p;
     for (std::size_t i = 0; i < 10000; ++i) {
       if (refuse && i == 5000) reader.refuse = true;  // exit has begun: read here from now on
+      // Now and then the fill waits for the jobs handed so far: the steps ahead of it are
+      // then done there (the reader lags, and the fill may overtake it at other times).
+      if (i % 1000 == 999) reader.drain();
       v.push_back(record(i));
       memx::detail::populate_ahead(v, p, &reader.run);
       if (p.off) GTEST_SKIP() << "the kernel has no MADV_POPULATE_WRITE";
@@ -165,8 +181,8 @@ TEST(PopulateAhead, StepsAreReadOnAnotherThreadBeforeTheFillReachesThem) {
           reinterpret_cast<std::uintptr_t>(v.data() + v.capacity()) & ~(page() - 1));
       ASSERT_LE(p.end, limit);
       if (used + sizeof(Record) <= limit) {
-        ASSERT_TRUE(resident(used, used + sizeof(Record))) << "at element " << i;
-        // The next element's steps are done: read there, or claimed here (never both).
+        // The next element's steps are finished: done there, or claimed here (never both);
+        // one done there is resident.
         ASSERT_TRUE(p.steps != nullptr);
         const auto step_of = [&](const char* a) {
           return static_cast<std::size_t>(a - p.steps->base) / memx::detail::kPopulateStep;
@@ -174,9 +190,14 @@ TEST(PopulateAhead, StepsAreReadOnAnotherThreadBeforeTheFillReachesThem) {
         if (used + sizeof(Record) > p.steps->base) {
           for (std::size_t k = used > p.steps->base ? step_of(used) : 0;
                k <= step_of(used + sizeof(Record) - 1) && k < p.faulted; ++k) {
-            ASSERT_EQ(p.steps->state[k].load(std::memory_order_acquire),
-                      memx::detail::PopulateSteps::kDone)
-                << "no read under way where element " << i + 1 << " is written";
+            const unsigned char st = p.steps->state[k].load(std::memory_order_acquire);
+            ASSERT_TRUE(memx::detail::PopulateSteps::finished(st))
+                << "no work under way where element " << i + 1 << " is written";
+            if (st == memx::detail::PopulateSteps::kDone) {
+              const char* const begin = p.steps->base + k * memx::detail::kPopulateStep;
+              ASSERT_TRUE(resident(begin, std::min(begin + memx::detail::kPopulateStep, limit)))
+                  << "step " << k << ", done there";
+            }
           }
         }
       }
@@ -190,18 +211,24 @@ TEST(PopulateAhead, StepsAreReadOnAnotherThreadBeforeTheFillReachesThem) {
         if (next < p.faulted) ASSERT_GT(p.claimed, next) << "at element " << i;
       }
       for (std::size_t k = 0; k < p.claimed; ++k) {
-        ASSERT_EQ(p.steps->state[k].load(std::memory_order_acquire), memx::detail::PopulateSteps::kDone);
+        ASSERT_TRUE(memx::detail::PopulateSteps::finished(p.steps->state[k].load(std::memory_order_acquire)));
         ASSERT_LE(p.steps->base + k * memx::detail::kPopulateStep, used + sizeof(Record));
       }
-      // At most a batch and two steps ahead of the fill (plus the page it stands in), and
-      // every step faulted in but the latest batch's handed.
-      ASSERT_LE(p.end, used + sizeof(Record) + (memx::detail::kReadBatch + 2) * memx::detail::kPopulateStep + page());
+      // At most two batches and a step ahead of the fill (plus the page it stands in), and
+      // every step due but the latest batch's handed.
+      ASSERT_LE(p.end, used + sizeof(Record) + (2 * memx::detail::kReadBatch + 1) * memx::detail::kPopulateStep + page());
       ASSERT_LT(p.faulted - p.handed, memx::detail::kReadBatch);
     }
     memx::detail::settle(p);
+    std::size_t done_there = 0;
     for (std::size_t k = 0; k < p.faulted; ++k) {
-      EXPECT_EQ(p.steps->state[k].load(), memx::detail::PopulateSteps::kDone) << "step " << k;
+      const unsigned char st = p.steps->state[k].load();
+      EXPECT_TRUE(memx::detail::PopulateSteps::finished(st)) << "step " << k;
+      done_there += st == memx::detail::PopulateSteps::kDone ? 1 : 0;
     }
+    // At each wait for the reader, the steps handed and not reached yet are done there:
+    // a step or more at each of the 5 waits before the refusals.
+    EXPECT_GE(done_there, 5u);
     // 4.3 MB in 64 KiB steps: 66, all handed, 4 at a time (one wake-up of the reader per
     // batch): 17 batches, of which about half before the refusals.
     EXPECT_EQ(p.faulted, 66u);
