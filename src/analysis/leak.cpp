@@ -131,7 +131,7 @@ void assess_leak_into(const RunNet* runs, std::size_t n, LeakAssessment& a) {
     a.blocks_per_run = static_cast<double>(r.net_blocks);
     if (grew(r)) {
       a.verdict = Verdict::suspect;
-      set_reason(a.reason, 
+      set_reason(a.reason,
           "grew {} in its only run; repeat the test at least 3 times to tell a leak from a "
           "cache filled once",
           growth_text(a.bytes_per_run, a.blocks_per_run));
@@ -165,7 +165,7 @@ void assess_leak_into(const RunNet* runs, std::size_t n, LeakAssessment& a) {
   if (m == 1) {
     if (positive == 1) {
       a.verdict = Verdict::suspect;
-      set_reason(a.reason, 
+      set_reason(a.reason,
           "grew {} in the only run after warm-up; repeat the test at least 3 times to be sure",
           growth());
     } else {
@@ -188,7 +188,7 @@ void assess_leak_into(const RunNet* runs, std::size_t n, LeakAssessment& a) {
     a.blocks_per_run = static_cast<double>(sum_blocks - odd.net_blocks) / static_cast<double>(m - 1);
     a.verdict = Verdict::leak;
     a.confidence = Confidence::medium;
-    set_reason(a.reason, 
+    set_reason(a.reason,
         "grows {} in {} of {} runs after warm-up, and {} in the other (another thread's "
         "allocations at that moment?)",
         growth(), m - 1, m, format_bytes(odd.net_bytes));
@@ -196,7 +196,7 @@ void assess_leak_into(const RunNet* runs, std::size_t n, LeakAssessment& a) {
     a.verdict = Verdict::suspect;
     if (positive == m) {
       a.confidence = Confidence::medium;
-      set_reason(a.reason, 
+      set_reason(a.reason,
           "grows in each of {} runs after warm-up, but by varying amounts ({} to {}; {} per run "
           "on average)",
           m, format_bytes(min_bytes), format_bytes(max_bytes), growth());
@@ -213,7 +213,7 @@ void assess_leak_into(const RunNet* runs, std::size_t n, LeakAssessment& a) {
       a.reason.assign("no net growth in ").append(std::to_string(m)).append(" runs after warm-up");
     } else {
       a.confidence = Confidence::low;
-      set_reason(a.reason, 
+      set_reason(a.reason,
           "{} of {} runs after warm-up grew, but the others shrank as much (net {} over all runs)",
           positive, m, format_bytes(sum_bytes));
     }
@@ -368,14 +368,14 @@ std::vector<LeakAssessment> analyze_leaks(
     if (partner[i] != kNone) {
       const std::size_t j = partner[i];
       a.confidence = Confidence::medium;
-      set_reason(a.reason, 
+      set_reason(a.reason,
           "grows {} per run but the whole iteration {}: likely handed to {} test ({} shrinks {} "
           "per run)",
           bytes_text(b), whole, j > i ? "a later" : "an earlier", tests[j].name,
           bytes_text(-out[j].bytes_per_run));
     } else {
       a.confidence = Confidence::low;
-      set_reason(a.reason, 
+      set_reason(a.reason,
           "grows {} per run but the whole iteration {}: likely handed to a later test or freed "
           "between tests",
           bytes_text(b), whole);

@@ -146,21 +146,20 @@ void populate_ahead(const std::vector<T>& v, Populated& p,
     p.off = true;  // an older kernel (EINVAL): the pages fault in one at a time, as before
     return;
   }
-  // With a worker, a batch and a step ahead of the next element: a batch is handed when its
-  // last step is due, so that its work is done before the fill reaches it.
+  // With a worker, two batches ahead of the next element: a batch is handed when its last
+  // step is due, so that its work is done before the fill reaches it.
   const std::size_t lead = p.steps ? 2 * kReadBatch * kPopulateStep : 0;
   if (used + sizeof(T) + lead > p.end && p.end < limit) {
     const std::size_t n = std::min<std::size_t>(kPopulateStep, static_cast<std::size_t>(limit - p.end));
-    if (!p.steps || p.faulted >= p.steps->count) {
+    if (!p.steps) {
       char* const from = const_cast<char*>(p.end);
       if (::madvise(from, n, MADV_POPULATE_WRITE) != 0) {
-        settle(p);
         p.off = true;  // an older kernel (EINVAL): the pages fault in one at a time, as before
         return;
       }
     }
     p.end += n;
-    if (p.steps && p.faulted < p.steps->count) {
+    if (p.steps) {  // its steps span [p.end, limit) as it was made: this is step p.faulted
       ++p.faulted;
       if (p.faulted - p.handed == kReadBatch || p.faulted == p.steps->count) {
         const std::shared_ptr<PopulateSteps> steps = p.steps;
