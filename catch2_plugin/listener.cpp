@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -38,6 +39,7 @@
 
 #if defined(MEMX_CATCH2_V3)
 #include <catch2/catch_section_info.hpp>
+#include <catch2/catch_test_spec.hpp>
 #include <catch2/catch_test_case_info.hpp>
 #include <catch2/catch_version_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
@@ -92,12 +94,13 @@ void print_summary(Runtime& rt) {
   std::fflush(stdout);
 }
 
-/// Call under memx::Uncounted.
-CaseInfo case_info(const Catch::TestCaseInfo& info) {
-  CaseInfo c;
-  c.name = info.name;
-  c.file = info.lineInfo.file;
+/// The test case's description, in the runtime's scratch storage. Call under memx::Uncounted.
+const CaseInfo& case_info(const Catch::TestCaseInfo& info) {
+  CaseInfo& c = Runtime::get().scratch_case();
+  c.name.assign(info.name.data(), info.name.size());
+  c.file.assign(info.lineInfo.file);
   c.line = static_cast<int>(info.lineInfo.line);
+  c.budget_tags.clear();
   for (const auto& tag : info.tags) {
 #if CATCH_VERSION_MAJOR >= 3
     const std::string_view t(tag.original.data(), tag.original.size());
@@ -137,6 +140,29 @@ void add_failures(const std::vector<std::string>& failures, const Catch::SourceL
     }
 #endif
   }
+}
+
+/// How many test cases the run selected, as Catch2's filterTests counts them (the unhidden
+/// ones without a test spec, the matching ones with one), over its sharding in Catch2 3: a
+/// hint only (room made and the report written ahead in large runs, as GoogleTest's
+/// test_to_run_count does). One pass over the list, as Catch2 makes once more right after.
+std::size_t selected_test_cases(Catch::IConfig const& config) {
+  Uncounted guard;  // the spec's matching may lower-case names: never the tests' share
+  const Catch::TestSpec& spec = config.testSpec();
+  const bool filters = spec.hasFilters();
+  std::size_t n = 0;
+  for (const auto& test_case : Catch::getAllTestCasesSorted(config)) {
+#if CATCH_VERSION_MAJOR >= 3
+    const Catch::TestCaseInfo& info = test_case.getTestCaseInfo();
+    if (filters ? spec.matches(info) && Catch::isThrowSafe(test_case, config) : !info.isHidden()) ++n;
+#else
+    if (filters ? Catch::matchTest(test_case, spec, config) : !test_case.isHidden()) ++n;
+#endif
+  }
+#if CATCH_VERSION_MAJOR >= 3
+  if (config.shardCount() > 1) n = n / config.shardCount() + 1;
+#endif
+  return n;
 }
 
 /// Catch2 builds every message (INFO, CAPTURE, WARN, a failed expression) in a pool of
@@ -331,8 +357,10 @@ const Catch::SourceLineInfo kRepeatGenerator{__FILE__, static_cast<std::size_t>(
 /// Runs one pass of the test case as a memx test.
 class BodyInvoker final : public Catch::ITestInvoker {
  public:
-  BodyInvoker(std::shared_ptr<Catch::ITestInvoker> body, Catch::SourceLineInfo where)
-      : body_(std::move(body)), where_(where) {}
+  void set(Catch::ITestInvoker* body, Catch::SourceLineInfo where) noexcept {
+    body_ = body;
+    where_ = where;
+  }
 
   void invoke() const override {
     Runtime& rt = Runtime::get();
@@ -368,8 +396,8 @@ class BodyInvoker final : public Catch::ITestInvoker {
   }
 
  private:
-  std::shared_ptr<Catch::ITestInvoker> body_;
-  Catch::SourceLineInfo where_;
+  Catch::ITestInvoker* body_ = nullptr;
+  Catch::SourceLineInfo where_{"", 0};
 };
 
 class Listener final : public Catch::TestEventListenerBase {
@@ -387,7 +415,7 @@ class Listener final : public Catch::TestEventListenerBase {
       default: color = terminal_color(); break;
     }
     prewarm_string_streams();
-    if (!rt.run_starting(color)) return;
+    if (!rt.run_starting(color, selected_test_cases(*m_config))) return;
     install_proxy();
     repeat_list(rt.listed_repetitions());
   }
@@ -401,8 +429,11 @@ class Listener final : public Catch::TestEventListenerBase {
     Uncounted guard;  // also around the temporaries
     rt.case_starting(case_info(info));
     std::shared_ptr<Catch::ITestInvoker>& slot = test_case.*invoker_member();
-    body_ = slot;
-    slot = std::make_shared<BodyInvoker>(body_, info.lineInfo);
+    body_ = std::move(slot);
+    invoker_.set(body_.get(), info.lineInfo);
+    // The listener's own invoker, not owned by the pointer (aliasing an empty one: no
+    // control block, so nothing is allocated or counted), given back at the case's end.
+    slot = std::shared_ptr<Catch::ITestInvoker>(std::shared_ptr<Catch::ITestInvoker>(), &invoker_);
     swapped_ = &slot;
   }
   void sectionStarting(Catch::SectionInfo const&) override {}
@@ -458,7 +489,8 @@ class Listener final : public Catch::TestEventListenerBase {
     return static_cast<int>(static_cast<std::size_t>(&test_case - first) / list_size_);
   }
 
-  std::shared_ptr<Catch::ITestInvoker> body_;
+  std::shared_ptr<Catch::ITestInvoker> body_;  // the test case's own, while swapped out
+  BodyInvoker invoker_;
   std::shared_ptr<Catch::ITestInvoker>* swapped_ = nullptr;
   std::vector<Catch::TestCase>* list_ = nullptr;
   std::size_t list_size_ = 0;
@@ -1062,7 +1094,7 @@ class Listener final : public Catch::EventListenerBase {
     prewarm_string_streams();
     prewarm_v3();
     Runtime& rt = Runtime::get();
-    if (!rt.run_starting(color)) return;
+    if (!rt.run_starting(color, selected_test_cases(*m_config))) return;
     proxy_reporters(m_config);
     // Catch2's work inside the body is booked by the hooked calls of the run context, and
     // what Catch2 comes to hold between them by the held probe; without the hook, the probe

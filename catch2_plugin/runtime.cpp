@@ -43,13 +43,12 @@ bool parse_repeat(std::string_view text, int& out) {
   return true;
 }
 
-std::string pass_name(const std::string& test_case, const std::vector<std::string>& sections) {
-  std::string name = test_case;
+void pass_name(const std::string& test_case, const std::vector<std::string>& sections, std::string& name) {
+  name.assign(test_case);
   for (const std::string& s : sections) {
     name += " / ";
     name += s;
   }
-  return name;
 }
 
 Runtime& Runtime::get() {
@@ -125,7 +124,7 @@ void Runtime::case_iteration(int index) {
   session_->begin_iteration(iteration_);
 }
 
-bool Runtime::run_starting(bool color_from_framework) {
+bool Runtime::run_starting(bool color_from_framework, std::size_t tests_hint) {
   const PreservedThreadState keep;
   Uncounted guard;
   configure();
@@ -148,7 +147,7 @@ bool Runtime::run_starting(bool color_from_framework) {
   }
   if (!run_begun_) {
     run_begun_ = true;
-    session_->begin_run(repeat_);
+    session_->begin_run(repeat_, tests_hint);
   }
   if (driven_) {
     iteration_ = driver_iteration_;
@@ -181,10 +180,14 @@ std::string Runtime::summary() const {
   return session_->summary(color_);
 }
 
-void Runtime::case_starting(CaseInfo info) {
+void Runtime::case_starting(const CaseInfo& info) {
   const PreservedThreadState keep;
   Uncounted guard;
-  case_ = std::move(info);
+  // Into the previous test case's storage: no allocation for most test cases.
+  case_.name.assign(info.name);
+  case_.file.assign(info.file);
+  case_.line = info.line;
+  case_.budget_tags.assign(info.budget_tags);
   in_case_ = true;
   if (!in_place_) seen_.clear();
 }
@@ -248,16 +251,15 @@ const std::vector<std::string>& Runtime::pass_ended(bool threw) {
   share.peak_bytes = std::max<std::int64_t>(0, peak_.total - peak_.own);
   share.bytes += held_.bytes;
   share.blocks += held_.blocks;
-  std::string name = pass_name(case_.name, leaf_);
+  pass_name(case_.name, leaf_, pass_name_);
   // A path entered more than once in a repetition (a GENERATE inside the test case) gets
   // " #2", " #3"... so that each run of a name is one repetition.
-  const int n = ++seen_[name];
-  if (n > 1) name += " #" + std::to_string(n);
-  TestId id;
-  id.name = std::move(name);
-  id.file = case_.file;
-  id.line = case_.line;
-  session_->rename_test(std::move(id));
+  const int n = seen_.count(pass_name_);
+  if (n > 1) pass_name_ += " #" + std::to_string(n);
+  // Begun under the test case's name: renamed when the pass has another.
+  if (n > 1 || !leaf_.empty()) {
+    session_->rename_test(TestIdView{pass_name_, {}, case_.file, case_.line});
+  }
   const TestStatus status = pass_failed_ || threw ? TestStatus::failed
                             : pass_skipped_        ? TestStatus::skipped
                                                    : TestStatus::passed;

@@ -7,6 +7,7 @@
 // leaf SECTION path). Each pass is one memx test, named "case / section / subsection".
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -61,8 +62,10 @@ class Runtime {
 
   // --- A run (one Catch2 run: one repetition with the driver, all of them without) ------
   /// A Catch2 run starts: creates the session on the first one. False when memx stays out
-  /// (settings errors are printed and the process exits with 1 instead).
-  bool run_starting(bool color_from_framework);
+  /// (settings errors are printed and the process exits with 2 instead). `tests_hint`:
+  /// how many test cases the run selected (0 if not known): a large run's room is made
+  /// ahead, and its report written as it goes, as with GoogleTest.
+  bool run_starting(bool color_from_framework, std::size_t tests_hint = 0);
   /// The repetition the driver starts next.
   void driver_iteration(int index) noexcept { driver_iteration_ = index; }
   /// How many times Catch2's run must go through its list of test cases (N with Catch2's
@@ -87,7 +90,10 @@ class Runtime {
 
   // --- Test cases and passes ------------------------------------------------------------
   /// Call under memx::Uncounted (the argument's strings are freed by the caller).
-  void case_starting(CaseInfo info);
+  void case_starting(const CaseInfo& info);
+  /// Storage for the listener to describe the next test case in (kept: no allocation for
+  /// most test cases; the runtime is never destroyed).
+  CaseInfo& scratch_case() noexcept { return scratch_case_; }
   void case_ended();
   /// A pass starts (the body is entered next). `repetition` is the generator's value.
   void pass_starting(int repetition);
@@ -184,7 +190,30 @@ class Runtime {
   void segment_end(const Counters& now) noexcept;
   std::vector<std::string> open_sections_;  // sections entered and not left yet
   std::vector<std::string> leaf_;           // the path at the last section entered
-  std::unordered_map<std::string, int> seen_;  // pass names used in this iteration
+  /// The pass names used in this iteration, and how often: the first one alone (a test
+  /// case without SECTIONs or GENERATEs, run once) without a map entry.
+  struct PassNames {
+    std::string first;
+    bool has_first = false;
+    std::unordered_map<std::string, int> more;  // from the second pass on: every name
+    /// How many times `name` has now been used (1 the first time).
+    int count(const std::string& name) {
+      if (!has_first) {
+        first.assign(name);
+        has_first = true;
+        return 1;
+      }
+      if (more.empty()) more.emplace(first, 1);
+      return ++more[name];
+    }
+    void clear() noexcept {
+      has_first = false;
+      more.clear();
+    }
+  };
+  PassNames seen_;
+  CaseInfo scratch_case_;
+  std::string pass_name_;  // the pass's name, kept for its storage
   TestOutcome outcome_;
 };
 

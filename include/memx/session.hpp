@@ -224,6 +224,9 @@ class Session {
   /// run's name only at its end (a Catch2 test case run is named after the SECTIONs it
   /// entered). Does nothing outside a test.
   void rename_test(TestId id);
+  /// The same, copied into the running test's own strings (no allocation once they are
+  /// large enough).
+  void rename_test(const TestIdView& id);
   /// Repetition `index` ended: records the live heap of the whole process.
   void end_iteration(int index);
   /// The same with the live heap the caller read at the same point of every repetition

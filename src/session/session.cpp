@@ -359,6 +359,17 @@ void Session::rename_test(TestId id) {
   m.current = std::move(id);
 }
 
+void Session::rename_test(const TestIdView& id) {
+  Uncounted guard;
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> lock(m.mutex);
+  if (!m.in_test) return;
+  m.current.name.assign(id.name);
+  m.current.group.assign(id.group);
+  m.current.file.assign(id.file);
+  m.current.line = id.line;
+}
+
 bool Session::in_test() const noexcept {
   return impl_->in_test.load(std::memory_order_acquire);
 }

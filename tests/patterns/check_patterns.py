@@ -37,6 +37,8 @@ def main() -> int:
     p.add_argument("--others", help="VERDICT or !VERDICT for every test not named by --expect")
     p.add_argument("--min-tests", type=int, default=0,
                    help="the report must have at least this many tests")
+    p.add_argument("--max-tests", type=int, default=None,
+                   help="the report must have at most this many tests")
     p.add_argument("--min-confidence", action="append", default=[],
                    help="NAME=medium: a leak verdict at least this confident")
     p.add_argument("--leak-site", action="append", default=[],
@@ -95,6 +97,8 @@ def main() -> int:
         check(name, t, want)
     if len(report["tests"]) < a.min_tests:
         problems.append(f"the report has {len(report['tests'])} tests, fewer than {a.min_tests}")
+    if a.max_tests is not None and len(report["tests"]) > a.max_tests:
+        problems.append(f"the report has {len(report['tests'])} tests, more than {a.max_tests}")
     if a.others:
         named = {e.split("=", 1)[0] for e in a.expect}
         others = {name: t for name, t in tests.items() if name not in named}
