@@ -19,9 +19,11 @@ another build directory (another commit's, built with bench/ on), interleaved wi
    plain run, which a machine whose speed drifts between rounds moves less) and
    the time from the last test's line to the process's exit (target: <= 200 ms), the output
    going to a 1 MiB pipe drained every millisecond (as a CI runner takes it); the same
-   with the output to /dev/null (wall time alone); then the time to the exit with a report
-   at 25,000 to 200,000 tests (target: linear, its time per test at 200,000 at most 1.5
-   times that at 25,000).
+   with the output to /dev/null (wall time alone); the same two tables for 100,000 trivial
+   Catch2 2.x test cases (Catch2's own main, memx::catch2_main; no last-test column), where
+   this build has them; then the time to the exit with a report at 25,000 to 200,000
+   GoogleTest tests (target: linear, its time per test at 200,000 at most 1.5 times that at
+   25,000).
 Files go to a temporary directory (removed at the end). Python 3 standard library only.
 """
 import argparse
@@ -49,7 +51,7 @@ def timed(cmd, env=None, stdout=subprocess.DEVNULL):
     return wall, usage.ru_maxrss * 1024, p.returncode, err.decode(errors="replace")
 
 
-def tail_time(cmd, env, cpu=None):
+def tail_time(cmd, env, cpu=None, summary=None):
     """(total wall seconds, ms from the last test's summary line to exit); appends the
     process's CPU seconds (user + system) to `cpu` when given."""
     # The output goes to a pipe of 1 MiB, drained a millisecond at a time, as a CI runner
@@ -66,7 +68,7 @@ def tail_time(cmd, env, cpu=None):
         fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
     except OSError:
         pass  # the default 64 KiB: GoogleTest may wait for the reader now and then
-    summary = re.compile(rb"\[==========\] [^\n]* ran\.")
+    summary = GTEST_SUMMARY if summary is None else summary
     last = None
     tail = b""
     while True:
@@ -101,6 +103,63 @@ def paired(walls, plain_walls):
     return statistics.median(w / p for w, p in zip(walls, plain_walls))
 
 
+GTEST_SUMMARY = re.compile(rb"\[==========\] [^\n]* ran\.")
+
+
+def trivial_tables(title, prefix, against, against_binary, env, report, runs, summary):
+    """Part 3's two tables for one framework's trivial tests (prefix + "plain"/"memx"):
+    interleaved runs through a pipe, then to /dev/null. True when a target is missed."""
+    penv = dict(env, BENCH_TRIVIAL_TESTS="100000")
+    variants = {"plain": [prefix + "plain"], "memx": [prefix + "memx"],
+                "memx + report": [prefix + "memx", f"--memx-report={report}"]}
+    if against:
+        other = os.path.join(against, "bench", "trivial_tests", against_binary)
+        variants["memx, --against"] = [other]
+        variants["memx + report, --against"] = [other, f"--memx-report={report}"]
+    walls = {k: [] for k in variants}
+    tails = {k: [] for k in variants}
+    cpus = {k: [] for k in variants}
+    for _ in range(runs):
+        for k, cmd in variants.items():
+            w, t = tail_time(cmd, penv, cpus[k], summary)
+            walls[k].append(w)
+            tails[k].append(t)
+    plain = statistics.median(walls["plain"])
+    plain_cpu = statistics.median(cpus["plain"])
+    print(f"\n| {title} ({runs} interleaved runs, medians) | wall s | / plain "
+          "| / plain, paired | last test to exit ms | CPU s | / plain |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for k in variants:
+        w, c = statistics.median(walls[k]), statistics.median(cpus[k])
+        tail = f"{statistics.median(tails[k]):.0f}" if summary else "-"
+        print(f"| {k} | {w:.3f} | {w / plain:.2f} | {paired(walls[k], walls['plain']):.2f} "
+              f"| {tail} | {c:.3f} | {c / plain_cpu:.2f} |")
+    ratio = statistics.median(walls["memx + report"]) / plain
+    ratio_paired = paired(walls["memx + report"], walls["plain"])
+    failed = ratio > 1.3 or (summary is not None and statistics.median(tails["memx + report"]) > 200)
+    print(f"\ntargets: report/plain <= 1.3 ({ratio:.2f}; paired {ratio_paired:.2f})"
+          + (", last test to exit <= 200 ms" if summary else "")
+          + f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: the CPU times "
+          "say what a busy machine does to the wall times)")
+    # The same binaries with their output where nothing reads it (a file would do as
+    # well): the ratios without any reader on the second CPU, wall time alone.
+    quiet = {k: [] for k in variants}
+    for _ in range(runs):
+        for k, cmd in variants.items():
+            wall, _, rc, _ = timed(cmd, penv)
+            if rc != 0:
+                sys.exit(f"scale: {' '.join(cmd)} exited {rc}")
+            quiet[k].append(wall)
+    quiet_plain = statistics.median(quiet["plain"])
+    print(f"\n| the same, stdout to /dev/null ({runs} interleaved runs, medians) | wall s | / plain "
+          "| / plain, paired |")
+    print("|---|---:|---:|---:|")
+    for k in variants:
+        w = statistics.median(quiet[k])
+        print(f"| {k} | {w:.3f} | {w / quiet_plain:.2f} | {paired(quiet[k], quiet['plain']):.2f} |")
+    return failed
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(REPO, "build-bench"))
@@ -120,6 +179,9 @@ def main():
         subprocess.run(configure, check=True, stdout=subprocess.DEVNULL)
         subprocess.run(["cmake", "--build", build, "-j", "2", "--target", "memx_tool", "memx_bench_make_report",
                         "memx_bench_trivial_plain", "memx_bench_trivial_memx"], check=True, stdout=subprocess.DEVNULL)
+        # Catch2 2.x's twins exist only where memx's Catch2 plugin is built against Catch2 2.
+        subprocess.run(["cmake", "--build", build, "-j", "2", "--target", "memx_bench_trivial_catch2_plain",
+                        "memx_bench_trivial_catch2_memx"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     memx = os.path.join(build, "tools", "memx", "memx")
     make = os.path.join(build, "bench", "scale", "memx_bench_make_report")
     trivial = os.path.join(build, "bench", "trivial_tests", "memx_bench_trivial_")
@@ -175,53 +237,20 @@ def main():
                 print(f"| {name} | {wall:.2f} | {mib(rss)} | {rc} | {err.strip().splitlines()[-1][:120] if err.strip() else ''} |")
                 os.unlink(path)
         if not args.skip_process:
-            penv = dict(env, BENCH_TRIVIAL_TESTS="100000")
             report = os.path.join(work, "r.json")
-            variants = {"plain": [trivial + "plain"], "memx": [trivial + "memx"],
-                        "memx + report": [trivial + "memx", f"--memx-report={report}"]}
-            if args.against:
-                other = os.path.join(os.path.abspath(args.against), "bench", "trivial_tests", "memx_bench_trivial_memx")
-                variants["memx, --against"] = [other]
-                variants["memx + report, --against"] = [other, f"--memx-report={report}"]
-            walls = {k: [] for k in variants}
-            tails = {k: [] for k in variants}
-            cpus = {k: [] for k in variants}
-            for _ in range(args.runs):
-                for k, cmd in variants.items():
-                    w, t = tail_time(cmd, penv, cpus[k])
-                    walls[k].append(w)
-                    tails[k].append(t)
-            plain = statistics.median(walls["plain"])
-            plain_cpu = statistics.median(cpus["plain"])
-            print(f"\n| 100,000 trivial tests ({args.runs} interleaved runs, medians) | wall s | / plain "
-                  "| / plain, paired | last test to exit ms | CPU s | / plain |")
-            print("|---|---:|---:|---:|---:|---:|---:|")
-            for k in variants:
-                w, c = statistics.median(walls[k]), statistics.median(cpus[k])
-                print(f"| {k} | {w:.3f} | {w / plain:.2f} | {paired(walls[k], walls['plain']):.2f} "
-                      f"| {statistics.median(tails[k]):.0f} | {c:.3f} | {c / plain_cpu:.2f} |")
-            ratio = statistics.median(walls["memx + report"]) / plain
-            ratio_paired = paired(walls["memx + report"], walls["plain"])
-            failed |= ratio > 1.3 or statistics.median(tails["memx + report"]) > 200
-            print(f"\ntargets: report/plain <= 1.3 ({ratio:.2f}; paired {ratio_paired:.2f}), last test to exit <= 200 ms "
-                  f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: the CPU times "
-                  "say what a busy machine does to the wall times)")
-            # The same binaries with their output where nothing reads it (a file would do as
-            # well): the ratios without any reader on the second CPU, wall time alone.
-            quiet = {k: [] for k in variants}
-            for _ in range(args.runs):
-                for k, cmd in variants.items():
-                    wall, _, rc, _ = timed(cmd, penv)
-                    if rc != 0:
-                        sys.exit(f"scale: {' '.join(cmd)} exited {rc}")
-                    quiet[k].append(wall)
-            quiet_plain = statistics.median(quiet["plain"])
-            print(f"\n| the same, stdout to /dev/null ({args.runs} interleaved runs, medians) | wall s | / plain "
-                  "| / plain, paired |")
-            print("|---|---:|---:|---:|")
-            for k in variants:
-                w = statistics.median(quiet[k])
-                print(f"| {k} | {w:.3f} | {w / quiet_plain:.2f} | {paired(quiet[k], quiet['plain']):.2f} |")
+            against = os.path.abspath(args.against) if args.against else None
+            failed |= trivial_tables("100,000 trivial tests", trivial, against, "memx_bench_trivial_memx",
+                                     env, report, args.runs, GTEST_SUMMARY)
+            # The same with Catch2 2.x test cases (built where memx's Catch2 plugin is; the
+            # last-test column is GoogleTest's summary line, which Catch2 has no twin of).
+            catch2 = os.path.join(build, "bench", "trivial_tests", "memx_bench_trivial_catch2_")
+            if os.path.exists(catch2 + "memx"):
+                other = against if against and os.path.exists(
+                    os.path.join(against, "bench", "trivial_tests", "memx_bench_trivial_catch2_memx")) else None
+                failed |= trivial_tables("100,000 trivial Catch2 test cases", catch2, other,
+                                         "memx_bench_trivial_catch2_memx", env, report, args.runs, None)
+            else:
+                print("\n(no Catch2 2.x trivial benchmark in this build: the Catch2 rows are left out)")
             # Linear: the time from the last test to the exit (the final report's analysis,
             # writing and renaming, and the process's end) at an eighth to twice the tests.
             sizes = (25000, 50000, 100000, 200000)
