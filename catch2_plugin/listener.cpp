@@ -143,24 +143,34 @@ void add_failures(const std::vector<std::string>& failures, const Catch::SourceL
 }
 
 /// How many test cases the run selected, as Catch2's filterTests counts them (the unhidden
-/// ones without a test spec, the matching ones with one), over its sharding in Catch2 3: a
+/// ones without a test spec, the matching ones with one), in this shard in Catch2 3: a
 /// hint only (room made and the report written ahead in large runs, as GoogleTest's
 /// test_to_run_count does). One pass over the list, as Catch2 makes once more right after.
+/// 0 when Catch2 refuses its list (a test case defined twice): Catch2 says so itself when
+/// the run takes the list, after memx's run has begun.
 std::size_t selected_test_cases(Catch::IConfig const& config) {
-  Uncounted guard;  // the spec's matching may lower-case names: never the tests' share
-  const Catch::TestSpec& spec = config.testSpec();
-  const bool filters = spec.hasFilters();
   std::size_t n = 0;
-  for (const auto& test_case : Catch::getAllTestCasesSorted(config)) {
+  try {
+    // The registry's sorted list is made at its first use, counted as when Catch2's run
+    // makes it (it lives as long as the registry, and is freed counted).
+    const auto& all = Catch::getAllTestCasesSorted(config);
+    Uncounted guard;  // the spec's matching may lower-case names: never the tests' share
+    const Catch::TestSpec& spec = config.testSpec();
+    const bool filters = spec.hasFilters();
+    for (const auto& test_case : all) {
 #if CATCH_VERSION_MAJOR >= 3
-    const Catch::TestCaseInfo& info = test_case.getTestCaseInfo();
-    if (filters ? spec.matches(info) && Catch::isThrowSafe(test_case, config) : !info.isHidden()) ++n;
+      const Catch::TestCaseInfo& info = test_case.getTestCaseInfo();
+      if (filters ? spec.matches(info) && Catch::isThrowSafe(test_case, config) : !info.isHidden()) ++n;
 #else
-    if (filters ? Catch::matchTest(test_case, spec, config) : !test_case.isHidden()) ++n;
+      if (filters ? Catch::matchTest(test_case, spec, config) : !test_case.isHidden()) ++n;
 #endif
+    }
+  } catch (...) {
+    return 0;
   }
 #if CATCH_VERSION_MAJOR >= 3
-  if (config.shardCount() > 1) n = n / config.shardCount() + 1;
+  const std::size_t shards = config.shardCount(), index = config.shardIndex();
+  if (shards > 1) n = n / shards + (index < n % shards ? 1 : 0);  // as createShard splits
 #endif
   return n;
 }
@@ -415,7 +425,7 @@ class Listener final : public Catch::TestEventListenerBase {
       default: color = terminal_color(); break;
     }
     prewarm_string_streams();
-    if (!rt.run_starting(color, selected_test_cases(*m_config))) return;
+    if (!rt.run_starting(color, rt.run_begun() ? 0 : selected_test_cases(*m_config))) return;
     install_proxy();
     repeat_list(rt.listed_repetitions());
   }
@@ -445,16 +455,16 @@ class Listener final : public Catch::TestEventListenerBase {
   void sectionEnded(Catch::SectionStats const&) override {}
   void testCaseEnded(Catch::TestCaseStats const&) override {
     Runtime& rt = Runtime::get();
-    if (swapped_ != nullptr) {
-      Uncounted guard;
-      *swapped_ = std::move(body_);
-      swapped_ = nullptr;
-    }
+    give_invoker_back();
     rt.case_ended();
   }
   void testGroupEnded(Catch::TestGroupStats const&) override {}
   void testRunEnded(Catch::TestRunStats const&) override {
     Runtime& rt = Runtime::get();
+    // A run left by an exception between a test case's start and end (a reporter's,
+    // bad_alloc) ends here too (~RunContext): the test case must not keep this listener's
+    // invoker, which goes with the run. Before the list is cut: the slot may be in a copy.
+    give_invoker_back();
     remove_proxy();
     if (list_ != nullptr) {  // Catch2's list as it was
       list_->erase(list_->begin() + static_cast<std::ptrdiff_t>(list_size_), list_->end());
@@ -470,6 +480,13 @@ class Listener final : public Catch::TestEventListenerBase {
   /// the whole selection N times in a row, in its order, as --gtest_repeat does. Catch2
   /// keeps the selected tests in a set of pointers into that list, so its order is the
   /// list's. Taken back when the run ends.
+  /// The test case's own invoker back in its slot, if it was swapped for the listener's.
+  void give_invoker_back() {
+    if (swapped_ == nullptr) return;
+    Uncounted guard;
+    *swapped_ = std::move(body_);
+    swapped_ = nullptr;
+  }
   void repeat_list(int n) {
     if (n < 2) return;
     auto& list = const_cast<std::vector<Catch::TestCase>&>(Catch::getAllTestCasesSorted(*m_config));
@@ -1094,7 +1111,7 @@ class Listener final : public Catch::EventListenerBase {
     prewarm_string_streams();
     prewarm_v3();
     Runtime& rt = Runtime::get();
-    if (!rt.run_starting(color, selected_test_cases(*m_config))) return;
+    if (!rt.run_starting(color, rt.run_begun() ? 0 : selected_test_cases(*m_config))) return;
     proxy_reporters(m_config);
     // Catch2's work inside the body is booked by the hooked calls of the run context, and
     // what Catch2 comes to hold between them by the held probe; without the hook, the probe
@@ -1138,14 +1155,15 @@ class Listener final : public Catch::EventListenerBase {
   }
   void testCasePartialEnded(Catch::TestCaseStats const&, std::uint64_t) override {
     // Catch2 calls tearDownTestCase on the handle's invoker next: give its own back.
-    if (swapped_ != nullptr) {
-      *swapped_ = invoker_.body();
-      swapped_ = nullptr;
-    }
+    give_invoker_back();
   }
   void testCaseEnded(Catch::TestCaseStats const&) override { Runtime::get().case_ended(); }
   void testRunEnded(Catch::TestRunStats const&) override {
     Runtime& rt = Runtime::get();
+    // A run left by an exception inside a test case's part (a reporter's, bad_alloc) ends
+    // here too (~RunContext): the handle must not keep this listener's invoker, which goes
+    // with the run. Before the list is cut: the slot may be in a copy.
+    give_invoker_back();
 #if defined(MEMX_CATCH2_CAPTURE_HOOK)
     CaptureHook::self().remove();
 #endif
@@ -1165,6 +1183,12 @@ class Listener final : public Catch::EventListenerBase {
   /// as --gtest_repeat does. Catch2 keeps the selected tests in a set of pointers into that
   /// list, so its order is the list's. Taken back when the run ends. Sharding (which
   /// splits that set) would split the repetitions: each test case is re-entered instead.
+  /// The handle's own invoker back in its slot, if it was swapped for the listener's.
+  void give_invoker_back() noexcept {
+    if (swapped_ == nullptr) return;
+    *swapped_ = invoker_.body();
+    swapped_ = nullptr;
+  }
   void repeat_list(Runtime& rt) {
     const int n = rt.listed_repetitions();
     if (n < 2) return;

@@ -66,6 +66,8 @@ class Runtime {
   /// how many test cases the run selected (0 if not known): a large run's room is made
   /// ahead, and its report written as it goes, as with GoogleTest.
   bool run_starting(bool color_from_framework, std::size_t tests_hint = 0);
+  /// True once the first run has begun the session's run (later runs are repetitions).
+  bool run_begun() const noexcept { return run_begun_; }
   /// The repetition the driver starts next.
   void driver_iteration(int index) noexcept { driver_iteration_ = index; }
   /// How many times Catch2's run must go through its list of test cases (N with Catch2's

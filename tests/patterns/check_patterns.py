@@ -39,6 +39,9 @@ def main() -> int:
                    help="the report must have at least this many tests")
     p.add_argument("--max-tests", type=int, default=None,
                    help="the report must have at most this many tests")
+    p.add_argument("--prepared", choices=("yes", "no"),
+                   help="the report was (yes) or was not (no) written as its tests finished: "
+                        "such a report keeps spaces after the tests array's bracket")
     p.add_argument("--min-confidence", action="append", default=[],
                    help="NAME=medium: a leak verdict at least this confident")
     p.add_argument("--leak-site", action="append", default=[],
@@ -66,7 +69,15 @@ def main() -> int:
         print("\n".join(problems))
         return 1
     with open(reports[0]) as f:
-        report = json.load(f)
+        text = f.read()
+    report = json.loads(text)
+    if a.prepared is not None:
+        at = text.find('"tests": [')
+        padded = at >= 0 and text[at + len('"tests": [')] == " "
+        if padded != (a.prepared == "yes"):
+            problems.append("the report was " + ("not " if not padded else "") +
+                            "written as its tests finished (prepared), expected " +
+                            ("so" if a.prepared == "yes" else "otherwise"))
     resolve_frames(report)
     if not report.get("complete"):
         problems.append("the report is not complete")
