@@ -474,12 +474,6 @@ class Listener final : public Catch::TestEventListenerBase {
   }
 
  private:
-  /// Catch2's own main runs its tests once. For MEMX_REPEAT=N the run's sorted list of test
-  /// cases (the registry's, which getAllTestCasesSorted hands out by reference) holds the
-  /// list N times over when the run takes it, right after this event: the run goes through
-  /// the whole selection N times in a row, in its order, as --gtest_repeat does. Catch2
-  /// keeps the selected tests in a set of pointers into that list, so its order is the
-  /// list's. Taken back when the run ends.
   /// The test case's own invoker back in its slot, if it was swapped for the listener's.
   void give_invoker_back() {
     if (swapped_ == nullptr) return;
@@ -487,6 +481,12 @@ class Listener final : public Catch::TestEventListenerBase {
     *swapped_ = std::move(body_);
     swapped_ = nullptr;
   }
+  /// Catch2's own main runs its tests once. For MEMX_REPEAT=N the run's sorted list of test
+  /// cases (the registry's, which getAllTestCasesSorted hands out by reference) holds the
+  /// list N times over when the run takes it, right after this event: the run goes through
+  /// the whole selection N times in a row, in its order, as --gtest_repeat does. Catch2
+  /// keeps the selected tests in a set of pointers into that list, so its order is the
+  /// list's. Taken back when the run ends.
   void repeat_list(int n) {
     if (n < 2) return;
     auto& list = const_cast<std::vector<Catch::TestCase>&>(Catch::getAllTestCasesSorted(*m_config));
@@ -1176,6 +1176,12 @@ class Listener final : public Catch::EventListenerBase {
   }
 
  private:
+  /// The handle's own invoker back in its slot, if it was swapped for the listener's.
+  void give_invoker_back() noexcept {
+    if (swapped_ == nullptr) return;
+    *swapped_ = invoker_.body();
+    swapped_ = nullptr;
+  }
   /// Catch2's own main runs its tests once. For MEMX_REPEAT=N the run's sorted list of test
   /// cases (the registry's, which getAllTestCasesSorted hands out by reference) holds the
   /// list N times over when the run takes it, right after this event (the run context is
@@ -1183,12 +1189,6 @@ class Listener final : public Catch::EventListenerBase {
   /// as --gtest_repeat does. Catch2 keeps the selected tests in a set of pointers into that
   /// list, so its order is the list's. Taken back when the run ends. Sharding (which
   /// splits that set) would split the repetitions: each test case is re-entered instead.
-  /// The handle's own invoker back in its slot, if it was swapped for the listener's.
-  void give_invoker_back() noexcept {
-    if (swapped_ == nullptr) return;
-    *swapped_ = invoker_.body();
-    swapped_ = nullptr;
-  }
   void repeat_list(Runtime& rt) {
     const int n = rt.listed_repetitions();
     if (n < 2) return;
