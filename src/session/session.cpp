@@ -315,12 +315,7 @@ void Session::begin_test(const TestIdView& id) {
   Impl& m = *impl_;
   {
     std::lock_guard<std::mutex> lock(m.mutex);
-    // Into the previous test's storage (new_record copies from it into a record's own when
-    // that fits): no allocation for most tests.
-    m.current.name.assign(id.name);
-    m.current.group.assign(id.group);
-    m.current.file.assign(id.file);
-    m.current.line = id.line;
+    m.set_current(id);
     m.test_budget.reset();
     m.test_budget_text.clear();
     m.test_budget_error.clear();
@@ -353,21 +348,15 @@ void Session::begin_test(const TestIdView& id) {
 
 void Session::rename_test(TestId id) {
   Uncounted guard;
-  Impl& m = *impl_;
-  std::lock_guard<std::mutex> lock(m.mutex);
-  if (!m.in_test) return;
-  m.current = std::move(id);
+  const TestId own(std::move(id));  // freed when this returns, under the guard
+  rename_test(TestIdView{own.name, own.group, own.file, own.line});
 }
 
 void Session::rename_test(const TestIdView& id) {
   Uncounted guard;
   Impl& m = *impl_;
   std::lock_guard<std::mutex> lock(m.mutex);
-  if (!m.in_test) return;
-  m.current.name.assign(id.name);
-  m.current.group.assign(id.group);
-  m.current.file.assign(id.file);
-  m.current.line = id.line;
+  if (m.in_test) m.set_current(id);
 }
 
 bool Session::in_test() const noexcept {

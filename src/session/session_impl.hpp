@@ -197,6 +197,14 @@ struct Session::Impl {
   mutable std::mutex mutex;
   std::atomic<bool> in_test{false};
   TestId current;
+  /// `current` = `id`, copied into the previous test's storage (new_record copies from it
+  /// into a record's own when that fits): no allocation for most tests. Under `mutex`.
+  void set_current(const TestIdView& id) {
+    current.name.assign(id.name);
+    current.group.assign(id.group);
+    current.file.assign(id.file);
+    current.line = id.line;
+  }
   std::optional<Budget> test_budget;
   std::string test_budget_text;
   std::string test_budget_error;
